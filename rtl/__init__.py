@@ -1,0 +1,1 @@
+"""Synthesizable Amaranth hardware of the GICv2 virtual interface."""

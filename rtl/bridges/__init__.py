@@ -1,0 +1,1 @@
+"""Bridges from external buses to the core's internal register bus."""

@@ -1,0 +1,39 @@
+# Ref: project-internal (no spec register); the core's one register bus.
+"""The internal register bus between a bus bridge and the core.
+
+Single-cycle strobes, fixed 1-cycle response (signal directions as seen from
+the initiator, i.e. a bridge):
+
+    cycle t:   r_stb or w_stb = 1 with addr (word address), w_data, w_strb
+    cycle t+1: ack = 1; for a read, r_data holds the value (registered)
+
+- One strobe = one transaction: an IAR/AIAR read acknowledges once per r_stb
+  cycle. r_stb and w_stb are never both 1.
+- A new request may be issued in any cycle, including the ack cycle
+  (back-to-back transactions, one per clock).
+- w_strb other than 0b1111 (a partial write): the core ignores the write
+  (registers are word-accessible only); bridges may also report an error.
+- addr is a word address of CORE_ADDR_BITS - 2 = 12 bits (16 KiB window,
+  map in rtl/regs.py).
+"""
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .regs import CORE_ADDR_BITS
+
+__all__ = ["RegBusSignature", "ADDR_WIDTH"]
+
+ADDR_WIDTH = CORE_ADDR_BITS - 2
+
+
+class RegBusSignature(wiring.Signature):
+    def __init__(self):
+        super().__init__({
+            "addr":   Out(ADDR_WIDTH),
+            "r_stb":  Out(1),
+            "w_stb":  Out(1),
+            "w_data": Out(32),
+            "w_strb": Out(4),
+            "r_data": In(32),
+            "ack":    In(1),
+        })

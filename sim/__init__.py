@@ -1,0 +1,1 @@
+"""Host-side code: golden model, drivers, differential runner, replay, waveforms."""

@@ -1,0 +1,85 @@
+# Ref: IHI0048B ch. 5; digest section 1 (frames) and 1.4 (access rules)
+"""VirtualInterface: the golden model's top. Wires the blocks and decodes the
+two frames through the one register table (rtl/regs.py)."""
+from ...rtl import regs
+from .lr_bank import LRBank
+from .vcpu import VCPU
+from .hyp import Hyp
+from .maintenance import Maintenance
+
+
+class VirtualInterface:
+    """Golden model of one CPU's GICv2 virtual interface.
+
+    ``read(frame, offset)`` / ``write(frame, offset, value, strb=0xF)`` access
+    a register ("GICH" or "GICV", byte offset in the frame); ``virq``, ``vfiq``
+    and ``maint`` are the output line levels; ``forwarded`` lists the physical
+    INTIDs whose deactivation an HW = 1 LR forwarded, oldest first.
+    """
+
+    def __init__(self, num_lrs=4, iidr=regs.IIDR_DEFAULT):
+        self.num_lrs = regs.check_num_lrs(num_lrs)
+        if not isinstance(iidr, int) or not 0 <= iidr < 2**32:
+            raise ValueError(f"iidr must be a 32-bit value, got {iidr!r}")
+        self.lrs = LRBank(num_lrs)
+        self.hyp = Hyp(num_lrs, iidr)
+        self.vcpu = VCPU(self.lrs, self.hyp)
+        self.maintenance = Maintenance(self.lrs, self.vcpu, self.hyp)
+        self.hyp.lrs, self.hyp.vcpu, self.hyp.maintenance = self.lrs, self.vcpu, self.maintenance
+
+    def reset(self):
+        self.lrs.reset()
+        self.hyp.reset()
+        self.vcpu.reset()
+
+    def _block(self, frame, offset):
+        reg = regs.decode(frame, offset)
+        if reg is None or reg.access == "RES":
+            return None, None
+        return reg, (self.hyp if frame == "GICH" else self.vcpu)
+
+    def read(self, frame, offset):
+        """A 32-bit read. Unmapped offsets, reserved names and WO registers read 0."""
+        regs.core_addr(frame, offset)               # validates frame/offset
+        reg, block = self._block(frame, offset)
+        if reg is None or reg.access == "WO":
+            return 0
+        return block.read(reg) & 0xFFFF_FFFF
+
+    def write(self, frame, offset, value, strb=0xF):
+        """A 32-bit write. Writes with byte enables other than 0b1111 are
+        ignored (registers are word-accessible only, digest 1.4 rule 1), as
+        are writes to RO registers and unmapped offsets."""
+        regs.core_addr(frame, offset)
+        if not 0 <= value < 2**32:
+            raise ValueError(f"write value {value!r} is not a 32-bit value")
+        reg, block = self._block(frame, offset)
+        if reg is None or reg.access == "RO" or strb != 0xF:
+            return
+        block.write(reg, value)
+
+    # core byte-address view (the internal register bus map)
+    def read_addr(self, addr):
+        frame, offset = regs.frame_of(addr)
+        return 0 if frame is None else self.read(frame, offset)
+
+    def write_addr(self, addr, value, strb=0xF):
+        frame, offset = regs.frame_of(addr)
+        if frame is not None:
+            self.write(frame, offset, value, strb)
+
+    @property
+    def virq(self):
+        return self.vcpu.virq
+
+    @property
+    def vfiq(self):
+        return self.vcpu.vfiq
+
+    @property
+    def maint(self):
+        return self.maintenance.maint
+
+    @property
+    def forwarded(self):
+        return self.hyp.forwarded
