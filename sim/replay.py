@@ -1,0 +1,145 @@
+# Ref: ../shared/conformance/README.md, "Replay contract"
+"""`vgic replay`: run a JSON-lines trace on the golden model, the RTL, or both."""
+import json
+import os
+import sys
+import tempfile
+import time
+
+from .trace import TraceError, read_trace, result_line
+
+__all__ = ["make_engine", "step", "replay", "run"]
+
+LINES = ("virq", "vfiq", "maint")
+
+
+def make_engine(kind, num_lrs, vcd_path=None):
+    """A fresh engine: 'model' (golden model) or 'rtl' (Amaranth simulation)."""
+    if kind == "model":
+        from .model import VirtualInterface
+        return VirtualInterface(num_lrs)
+    if kind == "rtl":
+        from .driver import RTLEngine
+        return RTLEngine(num_lrs, vcd_path=vcd_path)
+    raise ValueError(f"unknown engine {kind!r}")
+
+
+def step(engine, t):
+    """Apply one transaction to an engine; return its result line."""
+    if t.op == "reset":
+        engine.reset()
+        return result_line(t, None, engine.virq, engine.vfiq, engine.maint, [])
+    before = len(engine.forwarded)
+    if t.skipped:
+        value = t.value                       # physical GIC: passed over
+    elif t.op == "read":
+        value = engine.read(t.frame, t.offset)
+    else:
+        engine.write(t.frame, t.offset, t.value, t.strb)
+        value = t.value
+    return result_line(t, value, engine.virq, engine.vfiq, engine.maint,
+                       engine.forwarded[before:])
+
+
+class Divergence(Exception):
+    pass
+
+
+def _divergence_report(i, t, a, b, history):
+    fields = [k for k in ("value", *LINES, "deactivate") if a.get(k) != b.get(k)]
+    lines = [f"divergence at transaction {i} (seq {t.seq}, trace line {t.lineno}): "
+             f"{t.op} {t.reg}"]
+    for k in fields:
+        lines.append(f"  {k}: model={a.get(k)!r} rtl={b.get(k)!r}")
+    lines.append("  last transactions (model results):")
+    for h in history[-6:]:
+        lines.append("    " + json.dumps(h))
+    return "\n".join(lines)
+
+
+def replay(transactions, engines, progress=None):
+    """Run transactions on one engine, or on two in lock step ('both').
+    Returns the result lines (of the first engine). Raises Divergence."""
+    results = []
+    start = time.monotonic()
+    for i, t in enumerate(transactions):
+        outs = [step(e, t) for e in engines]
+        if len(outs) == 2 and outs[0] != outs[1]:
+            raise Divergence(_divergence_report(i, t, outs[0], outs[1], results))
+        results.append(outs[0])
+        if progress and (i + 1) % 5000 == 0:
+            rate = (i + 1) / max(time.monotonic() - start, 1e-9)
+            print(f"replay: {i + 1}/{len(transactions)} transactions, {rate:.0f}/s",
+                  file=progress, flush=True)
+    return results
+
+
+def compare_recorded(transactions, results):
+    """Differences between the results and the values recorded in the trace:
+    list of (transaction, field, recorded, ours)."""
+    diffs = []
+    for t, r in zip(transactions, results):
+        if t.skipped:
+            continue
+        if t.op == "read" and t.value is not None and r["value"] != t.value:
+            diffs.append((t, "value", t.value, r["value"]))
+        for k in (*LINES, "deactivate"):
+            if k in t.recorded and t.recorded[k] != r[k]:
+                diffs.append((t, k, t.recorded[k], r[k]))
+    return diffs
+
+
+def _write_atomically(path, text):
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".replay-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def run(args):
+    err = sys.stderr
+    try:
+        transactions = read_trace(args.trace, {"GICH": args.gich_base, "GICV": args.gicv_base})
+    except TraceError as e:
+        print(f"vgic replay: error: {e}", file=err)
+        return 2
+    if args.vcd and args.engine == "model":
+        print("vgic replay: error: --vcd needs --engine rtl or both (the model has no waveform)",
+              file=err)
+        return 2
+    kinds = ["model", "rtl"] if args.engine == "both" else [args.engine]
+    engines = [make_engine(k, args.lrs, args.vcd if k == "rtl" else None) for k in kinds]
+    try:
+        results = replay(transactions, engines, progress=err)
+    except Divergence as e:
+        print(f"vgic replay: {e}", file=err)
+        return 1
+    finally:
+        for e in engines:
+            if hasattr(e, "close"):
+                e.close()
+    text = "".join(json.dumps(r) + "\n" for r in results)
+    if args.output:
+        _write_atomically(args.output, text)
+    else:
+        sys.stdout.write(text)
+    n = sum(1 for t in transactions if not t.skipped)
+    print(f"vgic replay: {n} transactions on {args.engine} ({args.lrs} LRs)"
+          + (", no divergence" if args.engine == "both" else ""), file=err)
+    if args.vcd:
+        print(f"vgic replay: waveform {args.vcd}, GTKWave save file "
+              f"{os.path.splitext(args.vcd)[0]}.gtkw", file=err)
+    if args.compare:
+        diffs = compare_recorded(transactions, results)
+        for t, k, rec, ours in diffs:
+            print(f"{args.trace}:{t.lineno}: seq {t.seq} {t.op} {t.reg}: {k} recorded "
+                  f"{rec!r}, replay {ours!r}", file=err)
+        print(f"vgic replay: compared with the recording: {len(diffs)} difference(s)", file=err)
+        return 1 if diffs else 0
+    return 0

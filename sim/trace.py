@@ -1,0 +1,171 @@
+# Ref: ../shared/conformance/README.md, "Replay contract"
+"""JSON-lines register traces: reading (with file:line errors) and result lines."""
+import json
+from dataclasses import dataclass, field
+
+from ..rtl import regs
+
+__all__ = ["Transaction", "TraceError", "read_trace", "parse_lines", "result_line",
+           "DEFAULT_BASES"]
+
+# Absolute bases of the recording (QEMU virt); only GICH/GICV are modelled,
+# GICD/GICC are the physical GIC's and are passed over.
+DEFAULT_BASES = {"GICH": 0x0803_0000, "GICV": 0x0804_0000}
+PHYSICAL_FRAMES = {"GICD": (0x0800_0000, 0x1000), "GICC": (0x0801_0000, 0x2000)}
+
+
+class TraceError(Exception):
+    """A bad input line: str() is 'FILE:LINE: what is wrong'."""
+
+    def __init__(self, path, lineno, message):
+        super().__init__(f"{path}:{lineno}: {message}")
+        self.path, self.lineno, self.message = path, lineno, message
+
+
+@dataclass
+class Transaction:
+    lineno: int
+    seq: int
+    op: str                     # "read", "write", "reset"
+    reg: str = ""               # full name, or FRAME+0xOFF for an unnamed offset
+    frame: str = ""             # "GICH"/"GICV"; "" for reset and skipped lines
+    offset: int = 0
+    value: int | None = None    # write: value written; read: value recorded (or None)
+    strb: int = 0xF
+    skipped: bool = False       # GICD_/GICC_ access: physical GIC, out of scope
+    recorded: dict = field(default_factory=dict)   # virq/vfiq/maint/deactivate as recorded
+
+
+def _int_field(obj, key, path, lineno, bits=32):
+    v = obj[key]
+    if isinstance(v, bool):
+        raise TraceError(path, lineno, f"'{key}' must be an integer or hex string, got {v!r}")
+    if isinstance(v, str):
+        try:
+            v = int(v, 0)
+        except ValueError:
+            raise TraceError(path, lineno, f"'{key}' is not a number: {v!r}") from None
+    if not isinstance(v, int):
+        raise TraceError(path, lineno, f"'{key}' must be an integer or hex string, got {v!r}")
+    if not 0 <= v < 2**bits:
+        raise TraceError(path, lineno, f"'{key}' = {v:#x} does not fit in {bits} bits")
+    return v
+
+
+def _resolve_addr(addr, bases):
+    """(frame, offset) for an absolute address, frame 'GICD'/'GICC' for the
+    physical GIC, or None."""
+    for frame, base in bases.items():
+        if base <= addr < base + regs.FRAME_SIZE[frame]:
+            return frame, addr - base
+    for frame, (base, size) in PHYSICAL_FRAMES.items():
+        if base <= addr < base + size:
+            return frame, addr - base
+    return None
+
+
+def parse_lines(lines, path="<trace>", bases=None):
+    """Parse an iterable of text lines. Raises TraceError at the first bad line."""
+    bases = dict(DEFAULT_BASES if bases is None else bases)
+    out = []
+    for lineno, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise TraceError(path, lineno, f"not valid JSON ({e.msg} at column {e.colno})") from None
+        if not isinstance(obj, dict):
+            raise TraceError(path, lineno, "expected a JSON object")
+        if "op" not in obj:
+            continue                                    # title, check: not transactions
+        op = obj["op"]
+        if op not in ("read", "write", "reset"):
+            raise TraceError(path, lineno, f"unknown op {op!r}: expected 'read', 'write' or 'reset'")
+        seq = obj.get("seq", len(out))
+        if isinstance(seq, bool) or not isinstance(seq, int):
+            raise TraceError(path, lineno, f"'seq' must be an integer, got {seq!r}")
+        t = Transaction(lineno=lineno, seq=seq, op=op)
+        for line_name in ("virq", "vfiq", "maint"):
+            if line_name in obj:
+                if obj[line_name] not in (0, 1):
+                    raise TraceError(path, lineno, f"'{line_name}' must be 0 or 1, got {obj[line_name]!r}")
+                t.recorded[line_name] = int(obj[line_name])
+        if "deactivate" in obj:
+            d = obj["deactivate"]
+            if not isinstance(d, list) or not all(isinstance(x, int) and not isinstance(x, bool)
+                                                  and 0 <= x < 1024 for x in d):
+                raise TraceError(path, lineno, f"'deactivate' must be a list of INTIDs 0..1023, got {d!r}")
+            t.recorded["deactivate"] = d
+        if op == "reset":
+            out.append(t)
+            continue
+        _parse_access(obj, t, path, lineno, bases)
+        out.append(t)
+    return out
+
+
+def _parse_access(obj, t, path, lineno, bases):
+    name = obj.get("reg")
+    if name is not None and not isinstance(name, str):
+        raise TraceError(path, lineno, f"'reg' must be a string, got {name!r}")
+    by_addr = None
+    if "addr" in obj:
+        addr = _int_field(obj, "addr", path, lineno, bits=64)
+        by_addr = _resolve_addr(addr, bases)
+        if by_addr is None:
+            raise TraceError(path, lineno, f"address {addr:#x} is in neither the GICH frame "
+                             f"({bases['GICH']:#x}) nor the GICV frame ({bases['GICV']:#x})")
+        if by_addr[1] % 4:
+            raise TraceError(path, lineno, f"address {addr:#x} is not word aligned")
+    if name is None and by_addr is None:
+        raise TraceError(path, lineno, f"a {t.op} needs 'reg' or 'addr'")
+
+    if name is not None and name.split("_", 1)[0] in PHYSICAL_FRAMES:
+        t.reg, t.skipped = name, True
+    elif name is not None:
+        reg = regs.lookup(name)
+        if reg is None:
+            raise TraceError(path, lineno, f"unknown register name {name!r}")
+        if by_addr is not None and by_addr != (reg.frame, reg.offset):
+            raise TraceError(path, lineno, f"'reg' {name} is at {reg.frame}+{reg.offset:#x} "
+                             f"but 'addr' points at {by_addr[0]}+{by_addr[1]:#x}")
+        t.reg, t.frame, t.offset = name, reg.frame, reg.offset
+    elif by_addr[0] in PHYSICAL_FRAMES:
+        t.reg, t.skipped = f"{by_addr[0]}+{by_addr[1]:#05x}", True
+    else:
+        frame, offset = by_addr
+        reg = regs.decode(frame, offset)
+        t.reg = reg.full_name if reg else f"{frame}+{offset:#05x}"
+        t.frame, t.offset = frame, offset
+
+    if t.op == "write" and "value" not in obj:
+        raise TraceError(path, lineno, "a write needs 'value'")
+    if "value" in obj and obj["value"] is not None:
+        t.value = _int_field(obj, "value", path, lineno)
+    if "strb" in obj:
+        t.strb = _int_field(obj, "strb", path, lineno, bits=4)
+
+
+def read_trace(path, bases=None):
+    """Read and validate a whole trace file before anything runs."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.readlines()
+    except OSError as e:
+        raise TraceError(path, 0, f"cannot read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise TraceError(path, 0, "not a UTF-8 text file") from None
+    return parse_lines(lines, path, bases)
+
+
+def result_line(t, value, virq, vfiq, maint, deactivate):
+    """One output line (a dict), laid out like the recorded traces."""
+    d = {"seq": t.seq, "op": t.op, "reg": t.reg if t.op != "reset" else None}
+    if t.op != "reset":
+        d["value"] = value
+        d["hex"] = None if value is None else f"{value:#010x}"
+    d.update(virq=virq, vfiq=vfiq, maint=maint, deactivate=list(deactivate))
+    if t.skipped:
+        d["skipped"] = True
+    return d
