@@ -7,7 +7,7 @@ LRS   ?= 4
 BUS   ?= axi4lite
 BUILD ?= build
 
-.PHONY: help setup setup-sys run test fuzz verilog bench-hw bench-sim formal clean
+.PHONY: help setup run test docs fuzz verilog bench-hw bench-sim formal clean
 
 help:
 	@echo "make run        replay the example trace on the model and the RTL, write build/example.vcd"
@@ -29,6 +29,9 @@ run: setup
 
 test: setup
 	$(PY) -m pytest
+
+docs:
+	vgic regs --update README.md
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .hypothesis

@@ -50,6 +50,12 @@ def build_parser():
                    help="absolute GICH base for 'addr' fields (default 0x08030000, QEMU virt)")
     r.add_argument("--gicv-base", type=_int, default=0x0804_0000,
                    help="absolute GICV base for 'addr' fields (default 0x08040000, QEMU virt)")
+    # -- regs: sim/docs.py -----------------------------------------------------
+    d = sub.add_parser("regs", help="print the register map (Markdown) from rtl/regs.py",
+                       description="Print the GICH/GICV register map as a Markdown table, "
+                                   "rendered from the one register table in rtl/regs.py.")
+    d.add_argument("--update", metavar="README",
+                   help="rewrite the generated block of this Markdown file instead of printing")
     return p
 
 
@@ -57,6 +63,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.command == "replay":
         from .replay import run
+    elif args.command == "regs":
+        from .docs import run
     return run(args)
 
 
