@@ -1,0 +1,222 @@
+# Ref: digest sections 1 (frames), 2.8 (GICH_LR<n> layout); test harness only.
+"""The `vgic` fixture: one virtual interface per test, on every engine.
+
+Engines: "model" (vgic.sim.model.VirtualInterface) and "rtl"
+(vgic.sim.driver.RTLEngine, an Amaranth simulation of the RTL with the same
+interface). The fixture returns a `Dut`: the engine plus register-name
+helpers, the LR count and a snapshot of every side-effect-free register.
+
+LR counts (GICH_VTR.ListRegs + 1):
+- every directed test runs on the model at 1, 4, 16 and 64 LRs;
+- on the RTL at 4 LRs, plus 1 and 64 for tests marked `lr_dependent`;
+- `@pytest.mark.lrs(model=(...), rtl=(...))` picks the counts explicitly;
+- `@pytest.mark.model_only` for tests of the model's own Python API.
+Environment: VGIC_RTL_LRS=1,4,16,64 runs the RTL at those counts for every
+test (a long run); VGIC_ENGINES=model (or rtl) runs one engine only.
+"""
+import importlib
+import importlib.util
+import os
+
+import pytest
+
+from vgic.rtl import regs
+from vgic.sim.model import VirtualInterface
+
+MODEL_LRS = (1, 4, 16, 64)
+RTL_LRS = (4,)
+RTL_LRS_DEPENDENT = (1, 4, 64)
+
+# LR State encodings (digest 2.8)
+INVALID, PENDING, ACTIVE, PENDING_ACTIVE = 0b00, 0b01, 0b10, 0b11
+
+
+def _rtl_engine_class():
+    """RTLEngine, or (None, reason) while the RTL helper has not written it yet.
+    Any other import error is real and is raised when a test uses it."""
+    if importlib.util.find_spec("vgic.sim.driver") is None:
+        return None, "vgic.sim.driver does not exist yet (RTL engine being written)"
+    module = importlib.import_module("vgic.sim.driver")
+    if not hasattr(module, "RTLEngine"):
+        return None, "vgic.sim.driver has no RTLEngine yet (RTL engine being written)"
+    return module.RTLEngine, None
+
+
+def _env_list(name):
+    text = os.environ.get(name, "").strip()
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lr_dependent: rule depends on the LR count; "
+                                       "runs on the RTL at 1, 4 and 64 LRs")
+    config.addinivalue_line("markers", "lrs(model=(...), rtl=(...)): explicit LR counts")
+    config.addinivalue_line("markers", "model_only: checks the golden model's Python API")
+
+
+def pytest_generate_tests(metafunc):
+    if "vgic" not in metafunc.fixturenames:
+        return
+    definition = metafunc.definition
+    explicit = definition.get_closest_marker("lrs")
+    if explicit is not None:
+        model_lrs = explicit.kwargs.get("model", MODEL_LRS)
+        rtl_lrs = explicit.kwargs.get("rtl", RTL_LRS)
+    elif definition.get_closest_marker("lr_dependent") is not None:
+        model_lrs, rtl_lrs = MODEL_LRS, RTL_LRS_DEPENDENT
+    else:
+        model_lrs, rtl_lrs = MODEL_LRS, RTL_LRS
+    env_rtl = _env_list("VGIC_RTL_LRS")
+    if env_rtl and explicit is None:
+        rtl_lrs = tuple(int(n) for n in env_rtl)
+    if definition.get_closest_marker("model_only") is not None:
+        rtl_lrs = ()
+    engines = _env_list("VGIC_ENGINES") or ["model", "rtl"]
+
+    params = []
+    if "model" in engines:
+        params += [pytest.param(("model", n), id=f"model-{n}") for n in model_lrs]
+    if "rtl" in engines:
+        cls, reason = _rtl_engine_class()
+        marks = [pytest.mark.skip(reason=reason)] if cls is None else []
+        params += [pytest.param(("rtl", n), id=f"rtl-{n}", marks=marks) for n in rtl_lrs]
+    metafunc.parametrize("vgic", params, indirect=True)
+
+
+# RTL simulations are built once per LR count and reset before each test.
+_rtl_cache = {}
+
+
+@pytest.fixture
+def vgic(request):
+    kind, num_lrs = request.param
+    if kind == "model":
+        return Dut(VirtualInterface(num_lrs=num_lrs), kind, num_lrs)
+    if num_lrs not in _rtl_cache:
+        cls, reason = _rtl_engine_class()
+        if cls is None:
+            pytest.skip(reason)
+        _rtl_cache[num_lrs] = cls(num_lrs=num_lrs)
+    engine = _rtl_cache[num_lrs]
+    engine.reset()
+    return Dut(engine, kind, num_lrs)
+
+
+def lr_value(vid=0, state=INVALID, prio=0, grp1=0, hw=0, eoi=0, cpuid=0, pintid=0):
+    """A GICH_LR<n> value from its fields (digest 2.8: HW[31] Grp1[30]
+    State[29:28] Priority[27:23] PhysicalID[19:10] or EOI[19]+CPUID[12:10],
+    VirtualID[9:0]). `prio` is the 8-bit priority P; the LR holds P[7:3]."""
+    assert prio & 7 == 0 and 0 <= prio <= 0xF8, "the LR keeps P[7:3]"
+    assert 0 <= vid < 1024 and 0 <= state < 4 and 0 <= cpuid < 8 and 0 <= pintid < 1024
+    assert not (hw and (eoi or cpuid)), "EOI/CPUID exist only with HW = 0"
+    return (hw << 31 | grp1 << 30 | state << 28 | (prio >> 3) << 23 | pintid << 10
+            | eoi << 19 | cpuid << 10 | vid)
+
+
+def lr_state(value):
+    return (value >> 28) & 3
+
+
+def lr_fields(value):
+    """Decode an LR value (digest 2.8) into a dict."""
+    return {"hw": value >> 31 & 1, "grp1": value >> 30 & 1, "state": value >> 28 & 3,
+            "prio": (value >> 23 & 0x1F) << 3, "pintid": value >> 10 & 0x3FF,
+            "eoi": value >> 19 & 1, "cpuid": value >> 10 & 7, "vid": value & 0x3FF}
+
+
+class Dut:
+    """An engine (model or RTL) with register-name helpers."""
+
+    lr_value = staticmethod(lr_value)
+    lr_state = staticmethod(lr_state)
+    lr_fields = staticmethod(lr_fields)
+
+    def __init__(self, engine, kind, num_lrs):
+        self.engine, self.kind, self.num_lrs = engine, kind, num_lrs
+
+    def __repr__(self):
+        return f"<Dut {self.kind} {self.num_lrs} LRs>"
+
+    # raw interface
+    def read(self, frame, offset):
+        return self.engine.read(frame, offset)
+
+    def write(self, frame, offset, value, strb=0xF):
+        self.engine.write(frame, offset, value, strb)
+
+    def reset(self):
+        self.engine.reset()
+
+    @property
+    def virq(self):
+        return int(self.engine.virq)
+
+    @property
+    def vfiq(self):
+        return int(self.engine.vfiq)
+
+    @property
+    def maint(self):
+        return int(self.engine.maint)
+
+    @property
+    def forwarded(self):
+        return list(self.engine.forwarded)
+
+    @property
+    def lines(self):
+        return (self.virq, self.vfiq, self.maint)
+
+    # by register name, offsets from the one register table (rtl/regs.py)
+    @staticmethod
+    def reg(name):
+        r = regs.lookup(name)
+        if r is None:
+            raise KeyError(f"no register named {name!r} in rtl/regs.py")
+        return r
+
+    def rd(self, name):
+        r = self.reg(name)
+        return self.read(r.frame, r.offset)
+
+    def wr(self, name, value, strb=0xF):
+        r = self.reg(name)
+        self.write(r.frame, r.offset, value, strb)
+
+    def lr(self, n):
+        return self.rd(f"GICH_LR{n}")
+
+    def set_lr(self, n, value=None, **fields):
+        self.wr(f"GICH_LR{n}", lr_value(**fields) if value is None else value)
+
+    def lrs(self):
+        return [self.lr(n) for n in range(self.num_lrs)]
+
+    def elrsr(self):
+        return self.rd("GICH_ELRSR0") | self.rd("GICH_ELRSR1") << 32
+
+    def eisr(self):
+        return self.rd("GICH_EISR0") | self.rd("GICH_EISR1") << 32
+
+    def guest(self, ctlr=0x3, pmr=0xF8, bpr=None, abpr=None, hcr=0x1):
+        """Common setup: HCR (En), GICV_CTLR (both groups), PMR (unmask all)."""
+        self.wr("GICH_HCR", hcr)
+        self.wr("GICV_CTLR", ctlr)
+        self.wr("GICV_PMR", pmr)
+        if bpr is not None:
+            self.wr("GICV_BPR", bpr)
+        if abpr is not None:
+            self.wr("GICV_ABPR", abpr)
+
+    SNAPSHOT_REGS = ("GICH_HCR", "GICH_VTR", "GICH_VMCR", "GICH_MISR", "GICH_EISR0",
+                     "GICH_EISR1", "GICH_ELRSR0", "GICH_ELRSR1", "GICH_APR",
+                     "GICV_CTLR", "GICV_PMR", "GICV_BPR", "GICV_ABPR", "GICV_RPR",
+                     "GICV_HPPIR", "GICV_AHPPIR", "GICV_APR0", "GICV_IIDR")
+
+    def snapshot(self):
+        """Every register readable without side effects, the LRs, the lines
+        and the forwarded list."""
+        snap = {name: self.rd(name) for name in self.SNAPSHOT_REGS}
+        snap.update({f"GICH_LR{n}": self.lr(n) for n in range(self.num_lrs)})
+        snap.update(virq=self.virq, vfiq=self.vfiq, maint=self.maint, forwarded=self.forwarded)
+        return snap
