@@ -185,3 +185,10 @@ def with_field(value, fields, name, new):
     lsb, width = fields[name]
     mask = ((1 << width) - 1) << lsb
     return (value & ~mask) | ((new << lsb) & mask)
+
+
+def layout(fields, width=32):
+    """Amaranth layout of a register from a field table above, for the RTL
+    (``lr.State``, ``hcr.EOICount``). Fields may overlap (LR CPUID/PhysicalID)."""
+    from amaranth.lib import data
+    return data.FlexibleLayout(width, {name: data.Field(w, lsb) for name, (lsb, w) in fields.items()})

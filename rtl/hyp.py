@@ -1,0 +1,116 @@
+# Ref: IHI0048B 5.3 (GICH_* registers); digest 2.1-2.8
+"""Hypervisor control interface (GICH_*): HCR (with EOICount) and the GICH
+frame's register decode.
+
+Twin of sim/model/hyp.py. VMCR and APR are stored in the vCPU block (this
+block reads them and strobes their writes), the LRs, EISR and ELRSR in the LR
+bank, MISR in the maintenance block. Requests arrive frame-selected by the
+top; r_data is combinational (the top registers it).
+"""
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from . import regs
+from .regs import HCR_FIELDS, MAX_LRS
+from .regbus import ADDR_WIDTH
+from .lr_bank import LR, INDEX
+from .vcpu import CTLR, VMCR
+
+__all__ = ["HCR", "Hyp"]
+
+HCR = regs.layout(HCR_FIELDS)        # GICH_HCR: .En .UIE .LRENPIE .NPIE .VGrp0EIE ... .EOICount
+
+
+class Hyp(wiring.Component):
+    def __init__(self, num_lrs):
+        self.num_lrs = regs.check_num_lrs(num_lrs)
+        super().__init__({
+            # GICH frame requests (frame-selected by the top)
+            "addr":         In(ADDR_WIDTH),
+            "r_stb":        In(1),
+            "w_stb":        In(1),
+            "w_data":       In(32),
+            "r_data":       Out(32),
+            # GICH_HCR storage; EOICount + 1 from the vCPU block (R11)
+            "hcr":          Out(HCR),
+            "eoicount_inc": In(1),
+            # LR bank: values for the read mux, write port (data on w_data)
+            "lr":           In(data.ArrayLayout(LR, num_lrs)),
+            "lr_w_stb":     Out(1),
+            "lr_w_index":   Out(INDEX),
+            "eisr":         In(MAX_LRS),
+            "elrsr":        In(MAX_LRS),
+            # maintenance block
+            "misr":         In(8),
+            # vCPU storage seen as GICH_VMCR and GICH_APR
+            "ctlr":         In(CTLR),
+            "vmprimask":    In(5),
+            "bpr":          In(3),
+            "abpr":         In(3),
+            "apr":          In(32),
+            "vmcr_w_stb":   Out(1),
+            "apr_w_stb":    Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        hcr = self.hcr
+
+        # GICH_VMCR (digest 2.3): the guest's GICV_CTLR/PMR/BPR/ABPR, not a copy
+        vmcr = Signal(VMCR)
+        m.d.comb += [
+            vmcr.VMPriMask.eq(self.vmprimask),
+            vmcr.VMBP.eq(self.bpr),
+            vmcr.VMABP.eq(self.abpr),
+            vmcr.VEM.eq(self.ctlr.EOImode),
+            vmcr.VMCBPR.eq(self.ctlr.CBPR),
+            vmcr.VMFIQEn.eq(self.ctlr.FIQEn),
+            vmcr.VMAckCtl.eq(self.ctlr.AckCtl),
+            vmcr.VMGrp1En.eq(self.ctlr.EnableGrp1),
+            vmcr.VMGrp0En.eq(self.ctlr.EnableGrp0),
+        ]
+        vtr = regs.vtr_value(self.num_lrs)   # GICH_VTR: a constant of the build
+
+        # -- GICH frame reads (no side effects) ---------------------------------
+        with m.Switch(self.addr):
+            with m.Case(regs.GICH_HCR.word):
+                m.d.comb += self.r_data.eq(hcr)
+            with m.Case(regs.GICH_VTR.word):
+                m.d.comb += self.r_data.eq(vtr)
+            with m.Case(regs.GICH_VMCR.word):
+                m.d.comb += self.r_data.eq(vmcr)
+            with m.Case(regs.GICH_MISR.word):
+                m.d.comb += self.r_data.eq(self.misr)
+            with m.Case(regs.GICH_EISR0.word):
+                m.d.comb += self.r_data.eq(self.eisr[:32])
+            with m.Case(regs.GICH_EISR1.word):
+                m.d.comb += self.r_data.eq(self.eisr[32:])
+            with m.Case(regs.GICH_ELRSR0.word):
+                m.d.comb += self.r_data.eq(self.elrsr[:32])
+            with m.Case(regs.GICH_ELRSR1.word):
+                m.d.comb += self.r_data.eq(self.elrsr[32:])
+            with m.Case(regs.GICH_APR.word):
+                m.d.comb += self.r_data.eq(self.apr)
+            for n in range(self.num_lrs):               # above ListRegs: RAZ
+                with m.Case(regs.lr(n).word):
+                    m.d.comb += self.r_data.eq(self.lr[n])
+
+        # -- GICH frame writes ----------------------------------------------------
+        with m.If(self.w_stb):
+            with m.Switch(self.addr):
+                with m.Case(regs.GICH_HCR.word):
+                    m.d.sync += hcr.eq(self.w_data & regs.GICH_HCR.wmask)
+                with m.Case(regs.GICH_VMCR.word):
+                    m.d.comb += self.vmcr_w_stb.eq(1)
+                with m.Case(regs.GICH_APR.word):
+                    m.d.comb += self.apr_w_stb.eq(1)
+                for n in range(self.num_lrs):           # above ListRegs: WI
+                    with m.Case(regs.lr(n).word):
+                        m.d.comb += [self.lr_w_stb.eq(1), self.lr_w_index.eq(n)]
+                # RO registers and reserved offsets: ignored
+
+        # R11: EOICount + 1 modulo 32 (never in the same cycle as an HCR write)
+        with m.If(self.eoicount_inc):
+            m.d.sync += hcr.EOICount.eq(hcr.EOICount + 1)
+        return m

@@ -1,0 +1,223 @@
+# Ref: IHI0048B 5.4 (GICV_* registers) and 3.3/4.4 (CPU interface rules it inherits);
+#      digest 2.9-2.18 and rules R1-R11
+"""Virtual CPU interface (GICV_*): CTLR, PMR, BPR, ABPR, APR storage, the
+acknowledge/EOI/deactivate logic and the VIRQ/VFIQ lines.
+
+Twin of sim/model/vcpu.py. GICH_VMCR and GICH_APR are the hypervisor's names
+for storage held here: the hyp block decodes them and strobes vmcr_w_stb /
+apr_w_stb (data on w_data). Requests arrive already frame-selected by the top;
+r_data is combinational (the top registers it). Every side effect of a request
+(LR State, APR, EOICount, a forwarded deactivation) lands on the clock edge
+that ends the request's cycle.
+"""
+from amaranth.hdl import Module, Signal, Mux, Cat, Const
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from . import regs
+from .regs import (CTLR_FIELDS, VMCR_FIELDS, BPR_MIN, ABPR_MIN, IDLE_RPR, SPURIOUS,
+                   SPURIOUS_GRP1, IIDR_DEFAULT)
+from .regbus import ADDR_WIDTH
+from .lr_bank import Best, Match, INDEX
+
+__all__ = ["CTLR", "VCPU"]
+
+CTLR = regs.layout(CTLR_FIELDS)      # GICV_CTLR: .EnableGrp0 .EnableGrp1 .AckCtl .FIQEn .CBPR .EOImode
+VMCR = regs.layout(VMCR_FIELDS)      # GICH_VMCR (write decode only: the storage is here)
+
+
+def _clamp(value, minimum):
+    """R3: a binary point below the minimum is stored as the minimum."""
+    return Mux(value < minimum, minimum, value)
+
+
+class VCPU(wiring.Component):
+    def __init__(self, iidr=IIDR_DEFAULT):
+        if not isinstance(iidr, int) or not 0 <= iidr < 2**32:
+            raise ValueError(f"iidr must be a 32-bit value, got {iidr!r}")
+        self.iidr = iidr
+        super().__init__({
+            # GICV frame requests (frame-selected by the top)
+            "addr":         In(ADDR_WIDTH),
+            "r_stb":        In(1),
+            "w_stb":        In(1),
+            "w_data":       In(32),
+            "r_data":       Out(32),
+            # GICH_VMCR / GICH_APR writes decoded by the hyp block
+            "vmcr_w_stb":   In(1),
+            "apr_w_stb":    In(1),
+            "en":           In(1),           # GICH_HCR.En
+            # storage
+            "ctlr":         Out(CTLR),
+            "vmprimask":    Out(5),          # GICV_PMR[7:3] = GICH_VMCR.VMPriMask
+            "bpr":          Out(3, init=BPR_MIN),
+            "abpr":         Out(3, init=ABPR_MIN),
+            "apr":          Out(32),         # GICV_APR0 = GICH_APR
+            # LR bank
+            "best":         In(Best),
+            "match":        In(Match),
+            "match_vid":    Out(10),
+            "match_src":    Out(3),
+            "ack_stb":      Out(1),
+            "ack_index":    Out(INDEX),
+            "deact_stb":    Out(1),
+            "deact_index":  Out(INDEX),
+            # to the hyp block: R11
+            "eoicount_inc": Out(1),
+            # lines (R6) and the Distributor deactivation request (R10), registered
+            "virq":         Out(1),
+            "vfiq":         Out(1),
+            "deact_valid":  Out(1),
+            "deact_pintid": Out(10),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        ctlr, best, match, apr = self.ctlr, self.best, self.match, self.apr
+
+        # -- priorities (R3, R4) ----------------------------------------------
+        # Group priority of the candidate in P[7:3] terms: BPR n keeps P[7:n+1]
+        # (Group 0, or both with CBPR), ABPR n keeps P[7:n] (Group 1).
+        binpt = Signal(3)
+        m.d.comb += binpt.eq(Mux(best.grp1 & ~ctlr.CBPR, (self.abpr - 3)[:3], (self.bpr - 2)[:3]))
+        gprio = Signal(5)                # gprio(best) >> 3
+        m.d.comb += gprio.eq(best.prio & (Const(0x1F, 5) << binpt)[:5])
+        # R1: preempts when gprio < RP, i.e. no APR bit at gprio or above it in priority
+        at_or_above = Signal(32)         # APR bits 0..gprio
+        m.d.comb += at_or_above.eq(~(Const(0xFFFF_FFFE, 32) << gprio)[:32])
+        preempts = Signal()
+        m.d.comb += preempts.eq(best.valid & ((apr & at_or_above) == 0))
+
+        # RPR (R4): idle 0xFF, else the index of the lowest set APR bit << 3 (log depth)
+        ctz = []
+        v = apr
+        for k in (16, 8, 4, 2, 1):
+            low_zero = Signal(name=f"apr_ctz{k}")
+            half = Signal(k, name=f"apr_half{k}")
+            m.d.comb += [low_zero.eq(v[:k] == 0), half.eq(Mux(low_zero, v[k:2 * k], v[:k]))]
+            ctz.insert(0, low_zero)
+            v = half
+        rpr = Signal(8)
+        m.d.comb += rpr.eq(Mux(apr == 0, IDLE_RPR, Cat(Const(0, 3), *ctz)))
+
+        # -- output lines (R6) -------------------------------------------------
+        fiq = ~best.grp1 & ctlr.FIQEn
+        m.d.comb += [
+            self.virq.eq(self.en & preempts & ~fiq),
+            self.vfiq.eq(self.en & preempts & fiq),
+        ]
+
+        # -- acknowledge (R6a, R6b) and highest pending (R7) --------------------
+        no_cand = ~self.en | ~(ctlr.EnableGrp0 | ctlr.EnableGrp1) | ~best.valid
+        grp1_hidden = best.grp1 & ~ctlr.AckCtl        # IAR/HPPIR report 1022
+        iar, iar_ok = Signal(13), Signal()
+        with m.If(no_cand):
+            m.d.comb += iar.eq(SPURIOUS)
+        with m.Elif(grp1_hidden):
+            m.d.comb += iar.eq(SPURIOUS_GRP1)         # before the RP test (QEMU order)
+        with m.Elif(~preempts):
+            m.d.comb += iar.eq(SPURIOUS)
+        with m.Else():
+            m.d.comb += [iar.eq(best.vid), iar_ok.eq(1)]
+        aiar, aiar_ok = Signal(13), Signal()
+        with m.If(no_cand | ~best.grp1 | ~preempts):  # AIAR: Group 1 only
+            m.d.comb += aiar.eq(SPURIOUS)
+        with m.Else():
+            m.d.comb += [aiar.eq(best.vid), aiar_ok.eq(1)]
+        hppir = Signal(13)
+        with m.If(~self.en | ~best.valid):
+            m.d.comb += hppir.eq(SPURIOUS)
+        with m.Elif(grp1_hidden):
+            m.d.comb += hppir.eq(SPURIOUS_GRP1)
+        with m.Else():
+            m.d.comb += hppir.eq(best.vid)
+        ahppir = Signal(13)
+        m.d.comb += ahppir.eq(Mux(~self.en | ~best.valid | ~best.grp1, SPURIOUS, best.vid))
+
+        def acknowledge():
+            m.d.comb += [self.ack_stb.eq(1), self.ack_index.eq(best.index)]
+            m.d.sync += apr.eq(apr | (1 << gprio))
+
+        # -- GICV frame reads (side effects: IAR/AIAR only, once per r_stb) ---
+        with m.Switch(self.addr):
+            with m.Case(regs.GICV_CTLR.word):
+                m.d.comb += self.r_data.eq(ctlr)
+            with m.Case(regs.GICV_PMR.word):
+                m.d.comb += self.r_data.eq(Cat(Const(0, 3), self.vmprimask))
+            with m.Case(regs.GICV_BPR.word):
+                m.d.comb += self.r_data.eq(self.bpr)
+            with m.Case(regs.GICV_ABPR.word):
+                m.d.comb += self.r_data.eq(self.abpr)
+            with m.Case(regs.GICV_IAR.word):
+                m.d.comb += self.r_data.eq(iar)
+                with m.If(self.r_stb & iar_ok):
+                    acknowledge()
+            with m.Case(regs.GICV_AIAR.word):
+                m.d.comb += self.r_data.eq(aiar)
+                with m.If(self.r_stb & aiar_ok):
+                    acknowledge()
+            with m.Case(regs.GICV_HPPIR.word):
+                m.d.comb += self.r_data.eq(hppir)
+            with m.Case(regs.GICV_AHPPIR.word):
+                m.d.comb += self.r_data.eq(ahppir)
+            with m.Case(regs.GICV_RPR.word):
+                m.d.comb += self.r_data.eq(rpr)
+            with m.Case(regs.GICV_APR0.word):
+                m.d.comb += self.r_data.eq(apr)
+            with m.Case(regs.GICV_IIDR.word):
+                m.d.comb += self.r_data.eq(self.iidr)
+            # WO registers (EOIR, AEOIR, DIR) and reserved offsets read 0
+
+        # -- priority drop and deactivation (R8-R11) ----------------------------
+        vid, src = self.w_data[:10], self.w_data[10:13]
+        special = vid >= 1020                          # 1020-1023: ignored
+        m.d.comb += [self.match_vid.eq(vid), self.match_src.eq(src)]
+        m.d.sync += [self.deact_valid.eq(0), self.deact_pintid.eq(0)]
+
+        def deactivate():
+            """R10 on the matched LR; HW = 1 forwards pINTID (PPI/SPI only)."""
+            m.d.comb += [self.deact_stb.eq(1), self.deact_index.eq(match.index)]
+            with m.If(match.hw & (match.pintid >= 16) & (match.pintid < 1020)):
+                m.d.sync += [self.deact_valid.eq(1), self.deact_pintid.eq(match.pintid)]
+
+        # -- GICV frame writes ------------------------------------------------
+        with m.If(self.w_stb):
+            with m.Switch(self.addr):
+                with m.Case(regs.GICV_CTLR.word):
+                    m.d.sync += ctlr.eq(self.w_data & regs.GICV_CTLR.wmask)
+                with m.Case(regs.GICV_PMR.word):
+                    m.d.sync += self.vmprimask.eq(self.w_data[3:8])
+                with m.Case(regs.GICV_BPR.word):
+                    m.d.sync += self.bpr.eq(_clamp(self.w_data[:3], BPR_MIN))
+                with m.Case(regs.GICV_ABPR.word):
+                    m.d.sync += self.abpr.eq(_clamp(self.w_data[:3], ABPR_MIN))
+                with m.Case(regs.GICV_EOIR.word, regs.GICV_AEOIR.word):
+                    with m.If(~special):
+                        m.d.sync += apr.eq(apr & (apr - 1))       # drop the highest active priority
+                        with m.If(~ctlr.EOImode):
+                            with m.If(match.valid):
+                                deactivate()
+                            with m.Elif(apr != 0):
+                                m.d.comb += self.eoicount_inc.eq(1)
+                with m.Case(regs.GICV_DIR.word):
+                    with m.If(~special & ctlr.EOImode):       # EOImode 0: ignored
+                        with m.If(match.valid):
+                            deactivate()
+                        with m.Else():
+                            m.d.comb += self.eoicount_inc.eq(1)   # no APR condition
+                with m.Case(regs.GICV_APR0.word):
+                    m.d.sync += apr.eq(self.w_data)
+                # RO registers and reserved offsets: ignored
+
+        # -- GICH_VMCR / GICH_APR: the same storage under the hypervisor's names
+        vmcr = VMCR(self.w_data)
+        with m.If(self.vmcr_w_stb):
+            m.d.sync += [
+                ctlr.eq(self.w_data & regs.GICV_CTLR.wmask),
+                self.vmprimask.eq(vmcr.VMPriMask),
+                self.bpr.eq(_clamp(vmcr.VMBP, BPR_MIN)),
+                self.abpr.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
+            ]
+        with m.If(self.apr_w_stb):
+            m.d.sync += apr.eq(self.w_data)
+        return m

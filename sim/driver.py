@@ -1,0 +1,223 @@
+# Ref: rtl/regbus.py (the core's register bus); digest 1.4 (access rules)
+"""Driving the RTL from Python.
+
+- ``bus_read`` / ``bus_write``: async helpers for Amaranth testbenches, one
+  register-bus transaction each (strobe for one cycle, wait one clock edge,
+  check ack, return the registered read data).
+- ``RTLEngine``: the RTL in Amaranth's simulator behind the golden model's
+  interface (``read``/``write``/``read_addr``/``write_addr``/``reset``,
+  ``virq``/``vfiq``/``maint``, ``forwarded``), so sequential test code can
+  write, read and assert as with ``vgic.sim.model.VirtualInterface``.
+
+How RTLEngine steps the simulator: one background testbench serves requests.
+A call stores a request and calls ``Simulator.advance()`` until the testbench
+has answered it. The testbench drives the strobe right after the previous
+clock edge (so consecutive calls are back-to-back bus transactions, one per
+clock), awaits one edge and samples the response in the ack cycle: r_data,
+the lines and the deactivation port. While no request is waiting the
+simulation does not advance at all.
+
+Waveforms (``vcd_path``): every signal of the design, under the scope
+``bench.top`` (the VirtualInterface: bus__*, virq, vfiq, maint_irq,
+deact_*) with one scope per block (``lr_bank``, ``vcpu``, ``hyp``,
+``maintenance``); registers with a field layout (``lr_bank.lr``, ``hyp.hcr``,
+``vcpu.ctlr``) also appear field by field, e.g. ``lr[3].State``.
+"""
+import os
+
+from amaranth.hdl import ClockDomain, Elaboratable, Module
+from amaranth.sim import Simulator
+
+from ..rtl import regs
+from ..rtl.top import VirtualInterface
+
+__all__ = ["bus_read", "bus_write", "RTLEngine", "CLOCK_PERIOD"]
+
+CLOCK_PERIOD = 10e-9            # 100 MHz in the waveform; the simulation is untimed
+
+
+def _word(addr):
+    if not isinstance(addr, int) or not 0 <= addr < 2**regs.CORE_ADDR_BITS or addr % 4:
+        raise ValueError(f"register bus address {addr!r} must be a word-aligned byte address "
+                         f"below {2**regs.CORE_ADDR_BITS:#x}")
+    return addr >> 2
+
+
+async def bus_read(ctx, bus, addr):
+    """One read of the core byte address `addr` (e.g. ``regs.GICV_IAR.addr``).
+    Returns r_data from the ack cycle; the testbench is then in that cycle."""
+    ctx.set(bus.addr, _word(addr))
+    ctx.set(bus.r_stb, 1)
+    await ctx.tick()
+    ctx.set(bus.r_stb, 0)
+    if not ctx.get(bus.ack):
+        raise AssertionError(f"no ack one cycle after the read of {addr:#06x}")
+    return ctx.get(bus.r_data)
+
+
+async def bus_write(ctx, bus, addr, value, strb=0b1111):
+    """One write of `value` to the core byte address `addr`. Returns in the ack cycle."""
+    ctx.set(bus.addr, _word(addr))
+    ctx.set(bus.w_data, value)
+    ctx.set(bus.w_strb, strb)
+    ctx.set(bus.w_stb, 1)
+    await ctx.tick()
+    ctx.set(bus.w_stb, 0)
+    if not ctx.get(bus.ack):
+        raise AssertionError(f"no ack one cycle after the write of {addr:#06x}")
+
+
+class _Bench(Elaboratable):
+    """The DUT with an explicit sync domain, so the engine can pulse its reset."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.sync = ClockDomain("sync")
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.sync = self.sync
+        m.submodules.top = self.dut
+        return m
+
+
+class RTLEngine:
+    """The RTL (rtl/top.py) in Amaranth's simulator, with the golden model's API.
+
+    `vcd_path`: write a VCD of the whole run there (closed by ``close()``; use
+    the engine as a context manager or call close() when done).
+    """
+
+    def __init__(self, num_lrs=4, vcd_path=None, iidr=regs.IIDR_DEFAULT):
+        self.num_lrs = regs.check_num_lrs(num_lrs)
+        self.dut = VirtualInterface(num_lrs, iidr)
+        self._bench = _Bench(self.dut)
+        self.sim = Simulator(self._bench)
+        self.sim.add_clock(CLOCK_PERIOD, domain="sync")
+        self.sim.add_testbench(self._serve, background=True)
+        self._request = self._response = None
+        self._lines = (0, 0, 0)
+        self.forwarded = []
+        self.transactions = 0
+        self._vcd = None
+        if vcd_path is not None:
+            d = os.path.dirname(os.path.abspath(vcd_path))
+            os.makedirs(d, exist_ok=True)
+            self._vcd = self.sim.write_vcd(vcd_path, traces=self.traces())
+            self._vcd.__enter__()
+
+    def traces(self):
+        """Signals worth tracing beyond the design's own: none needed today
+        (the VCD holds every signal of the design); kept as the one place to add them."""
+        return []
+
+    # -- the serving testbench ------------------------------------------------
+    async def _serve(self, ctx):
+        dut, bus, rst = self.dut, self.dut.bus, self._bench.sync.rst
+        while True:
+            req = self._request
+            if req is None:
+                await ctx.delay(1e-12)          # only reached while the engine advances
+                continue
+            op, word, value, strb = req
+            if op == "reset":
+                ctx.set(rst, 1)
+                await ctx.tick()
+                ctx.set(rst, 0)
+            else:
+                ctx.set(bus.addr, word)
+                if op == "read":
+                    ctx.set(bus.r_stb, 1)
+                else:
+                    ctx.set(bus.w_data, value)
+                    ctx.set(bus.w_strb, strb)
+                    ctx.set(bus.w_stb, 1)
+                await ctx.tick()
+                ctx.set(bus.r_stb, 0)
+                ctx.set(bus.w_stb, 0)
+                if not ctx.get(bus.ack):
+                    raise AssertionError(f"RTL: no ack one cycle after the {op} of "
+                                         f"{word << 2:#06x}")
+                if ctx.get(dut.deact_valid):
+                    self.forwarded.append(ctx.get(dut.deact_pintid))
+            self._lines = (ctx.get(dut.virq), ctx.get(dut.vfiq), ctx.get(dut.maint_irq))
+            self._response = ctx.get(bus.r_data) if op == "read" else None
+            self._request = None
+
+    def _transact(self, op, word=0, value=0, strb=0b1111):
+        if self._request is not None:
+            raise RuntimeError("RTLEngine: re-entered while a transaction is in flight")
+        self._request = (op, word, value, strb)
+        while self._request is not None:
+            self.sim.advance()
+        self.transactions += 1
+        return self._response
+
+    # -- the golden model's interface ---------------------------------------
+    def read(self, frame, offset):
+        """A 32-bit read of a register ("GICH"/"GICV", byte offset in the frame)."""
+        addr = regs.core_addr(frame, offset)          # validates frame/offset
+        if addr % 4:
+            return 0        # the bus carries word addresses only: as the model, RAZ
+        return self._transact("read", addr >> 2)
+
+    def write(self, frame, offset, value, strb=0xF):
+        """A 32-bit write; byte enables other than 0b1111 are ignored by the core."""
+        addr = regs.core_addr(frame, offset)
+        if not isinstance(value, int) or not 0 <= value < 2**32:
+            raise ValueError(f"write value {value!r} is not a 32-bit value")
+        if not isinstance(strb, int) or not 0 <= strb <= 0xF:
+            raise ValueError(f"byte enables {strb!r} must be 4 bits")
+        if addr % 4:
+            return          # not expressible on the word-addressed bus: as the model, WI
+        self._transact("write", addr >> 2, value, strb)
+
+    def read_addr(self, addr):
+        """A read at a core byte address (map in rtl/regs.py)."""
+        frame, offset = regs.frame_of(addr)
+        if not 0 <= addr < 2**regs.CORE_ADDR_BITS or addr % 4:
+            return 0
+        if frame is None:                             # unmapped window: on the bus, RAZ
+            return self._transact("read", addr >> 2)
+        return self.read(frame, offset)
+
+    def write_addr(self, addr, value, strb=0xF):
+        frame, offset = regs.frame_of(addr)
+        if not 0 <= addr < 2**regs.CORE_ADDR_BITS or addr % 4:
+            return
+        if frame is None:
+            if not isinstance(value, int) or not 0 <= value < 2**32:
+                raise ValueError(f"write value {value!r} is not a 32-bit value")
+            self._transact("write", addr >> 2, value, strb)
+            return
+        self.write(frame, offset, value, strb)
+
+    def reset(self):
+        """Pulse the core's synchronous reset for one cycle (R15)."""
+        self._transact("reset")
+        self.forwarded.clear()
+
+    @property
+    def virq(self):
+        return self._lines[0]
+
+    @property
+    def vfiq(self):
+        return self._lines[1]
+
+    @property
+    def maint(self):
+        return self._lines[2]
+
+    # -- waveform file ----------------------------------------------------------
+    def close(self):
+        """Finish the VCD file (if any). The engine must not be used afterwards."""
+        if self._vcd is not None:
+            vcd, self._vcd = self._vcd, None
+            vcd.__exit__(None, None, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
