@@ -1,0 +1,85 @@
+# Ref: digest 1.4 (access rules 1-3); bus error policy is a project choice.
+"""Which bus accesses a bridge forwards to the core, and which it answers itself.
+
+Every GICH/GICV register is a 32-bit word accessed as an aligned word (digest 1.4
+rule 1). Whatever the error policy, a bridge never forwards:
+
+- an unaligned access (byte address bits [1:0] != 0): forwarding it would hit the
+  aligned word, so an unaligned read of GICV_IAR + 1 would acknowledge an interrupt;
+- a partial write (byte enables other than 0b1111).
+
+The bridge answers them itself: a read returns 0, a write has no effect.
+
+``errors="ignore"`` (default): those accesses get an OKAY response. Every aligned
+read and full-word write is forwarded; the core answers reserved offsets and LRs
+beyond GICH_VTR.ListRegs as RAZ/WI (digest 1.4 rule 2).
+
+``errors="report"``: those accesses get an error response (AXI SLVERR, APB
+PSLVERR, Wishbone ERR), and so does any offset that holds no register for this
+number of LRs (per rtl/regs.py: reserved names, gaps, LR<n> with n >= num_lrs,
+core addresses 0x1000-0x1FFF); such accesses are not forwarded either. Writes to
+RO registers and reads of WO registers are architected (ignored / read 0, rule 3)
+and get OKAY.
+
+An error response always means: the core saw nothing.
+"""
+from amaranth import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .. import regs
+
+__all__ = ["ERROR_POLICIES", "check_errors", "mapped_words", "AccessCheck"]
+
+ERROR_POLICIES = ("ignore", "report")
+
+
+def check_errors(errors):
+    if errors not in ERROR_POLICIES:
+        raise ValueError(f"errors must be one of {', '.join(map(repr, ERROR_POLICIES))}, "
+                         f"got {errors!r}")
+    return errors
+
+
+def mapped_words(num_lrs):
+    """Word addresses on the core bus that hold a register with num_lrs LRs."""
+    regs.check_num_lrs(num_lrs)
+    implemented_lrs = {regs.lr(n).name for n in range(num_lrs)}
+    return sorted(r.word for r in regs.GICH + regs.GICV
+                  if not (r.name.startswith("LR") and r.name not in implemented_lrs))
+
+
+class AccessCheck(wiring.Component):
+    """Decides, for one access, whether it is forwarded and whether it is an error.
+
+    addr is the byte address (low CORE_ADDR_BITS bits), write = 1 for a write,
+    strb the byte enables of a write (ignored for reads).
+    """
+    addr:    In(regs.CORE_ADDR_BITS)
+    write:   In(1)
+    strb:    In(4)
+    forward: Out(1)
+    error:   Out(1)
+
+    def __init__(self, num_lrs=4, errors="ignore"):
+        self.num_lrs = regs.check_num_lrs(num_lrs)
+        self.errors = check_errors(errors)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        # Ref: digest 1.4 rule 1 (aligned 32-bit word accesses only)
+        word_ok = (self.addr[:2] == 0) & (~self.write | (self.strb == 0b1111))
+        if self.errors == "ignore":
+            m.d.comb += self.forward.eq(word_ok)
+        else:
+            # Ref: digest 1.4 rule 2; offsets from rtl/regs.py
+            mapped = Signal()
+            with m.Switch(self.addr[2:]):
+                with m.Case(*mapped_words(self.num_lrs)):
+                    m.d.comb += mapped.eq(1)
+            m.d.comb += [
+                self.forward.eq(word_ok & mapped),
+                self.error.eq(~(word_ok & mapped)),
+            ]
+        return m

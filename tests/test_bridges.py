@@ -1,0 +1,575 @@
+# Ref: AMBA AXI4-Lite (IHI0022 B1), AMBA APB4 (IHI0024C), Wishbone B4;
+#      rtl/regbus.py (core bus contract); rtl/bridges/access.py (error policy);
+#      digest 1.4 (word accesses, reserved offsets RAZ/WI).
+"""Bus bridges against a fake register target.
+
+The fake target is a memory of 4096 words plus one side-effect register at
+GICV_IAR's word (a read returns how many times it was read before), so that a
+repeated or lost read shows. Each run records every strobe the bridge puts on
+the core bus; the checks:
+
+- the forwarded writes are exactly the accepted writes the policy forwards, in
+  bus order, with their data; likewise the reads (so a side-effect read reaches
+  the core exactly once);
+- every read returns what the target held at its strobe (replaying the strobe
+  log on a Python twin of the target), or 0 when the bridge answered it itself;
+- every response code is the policy's (from the spec table in rtl/regs.py,
+  computed here independently of the bridge's decoder);
+- protocol rules (stable VALID/payload under back-pressure, no response before
+  its request), and a cycle limit, so a hang fails.
+"""
+import random
+
+import pytest
+from amaranth import Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In
+from amaranth.sim import Simulator
+
+from vgic.rtl import regs
+from vgic.rtl.regbus import ADDR_WIDTH, RegBusSignature
+from vgic.rtl.bridges.axi4lite import AXI4LiteBridge
+from vgic.rtl.bridges.apb import APBBridge
+from vgic.rtl.bridges.wishbone import WishboneBridge
+
+SIDE = regs.GICV_IAR          # the fake target's side-effect read
+OKAY, SLVERR = 0, 2
+
+
+class FakeTarget(wiring.Component):
+    """Register-bus target: full-word writes store, partial writes are ignored
+    (like the core), reads of SIDE count, ack one cycle after a strobe."""
+    bus: In(RegBusSignature())
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        m.submodules.mem = mem = Memory(shape=32, depth=2 ** ADDR_WIDTH, init=[])
+        wp, rp = mem.write_port(), mem.read_port()
+        count, side_val, side_q = Signal(32), Signal(32), Signal()
+        m.d.comb += [
+            wp.addr.eq(bus.addr), wp.data.eq(bus.w_data),
+            wp.en.eq(bus.w_stb & (bus.w_strb == 0b1111)),
+            rp.addr.eq(bus.addr), rp.en.eq(bus.r_stb),
+            bus.r_data.eq(Mux(side_q, side_val, rp.data)),
+        ]
+        m.d.sync += [bus.ack.eq(bus.r_stb | bus.w_stb), side_q.eq(0)]
+        with m.If(bus.r_stb & (bus.addr == SIDE.word)):
+            m.d.sync += [side_q.eq(1), side_val.eq(count), count.eq(count + 1)]
+        return m
+
+
+class FakeRef:
+    """Python twin of FakeTarget."""
+
+    def __init__(self):
+        self.mem, self.count = {}, 0
+
+    def read(self, word):
+        if word == SIDE.word:
+            self.count += 1
+            return self.count - 1
+        return self.mem.get(word, 0)
+
+    def write(self, word, data, strb):
+        if strb == 0b1111:
+            self.mem[word] = data
+
+
+def spec_outcome(addr, write, strb, num_lrs, errors):
+    """(forwarded, error) for one access: digest 1.4 and the policy in
+    rtl/bridges/access.py, decoded here from the register table by name."""
+    addr &= (1 << regs.CORE_ADDR_BITS) - 1
+    word_ok = addr % 4 == 0 and (not write or strb == 0b1111)
+    frame, offset = regs.frame_of(addr)
+    reg = regs.decode(frame, offset) if frame else None
+    mapped = reg is not None and reg.access != "RES" and not (
+        reg.frame == "GICH" and reg.name.startswith("LR") and int(reg.name[2:]) >= num_lrs)
+    if errors == "ignore":
+        return word_ok, False
+    return word_ok and mapped, not (word_ok and mapped)
+
+
+def build(bridge_cls, **kw):
+    m = Module()
+    m.submodules.bridge = bridge = bridge_cls(**kw)
+    m.submodules.target = target = FakeTarget()
+    wiring.connect(m, bridge.reg, target.bus)
+    return m, bridge
+
+
+def run_sim(m, bench):
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+class Recorder:
+    """Per-cycle sampling of the core bus: the strobe log."""
+
+    def __init__(self, reg):
+        self.reg, self.log, self.cycles = reg, [], 0
+
+    async def tick(self, ctx, *sigs):
+        reg = self.reg
+        _, _, r_stb, w_stb, addr, data, strb, *vals = await ctx.tick().sample(
+            reg.r_stb, reg.w_stb, reg.addr, reg.w_data, reg.w_strb, *sigs)
+        assert not (r_stb and w_stb), "r_stb and w_stb in the same cycle (regbus contract)"
+        if w_stb:
+            self.log.append(("w", addr, data, strb))
+        if r_stb:
+            self.log.append(("r", addr, None, None))
+        self.cycles += 1
+        return vals
+
+
+def check_results(writes, reads, log, wresps, rresps, num_lrs, errors):
+    """writes: [(addr, data, strb)], reads: [addr], each in bus order;
+    wresps: [err], rresps: [(data, err)] in the same orders."""
+    assert len(wresps) == len(writes) and len(rresps) == len(reads)
+    exp_w = [(a >> 2 & 0xFFF, d, s) for a, d, s in writes
+             if spec_outcome(a, True, s, num_lrs, errors)[0]]
+    assert [(a, d, s) for k, a, d, s in log if k == "w"] == exp_w
+    exp_r = [a >> 2 & 0xFFF for a in reads if spec_outcome(a, False, 0, num_lrs, errors)[0]]
+    assert [a for k, a, _, _ in log if k == "r"] == exp_r
+    ref, values = FakeRef(), []
+    for k, a, d, s in log:
+        if k == "w":
+            ref.write(a, d, s)
+        else:
+            values.append(ref.read(a))
+    values = iter(values)
+    for (a, d, s), err in zip(writes, wresps):
+        assert err == spec_outcome(a, True, s, num_lrs, errors)[1], f"write {a:#x} strb {s:#x}"
+    for a, (data, err) in zip(reads, rresps):
+        fwd, exp_err = spec_outcome(a, False, 0, num_lrs, errors)
+        assert err == exp_err, f"read {a:#x}"
+        assert data == (next(values) if fwd else 0), f"read {a:#x}"
+
+
+# -- AXI4-Lite manager ---------------------------------------------------------
+
+async def axi_manager(ctx, axi, rec, writes, reads, rng, p_valid=1.0, p_ready=1.0,
+                      max_cycles=20000):
+    """Drive writes on AW/W and reads on AR independently, with VALID raised
+    with probability p_valid per idle cycle and BREADY/RREADY with p_ready.
+    Returns ([bresp], [(rdata, rresp)])."""
+    aw_i = w_i = ar_i = 0
+    aw_on = w_on = ar_on = False
+    bresps, rresps = [], []
+    prev_b = prev_r = None
+    for _ in range(max_cycles):
+        if not aw_on and aw_i < len(writes) and rng.random() < p_valid:
+            aw_on = True
+            ctx.set(axi.awaddr, writes[aw_i][0])
+            ctx.set(axi.awprot, rng.randrange(8))
+        if not w_on and w_i < len(writes) and rng.random() < p_valid:
+            w_on = True
+            ctx.set(axi.wdata, writes[w_i][1])
+            ctx.set(axi.wstrb, writes[w_i][2])
+        if not ar_on and ar_i < len(reads) and rng.random() < p_valid:
+            ar_on = True
+            ctx.set(axi.araddr, reads[ar_i])
+        ctx.set(axi.awvalid, aw_on)
+        ctx.set(axi.wvalid, w_on)
+        ctx.set(axi.arvalid, ar_on)
+        bready, rready = rng.random() < p_ready, rng.random() < p_ready
+        ctx.set(axi.bready, bready)
+        ctx.set(axi.rready, rready)
+        awready, wready, arready, bvalid, bresp, rvalid, rdata, rresp = await rec.tick(
+            ctx, axi.awready, axi.wready, axi.arready, axi.bvalid, axi.bresp,
+            axi.rvalid, axi.rdata, axi.rresp)
+        # AXI: a VALID stays high, with its payload, until its handshake
+        if prev_b is not None:
+            assert bvalid and bresp == prev_b, "B changed before its handshake"
+        if prev_r is not None:
+            assert rvalid and (rdata, rresp) == prev_r, "R changed before its handshake"
+        prev_b = bresp if bvalid and not bready else None
+        prev_r = (rdata, rresp) if rvalid and not rready else None
+        # a response only after its request's handshakes
+        if bvalid:
+            assert len(bresps) < min(aw_i, w_i), "BVALID before AW and W handshakes"
+        if rvalid:
+            assert len(rresps) < ar_i, "RVALID before the AR handshake"
+        if aw_on and awready:
+            aw_on, aw_i = False, aw_i + 1
+        if w_on and wready:
+            w_on, w_i = False, w_i + 1
+        if ar_on and arready:
+            ar_on, ar_i = False, ar_i + 1
+        if bvalid and bready:
+            bresps.append(bresp)
+        if rvalid and rready:
+            rresps.append((rdata, rresp))
+        if len(bresps) == len(writes) and len(rresps) == len(reads):
+            for sig in (axi.awvalid, axi.wvalid, axi.arvalid):
+                ctx.set(sig, 0)
+            return bresps, rresps
+    raise AssertionError(f"hang: {len(bresps)}/{len(writes)} B and {len(rresps)}/{len(reads)} "
+                         f"R responses after {max_cycles} cycles")
+
+
+def run_axi(writes, reads, num_lrs=4, errors="ignore", seed=0, **kw):
+    m, bridge = build(AXI4LiteBridge, num_lrs=num_lrs, errors=errors)
+    rec = Recorder(bridge.reg)
+    out = {}
+
+    async def bench(ctx):
+        out["b"], out["r"] = await axi_manager(ctx, bridge.axi, rec, writes, reads,
+                                               random.Random(seed), **kw)
+    run_sim(m, bench)
+    wresps = [b == SLVERR for b in out["b"]]
+    assert all(b in (OKAY, SLVERR) for b in out["b"])
+    assert all(r in (OKAY, SLVERR) for _, r in out["r"])
+    rresps = [(d, r == SLVERR) for d, r in out["r"]]
+    check_results(writes, reads, rec.log, wresps, rresps, num_lrs, errors)
+    return rec
+
+
+LR0, LR1, HCR = regs.lr(0).addr, regs.lr(1).addr, regs.GICH_HCR.addr
+
+
+def random_ops(rng, n, num_lrs=4):
+    """Addresses that hit real registers, the side-effect word, unmapped and
+    unaligned offsets; full and partial byte enables."""
+    pool = [r.addr for r in regs.GICH + regs.GICV] + [SIDE.addr] * 8 + \
+           [0x1000, 0x1FFC, 0x0200, regs.RESERVED_NAMES[0].addr, regs.lr(num_lrs).addr]
+    def addr():
+        a = rng.choice(pool)
+        return a + rng.randrange(1, 4) if rng.random() < 0.08 else a
+    writes = [(addr(), rng.getrandbits(32), 0xF if rng.random() < 0.85 else rng.randrange(15))
+              for _ in range(n)]
+    reads = [addr() for _ in range(n)]
+    return writes, reads
+
+
+def test_axi_back_to_back_one_per_cycle():
+    """AXI4-Lite: with VALID and READY always high, one write then one read per
+    clock reach the core with no idle cycle, reads and writes alternating."""
+    writes = [(regs.lr(n).addr, 0x1000 + n, 0xF) for n in range(4)]
+    reads = [regs.lr(n).addr for n in range(4)]
+    rec = run_axi(writes, [])
+    assert [k for k, *_ in rec.log] == ["w"] * 4
+    assert rec.cycles == 4 + 1              # 4 issue cycles, last B one cycle later
+    rec = run_axi([], reads)
+    assert rec.cycles == 4 + 1
+    rec = run_axi(writes, reads)
+    assert [k for k, *_ in rec.log] == ["w", "r"] * 4 or [k for k, *_ in rec.log] == ["r", "w"] * 4
+    assert rec.cycles == 8 + 1
+
+
+@pytest.mark.parametrize("w_delay,aw_delay", [(0, 5), (5, 0), (3, 3)])
+def test_axi_aw_w_either_order(w_delay, aw_delay):
+    """AXI4-Lite: AW and W are independent; the write is issued once both are
+    in, whichever came first, with the address of AW and the data of W."""
+    m, bridge = build(AXI4LiteBridge)
+    rec = Recorder(bridge.reg)
+    axi = bridge.axi
+
+    async def bench(ctx):
+        ctx.set(axi.bready, 1)
+        aw_done = w_done = seen_b = False
+        for cycle in range(20):
+            aw_on, w_on = cycle >= aw_delay and not aw_done, cycle >= w_delay and not w_done
+            ctx.set(axi.awvalid, aw_on)
+            ctx.set(axi.awaddr, LR1)
+            ctx.set(axi.wvalid, w_on)
+            ctx.set(axi.wdata, 0xCAFE0001)
+            ctx.set(axi.wstrb, 0xF)
+            awready, wready, bvalid, bresp = await rec.tick(
+                ctx, axi.awready, axi.wready, axi.bvalid, axi.bresp)
+            if bvalid:
+                assert aw_done and w_done and not seen_b and bresp == OKAY
+                seen_b = True
+            aw_done |= aw_on and awready
+            w_done |= w_on and wready
+        assert seen_b
+        assert rec.log == [("w", LR1 >> 2, 0xCAFE0001, 0xF)]
+    run_sim(m, bench)
+
+
+def test_axi_side_effect_read_once_under_r_backpressure():
+    """AXI4-Lite: a read held by RREADY = 0 for many cycles reaches the core
+    once, and RDATA/RVALID stay stable until the handshake."""
+    m, bridge = build(AXI4LiteBridge)
+    rec = Recorder(bridge.reg)
+    axi = bridge.axi
+
+    async def bench(ctx):
+        ctx.set(axi.arvalid, 1)
+        ctx.set(axi.araddr, SIDE.addr)
+        ctx.set(axi.rready, 0)
+        (arready,) = await rec.tick(ctx, axi.arready)
+        assert arready
+        ctx.set(axi.araddr, SIDE.addr)       # a second read queued behind it
+        for _ in range(30):
+            rvalid, rdata = await rec.tick(ctx, axi.rvalid, axi.rdata)
+            assert rvalid and rdata == 0
+        assert [k for k, *_ in rec.log] == ["r"]
+        ctx.set(axi.arvalid, 0)
+        ctx.set(axi.rready, 1)
+        got = []
+        for _ in range(6):
+            rvalid, rdata = await rec.tick(ctx, axi.rvalid, axi.rdata)
+            if rvalid:
+                got.append(rdata)
+        assert got == [0, 1]                  # two reads, two counts, nothing repeated
+        assert [k for k, *_ in rec.log] == ["r", "r"]
+    run_sim(m, bench)
+
+
+@pytest.mark.parametrize("errors", ["ignore", "report"])
+def test_axi_error_policy(errors):
+    """AXI4-Lite: unaligned accesses and partial writes never reach the core;
+    with errors='report' they and unmapped offsets (0x1000, LR<n> for
+    n >= num_lrs, reserved names) answer SLVERR, otherwise OKAY; RO writes and
+    WO reads are OKAY either way."""
+    writes = [(LR0, 1, 0xF), (LR0 + 2, 2, 0xF), (LR0, 3, 0x3), (LR0, 4, 0x0),
+              (0x1000, 5, 0xF), (regs.lr(4).addr, 6, 0xF), (regs.GICH_VTR.addr, 7, 0xF),
+              (regs.RESERVED_NAMES[0].addr, 8, 0xF), (LR1, 9, 0xF)]
+    reads = [LR0, LR0 + 1, SIDE.addr + 3, 0x1000, regs.lr(4).addr, regs.GICV_EOIR.addr,
+             SIDE.addr, LR1]
+    run_axi(writes, [], errors=errors)
+    run_axi([], reads, errors=errors)
+
+
+@pytest.mark.parametrize("num_lrs", [1, 4, 64])
+def test_axi_report_mode_lr_range(num_lrs):
+    """errors='report': GICH_LR<n> is mapped exactly for n < num_lrs."""
+    reads = [regs.lr(n).addr for n in range(min(num_lrs + 2, 64))]
+    run_axi([], reads, num_lrs=num_lrs, errors="report")
+
+
+@pytest.mark.parametrize("errors", ["ignore", "report"])
+@pytest.mark.parametrize("seed", range(3))
+def test_axi_random_backpressure(errors, seed):
+    """AXI4-Lite: random mixes of reads and writes with random VALID gaps and
+    random BREADY/RREADY: every access gets the right response, data and
+    forwarding, and the protocol rules hold."""
+    rng = random.Random(seed)
+    writes, reads = random_ops(rng, 150)
+    run_axi(writes, reads, errors=errors, seed=seed, p_valid=0.6, p_ready=0.5)
+
+
+def test_axi_random_full_speed():
+    """AXI4-Lite: the same with VALID and READY always high."""
+    writes, reads = random_ops(random.Random(7), 150)
+    run_axi(writes, reads, errors="report")
+
+
+def test_axi_addr_width_high_bits_ignored():
+    """AXI4-Lite with a 32-bit address: the low 14 bits select the register."""
+    m, bridge = build(AXI4LiteBridge, addr_width=32)
+    rec = Recorder(bridge.reg)
+
+    async def bench(ctx):
+        await axi_manager(ctx, bridge.axi, rec, [(0xABCD_4000 | LR1, 5, 0xF)],
+                          [0x1234_C000 | LR1], random.Random(0))
+    run_sim(m, bench)
+    assert ("w", LR1 >> 2, 5, 0xF) in rec.log and ("r", LR1 >> 2, None, None) in rec.log
+
+
+# -- APB4 requester -------------------------------------------------------------
+
+async def apb_requester(ctx, apb, rec, ops, rng, p_idle=0.0, max_wait=50):
+    """ops: [("w", addr, data, strb) | ("r", addr)]; returns [(prdata, pslverr)]."""
+    out = []
+    for op in ops:
+        while rng.random() < p_idle:
+            ctx.set(apb.psel, 0)
+            ctx.set(apb.penable, 0)
+            await rec.tick(ctx)
+        write = op[0] == "w"
+        ctx.set(apb.psel, 1)
+        ctx.set(apb.penable, 0)
+        ctx.set(apb.pwrite, write)
+        ctx.set(apb.paddr, op[1])
+        ctx.set(apb.pwdata, op[2] if write else rng.getrandbits(32))
+        ctx.set(apb.pstrb, op[3] if write else 0)     # APB4: PSTRB low on reads
+        ctx.set(apb.pprot, rng.randrange(8))
+        await rec.tick(ctx)
+        ctx.set(apb.penable, 1)
+        for _ in range(max_wait):
+            pready, prdata, pslverr = await rec.tick(ctx, apb.pready, apb.prdata, apb.pslverr)
+            if pready:
+                out.append((prdata, pslverr))
+                break
+        else:
+            raise AssertionError(f"hang: PREADY low for {max_wait} cycles")
+    ctx.set(apb.psel, 0)
+    ctx.set(apb.penable, 0)
+    return out
+
+
+def run_seq(bridge_cls, requester, ops, num_lrs=4, errors="ignore", seed=0, **kw):
+    """Sequential buses (APB, Wishbone): the strobe order is the op order."""
+    m, bridge = build(bridge_cls, num_lrs=num_lrs, errors=errors, **kw.pop("bridge", {}))
+    rec = Recorder(bridge.reg)
+    out = {}
+
+    async def bench(ctx):
+        bus = bridge.apb if bridge_cls is APBBridge else bridge.wb
+        out["r"] = await requester(ctx, bus, rec, ops, random.Random(seed), **kw)
+    run_sim(m, bench)
+    assert len(out["r"]) == len(ops)
+    # Sequential: replay the ops one by one on the twin, writes and reads together.
+    writes = [(op[1], op[2], op[3]) for op in ops if op[0] == "w"]
+    reads = [op[1] for op in ops if op[0] == "r"]
+    wresps = [bool(e) for op, (_, e) in zip(ops, out["r"]) if op[0] == "w"]
+    rresps = [(d, bool(e)) for op, (d, e) in zip(ops, out["r"]) if op[0] == "r"]
+    check_results(writes, reads, rec.log, wresps, rresps, num_lrs, errors)
+    # and the log interleaves them in op order
+    fwd = [op[0] for op in ops
+           if spec_outcome(op[1], op[0] == "w", op[3] if op[0] == "w" else 0, num_lrs, errors)[0]]
+    assert [k for k, *_ in rec.log] == fwd
+    return rec
+
+
+def seq_ops(rng, n, num_lrs=4, word_addressed=False):
+    """Random ops in one order; word_addressed (Wishbone: ADR has no byte bits)
+    leaves out unaligned addresses."""
+    writes, reads = random_ops(rng, n, num_lrs)
+    if word_addressed:
+        writes, reads = [(a & ~3, d, s) for a, d, s in writes], [a & ~3 for a in reads]
+    ops = [("w", *w) for w in writes] + [("r", a) for a in reads]
+    rng.shuffle(ops)
+    return ops
+
+
+def test_apb_zero_wait_states():
+    """APB4: each transfer takes setup + one access cycle (PREADY high) and
+    back-to-back transfers reach the core once each."""
+    ops = [("w", LR0, 0x1234, 0xF), ("r", LR0), ("r", SIDE.addr), ("r", SIDE.addr)]
+    rec = run_seq(APBBridge, apb_requester, ops)
+    assert rec.cycles == 2 * len(ops)
+
+
+@pytest.mark.parametrize("errors", ["ignore", "report"])
+@pytest.mark.parametrize("seed", range(2))
+def test_apb_random(errors, seed):
+    """APB4: random transfers with random idle cycles; PSLVERR per policy."""
+    run_seq(APBBridge, apb_requester, seq_ops(random.Random(seed), 120), errors=errors,
+            seed=seed, p_idle=0.3)
+
+
+# -- Wishbone master ------------------------------------------------------------
+
+async def wb_classic_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_wait=50):
+    """Classic cycles, STB held until ACK/ERR; returns [(dat_r, err)]."""
+    out = []
+    for op in ops:
+        while rng.random() < p_idle:
+            ctx.set(wb.stb, 0)
+            ctx.set(wb.cyc, rng.random() < 0.5)
+            await rec.tick(ctx)
+        write = op[0] == "w"
+        ctx.set(wb.cyc, 1)
+        ctx.set(wb.stb, 1)
+        ctx.set(wb.we, write)
+        ctx.set(wb.adr, op[1] >> 2)
+        ctx.set(wb.dat_w, op[2] if write else rng.getrandbits(32))
+        ctx.set(wb.sel, op[3] if write else 0xF)
+        for _ in range(max_wait):
+            ack, err, dat_r = await rec.tick(ctx, wb.ack, wb.err, wb.dat_r)
+            assert not (ack and err)
+            if ack or err:
+                out.append((dat_r, err))
+                break
+        else:
+            raise AssertionError(f"hang: no ACK/ERR for {max_wait} cycles")
+    ctx.set(wb.stb, 0)
+    ctx.set(wb.cyc, 0)
+    return out
+
+
+async def wb_pipelined_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_cycles=5000):
+    """Pipelined: a request per cycle unless STALL or a random gap, CYC held
+    until every ACK/ERR is in; returns [(dat_r, err)] in request order."""
+    out, i = [], 0
+    ctx.set(wb.cyc, 1)
+    for _ in range(max_cycles):
+        on = i < len(ops) and rng.random() >= p_idle
+        ctx.set(wb.stb, on)
+        if on:
+            op = ops[i]
+            write = op[0] == "w"
+            ctx.set(wb.we, write)
+            ctx.set(wb.adr, op[1] >> 2)
+            ctx.set(wb.dat_w, op[2] if write else rng.getrandbits(32))
+            ctx.set(wb.sel, op[3] if write else 0xF)
+        stall, ack, err, dat_r = await rec.tick(ctx, wb.stall, wb.ack, wb.err, wb.dat_r)
+        assert not (ack and err)
+        if ack or err:
+            assert len(out) < i, "ACK/ERR without an outstanding request"
+            out.append((dat_r, err))
+        if on and not stall:
+            i += 1
+        if len(out) == len(ops):
+            break
+    else:
+        raise AssertionError("hang: missing ACK/ERR")
+    ctx.set(wb.stb, 0)
+    ctx.set(wb.cyc, 0)
+    return out
+
+
+def test_wishbone_classic_two_cycles_per_transfer():
+    """Wishbone classic: ACK one cycle after STB, the held request is not
+    issued again (two side-effect reads give counts 0 and 1)."""
+    ops = [("r", SIDE.addr), ("r", SIDE.addr), ("w", LR0, 7, 0xF), ("r", LR0)]
+    rec = run_seq(WishboneBridge, wb_classic_master, ops)
+    assert rec.cycles == 2 * len(ops)
+
+
+def test_wishbone_pipelined_one_per_cycle():
+    """Wishbone pipelined: STALL low, one transfer per cycle, ACKs in order."""
+    ops = [("w", LR0, 7, 0xF), ("r", LR0), ("r", SIDE.addr), ("r", SIDE.addr), ("w", LR1, 9, 0xF)]
+    rec = run_seq(WishboneBridge, wb_pipelined_master, ops, bridge={"pipelined": True})
+    assert rec.cycles == len(ops) + 1
+
+
+@pytest.mark.parametrize("pipelined", [False, True])
+@pytest.mark.parametrize("errors", ["ignore", "report"])
+def test_wishbone_random(pipelined, errors):
+    """Wishbone B4 classic and pipelined: random transfers and gaps; ERR per
+    policy; rejected accesses never reach the core."""
+    master = wb_pipelined_master if pipelined else wb_classic_master
+    run_seq(WishboneBridge, master, seq_ops(random.Random(3), 120, word_addressed=True),
+            errors=errors,
+            bridge={"pipelined": pipelined}, p_idle=0.3)
+
+
+def test_wishbone_abandoned_cycle_gets_no_late_ack():
+    """Wishbone: a master that drops CYC right after issuing sees no ACK
+    outside its cycle."""
+    m, bridge = build(WishboneBridge, pipelined=True)
+    rec = Recorder(bridge.reg)
+    wb = bridge.wb
+
+    async def bench(ctx):
+        ctx.set(wb.cyc, 1)
+        ctx.set(wb.stb, 1)
+        ctx.set(wb.adr, LR0 >> 2)
+        await rec.tick(ctx)
+        ctx.set(wb.cyc, 0)
+        ctx.set(wb.stb, 0)
+        for _ in range(3):
+            ack, err = await rec.tick(ctx, wb.ack, wb.err)
+            assert not ack and not err
+    run_sim(m, bench)
+
+
+# -- parameters ------------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+@pytest.mark.parametrize("cls", [AXI4LiteBridge, APBBridge, WishboneBridge])
+def test_bad_parameters(cls):
+    """Constructors reject bad parameters with a message naming them."""
+    with pytest.raises(ValueError, match="num_lrs"):
+        cls(num_lrs=0)
+    with pytest.raises(ValueError, match="errors"):
+        cls(errors="slverr")
+    with pytest.raises(ValueError, match="addr_width"):
+        cls(addr_width=12)
