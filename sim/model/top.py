@@ -19,7 +19,7 @@ class VirtualInterface:
 
     def __init__(self, num_lrs=4, iidr=regs.IIDR_DEFAULT):
         self.num_lrs = regs.check_num_lrs(num_lrs)
-        if not isinstance(iidr, int) or not 0 <= iidr < 2**32:
+        if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
             raise ValueError(f"iidr must be a 32-bit value, got {iidr!r}")
         self.lrs = LRBank(num_lrs)
         self.hyp = Hyp(num_lrs, iidr)
@@ -51,8 +51,10 @@ class VirtualInterface:
         ignored (registers are word-accessible only, digest 1.4 rule 1), as
         are writes to RO registers and unmapped offsets."""
         regs.core_addr(frame, offset)
-        if not 0 <= value < 2**32:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
             raise ValueError(f"write value {value!r} is not a 32-bit value")
+        if isinstance(strb, bool) or not isinstance(strb, int) or not 0 <= strb <= 0xF:
+            raise ValueError(f"byte enables {strb!r} must be 4 bits")
         reg, block = self._block(frame, offset)
         if reg is None or reg.access == "RO" or strb != 0xF:
             return
