@@ -1,0 +1,75 @@
+# Ref: rtl/top.py (core ports), rtl/bridges/* (bus bridges)
+"""The core behind a standard bus, with flat ports for a Verilog top level.
+
+``BusVirtualInterface(num_lrs, bus)`` is rtl/top.py's VirtualInterface behind
+one bridge. Its ports are the bus's standard signal names with a prefix
+(``s_axil_awaddr``, ``s_apb_psel``, ``s_wb_cyc``, ...), the core's outputs
+(``virq``, ``vfiq``, ``maint_irq``, ``deact_valid``, ``deact_pintid``), and,
+once converted to Verilog, ``clk`` and ``rst`` (synchronous, active high).
+"""
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from . import regs
+from .top import VirtualInterface
+from .bridges.axi4lite import AXI4LiteBridge
+from .bridges.apb import APBBridge
+from .bridges.wishbone import WishboneBridge
+from .bridges.access import check_errors
+
+__all__ = ["BUSES", "BusVirtualInterface"]
+
+# bus name -> (bridge class, extra bridge arguments, port prefix, bridge port name)
+BUSES = {
+    "axi4lite":           (AXI4LiteBridge, {}, "s_axil_", "axi"),
+    "apb":                (APBBridge, {}, "s_apb_", "apb"),
+    "wishbone":           (WishboneBridge, {"pipelined": False}, "s_wb_", "wb"),
+    "wishbone-pipelined": (WishboneBridge, {"pipelined": True}, "s_wb_", "wb"),
+}
+
+
+def check_bus(bus):
+    if bus not in BUSES:
+        raise ValueError(f"bus must be one of {', '.join(BUSES)}, got {bus!r}")
+    return bus
+
+
+class BusVirtualInterface(wiring.Component):
+    """VirtualInterface(num_lrs) behind a bus bridge, with flat prefixed ports."""
+
+    def __init__(self, num_lrs=4, bus="axi4lite", errors="ignore",
+                 addr_width=regs.CORE_ADDR_BITS, iidr=regs.IIDR_DEFAULT):
+        self.num_lrs = regs.check_num_lrs(num_lrs)
+        self.bus = check_bus(bus)
+        self.errors = check_errors(errors)
+        self.addr_width = addr_width
+        self.iidr = iidr
+        cls, extra, self.prefix, self._port = BUSES[bus]
+        self._bridge = cls(num_lrs=num_lrs, errors=errors, addr_width=addr_width, **extra)
+        self._core = VirtualInterface(num_lrs=num_lrs, iidr=iidr)
+        # The bridge's bus port, one flat port per signal, same direction.
+        bus_port = self._bridge.signature.members[self._port].signature
+        self.bus_members = {name: m for name, m in bus_port.members.items()}
+        members = {self.prefix + name: m for name, m in self.bus_members.items()}
+        for name, m in self._core.signature.members.items():
+            if name != "bus":
+                members[name] = m
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.bridge = bridge = self._bridge
+        m.submodules.core = core = self._core
+        wiring.connect(m, bridge.reg, core.bus)
+        bridge_bus = getattr(bridge, self._port)
+        for name, member in self.bus_members.items():
+            outer, inner = getattr(self, self.prefix + name), getattr(bridge_bus, name)
+            if member.flow == In:
+                m.d.comb += inner.eq(outer)
+            else:
+                m.d.comb += outer.eq(inner)
+        for name in self.signature.members:
+            if not name.startswith(self.prefix):
+                m.d.comb += getattr(self, name).eq(getattr(core, name))
+        return m
