@@ -35,3 +35,8 @@ docs:
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .hypothesis
+
+# make verilog [LRS=4] [BUS=axi4lite|apb|wishbone|wishbone-pipelined]: one
+# self-contained Verilog file (sim/verilog.py; guide in docs/verilog.md).
+verilog: setup
+	vgic verilog --lrs $(LRS) --bus $(BUS) -o $(BUILD)/vgic.v

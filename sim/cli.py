@@ -56,6 +56,37 @@ def build_parser():
                                    "rendered from the one register table in rtl/regs.py.")
     d.add_argument("--update", metavar="README",
                    help="rewrite the generated block of this Markdown file instead of printing")
+    # -- verilog: sim/verilog.py -------------------------------------------------
+    v = sub.add_parser(
+        "verilog", help="write the core behind a standard bus as one Verilog file",
+        description="Write one self-contained Verilog file: the virtual interface with "
+                    "--lrs list registers behind an AXI4-Lite, APB4 or Wishbone B4 slave "
+                    "port, ports named <prefix><standard signal> (s_axil_*, s_apb_*, s_wb_*) "
+                    "plus clk, rst (synchronous, active high), virq, vfiq, maint_irq, "
+                    "deact_valid, deact_pintid. A header comment gives the parameters, the "
+                    "ports and the address map. Guide: docs/verilog.md. Exit status: 0 ok, "
+                    "2 bad parameter.")
+    v.add_argument("--lrs", type=_num_lrs, default=4,
+                   help="number of list registers, 1..64 (default 4)")
+    v.add_argument("--bus", choices=["axi4lite", "apb", "wishbone", "wishbone-pipelined"],
+                   default="axi4lite",
+                   help="slave port: AXI4-Lite, APB4, Wishbone B4 classic or pipelined "
+                        "(default axi4lite)")
+    v.add_argument("--name", metavar="MODULE", default="vgic",
+                   help="top module name, a Verilog identifier; submodules are named "
+                        "MODULE.<block> (default vgic)")
+    v.add_argument("--errors", choices=["ignore", "report"], default="ignore",
+                   help="ignore: unaligned accesses and partial writes are dropped and "
+                        "answered OKAY, unmapped offsets are RAZ/WI; report: those and "
+                        "unmapped offsets are dropped and answered SLVERR/PSLVERR/ERR "
+                        "(default ignore)")
+    v.add_argument("--addr-width", type=_int, default=14, metavar="BITS",
+                   help="byte address width of the bus port, 14..64; the low 14 bits are "
+                        "decoded, the rest ignored (default 14)")
+    v.add_argument("--iidr", type=_int, default=0x0002_043B,
+                   help="GICV_IIDR value (default 0x0002043B: Arm, GICv2)")
+    v.add_argument("-o", "--output", metavar="FILE",
+                   help="output file (default: standard output)")
     return p
 
 
@@ -65,6 +96,8 @@ def main(argv=None):
         from .replay import run
     elif args.command == "regs":
         from .docs import run
+    elif args.command == "verilog":
+        from .verilog import run
     return run(args)
 
 
