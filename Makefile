@@ -40,3 +40,13 @@ clean:
 # self-contained Verilog file (sim/verilog.py; guide in docs/verilog.md).
 verilog: setup
 	vgic verilog --lrs $(LRS) --bus $(BUS) -o $(BUILD)/vgic.v
+
+# make fuzz N=200000 [LRS=4] [SEED=1] [ENGINE=fast] [PROFILE=kvm]: model-vs-engine
+# differential run (sim/fuzz.py). Without LRS on the command line, N is spread
+# over 1, 4 and 64 LRs.
+SEED    ?= 0
+ENGINE  ?= rtl
+PROFILE ?= mixed
+FUZZ_LRS = $(if $(filter command line environment,$(origin LRS)),$(LRS),1,4,64)
+fuzz: setup
+	vgic fuzz -n $(N) --lrs $(FUZZ_LRS) --seed $(SEED) --engine $(ENGINE) --profile $(PROFILE)

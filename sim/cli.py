@@ -87,6 +87,33 @@ def build_parser():
                    help="GICV_IIDR value (default 0x0002043B: Arm, GICv2)")
     v.add_argument("-o", "--output", metavar="FILE",
                    help="output file (default: standard output)")
+    # -- fuzz: sim/fuzz.py -----------------------------------------------------
+    f = sub.add_parser(
+        "fuzz", help="random differential run: golden model against the RTL",
+        description="Feed N random transactions (a KVM-like hypervisor, a guest, raw register "
+                    "noise: sim/stimulus.py) to the golden model and to an engine, compare the "
+                    "read data, virq/vfiq/maint and forwarded deactivations after every one, "
+                    "and stop at the first divergence with a report. N is spread over the LR "
+                    "counts. The same seed gives the same transactions. Progress on stderr. "
+                    "Exit status: 0 no divergence, 1 divergence, 2 bad option or engine "
+                    "not available.")
+    f.add_argument("-n", type=_int, default=20000, metavar="N",
+                   help="total number of transactions (default 20000)")
+    f.add_argument("--lrs", default="1,4,64", metavar="LIST",
+                   help="comma-separated LR counts, each 1..64 (default 1,4,64)")
+    f.add_argument("--seed", type=_int, default=0, help="stimulus seed (default 0)")
+    f.add_argument("--engine", choices=["rtl", "fast", "model"], default="rtl",
+                   help="rtl: Amaranth simulation of the RTL (sim/driver.py); fast: the RTL "
+                        "in Verilator (sim/fast.py); model: a second golden model, to check "
+                        "the fuzzer itself (default rtl)")
+    f.add_argument("--profile", choices=["mixed", "kvm", "noise"], default="mixed",
+                   help="mixed: hypervisor + guest + raw noise; kvm: realistic use only; "
+                        "noise: raw register reads/writes only (default mixed)")
+    f.add_argument("--save", metavar="FILE",
+                   help="on a divergence, write the transactions up to it as a replay trace")
+    f.add_argument("--minimize", action="store_true",
+                   help="on a divergence, shorten the failing sequence first (delta debugging)")
+    f.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     return p
 
 
@@ -98,6 +125,8 @@ def main(argv=None):
         from .docs import run
     elif args.command == "verilog":
         from .verilog import run
+    elif args.command == "fuzz":
+        from .fuzz import run
     return run(args)
 
 

@@ -1,0 +1,247 @@
+# Ref: project-internal (verification); stimulus in sim/stimulus.py, comparison in sim/diff.py
+"""`vgic fuzz`: a long random differential run, golden model against an engine.
+
+N transactions are spread over the LR counts asked for (default 1, 4, 64).
+For each count a stream from sim/stimulus.py, seeded by (seed, count,
+profile), goes through a DiffRunner; the first divergence stops the run with
+its report and a command line that reproduces it. A progress line (rate,
+transactions done, seed) goes to stderr.
+
+Engines (`--engine`): "rtl" (Amaranth simulation, sim/driver.py), "fast"
+(Verilator, sim/fast.py), "model" (a second golden model: checks the fuzzer
+itself). A new engine is one more name in ENGINES and one more case in
+`make_engine`.
+"""
+import json
+import sys
+import time
+
+from ..rtl import regs
+from .diff import DiffRunner, Divergence, minimize
+from .model import VirtualInterface
+from .stimulus import CORE, PROFILES, RandomChoices, stream
+
+__all__ = ["ENGINES", "make_engine", "fuzz", "stream_seed", "save_trace", "run"]
+
+ENGINES = ("rtl", "fast", "model")
+DEFAULT_LRS = (1, 4, 64)
+
+
+def make_engine(name, num_lrs):
+    """A fresh engine in its reset state."""
+    match name:
+        case "rtl":
+            from .driver import RTLEngine
+            return RTLEngine(num_lrs=num_lrs)
+        case "fast":
+            from .fast import FastEngine
+            return FastEngine(num_lrs=num_lrs)
+        case "model":
+            return VirtualInterface(num_lrs)
+    raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
+
+
+def stream_seed(seed, num_lrs, profile):
+    """The seed of one LR count's stream (a string: random.Random hashes it
+    the same way on every run and machine)."""
+    return f"vgic-fuzz/{seed}/{num_lrs}/{profile}"
+
+
+def split(n, lrs):
+    """N transactions over the LR counts, the remainder to the first ones."""
+    q, r = divmod(n, len(lrs))
+    return [q + (1 if i < r else 0) for i in range(len(lrs))]
+
+
+class Progress:
+    """One status line on stderr: rewritten in place on a terminal, a new
+    line every `interval` seconds otherwise."""
+
+    def __init__(self, total, seed, engine, out=sys.stderr):
+        self.total, self.seed, self.engine, self.out = total, seed, engine, out
+        self.tty = hasattr(out, "isatty") and out.isatty()
+        self.interval = 0.5 if self.tty else 10.0
+        self.start = self.last = time.monotonic()
+        self.done = self.base = 0         # base: transactions of LR counts already finished
+
+    def line(self, lrs, lrs_done, lrs_total):
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate else 0
+        return (f"fuzz {self.engine}: {self.done:,}/{self.total:,} transactions "
+                f"({lrs} LRs: {lrs_done:,}/{lrs_total:,})  {rate:,.0f} txn/s  "
+                f"seed {self.seed}  elapsed {elapsed:.0f}s  eta {eta:.0f}s")
+
+    def update(self, lrs, lrs_done, lrs_total, force=False):
+        self.done = self.base + lrs_done
+        now = time.monotonic()
+        if not force and now - self.last < self.interval:
+            return
+        self.last = now
+        text = self.line(lrs, lrs_done, lrs_total)
+        if self.tty:
+            self.out.write("\r" + text + "\x1b[K")
+        else:
+            self.out.write(text + "\n")
+        self.out.flush()
+
+    def finish(self):
+        if self.tty:
+            self.out.write("\n")
+            self.out.flush()
+
+
+class EngineUnavailable(Exception):
+    """The engine could not be built or loaded."""
+
+
+class FuzzFailure(Exception):
+    """A divergence during `fuzz`: the Divergence, and where it happened."""
+
+    def __init__(self, divergence, num_lrs, txns):
+        super().__init__(str(divergence))
+        self.divergence, self.num_lrs, self.txns = divergence, num_lrs, txns
+
+
+def fuzz(n, lrs=DEFAULT_LRS, seed=0, engine="rtl", profile="mixed", progress=None,
+         check_every=256):
+    """Run `n` transactions spread over `lrs`. Returns {num_lrs: count} run.
+    Raises FuzzFailure (with the transactions up to the divergence) on the
+    first divergence. `progress` is a Progress or None."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    counts = {}
+    for num_lrs, share in zip(lrs, split(n, lrs)):
+        if share == 0:
+            continue
+        built = time.monotonic()
+        try:
+            dut = make_engine(engine, num_lrs)
+        except Exception as e:
+            raise EngineUnavailable(f"{type(e).__name__}: {e}") from e
+        if progress is not None:
+            progress.start += time.monotonic() - built     # the rate counts running only
+        ref = VirtualInterface(num_lrs)
+        runner = DiffRunner(ref, dut, names=("model", engine))
+        txns = stream(RandomChoices(stream_seed(seed, num_lrs, profile)), num_lrs, profile)
+        seen = []
+        try:
+            for i, txn in zip(range(share), txns):
+                seen.append(txn)
+                runner.step(txn)
+                if progress is not None and i % check_every == 0:
+                    progress.update(num_lrs, i, share)
+        except Divergence as d:
+            raise FuzzFailure(d, num_lrs, seen) from None
+        finally:
+            close = getattr(dut, "close", None)
+            if close is not None:
+                close()
+        if progress is not None:
+            progress.update(num_lrs, share, share, force=True)
+            progress.base += share
+        counts[num_lrs] = share
+    return counts
+
+
+# -- saving a failing sequence in the replay format --------------------------
+def trace_lines(txns):
+    """Replay-format JSON lines (shared/conformance/README.md, 'Replay
+    contract') for a list of Txn. Accesses to the core's unmapped hole have no
+    address in that format and become comment lines."""
+    from .trace import DEFAULT_BASES
+    out = [json.dumps({"scenario": "fuzz", "title": "vgic fuzz: transactions up to a divergence"})]
+    for seq, t in enumerate(txns):
+        if t.op == "reset":
+            out.append(json.dumps({"seq": seq, "op": "reset"}))
+            continue
+        frame, offset = (regs.frame_of(t.offset) if t.frame == CORE else (t.frame, t.offset))
+        if frame is None:
+            out.append(json.dumps({"note": f"#{seq} {t.op} of unmapped core address "
+                                           f"{t.offset:#06x} (RAZ/WI) left out"}))
+            continue
+        line = {"seq": seq, "op": t.op}
+        reg = regs.decode(frame, offset)
+        if reg is not None and reg.access != "RES":
+            line["reg"] = reg.full_name
+        else:
+            line["addr"] = f"{DEFAULT_BASES[frame] + offset:#010x}"
+        if t.op == "write":
+            line["value"] = f"{t.value:#010x}"
+            if t.strb != 0xF:
+                line["strb"] = t.strb
+        out.append(json.dumps(line))
+    return out
+
+
+def save_trace(path, txns):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(trace_lines(txns)) + "\n")
+
+
+# -- command line ------------------------------------------------------------
+def parse_lrs(text):
+    """'1,4,64' -> (1, 4, 64), with a clear error."""
+    try:
+        out = tuple(int(t, 0) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise ValueError(f"--lrs {text!r}: expected comma-separated integers, e.g. 1,4,64") from None
+    if not out:
+        raise ValueError(f"--lrs {text!r}: no LR count given")
+    for n in out:
+        regs.check_num_lrs(n)
+    return out
+
+
+def run(args):
+    """Entry point of `vgic fuzz` (options: sim/cli.py)."""
+    try:
+        lrs = parse_lrs(args.lrs)
+    except ValueError as e:
+        print(f"vgic fuzz: {e}", file=sys.stderr)
+        return 2
+    if args.n < 0:
+        print(f"vgic fuzz: -n must be at least 0, got {args.n}", file=sys.stderr)
+        return 2
+    progress = None if args.quiet else Progress(args.n, args.seed, args.engine)
+    start = time.monotonic()
+    try:
+        counts = fuzz(args.n, lrs, args.seed, args.engine, args.profile, progress)
+    except FuzzFailure as f:
+        if progress is not None:
+            progress.finish()
+        d = f.divergence
+        print(d.report(), file=sys.stderr)
+        print(f"reproduce: vgic fuzz -n {d.index + 1} --lrs {f.num_lrs} --seed {args.seed} "
+              f"--engine {args.engine} --profile {args.profile}", file=sys.stderr)
+        txns = f.txns
+        if args.minimize:
+            print(f"minimizing {len(txns)} transactions...", file=sys.stderr)
+            ref, dut = VirtualInterface(f.num_lrs), make_engine(args.engine, f.num_lrs)
+
+            def reset_pair():
+                ref.reset()
+                dut.reset()
+                return ref, dut
+            txns = minimize(txns, reset_pair)
+            print(f"minimal sequence ({len(txns)} transactions):", file=sys.stderr)
+            for i, t in enumerate(txns):
+                print(f"  #{i:<4} {t}", file=sys.stderr)
+        if args.save:
+            save_trace(args.save, txns)
+            print(f"saved {len(txns)} transactions to {args.save} "
+                  f"(vgic replay {args.save} --lrs {f.num_lrs} --engine both)", file=sys.stderr)
+        return 1
+    except EngineUnavailable as e:
+        if progress is not None:
+            progress.finish()
+        print(f"vgic fuzz: engine {args.engine!r} is not available: {e}", file=sys.stderr)
+        return 2
+    if progress is not None:
+        progress.finish()
+    elapsed = time.monotonic() - start
+    total = sum(counts.values())
+    per = ", ".join(f"{n} LRs: {c:,}" for n, c in counts.items())
+    print(f"fuzz {args.engine}: {total:,} transactions, no divergence ({per}); seed {args.seed}; "
+          f"{elapsed:.1f}s, {total / max(elapsed, 1e-9):,.0f} txn/s", file=sys.stderr)
+    return 0
