@@ -43,10 +43,11 @@ def _tree(m, leaves, left_wins, name):
     nodes, level = list(leaves), 0
     while len(nodes) > 1:
         up = []
+        m.submodules[f"{name}_l{level + 1}"] = stage = Module()   # one level per submodule
         for i in range(0, len(nodes) - 1, 2):
             l, r = nodes[i], nodes[i + 1]
             node = Signal(l.shape(), name=f"{name}_l{level + 1}_{i // 2}")
-            m.d.comb += node.eq(Mux(left_wins(l, r), l, r))
+            stage.d.comb += node.eq(Mux(left_wins(l, r), l, r))
             up.append(node)
         if len(nodes) % 2:
             up.append(nodes[-1])
@@ -94,9 +95,11 @@ class LRBank(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        m.submodules.match_leaves = match_leaves = Module()
         cands, hits = [], []
         for n in range(self.num_lrs):
             lr = self.lr[n]
+            m.submodules[f"lr{n}"] = cell = Module()      # status bits and R5 leaf of LR n
 
             # -- storage: the hypervisor writes the whole LR, the hardware only State
             with m.If(self.w_stb & (self.w_index == n)):
@@ -108,7 +111,7 @@ class LRBank(wiring.Component):
 
             # -- status vectors (R12: combinational in the LR contents)
             invalid = lr.State == regs.INVALID
-            m.d.comb += [
+            cell.d.comb += [
                 self.elrsr[n].eq(invalid & (lr.HW | ~lr.EOI)),       # GICH_ELRSR
                 self.eisr[n].eq(invalid & ~lr.HW & lr.EOI),          # GICH_EISR
                 self.valid[n].eq(~invalid),                          # MISR.U
@@ -118,7 +121,7 @@ class LRBank(wiring.Component):
             # -- R5 leaf: pending (01 only), group enabled, priority below PMR
             cand = Signal(Best, name=f"cand{n}")
             enabled = Mux(lr.Grp1, self.enable_grp1, self.enable_grp0)
-            m.d.comb += [
+            cell.d.comb += [
                 cand.valid.eq((lr.State == PENDING) & enabled & (lr.Priority < self.vmprimask)),
                 cand.index.eq(n),
                 cand.prio.eq(lr.Priority),
@@ -131,7 +134,7 @@ class LRBank(wiring.Component):
             #    HW = 0) also needs CPUID == the writer's source CPUID
             hit = Signal(Match, name=f"hit{n}")
             sgi_src_ok = (self.match_vid >= 16) | lr.HW | (lr.CPUID == self.match_src)
-            m.d.comb += [
+            match_leaves.d.comb += [
                 hit.valid.eq((lr.VirtualID == self.match_vid) & lr.State[1] & sgi_src_ok),
                 hit.index.eq(n),
                 hit.hw.eq(lr.HW),

@@ -46,9 +46,13 @@ class VirtualInterface(wiring.Component):
     deact_pintid: Out(10)
 
     def __init__(self, num_lrs=4, iidr=regs.IIDR_DEFAULT):
-        self.num_lrs = regs.check_num_lrs(num_lrs)
-        if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
-            raise ValueError(f"iidr must be a 32-bit value (GICV_IIDR), got {iidr!r}")
+        try:
+            self.num_lrs = regs.check_num_lrs(num_lrs)
+            if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
+                raise ValueError(f"iidr must be a 32-bit value (GICV_IIDR), got {iidr!r}")
+        except ValueError:
+            self._MustUse__silence = True    # never built: no "created but never used" warning
+            raise
         self.iidr = iidr
         super().__init__()
 

@@ -105,6 +105,8 @@ class RTLEngine:
             os.makedirs(d, exist_ok=True)
             self._vcd = self.sim.write_vcd(vcd_path, traces=self.traces())
             self._vcd.__enter__()
+        self.reset()                            # starts the serving testbench
+        self.transactions = 0
 
     def traces(self):
         """Signals worth tracing beyond the design's own: none needed today
@@ -113,7 +115,13 @@ class RTLEngine:
 
     # -- the serving testbench ------------------------------------------------
     async def _serve(self, ctx):
-        dut, bus, rst = self.dut, self.dut.bus, self._bench.sync.rst
+        dut, bus = self.dut, self.dut.bus
+        # resolve the interface members once (attribute access on interfaces is slow)
+        rst, addr, r_stb, w_stb, w_data, w_strb = (self._bench.sync.rst, bus.addr, bus.r_stb,
+                                                   bus.w_stb, bus.w_data, bus.w_strb)
+        ack, r_data, virq, vfiq, maint_irq = bus.ack, bus.r_data, dut.virq, dut.vfiq, dut.maint_irq
+        deact_valid, deact_pintid = dut.deact_valid, dut.deact_pintid
+        get, set_ = ctx.get, ctx.set
         while True:
             req = self._request
             if req is None:
@@ -121,27 +129,28 @@ class RTLEngine:
                 continue
             op, word, value, strb = req
             if op == "reset":
-                ctx.set(rst, 1)
+                set_(rst, 1)
                 await ctx.tick()
-                ctx.set(rst, 0)
+                set_(rst, 0)
             else:
-                ctx.set(bus.addr, word)
+                set_(addr, word)
                 if op == "read":
-                    ctx.set(bus.r_stb, 1)
+                    set_(r_stb, 1)
+                    await ctx.tick()
+                    set_(r_stb, 0)
                 else:
-                    ctx.set(bus.w_data, value)
-                    ctx.set(bus.w_strb, strb)
-                    ctx.set(bus.w_stb, 1)
-                await ctx.tick()
-                ctx.set(bus.r_stb, 0)
-                ctx.set(bus.w_stb, 0)
-                if not ctx.get(bus.ack):
+                    set_(w_data, value)
+                    set_(w_strb, strb)
+                    set_(w_stb, 1)
+                    await ctx.tick()
+                    set_(w_stb, 0)
+                if not get(ack):
                     raise AssertionError(f"RTL: no ack one cycle after the {op} of "
                                          f"{word << 2:#06x}")
-                if ctx.get(dut.deact_valid):
-                    self.forwarded.append(ctx.get(dut.deact_pintid))
-            self._lines = (ctx.get(dut.virq), ctx.get(dut.vfiq), ctx.get(dut.maint_irq))
-            self._response = ctx.get(bus.r_data) if op == "read" else None
+                if get(deact_valid):
+                    self.forwarded.append(get(deact_pintid))
+            self._lines = (get(virq), get(vfiq), get(maint_irq))
+            self._response = get(r_data) if op == "read" else None
             self._request = None
 
     def _transact(self, op, word=0, value=0, strb=0b1111):
