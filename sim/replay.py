@@ -6,9 +6,11 @@ import sys
 import tempfile
 import time
 
+from .diff import DiffRunner, Divergence, observe
+from .stimulus import Txn
 from .trace import TraceError, read_trace, result_line
 
-__all__ = ["make_engine", "step", "replay", "run"]
+__all__ = ["make_engine", "replay", "run"]
 
 LINES = ("virq", "vfiq", "maint")
 
@@ -24,49 +26,29 @@ def make_engine(kind, num_lrs, vcd_path=None):
     raise ValueError(f"unknown engine {kind!r}")
 
 
-def step(engine, t):
-    """Apply one transaction to an engine; return its result line."""
-    if t.op == "reset":
-        engine.reset()
-        return result_line(t, None, engine.virq, engine.vfiq, engine.maint, [])
-    before = len(engine.forwarded)
-    if t.skipped:
-        value = t.value                       # physical GIC: passed over
-    elif t.op == "read":
-        value = engine.read(t.frame, t.offset)
-    else:
-        engine.write(t.frame, t.offset, t.value, t.strb)
-        value = t.value
-    return result_line(t, value, engine.virq, engine.vfiq, engine.maint,
-                       engine.forwarded[before:])
-
-
-class Divergence(Exception):
-    pass
-
-
-def _divergence_report(i, t, a, b, history):
-    fields = [k for k in ("value", *LINES, "deactivate") if a.get(k) != b.get(k)]
-    lines = [f"divergence at transaction {i} (seq {t.seq}, trace line {t.lineno}): "
-             f"{t.op} {t.reg}"]
-    for k in fields:
-        lines.append(f"  {k}: model={a.get(k)!r} rtl={b.get(k)!r}")
-    lines.append("  last transactions (model results):")
-    for h in history[-6:]:
-        lines.append("    " + json.dumps(h))
-    return "\n".join(lines)
+def _txn(t):
+    return Txn(t.op, t.frame or "GICH", t.offset, t.value or 0, t.strb)
 
 
 def replay(transactions, engines, progress=None):
-    """Run transactions on one engine, or on two in lock step ('both').
-    Returns the result lines (of the first engine). Raises Divergence."""
+    """Run transactions on one engine, or on two in lock step (sim/diff.py,
+    which raises Divergence at the first difference). Returns the result
+    lines (of the first engine)."""
+    runner = DiffRunner(*engines) if len(engines) == 2 else None
     results = []
     start = time.monotonic()
     for i, t in enumerate(transactions):
-        outs = [step(e, t) for e in engines]
-        if len(outs) == 2 and outs[0] != outs[1]:
-            raise Divergence(_divergence_report(i, t, outs[0], outs[1], results))
-        results.append(outs[0])
+        if t.skipped:                        # physical GIC: passed over
+            e = engines[0]
+            results.append(result_line(t, t.value, e.virq, e.vfiq, e.maint, []))
+            continue
+        try:
+            obs = runner.step(_txn(t)) if runner else observe(engines[0], _txn(t))
+        except Divergence as e:
+            e.context = f"  trace line {t.lineno} (seq {t.seq})" + ("\n" + e.context if e.context else "")
+            raise
+        value = obs.data if t.op == "read" else t.value
+        results.append(result_line(t, value, obs.virq, obs.vfiq, obs.maint, obs.forwarded))
         if progress and (i + 1) % 5000 == 0:
             rate = (i + 1) / max(time.monotonic() - start, 1e-9)
             print(f"replay: {i + 1}/{len(transactions)} transactions, {rate:.0f}/s",
@@ -118,12 +100,15 @@ def run(args):
     try:
         results = replay(transactions, engines, progress=err)
     except Divergence as e:
-        print(f"vgic replay: {e}", file=err)
+        print(f"vgic replay: {args.trace}: {e.report()}", file=err)
         return 1
     finally:
         for e in engines:
             if hasattr(e, "close"):
                 e.close()
+        if args.vcd:                         # also (above all) after a divergence
+            from .wave import write_gtkw
+            write_gtkw(args.vcd, num_lrs=args.lrs)
     text = "".join(json.dumps(r) + "\n" for r in results)
     if args.output:
         _write_atomically(args.output, text)

@@ -124,3 +124,30 @@ def test_console_script_help():
     out = subprocess.run([sys.executable, "-m", "vgic.sim.cli", "replay", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "--engine" in out and "--lrs" in out
+
+
+def test_engine_both_stops_at_first_divergence(capsys, monkeypatch):
+    """--engine both: a divergence stops the run with the transaction, the
+    register, both values and the transactions before it; exit 1, no results."""
+    from vgic.sim import replay
+    from vgic.sim.model import VirtualInterface
+
+    class BrokenRPR(VirtualInterface):
+        def read(self, frame, offset):
+            v = super().read(frame, offset)
+            return v ^ 1 if (frame, offset) == ("GICV", 0x14) else v
+
+    real = replay.make_engine
+    monkeypatch.setattr(replay, "make_engine",
+                        lambda k, n, vcd=None: BrokenRPR(n) if k == "rtl" else real(k, n, vcd))
+    code, out, err = run(capsys, "replay", EXAMPLE, "--engine", "both")
+    assert code == 1 and out == ""
+    assert "DIVERGENCE at transaction #8" in err and "GICV_RPR" in err
+    assert "model = 0x000000a0" in err and "rtl   = 0x000000a1" in err
+    assert "trace line 10 (seq 8)" in err
+    assert "read  GICV_IAR" in err                    # history before it
+
+
+def test_vcd_needs_an_rtl_engine(capsys):
+    code, _, err = run(capsys, "replay", EXAMPLE, "--vcd", "x.vcd")
+    assert code == 2 and "--vcd needs --engine rtl or both" in err

@@ -1,0 +1,133 @@
+"""GTKWave save files (.gtkw) for VCDs of the RTL, with the signals grouped the
+way a person debugging a lost or doubled interrupt reads them: the register
+bus, the output lines, GICH registers, GICV registers, then each list
+register decoded into its fields (names from the spec, rtl/regs.py).
+
+The groups are picked from the VCD's own declarations, so the save file lists
+only signals that exist in that VCD."""
+import math
+import os
+import re
+
+__all__ = ["vcd_signals", "write_gtkw"]
+
+HEX, DEC, BIN = "@22", "@24", "@28"          # GTKWave trace flags (right-justified)
+GROUP_BEGIN, GROUP_END = "@800200", "@1000200"
+# LR State as words: a GTKWave text translate file (value -> name), digest 2.8
+STATE_NAMES = {0: "invalid", 1: "pending", 2: "active", 3: "pend+act"}
+
+# (group, [(signal path relative to the core's scope, format)]); {n} = LR index
+GROUPS = [
+    ("Register bus", [("clk", BIN), ("rst", BIN), ("bus__addr", HEX), ("bus__r_stb", BIN),
+                      ("bus__w_stb", BIN), ("bus__w_strb", BIN), ("bus__w_data", HEX),
+                      ("bus__ack", BIN), ("bus__r_data", HEX)]),
+    ("Output lines", [("virq", BIN), ("vfiq", BIN), ("maint_irq", BIN), ("deact_valid", BIN),
+                      ("deact_pintid", DEC)]),
+    ("GICH registers", [(r"\hcr.En", BIN), (r"\hcr.UIE", BIN), (r"\hcr.LRENPIE", BIN),
+                        (r"\hcr.NPIE", BIN), (r"\hcr.VGrp0EIE", BIN), (r"\hcr.VGrp0DIE", BIN),
+                        (r"\hcr.VGrp1EIE", BIN), (r"\hcr.VGrp1DIE", BIN),
+                        (r"\hcr.EOICount", DEC), ("misr", HEX), ("eisr", HEX), ("elrsr", HEX),
+                        ("apr", HEX)]),
+    ("GICV registers", [(r"\ctlr.EnableGrp0", BIN), (r"\ctlr.EnableGrp1", BIN),
+                        (r"\ctlr.AckCtl", BIN), (r"\ctlr.FIQEn", BIN), (r"\ctlr.CBPR", BIN),
+                        (r"\ctlr.EOImode", BIN), ("vmprimask", HEX), ("bpr", DEC),
+                        ("abpr", DEC), ("vcpu.rpr", HEX), ("vcpu.hppir", DEC),
+                        (r"\best.valid", BIN), (r"\best.index", DEC), (r"\best.vid", DEC)]),
+]
+LR_FIELDS = [("State", "STATE"), ("VirtualID", DEC), ("Priority", HEX), ("Grp1", BIN),
+             ("HW", BIN), ("EOI", BIN), ("CPUID", DEC), ("PhysicalID", DEC)]
+
+
+def vcd_signals(vcd_path):
+    """{full dotted name: width} from a VCD's declarations."""
+    signals, scope = {}, []
+    with open(vcd_path) as f:
+        for line in f:
+            tok = line.split()
+            if not tok:
+                continue
+            if tok[0] == "$enddefinitions":
+                break
+            if tok[0] == "$scope":
+                scope.append(tok[2])
+            elif tok[0] == "$upscope":
+                scope.pop()
+            elif tok[0] == "$var":
+                signals[".".join(scope + [tok[4]])] = int(tok[2])
+    return signals
+
+
+def _core_scope(signals):
+    """The scope that holds the core's bus ports (shortest such path)."""
+    scopes = sorted((n[: -len(".bus__addr")] for n in signals if n.endswith(".bus__addr")), key=len)
+    if not scopes:
+        raise ValueError("VCD has no 'bus__addr': not a trace of rtl/top.py")
+    return scopes[0]
+
+
+def _ref(name, width):
+    return name if width == 1 else f"{name}[{width - 1}:0]"
+
+
+def _alias(rel):
+    """Display name with spec names and no Amaranth escapes:
+    \\lr[3].State -> LR3_State, \\hcr.En -> HCR_En, vcpu.rpr -> rpr."""
+    rel = re.sub(r"^lr\[(\d+)\]", r"LR\1", rel.lstrip("\\"))
+    head, dot, tail = rel.partition(".")
+    if not dot:
+        return rel
+    if head in ("hcr", "ctlr"):                 # GTKWave shows only what follows a '.'
+        return f"{head.upper()}_{tail}"
+    if head.startswith("LR") or head == "best":
+        return f"{head}_{tail}"
+    return tail
+
+
+def _end_time(vcd_path):
+    """Last timestamp of a VCD (read from its tail)."""
+    with open(vcd_path, "rb") as f:
+        f.seek(0, 2)
+        f.seek(max(0, f.tell() - 65536))
+        stamps = re.findall(rb"^#(\d+)", f.read(), re.M)
+    return int(stamps[-1]) if stamps else 0
+
+
+def write_gtkw(vcd_path, gtkw_path=None, num_lrs=None):
+    """Write a .gtkw for vcd_path (default: beside it). Returns its path."""
+    signals = vcd_signals(vcd_path)
+    top = _core_scope(signals)
+    gtkw_path = gtkw_path or os.path.splitext(vcd_path)[0] + ".gtkw"
+    states = os.path.splitext(gtkw_path)[0] + ".state.txt"
+    if num_lrs is None:
+        num_lrs = len({m.group(1) for n in signals
+                       if (m := re.fullmatch(re.escape(top) + r"\.\\lr\[(\d+)\]", n))})
+    groups = list(GROUPS)
+    for n in range(num_lrs):
+        groups.append((f"LR{n}", [(rf"\lr[{n}].{f}", fmt) for f, fmt in LR_FIELDS]))
+
+    # zoom: the whole run in the wave pane of a 1600-pixel window (GTKWave's
+    # zoom is log2; at this size a window spans about 5.4 * 2**-zoom time units)
+    zoom = -math.log2(max(_end_time(vcd_path), 5) / 5)
+    out = [f'[dumpfile] "{os.path.abspath(vcd_path)}"',
+           f'[savefile] "{os.path.abspath(gtkw_path)}"',
+           "[timestart] 0", "[size] 1600 1000", "[signals_width] 220", "[sst_width] 200",
+           f"*{zoom:.6f} 0 -1", f"[treeopen] {top}."]
+    for group, members in groups:
+        lines = []
+        for rel, fmt in members:
+            name = f"{top}.{rel}"
+            if name not in signals:
+                continue
+            if fmt == "STATE":
+                lines += [f"^1 {os.path.abspath(states)}", "@2022"]
+            else:
+                lines.append(fmt)
+            lines.append(f"+{{{_alias(rel)}}} " + _ref(name, signals[name]))
+        if lines:
+            out += [GROUP_BEGIN, f"-{group}", *lines, GROUP_END, f"-{group}"]
+    os.makedirs(os.path.dirname(os.path.abspath(gtkw_path)), exist_ok=True)
+    with open(states, "w") as f:
+        f.writelines(f"{v:x} {name}\n" for v, name in STATE_NAMES.items())
+    with open(gtkw_path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    return gtkw_path
