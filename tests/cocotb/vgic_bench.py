@@ -1,0 +1,403 @@
+# Ref: rtl/soc.py (ports), rtl/bridges/access.py (error policy), digest 1.4;
+#      golden model sim/model (the scoreboard); conformance traces (../shared).
+"""cocotb bench for the Verilog from `vgic verilog`, run by test_verilog_sim.py.
+
+Every access goes over the real bus port: AXI4-Lite through cocotbext-axi's
+AxiLiteMaster, APB4 and Wishbone B4 (classic, pipelined) through the small
+masters below. The golden model (vgic.sim.model.VirtualInterface) is the
+scoreboard: each access is applied to it in the order the bus defines, and
+every read value, every response code (OKAY/error, per the error policy), the
+virq/vfiq/maint_irq levels and the deactivations on deact_valid/deact_pintid
+are compared with it.
+
+Accesses run in groups. AXI4-Lite: a group is a run of reads or a run of writes
+issued together (AXI orders reads among reads and writes among writes only);
+APB and Wishbone classic: one transfer after another; Wishbone pipelined: a
+burst, one request per cycle. Idle cycles between groups are random; with
+back-pressure on, AXI channels pause at random (VALID gaps on AW/W/AR, READY
+gaps on B/R), APB/Wishbone masters insert random idle cycles.
+
+Environment (set by the runner): VGIC_BUS, VGIC_LRS, VGIC_ERRORS, VGIC_SEED,
+VGIC_RANDOM_OPS (length of each random run), VGIC_TRACES (conformance folder).
+"""
+import os
+import pathlib
+import random
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+
+from vgic.rtl import regs
+from vgic.sim.model import VirtualInterface
+
+BUS = os.environ.get("VGIC_BUS", "axi4lite")
+LRS = int(os.environ.get("VGIC_LRS", "4"))
+ERRORS = os.environ.get("VGIC_ERRORS", "ignore")
+SEED = int(os.environ.get("VGIC_SEED", "1"))
+RANDOM_OPS = int(os.environ.get("VGIC_RANDOM_OPS", "300"))
+TRACES = os.environ.get("VGIC_TRACES", "")
+
+WORD = (1 << regs.CORE_ADDR_BITS) - 1
+
+
+def expected_error(addr, write, strb):
+    """The error policy (rtl/bridges/access.py), from the register table."""
+    if ERRORS == "ignore":
+        return False
+    addr &= WORD
+    if addr % 4 or (write and strb != 0xF):
+        return True
+    frame, offset = regs.frame_of(addr)
+    reg = regs.decode(frame, offset) if frame else None
+    if reg is None or reg.access == "RES":
+        return True
+    return reg.frame == "GICH" and reg.name.startswith("LR") and int(reg.name[2:]) >= LRS
+
+
+def pauses(rng, p):
+    while True:
+        yield rng.random() < p
+
+
+# -- bus masters: run(ops) -> [(read data or None, error flag)] ------------------
+
+class AXI4LiteMaster:
+    """cocotbext-axi's AxiLiteMaster; a partial byte-enable pattern is sent as
+    the contiguous run of lanes from its lowest to its highest set bit (the
+    core treats every partial write alike: ignored), an unaligned access as a
+    one-byte access at that address."""
+
+    def __init__(self, dut, rng):
+        from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+        self.dut, self.rng = dut, rng
+        self.m = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+
+    def backpressure(self, p):
+        w, r = self.m.write_if, self.m.read_if
+        for ch in (w.aw_channel, w.w_channel, w.b_channel, r.ar_channel, r.r_channel):
+            if p:
+                ch.set_pause_generator(pauses(self.rng, p))
+            else:
+                ch.clear_pause_generator()
+
+    @staticmethod
+    def shape(op):
+        """(address, bytes) cocotbext sends, and the strobe it will put on WSTRB."""
+        _, addr, value, strb = op
+        data = value.to_bytes(4, "little")
+        if addr % 4:
+            return addr, data[addr % 4:addr % 4 + 1], 1 << (addr % 4)
+        if strb == 0xF:
+            return addr, data, 0xF
+        lanes = [i for i in range(4) if strb >> i & 1] or [0]
+        lo, hi = lanes[0], lanes[-1]
+        return addr + lo, data[lo:hi + 1], ((1 << (hi - lo + 1)) - 1) << lo
+
+    def effective(self, op):
+        if op[0] == "w":
+            return ("w", op[1], op[2], self.shape(op)[2])
+        return op
+
+    async def run(self, ops):
+        if ops[0][0] == "w":
+            tasks = [cocotb.start_soon(self.m.write(*self.shape(op)[:2])) for op in ops]
+            return [(None, int((await t).resp) != 0) for t in tasks]
+        tasks = [cocotb.start_soon(self.m.read(op[1], 1 if op[1] % 4 else 4)) for op in ops]
+        out = []
+        for op, t in zip(ops, tasks):
+            resp = await t
+            data = int.from_bytes(resp.data, "little") << (8 * (op[1] % 4))
+            out.append((data, int(resp.resp) != 0))
+        return out
+
+
+class APBMaster:
+    """APB4 requester: setup phase, access phase until PREADY, random idle
+    cycles between transfers when p_idle > 0."""
+
+    def __init__(self, dut, rng):
+        self.dut, self.rng, self.p_idle = dut, rng, 0.0
+        for name in ("psel", "penable", "pwrite", "paddr", "pwdata", "pstrb", "pprot"):
+            getattr(dut, "s_apb_" + name).value = 0
+
+    def backpressure(self, p):
+        self.p_idle = p
+
+    effective = staticmethod(lambda op: op)
+
+    async def run(self, ops):
+        d, out = self.dut, []
+        for op in ops:
+            while self.rng.random() < self.p_idle:
+                d.s_apb_psel.value = 0
+                d.s_apb_penable.value = 0
+                await RisingEdge(d.clk)
+            write = op[0] == "w"
+            d.s_apb_psel.value = 1
+            d.s_apb_penable.value = 0
+            d.s_apb_pwrite.value = int(write)
+            d.s_apb_paddr.value = op[1]
+            d.s_apb_pwdata.value = op[2] if write else 0
+            d.s_apb_pstrb.value = op[3] if write else 0
+            d.s_apb_pprot.value = self.rng.randrange(8)
+            await RisingEdge(d.clk)
+            d.s_apb_penable.value = 1
+            for _ in range(100):
+                await FallingEdge(d.clk)
+                ready = int(d.s_apb_pready.value)
+                result = (int(d.s_apb_prdata.value) if not write else None,
+                          bool(int(d.s_apb_pslverr.value)))
+                await RisingEdge(d.clk)
+                if ready:
+                    out.append(result)
+                    break
+            else:
+                raise AssertionError("APB: PREADY low for 100 cycles")
+        d.s_apb_psel.value = 0
+        d.s_apb_penable.value = 0
+        return out
+
+
+class WishboneMaster:
+    """Wishbone B4: classic (STB held until ACK/ERR) or pipelined (a burst,
+    one request per cycle unless STALL or a random gap, CYC held until every
+    response is in). ADR is the word address: unaligned ops are not expressible
+    and are sent aligned (the caller passes the aligned op to the model)."""
+
+    def __init__(self, dut, rng, pipelined):
+        self.dut, self.rng, self.pipelined, self.p_idle = dut, rng, pipelined, 0.0
+        for name in ("cyc", "stb", "we", "adr", "dat_w", "sel"):
+            getattr(dut, "s_wb_" + name).value = 0
+
+    def backpressure(self, p):
+        self.p_idle = p
+
+    @staticmethod
+    def effective(op):
+        return (op[0], op[1] & ~3, *op[2:])
+
+    def _present(self, op):
+        d, write = self.dut, op[0] == "w"
+        d.s_wb_stb.value = 1
+        d.s_wb_we.value = int(write)
+        d.s_wb_adr.value = (op[1] & WORD) >> 2
+        d.s_wb_dat_w.value = op[2] if write else 0
+        d.s_wb_sel.value = op[3] if write else 0xF
+
+    async def run(self, ops):
+        d = self.dut
+        out = []
+        if not self.pipelined:
+            for op in ops:
+                while self.rng.random() < self.p_idle:
+                    d.s_wb_stb.value = 0
+                    d.s_wb_cyc.value = self.rng.random() < 0.5
+                    await RisingEdge(d.clk)
+                d.s_wb_cyc.value = 1
+                self._present(op)
+                for _ in range(100):
+                    await FallingEdge(d.clk)
+                    ack, err = int(d.s_wb_ack.value), int(d.s_wb_err.value)
+                    assert not (ack and err), "Wishbone: ACK and ERR together"
+                    data = int(d.s_wb_dat_r.value)
+                    await RisingEdge(d.clk)
+                    if ack or err:
+                        out.append((data if op[0] == "r" else None, bool(err)))
+                        break
+                else:
+                    raise AssertionError("Wishbone: no ACK/ERR for 100 cycles")
+                d.s_wb_stb.value = 0
+            d.s_wb_cyc.value = 0
+            return out
+        i = 0
+        d.s_wb_cyc.value = 1
+        for _ in range(100 + 10 * len(ops)):
+            on = i < len(ops) and self.rng.random() >= self.p_idle
+            if on:
+                self._present(ops[i])
+            else:
+                d.s_wb_stb.value = 0
+            await FallingEdge(d.clk)
+            stall, ack, err = int(d.s_wb_stall.value), int(d.s_wb_ack.value), int(d.s_wb_err.value)
+            data = int(d.s_wb_dat_r.value)
+            await RisingEdge(d.clk)
+            assert not (ack and err), "Wishbone: ACK and ERR together"
+            if ack or err:
+                assert len(out) < i, "Wishbone: a response without a request"
+                out.append((data if ops[len(out)][0] == "r" else None, bool(err)))
+            if on and not stall:
+                i += 1
+            if len(out) == len(ops):
+                break
+        else:
+            raise AssertionError("Wishbone: missing ACK/ERR")
+        d.s_wb_stb.value = 0
+        d.s_wb_cyc.value = 0
+        return out
+
+
+# -- the bench ----------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, dut, seed):
+        self.dut, self.rng = dut, random.Random(seed)
+        self.model = VirtualInterface(LRS)
+        self.deact = []
+        self.count = 0
+        dut.rst.value = 1
+        if BUS == "axi4lite":
+            self.master = AXI4LiteMaster(dut, self.rng)
+        elif BUS == "apb":
+            self.master = APBMaster(dut, self.rng)
+        else:
+            self.master = WishboneMaster(dut, self.rng, BUS == "wishbone-pipelined")
+        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+        cocotb.start_soon(self._watch_deact())
+
+    async def _watch_deact(self):
+        """deact_valid is a one-cycle pulse per forwarded deactivation."""
+        while True:
+            await FallingEdge(self.dut.clk)
+            if int(self.dut.deact_valid.value):
+                self.deact.append(int(self.dut.deact_pintid.value))
+
+    async def reset(self):
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 3)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+        self.model.reset()
+        self.deact.clear()
+        self.check_lines("after reset")
+
+    def check_lines(self, where):
+        got = (int(self.dut.virq.value), int(self.dut.vfiq.value), int(self.dut.maint_irq.value))
+        want = (int(self.model.virq), int(self.model.vfiq), int(self.model.maint))
+        assert got == want, f"{where}: (virq, vfiq, maint_irq) = {got}, golden model {want}"
+
+    async def group(self, ops, label):
+        """Run ops (all of one direction on AXI) and check them on the model."""
+        ops = [self.master.effective(op) for op in ops]
+        before = len(self.model.forwarded)
+        self.deact.clear()
+        got = await self.master.run(ops)
+        for k, (op, (data, err)) in enumerate(zip(ops, got)):
+            where = f"{label}, access {self.count + k}: {describe(op)}"
+            want_err = expected_error(op[1], op[0] == "w", op[3] if op[0] == "w" else 0xF)
+            if op[0] == "w":
+                self.model.write_addr(op[1] & WORD, op[2], op[3])
+            else:
+                want = self.model.read_addr(op[1] & WORD)
+                assert data == want, f"{where}: read {data:#010x}, golden model {want:#010x}"
+            assert err == want_err, f"{where}: error response {err}, policy says {want_err}"
+        self.count += len(ops)
+        await FallingEdge(self.dut.clk)
+        self.check_lines(f"{label}, after access {self.count - 1}")
+        want = self.model.forwarded[before:]
+        assert self.deact == want, f"{label}, up to access {self.count - 1}: deactivations " \
+                                   f"{self.deact}, golden model {want}"
+        await RisingEdge(self.dut.clk)         # the masters start right after an edge
+
+    async def run(self, ops, label, max_group=6):
+        """Split ops into groups (same direction on AXI; resets alone), with
+        random idle cycles between groups."""
+        i = 0
+        while i < len(ops):
+            if ops[i][0] == "reset":
+                await self.reset()
+                i += 1
+                continue
+            n = self.rng.randint(1, max_group)
+            j = i + 1
+            while j < len(ops) and j - i < n and ops[j][0] != "reset" and \
+                    (BUS != "axi4lite" or ops[j][0] == ops[i][0]):
+                j += 1
+            await self.group(ops[i:j], label)
+            i = j
+            if self.rng.random() < 0.3:
+                await ClockCycles(self.dut.clk, self.rng.randint(1, 4))
+
+
+def describe(op):
+    frame, offset = regs.frame_of(op[1] & WORD)
+    reg = regs.decode(frame, offset) if frame else None
+    name = reg.full_name if reg else f"{op[1]:#06x}"
+    if op[0] == "w":
+        return f"write {name} = {op[2]:#010x} strb {op[3]:#x}"
+    return f"read {name}"
+
+
+def txn_ops(txns):
+    """vgic.sim.stimulus / trace transactions -> bench ops (core byte addresses)."""
+    out = []
+    for t in txns:
+        if t.op == "reset":
+            out.append(("reset",))
+            continue
+        if getattr(t, "skipped", False):
+            continue
+        addr = t.offset if t.frame == "CORE" else regs.core_addr(t.frame, t.offset)
+        out.append(("w", addr, t.value, t.strb) if t.op == "write" else ("r", addr))
+    return out
+
+
+# -- tests ----------------------------------------------------------------------------
+
+@cocotb.test()
+async def conformance_traces(dut):
+    """The QEMU conformance scenarios (a-f) over the bus, against the model."""
+    from vgic.sim.trace import read_trace
+    bench = Bench(dut, SEED)
+    await bench.reset()
+    files = sorted(pathlib.Path(TRACES).glob("scenario_*.jsonl")) if TRACES else []
+    if not files:
+        dut._log.warning("no conformance traces found (VGIC_TRACES=%r)", TRACES)
+    for path in files:
+        await bench.reset()
+        await bench.run(txn_ops(read_trace(path)), path.name)
+
+
+@cocotb.test()
+async def random_full_speed(dut):
+    """Random hypervisor/guest/noise sequences (vgic.sim.stimulus), no pauses."""
+    from vgic.sim.stimulus import generate
+    bench = Bench(dut, SEED + 1)
+    await bench.reset()
+    await bench.run(txn_ops(generate(SEED, LRS, RANDOM_OPS, "mixed")), "random")
+
+
+@cocotb.test()
+async def random_backpressure(dut):
+    """The same with random pauses on every channel / idle cycles."""
+    from vgic.sim.stimulus import generate
+    bench = Bench(dut, SEED + 2)
+    bench.master.backpressure(0.4)
+    await bench.reset()
+    await bench.run(txn_ops(generate(SEED + 100, LRS, RANDOM_OPS, "mixed")), "random+pauses")
+
+
+@cocotb.test()
+async def bus_errors_and_side_effects(dut):
+    """Unaligned, partial and unmapped accesses answer per the error policy
+    and change nothing; an IAR read under back-pressure acknowledges once."""
+    bench = Bench(dut, SEED + 3)
+    await bench.reset()
+    lr0, lr = regs.lr(0).addr, regs.lr(LRS - 1).addr
+    pending = (1 << 28) | (0x10 << 23) | 42               # LR: pending, priority 0x80, vID 42
+    setup = [("w", regs.GICH_HCR.addr, 1, 0xF), ("w", regs.GICV_CTLR.addr, 1, 0xF),
+             ("w", regs.GICV_PMR.addr, 0xF8, 0xF), ("w", lr, pending, 0xF)]
+    await bench.run(setup, "setup", max_group=1)
+    probes = [("w", lr0, 0xFFFFFFFF, 0x3), ("w", lr0, 0xFFFFFFFF, 0x0), ("w", lr0 + 2, 0xFFFF, 0xF),
+              ("w", 0x1000, 1, 0xF), ("w", regs.GICH_VTR.addr, 0, 0xF),
+              ("w", regs.RESERVED_NAMES[0].addr, 1, 0xF),
+              ("r", regs.GICV_IAR.addr + 1), ("r", 0x1004), ("r", regs.GICV_EOIR.addr),
+              ("r", regs.lr(LRS).addr if LRS < regs.MAX_LRS else 0x0200),
+              ("r", lr0), ("r", lr), ("r", regs.GICH_ELRSR0.addr)]
+    for op in probes:
+        await bench.run([op], "error policy", max_group=1)
+    bench.master.backpressure(0.7)
+    await bench.run([("r", regs.GICV_IAR.addr), ("r", regs.GICV_IAR.addr), ("r", lr),
+                     ("r", regs.GICH_APR.addr)], "IAR once")
+    await bench.run([("w", regs.GICV_EOIR.addr, 42, 0xF)], "EOIR")
+    await bench.run([("r", lr), ("r", regs.GICV_RPR.addr)], "after EOIR")
