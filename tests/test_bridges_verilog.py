@@ -1,0 +1,118 @@
+# Ref: issue 5 (`vgic verilog`); rtl/regs.py (address map); docs/verilog.md
+"""`vgic verilog`: the file's module and ports, the header (parameters and the
+address map from the register table), and errors on bad parameters."""
+import re
+import subprocess
+
+import pytest
+
+from vgic.rtl import regs
+from vgic.sim.verilog import generate
+from vgic.sim.cli import main
+
+PORTS = {
+    "axi4lite": ["s_axil_" + n for n in (
+        "awaddr awprot awvalid awready wdata wstrb wvalid wready bresp bvalid bready "
+        "araddr arprot arvalid arready rdata rresp rvalid rready").split()],
+    "apb": ["s_apb_" + n for n in
+            "paddr psel penable pwrite pwdata pstrb pprot pready prdata pslverr".split()],
+    "wishbone": ["s_wb_" + n for n in "adr dat_w dat_r sel cyc stb we ack err".split()],
+    "wishbone-pipelined": ["s_wb_" + n for n in "adr dat_w dat_r sel cyc stb we ack err stall".split()],
+}
+COMMON = ["clk", "rst", "virq", "vfiq", "maint_irq", "deact_valid", "deact_pintid"]
+
+
+def top_ports(text, name):
+    m = re.search(rf"^module {name}\((.*?)\);", text, re.S | re.M)
+    assert m, f"no module {name} in the output"
+    return {p.strip() for p in m.group(1).split(",")}
+
+
+@pytest.mark.parametrize("bus", list(PORTS))
+def test_module_and_ports(bus):
+    """The named top module has exactly the bus's standard signals with the
+    prefix, the clock and reset, the interrupt lines and the deactivation port."""
+    text = generate(2, bus, "my_gic")
+    assert top_ports(text, "my_gic") == set(PORTS[bus] + COMMON)
+    # submodules carry the top's name, so two builds can share a design
+    others = re.findall(r"^module ([^\s(]+)", text, re.M)
+    assert all(o == "my_gic" or o.startswith("\\my_gic.") for o in others), others
+    assert "`timescale" not in text
+
+
+def test_port_widths():
+    text = generate(4, "axi4lite", "v", addr_width=32)
+    assert re.search(r"input \[31:0\] s_axil_awaddr;", text)
+    assert re.search(r"output \[9:0\] deact_pintid;", text)
+    text = generate(4, "wishbone", "v")
+    assert re.search(r"input \[11:0\] s_wb_adr;", text)      # word address, byte bits [13:2]
+
+
+@pytest.mark.parametrize("num_lrs", [1, 4, 64])
+def test_header_address_map_from_register_table(num_lrs):
+    """The header lists every register of rtl/regs.py at its core address,
+    the LR range for this LR count, and GICH_VTR for it."""
+    text = generate(num_lrs, "apb", "v")
+    header = text[:text.index("*/")]
+    for r in regs.GICH + regs.GICV:
+        if r.name.startswith("LR"):
+            continue
+        assert re.search(rf"0x{r.addr:04X}\s+{r.full_name}\s+{r.access}", header), r.full_name
+    last = regs.lr(num_lrs - 1)
+    assert f"0x{regs.lr(0).addr:04X}-0x{last.addr:04X}" in header
+    assert f"GICH_LR0..GICH_LR{num_lrs - 1}" in header
+    assert f"GICH_VTR = 0x{regs.vtr_value(num_lrs):08X}" in header
+
+
+def test_header_names_error_policy():
+    assert "bus errors       report" in generate(4, "axi4lite", "v", errors="report")
+    assert "bus errors       ignore" in generate(4, "axi4lite", "v")
+
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+@pytest.mark.parametrize("argv,message", [
+    (["--lrs", "0"], "1..64"),
+    (["--lrs", "65"], "1..64"),
+    (["--bus", "ahb"], "invalid choice"),
+    (["--name", "2fast"], "not a plain Verilog identifier"),
+    (["--name", "module"], "keyword"),
+    (["--name", "a.b"], "not a plain Verilog identifier"),
+    (["--addr-width", "13"], "addr_width"),
+    (["--iidr", "0x100000000"], "iidr"),
+    (["--errors", "maybe"], "invalid choice"),
+])
+def test_bad_parameters_exit_2_with_message(argv, message, capsys):
+    try:
+        status = main(["verilog", *argv])
+    except SystemExit as e:          # argparse errors
+        status = e.code
+    assert status == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_writes_file(tmp_path):
+    out = tmp_path / "deep" / "dir" / "gic.v"
+    assert main(["verilog", "--lrs", "3", "--bus", "wishbone-pipelined", "--name", "gic",
+                 "-o", str(out)]) == 0
+    text = out.read_text()
+    assert top_ports(text, "gic") == set(PORTS["wishbone-pipelined"] + COMMON)
+    assert "GICH_LR0..GICH_LR2" in text
+
+
+def test_cli_unwritable_output(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["verilog", "-o", str(blocker / "x.v")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_verilog_parses_in_icarus(tmp_path):
+    """Icarus accepts the file as Verilog-2005 (when installed)."""
+    import shutil
+    if shutil.which("iverilog") is None:
+        pytest.skip("iverilog not installed")
+    src = tmp_path / "v.v"
+    src.write_text(generate(4, "axi4lite", "v"))
+    r = subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "v.vvp"), str(src)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
