@@ -50,3 +50,25 @@ PROFILE ?= mixed
 FUZZ_LRS = $(if $(filter command line environment,$(origin LRS)),$(LRS),1,4,64)
 fuzz: setup
 	vgic fuzz -n $(N) --lrs $(FUZZ_LRS) --seed $(SEED) --engine $(ENGINE) --profile $(PROFILE)
+
+# make bench-hw [HW_ARGS="--lrs 4 --bus none --family ecp5"]: area/Fmax with
+# YoWASP Yosys + nextpnr (bench/bench_hw.py, all configurations take tens of
+# minutes), then cycle latencies in simulation (bench/bench_latency.py).
+# make bench-sim [SIM_ARGS="--lrs 4 -n 20000"]: simulation speed (bench/bench_sim.py).
+# Tables on stdout, JSON in $(BUILD)/; figures in docs/benchmarks.md.
+HW_ARGS  ?=
+SIM_ARGS ?=
+bench-hw: setup
+	nice $(PY) bench/bench_hw.py --build $(BUILD) $(HW_ARGS)
+	$(PY) bench/bench_latency.py --json $(BUILD)/bench_latency.json
+
+bench-sim: setup
+	$(PY) bench/bench_sim.py --json $(BUILD)/bench_sim.json $(SIM_ARGS)
+
+# make formal [FORMAL_ARGS="--fast" | "iar misr:lrs4" | "--mutant elrsr_ignores_eoi"]:
+# every property group of formal/*.sby at every LR count (k-induction and
+# covers, formal/run.py; per task: mode, depth, result, time). `make test`
+# runs only the 1-LR tasks and the mutation check (tests/test_formal.py).
+FORMAL_ARGS ?=
+formal: setup
+	nice $(PY) formal/run.py --build $(BUILD)/formal $(FORMAL_ARGS)
