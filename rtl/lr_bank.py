@@ -1,11 +1,22 @@
-# Ref: IHI0048B 5.3 (GICH_LR<n>, GICH_EISR, GICH_ELRSR); digest 2.5, 2.6, 2.8, R5, R10
+# Ref: IHI0048B 5.3 (GICH_LR<n>, GICH_EISR, GICH_ELRSR); digest 2.5, 2.6, 2.8, R1, R5, R10
 """List-register bank: storage, ELRSR/EISR, candidate selection, vID match.
 
-Twin of sim/model/lr_bank.py. The candidate (R5) and the vID match (R8, R9)
-are computed combinationally from the registered LRs, CTLR and PMR, each as a
-log-depth binary tree over the LRs (lower indices on the left, so ties go to
-the lowest index). The hardware changes only State (acknowledge, deactivate);
-every other field is written by the hypervisor alone.
+Twin of sim/model/lr_bank.py.
+
+Candidate selection (R5) is a log-depth binary tree over the LRs, lower
+indices on the left so that ties go to the lowest index. For speed its leaves
+start from registers: ``cand`` holds, for every LR, the R5 leaf condition
+(pending, group enabled, priority below PMR) of the current state; it is
+computed from the next-state values of the LR, GICV_CTLR and GICV_PMR and so
+is never stale. Each leaf also carries its group priority (R3) and whether
+that group priority beats the running priority (R1), so the vCPU needs no
+comparison after the tree. Besides the winner's fields, the tree gives a
+one-hot select per LR (the AND of the decisions on its path), which is what
+acknowledge uses.
+
+The vID match (R8, R9) is a tree of the same shape (lowest-index hit).
+The hardware changes only State (acknowledge, deactivate); every other field
+is written by the hypervisor alone.
 """
 from amaranth.hdl import Module, Signal, Mux, Cat
 from amaranth.lib import data, wiring
@@ -22,11 +33,13 @@ INDEX = range(MAX_LRS)               # LR index shape (6 bits)
 
 class Best(data.Struct):
     """The highest-priority pending candidate (R5)."""
-    valid: 1
-    index: INDEX
-    prio:  5                         # Priority field, P[7:3]
-    grp1:  1
-    vid:   13                        # vid_out: VirtualID, CPUID in [12:10] when HW = 0
+    valid:    1
+    index:    INDEX
+    prio:     5                      # Priority field, P[7:3]
+    grp1:     1
+    vid:      13                     # vid_out: VirtualID, CPUID in [12:10] when HW = 0
+    gprio:    5                      # group priority >> 3 (R3)
+    preempts: 1                      # gprio < running priority (R1)
 
 
 class Match(data.Struct):
@@ -38,21 +51,37 @@ class Match(data.Struct):
 
 
 def _tree(m, leaves, left_wins, name):
-    """Reduce `leaves` pairwise, level by level, to one node (log2 depth).
-    Each node keeps its left child when `left_wins(left, right)`, else the right."""
-    nodes, level = list(leaves), 0
+    """Reduce `leaves` pairwise, level by level (one submodule per level), to
+    one node: a node keeps its left child when `left_wins(left, right)`, else
+    the right one. Returns the root and, per leaf, the AND of the decisions on
+    its path (1 for the leaf the root came from)."""
+    nodes = [(leaf, [i]) for i, leaf in enumerate(leaves)]     # (value, leaf indices below)
+    path = [[] for _ in leaves]                                # decision terms per leaf
+    level = 0
     while len(nodes) > 1:
+        level += 1
+        m.submodules[f"{name}_l{level}"] = stage = Module()
         up = []
-        m.submodules[f"{name}_l{level + 1}"] = stage = Module()   # one level per submodule
         for i in range(0, len(nodes) - 1, 2):
-            l, r = nodes[i], nodes[i + 1]
-            node = Signal(l.shape(), name=f"{name}_l{level + 1}_{i // 2}")
-            stage.d.comb += node.eq(Mux(left_wins(l, r), l, r))
-            up.append(node)
+            (l, l_leaves), (r, r_leaves) = nodes[i], nodes[i + 1]
+            left = Signal(name=f"{name}_l{level}_{i // 2}_left")
+            node = Signal(l.shape(), name=f"{name}_l{level}_{i // 2}")
+            stage.d.comb += [left.eq(left_wins(l, r)), node.eq(Mux(left, l, r))]
+            for j in l_leaves:
+                path[j].append(left)
+            for j in r_leaves:
+                path[j].append(~left)
+            up.append((node, l_leaves + r_leaves))
         if len(nodes) % 2:
             up.append(nodes[-1])
-        nodes, level = up, level + 1
-    return nodes[0]
+        nodes = up
+    sel = []
+    m.submodules[f"{name}_sel"] = stage = Module()
+    for i, terms in enumerate(path):
+        s = Signal(name=f"{name}_sel{i}")
+        stage.d.comb += s.eq(Cat(*terms).all() if terms else 1)
+        sel.append(s)
+    return nodes[0][0], sel
 
 
 class LRBank(wiring.Component):
@@ -61,53 +90,54 @@ class LRBank(wiring.Component):
     Ports:
       lr                      the LR values (the hyp block's read mux)
       w_stb, w_index, w_data  hypervisor write of GICH_LR<w_index> (masked here)
-      enable_grp0/1, vmprimask   GICV_CTLR.EnableGrp0/1 and GICV_PMR[7:3]: candidate filter
-      best                    R5 candidate
+      enable_grp0/1_next, vmprimask_next   GICV_CTLR.EnableGrp0/1 and GICV_PMR[7:3]
+                              as they will be after this cycle (R5 filter)
+      gmask0, gmask1          group-priority masks of P[7:3] for Group 0/1 (R3)
+      rp, rp_idle             running priority >> 3 (lowest set APR bit), APR == 0
+      best                    R5 candidate, with its group priority and R1 test
+      ack_stb                 acknowledge the best candidate: State 01 -> 10 (R6a)
       match_vid, match_src -> match    vID match for EOIR/AEOIR/DIR
-      ack_stb, ack_index      acknowledge: State 01 -> 10 (R6a)
-      deact_stb, deact_index  deactivate: State 10 -> 00, 11 -> 01 (R10)
+      deact_stb               deactivate the matched LR: 10 -> 00, 11 -> 01 (R10)
       elrsr, eisr, valid, pending   one bit per LR (0 above num_lrs)
     """
 
     def __init__(self, num_lrs):
         self.num_lrs = regs.check_num_lrs(num_lrs)
         super().__init__({
-            "lr":          Out(data.ArrayLayout(LR, num_lrs)),
-            "w_stb":       In(1),
-            "w_index":     In(INDEX),
-            "w_data":      In(32),
-            "enable_grp0": In(1),
-            "enable_grp1": In(1),
-            "vmprimask":   In(5),
-            "best":        Out(Best),
-            "match_vid":   In(10),
-            "match_src":   In(3),
-            "match":       Out(Match),
-            "ack_stb":     In(1),
-            "ack_index":   In(INDEX),
-            "deact_stb":   In(1),
-            "deact_index": In(INDEX),
-            "elrsr":       Out(MAX_LRS),
-            "eisr":        Out(MAX_LRS),
-            "valid":       Out(MAX_LRS),
-            "pending":     Out(MAX_LRS),
+            "lr":               Out(data.ArrayLayout(LR, num_lrs)),
+            "w_stb":            In(1),
+            "w_index":          In(INDEX),
+            "w_data":           In(32),
+            "enable_grp0_next": In(1),
+            "enable_grp1_next": In(1),
+            "vmprimask_next":   In(5),
+            "gmask0":           In(5),
+            "gmask1":           In(5),
+            "rp":               In(5),
+            "rp_idle":          In(1),
+            "best":             Out(Best),
+            "ack_stb":          In(1),
+            "match_vid":        In(10),
+            "match_src":        In(3),
+            "match":            Out(Match),
+            "deact_stb":        In(1),
+            "elrsr":            Out(MAX_LRS),
+            "eisr":             Out(MAX_LRS),
+            "valid":            Out(MAX_LRS),
+            "pending":          Out(MAX_LRS),
         })
 
     def elaborate(self, platform):
         m = Module()
+        n_lrs = self.num_lrs
+        # R5 leaf condition of every LR, registered (see the module docstring)
+        cand = Signal(n_lrs)
+        cands, hits, cells = [], [], []
         m.submodules.match_leaves = match_leaves = Module()
-        cands, hits = [], []
-        for n in range(self.num_lrs):
+        for n in range(n_lrs):
             lr = self.lr[n]
-            m.submodules[f"lr{n}"] = cell = Module()      # status bits and R5 leaf of LR n
-
-            # -- storage: the hypervisor writes the whole LR, the hardware only State
-            with m.If(self.w_stb & (self.w_index == n)):
-                m.d.sync += lr.eq(self.w_data & LR_WMASK)
-            with m.Elif(self.ack_stb & (self.ack_index == n)):
-                m.d.sync += lr.State.eq(ACTIVE)                      # R6a: 01 -> 10
-            with m.Elif(self.deact_stb & (self.deact_index == n)):
-                m.d.sync += lr.State.eq(lr.State & 0b01)             # R10: 10 -> 00, 11 -> 01
+            m.submodules[f"lr{n}"] = cell = Module()      # LR n: storage, status bits, leaves
+            cells.append(cell)
 
             # -- status vectors (R12: combinational in the LR contents)
             invalid = lr.State == regs.INVALID
@@ -118,17 +148,20 @@ class LRBank(wiring.Component):
                 self.pending[n].eq(lr.State == PENDING),             # MISR.NP: 01 only
             ]
 
-            # -- R5 leaf: pending (01 only), group enabled, priority below PMR
-            cand = Signal(Best, name=f"cand{n}")
-            enabled = Mux(lr.Grp1, self.enable_grp1, self.enable_grp0)
+            # -- R5 leaf, with R3 group priority and the R1 preemption test
+            leaf = Signal(Best, name=f"cand{n}")
+            gmask = Mux(lr.Grp1, self.gmask1, self.gmask0)
+            gprio = lr.Priority & gmask
             cell.d.comb += [
-                cand.valid.eq((lr.State == PENDING) & enabled & (lr.Priority < self.vmprimask)),
-                cand.index.eq(n),
-                cand.prio.eq(lr.Priority),
-                cand.grp1.eq(lr.Grp1),
-                cand.vid.eq(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID))),
+                leaf.valid.eq(cand[n]),
+                leaf.index.eq(n),
+                leaf.prio.eq(lr.Priority),
+                leaf.grp1.eq(lr.Grp1),
+                leaf.vid.eq(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID))),
+                leaf.gprio.eq(gprio),
+                leaf.preempts.eq(self.rp_idle | (gprio < self.rp)),
             ]
-            cands.append(cand)
+            cands.append(leaf)
 
             # -- R8/R9 leaf: VirtualID matches, State 10 or 11; a vSGI (vid < 16,
             #    HW = 0) also needs CPUID == the writer's source CPUID
@@ -142,12 +175,31 @@ class LRBank(wiring.Component):
             ]
             hits.append(hit)
 
-        # Best candidate: smaller priority wins, an invalid node loses ({~valid, prio}
-        # as the key), equal keys keep the left (lower-index) node.
-        def key(c):
-            return Cat(c.prio, ~c.valid)
-        best = _tree(m, cands, lambda l, r: key(l) <= key(r), "best")
+        # Best candidate: the smaller priority wins, an invalid node loses, equal
+        # priorities keep the left (lower-index) node.
+        best, best_sel = _tree(m, cands, lambda l, r: l.valid & (~r.valid | (l.prio <= r.prio)),
+                               "best")
         # vID match: the lowest-index hit.
-        match = _tree(m, hits, lambda l, r: l.valid, "match")
+        match, match_sel = _tree(m, hits, lambda l, r: l.valid, "match")
         m.d.comb += [self.best.eq(best), self.match.eq(match)]
+
+        # -- storage: the hypervisor writes the whole LR, the hardware only State.
+        #    Written as next-state expressions (no comb signals) so that the
+        #    simulator evaluates them once per clock edge.
+        for n in range(n_lrs):
+            lr, cell = self.lr[n], cells[n]
+            write = self.w_stb & (self.w_index == n)
+            new = LR(self.w_data & LR_WMASK)
+            state = Mux(write, new.State,
+                    Mux(self.ack_stb & best_sel[n], ACTIVE,                  # R6a: 01 -> 10
+                    Mux(self.deact_stb & match_sel[n], lr.State & 0b01,     # R10: 10 -> 00, 11 -> 01
+                        lr.State)))
+            grp1 = Mux(write, new.Grp1, lr.Grp1)
+            prio = Mux(write, new.Priority, lr.Priority)
+            with cell.If(write):
+                cell.d.sync += lr.eq(new)
+            with cell.Else():
+                cell.d.sync += lr.State.eq(state)
+            enabled = Mux(grp1, self.enable_grp1_next, self.enable_grp0_next)
+            cell.d.sync += cand[n].eq((state == PENDING) & enabled & (prio < self.vmprimask_next))
         return m

@@ -85,12 +85,13 @@ class VirtualInterface(wiring.Component):
         m.d.comb += [
             lrs.w_stb.eq(hyp.lr_w_stb), lrs.w_index.eq(hyp.lr_w_index),
             lrs.w_data.eq(bus.w_data),
-            lrs.enable_grp0.eq(vcpu.ctlr.EnableGrp0),
-            lrs.enable_grp1.eq(vcpu.ctlr.EnableGrp1),
-            lrs.vmprimask.eq(vcpu.vmprimask),
+            lrs.enable_grp0_next.eq(vcpu.ctlr_next.EnableGrp0),
+            lrs.enable_grp1_next.eq(vcpu.ctlr_next.EnableGrp1),
+            lrs.vmprimask_next.eq(vcpu.vmprimask_next),
+            lrs.gmask0.eq(vcpu.gmask0), lrs.gmask1.eq(vcpu.gmask1),
+            lrs.rp.eq(vcpu.rp), lrs.rp_idle.eq(vcpu.rp_idle),
             lrs.match_vid.eq(vcpu.match_vid), lrs.match_src.eq(vcpu.match_src),
-            lrs.ack_stb.eq(vcpu.ack_stb), lrs.ack_index.eq(vcpu.ack_index),
-            lrs.deact_stb.eq(vcpu.deact_stb), lrs.deact_index.eq(vcpu.deact_index),
+            lrs.ack_stb.eq(vcpu.ack_stb), lrs.deact_stb.eq(vcpu.deact_stb),
             vcpu.best.eq(lrs.best), vcpu.match.eq(lrs.match),
         ]
         # -- vCPU <-> hyp -----------------------------------------------------------

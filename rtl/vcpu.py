@@ -9,6 +9,13 @@ apr_w_stb (data on w_data). Requests arrive already frame-selected by the top;
 r_data is combinational (the top registers it). Every side effect of a request
 (LR State, APR, EOICount, a forwarded deactivation) lands on the clock edge
 that ends the request's cycle.
+
+Each register is written from an explicit next-state value (``*_next``): the
+LR bank registers its candidate bits from them. Two registers are caches kept
+for speed, equal at all times to a function of the others:
+  gmask0/gmask1  the R3 group-priority masks of P[7:3] (from BPR, ABPR, CBPR)
+  rp/rp_idle     the running priority >> 3 = index of the lowest set APR bit,
+                 and APR == 0 (R4)
 """
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring
@@ -18,9 +25,9 @@ from . import regs
 from .regs import (CTLR_FIELDS, VMCR_FIELDS, BPR_MIN, ABPR_MIN, IDLE_RPR, SPURIOUS,
                    SPURIOUS_GRP1, IIDR_DEFAULT)
 from .regbus import ADDR_WIDTH
-from .lr_bank import Best, Match, INDEX
+from .lr_bank import Best, Match
 
-__all__ = ["CTLR", "VCPU"]
+__all__ = ["CTLR", "VMCR", "VCPU"]
 
 CTLR = regs.layout(CTLR_FIELDS)      # GICV_CTLR: .EnableGrp0 .EnableGrp1 .AckCtl .FIQEn .CBPR .EOImode
 VMCR = regs.layout(VMCR_FIELDS)      # GICH_VMCR (write decode only: the storage is here)
@@ -31,76 +38,80 @@ def _clamp(value, minimum):
     return Mux(value < minimum, minimum, value)
 
 
+def _gmask(binary_point, minimum):
+    """R3 tables: the group-priority bits of P[7:3] for a stored binary point
+    (BPR n keeps P[7:n+1], minimum 2; ABPR n keeps P[7:n], minimum 3)."""
+    return (Const(0x1F, 5) << (binary_point - minimum)[:3])[:5]
+
+
+def _ctz32(m, x, name):
+    """Index of the lowest set bit of a 32-bit value (x != 0), log depth."""
+    bits, v = [], x
+    for k in (16, 8, 4, 2, 1):
+        low_zero = Signal(name=f"{name}_z{k}")
+        half = Signal(k, name=f"{name}_h{k}")
+        m.d.comb += [low_zero.eq(v[:k] == 0), half.eq(Mux(low_zero, v[k:2 * k], v[:k]))]
+        bits.insert(0, low_zero)
+        v = half
+    return Cat(*bits)
+
+
 class VCPU(wiring.Component):
     def __init__(self, iidr=IIDR_DEFAULT):
-        if not isinstance(iidr, int) or not 0 <= iidr < 2**32:
+        if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
             raise ValueError(f"iidr must be a 32-bit value, got {iidr!r}")
         self.iidr = iidr
         super().__init__({
             # GICV frame requests (frame-selected by the top)
-            "addr":         In(ADDR_WIDTH),
-            "r_stb":        In(1),
-            "w_stb":        In(1),
-            "w_data":       In(32),
-            "r_data":       Out(32),
+            "addr":           In(ADDR_WIDTH),
+            "r_stb":          In(1),
+            "w_stb":          In(1),
+            "w_data":         In(32),
+            "r_data":         Out(32),
             # GICH_VMCR / GICH_APR writes decoded by the hyp block
-            "vmcr_w_stb":   In(1),
-            "apr_w_stb":    In(1),
-            "en":           In(1),           # GICH_HCR.En
-            # storage
-            "ctlr":         Out(CTLR),
-            "vmprimask":    Out(5),          # GICV_PMR[7:3] = GICH_VMCR.VMPriMask
-            "bpr":          Out(3, init=BPR_MIN),
-            "abpr":         Out(3, init=ABPR_MIN),
-            "apr":          Out(32),         # GICV_APR0 = GICH_APR
+            "vmcr_w_stb":     In(1),
+            "apr_w_stb":      In(1),
+            "en":             In(1),           # GICH_HCR.En
+            # storage, and the values it takes at the next edge
+            "ctlr":           Out(CTLR),
+            "vmprimask":      Out(5),          # GICV_PMR[7:3] = GICH_VMCR.VMPriMask
+            "bpr":            Out(3, init=BPR_MIN),
+            "abpr":           Out(3, init=ABPR_MIN),
+            "apr":            Out(32),         # GICV_APR0 = GICH_APR
+            "ctlr_next":      Out(CTLR),
+            "vmprimask_next": Out(5),
+            # caches for the LR bank's leaves (R3, R4)
+            "gmask0":         Out(5, init=0x1F),
+            "gmask1":         Out(5, init=0x1F),
+            "rp":             Out(5),
+            "rp_idle":        Out(1, init=1),
             # LR bank
-            "best":         In(Best),
-            "match":        In(Match),
-            "match_vid":    Out(10),
-            "match_src":    Out(3),
-            "ack_stb":      Out(1),
-            "ack_index":    Out(INDEX),
-            "deact_stb":    Out(1),
-            "deact_index":  Out(INDEX),
+            "best":           In(Best),
+            "match":          In(Match),
+            "match_vid":      Out(10),
+            "match_src":      Out(3),
+            "ack_stb":        Out(1),          # acknowledge the best candidate
+            "deact_stb":      Out(1),          # deactivate the matched LR
             # to the hyp block: R11
-            "eoicount_inc": Out(1),
+            "eoicount_inc":   Out(1),
             # lines (R6) and the Distributor deactivation request (R10), registered
-            "virq":         Out(1),
-            "vfiq":         Out(1),
-            "deact_valid":  Out(1),
-            "deact_pintid": Out(10),
+            "virq":           Out(1),
+            "vfiq":           Out(1),
+            "deact_valid":    Out(1),
+            "deact_pintid":   Out(10),
         })
 
     def elaborate(self, platform):
         m = Module()
         ctlr, best, match, apr = self.ctlr, self.best, self.match, self.apr
+        ctlr_next, vmprimask_next = self.ctlr_next, self.vmprimask_next
+        bpr_next, abpr_next = Signal(3), Signal(3)
+        apr_next = Signal(32)            # APR after this cycle unless an acknowledge sets a bit
+        m.d.comb += [ctlr_next.eq(ctlr), vmprimask_next.eq(self.vmprimask),
+                     bpr_next.eq(self.bpr), abpr_next.eq(self.abpr), apr_next.eq(apr)]
 
-        # -- priorities (R3, R4) ----------------------------------------------
-        # Group priority of the candidate in P[7:3] terms: BPR n keeps P[7:n+1]
-        # (Group 0, or both with CBPR), ABPR n keeps P[7:n] (Group 1).
-        binpt = Signal(3)
-        m.d.comb += binpt.eq(Mux(best.grp1 & ~ctlr.CBPR, (self.abpr - 3)[:3], (self.bpr - 2)[:3]))
-        gprio = Signal(5)                # gprio(best) >> 3
-        m.d.comb += gprio.eq(best.prio & (Const(0x1F, 5) << binpt)[:5])
-        # R1: preempts when gprio < RP, i.e. no APR bit at gprio or above it in priority
-        at_or_above = Signal(32)         # APR bits 0..gprio
-        m.d.comb += at_or_above.eq(~(Const(0xFFFF_FFFE, 32) << gprio)[:32])
-        preempts = Signal()
-        m.d.comb += preempts.eq(best.valid & ((apr & at_or_above) == 0))
-
-        # RPR (R4): idle 0xFF, else the index of the lowest set APR bit << 3 (log depth)
-        ctz = []
-        v = apr
-        for k in (16, 8, 4, 2, 1):
-            low_zero = Signal(name=f"apr_ctz{k}")
-            half = Signal(k, name=f"apr_half{k}")
-            m.d.comb += [low_zero.eq(v[:k] == 0), half.eq(Mux(low_zero, v[k:2 * k], v[:k]))]
-            ctz.insert(0, low_zero)
-            v = half
-        rpr = Signal(8)
-        m.d.comb += rpr.eq(Mux(apr == 0, IDLE_RPR, Cat(Const(0, 3), *ctz)))
-
-        # -- output lines (R6) -------------------------------------------------
+        # -- output lines (R6): the best candidate carries its R1 test ---------
+        preempts = best.valid & best.preempts
         fiq = ~best.grp1 & ctlr.FIQEn
         m.d.comb += [
             self.virq.eq(self.en & preempts & ~fiq),
@@ -134,9 +145,8 @@ class VCPU(wiring.Component):
         ahppir = Signal(13)
         m.d.comb += ahppir.eq(Mux(~self.en | ~best.valid | ~best.grp1, SPURIOUS, best.vid))
 
-        def acknowledge():
-            m.d.comb += [self.ack_stb.eq(1), self.ack_index.eq(best.index)]
-            m.d.sync += apr.eq(apr | (1 << gprio))
+        rpr = Signal(8)                                # R4
+        m.d.comb += rpr.eq(Mux(self.rp_idle, IDLE_RPR, Cat(Const(0, 3), self.rp)))
 
         # -- GICV frame reads (side effects: IAR/AIAR only, once per r_stb) ---
         with m.Switch(self.addr):
@@ -149,13 +159,9 @@ class VCPU(wiring.Component):
             with m.Case(regs.GICV_ABPR.word):
                 m.d.comb += self.r_data.eq(self.abpr)
             with m.Case(regs.GICV_IAR.word):
-                m.d.comb += self.r_data.eq(iar)
-                with m.If(self.r_stb & iar_ok):
-                    acknowledge()
+                m.d.comb += [self.r_data.eq(iar), self.ack_stb.eq(self.r_stb & iar_ok)]
             with m.Case(regs.GICV_AIAR.word):
-                m.d.comb += self.r_data.eq(aiar)
-                with m.If(self.r_stb & aiar_ok):
-                    acknowledge()
+                m.d.comb += [self.r_data.eq(aiar), self.ack_stb.eq(self.r_stb & aiar_ok)]
             with m.Case(regs.GICV_HPPIR.word):
                 m.d.comb += self.r_data.eq(hppir)
             with m.Case(regs.GICV_AHPPIR.word):
@@ -176,7 +182,7 @@ class VCPU(wiring.Component):
 
         def deactivate():
             """R10 on the matched LR; HW = 1 forwards pINTID (PPI/SPI only)."""
-            m.d.comb += [self.deact_stb.eq(1), self.deact_index.eq(match.index)]
+            m.d.comb += self.deact_stb.eq(1)
             with m.If(match.hw & (match.pintid >= 16) & (match.pintid < 1020)):
                 m.d.sync += [self.deact_valid.eq(1), self.deact_pintid.eq(match.pintid)]
 
@@ -184,16 +190,16 @@ class VCPU(wiring.Component):
         with m.If(self.w_stb):
             with m.Switch(self.addr):
                 with m.Case(regs.GICV_CTLR.word):
-                    m.d.sync += ctlr.eq(self.w_data & regs.GICV_CTLR.wmask)
+                    m.d.comb += ctlr_next.eq(self.w_data & regs.GICV_CTLR.wmask)
                 with m.Case(regs.GICV_PMR.word):
-                    m.d.sync += self.vmprimask.eq(self.w_data[3:8])
+                    m.d.comb += vmprimask_next.eq(self.w_data[3:8])
                 with m.Case(regs.GICV_BPR.word):
-                    m.d.sync += self.bpr.eq(_clamp(self.w_data[:3], BPR_MIN))
+                    m.d.comb += bpr_next.eq(_clamp(self.w_data[:3], BPR_MIN))
                 with m.Case(regs.GICV_ABPR.word):
-                    m.d.sync += self.abpr.eq(_clamp(self.w_data[:3], ABPR_MIN))
+                    m.d.comb += abpr_next.eq(_clamp(self.w_data[:3], ABPR_MIN))
                 with m.Case(regs.GICV_EOIR.word, regs.GICV_AEOIR.word):
                     with m.If(~special):
-                        m.d.sync += apr.eq(apr & (apr - 1))       # drop the highest active priority
+                        m.d.comb += apr_next.eq(apr & (apr - 1))   # drop the highest active priority
                         with m.If(~ctlr.EOImode):
                             with m.If(match.valid):
                                 deactivate()
@@ -206,18 +212,35 @@ class VCPU(wiring.Component):
                         with m.Else():
                             m.d.comb += self.eoicount_inc.eq(1)   # no APR condition
                 with m.Case(regs.GICV_APR0.word):
-                    m.d.sync += apr.eq(self.w_data)
+                    m.d.comb += apr_next.eq(self.w_data)
                 # RO registers and reserved offsets: ignored
 
         # -- GICH_VMCR / GICH_APR: the same storage under the hypervisor's names
         vmcr = VMCR(self.w_data)
         with m.If(self.vmcr_w_stb):
-            m.d.sync += [
-                ctlr.eq(self.w_data & regs.GICV_CTLR.wmask),
-                self.vmprimask.eq(vmcr.VMPriMask),
-                self.bpr.eq(_clamp(vmcr.VMBP, BPR_MIN)),
-                self.abpr.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
+            m.d.comb += [
+                ctlr_next.eq(self.w_data & regs.GICV_CTLR.wmask),
+                vmprimask_next.eq(vmcr.VMPriMask),
+                bpr_next.eq(_clamp(vmcr.VMBP, BPR_MIN)),
+                abpr_next.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
             ]
         with m.If(self.apr_w_stb):
-            m.d.sync += apr.eq(self.w_data)
+            m.d.comb += apr_next.eq(self.w_data)
+
+        # -- registers ---------------------------------------------------------
+        m.d.sync += [
+            ctlr.eq(ctlr_next), self.vmprimask.eq(vmprimask_next),
+            self.bpr.eq(bpr_next), self.abpr.eq(abpr_next),
+            # R3: Group 0 (or both with CBPR) use BPR, Group 1 uses ABPR
+            self.gmask0.eq(_gmask(bpr_next, BPR_MIN)),
+            self.gmask1.eq(Mux(ctlr_next.CBPR, _gmask(bpr_next, BPR_MIN),
+                               _gmask(abpr_next, ABPR_MIN))),
+        ]
+        with m.If(self.ack_stb):
+            # R4: acknowledge sets APR[gprio]; it preempted, so it is the new lowest bit
+            m.d.sync += [apr.eq(apr | (1 << best.gprio)),
+                         self.rp.eq(best.gprio), self.rp_idle.eq(0)]
+        with m.Else():
+            m.d.sync += [apr.eq(apr_next),
+                         self.rp.eq(_ctz32(m, apr_next, "rp_next")), self.rp_idle.eq(apr_next == 0)]
         return m
