@@ -578,6 +578,27 @@ def test_r4_worked_example_bpr4(vgic):
     assert vgic.rd("GICV_RPR") == 0x60
 
 
+def test_best_that_cannot_preempt_blocks_lower_candidate(vgic):
+    """R5 (unverified point, digest choice "take the highest candidate, then test
+    it"): when the best candidate cannot preempt, a lower-priority candidate of
+    the other group is not signalled even though its own group priority would
+    preempt (Group 1 at 0x48 with ABPR 7 has gprio 0x00 < RP 0x40)."""
+    if vgic.num_lrs < 2:
+        pytest.skip("needs two LRs")
+    vgic.guest(ctlr=GRP0 | GRP1 | ACKCTL, bpr=2, abpr=7)
+    vgic.wr("GICH_APR", 1 << 8)                              # RP = 0x40
+    vgic.set_lr(0, lr_value(vid=40, state=PENDING, prio=0x40, grp1=0))
+    vgic.set_lr(1, lr_value(vid=41, state=PENDING, prio=0x48, grp1=1))
+    assert vgic.virq == 0
+    assert vgic.rd("GICV_HPPIR") == 40
+    assert vgic.rd("GICV_IAR") == 1023
+    assert vgic.rd("GICV_AIAR") == 1023
+    vgic.set_lr(0, 0)                                        # now the Group 1 LR is best
+    assert vgic.virq == 1
+    assert vgic.rd("GICV_AIAR") == 41
+    assert vgic.rd("GICH_APR") == 1 << 8 | 1 << 0
+
+
 def test_bpr7_nothing_preempts_group0(vgic):
     """R3 table: BPR = 7 gives gmask 0 (one preemption level): once anything of
     Group 0 is active, no Group 0 interrupt preempts, even at priority 0."""
@@ -756,6 +777,35 @@ def test_eoi_pending_active_goes_pending(vgic):
     assert vgic.rd("GICV_IAR") == 50
 
 
+def test_eoir_group1_vid_without_ackctl_acts_normally(vgic):
+    """R8 (UNPREDICTABLE by analogy with GICC, model choice): EOIR of a Group 1
+    vid with AckCtl = 0 drops and deactivates like any EOI."""
+    vgic.guest(ctlr=GRP0 | GRP1)
+    vgic.set_lr(0, lr_value(vid=50, state=PENDING, prio=0x50, grp1=1))
+    assert vgic.rd("GICV_AIAR") == 50
+    vgic.wr("GICV_EOIR", 50)
+    assert vgic.lr_state(vgic.lr(0)) == INVALID
+    assert vgic.rd("GICH_APR") == 0
+
+
+def test_valid_lr_with_special_vid_acts_as_any_vid(vgic):
+    """2.8 / section 4 #10 (UNPREDICTABLE, model choice): a pending LR with vid
+    1020-1023 is a candidate like any other (IAR returns its vid and activates
+    it), but EOI/DIR of 1020-1023 are ignored, so only the hypervisor can
+    retire it."""
+    vgic.guest(ctlr=GRP0 | EOIMODE)
+    vgic.set_lr(0, lr_value(vid=1021, state=PENDING, prio=0x50))
+    assert vgic.virq == 1
+    assert vgic.rd("GICV_IAR") == 1021
+    assert vgic.lr_state(vgic.lr(0)) == ACTIVE
+    assert vgic.rd("GICH_APR") == 1 << 10
+    vgic.wr("GICV_EOIR", 1021)
+    vgic.wr("GICV_DIR", 1021)
+    assert vgic.lr_state(vgic.lr(0)) == ACTIVE
+    assert vgic.rd("GICH_APR") == 1 << 10
+    assert eoicount(vgic) == 0
+
+
 def test_aeoir_group0_vid_acts_like_eoir(vgic):
     """Section 4 #15 (UNPREDICTABLE, model choice): AEOIR of a Group 0 vid drops
     the priority and deactivates the LR, exactly as EOIR would."""
@@ -799,13 +849,29 @@ def test_vsgi_eoi_wrong_cpuid_is_no_match(vgic):
 
 def test_non_sgi_eoi_ignores_cpuid_bits(vgic):
     """R8: for vid >= 16 only the vid is matched; the CPUID bits written do not
-    matter."""
+    matter. (vid_out still shows an LR's CPUID field when HW = 0, 2.12.)"""
     vgic.guest()
     vgic.set_lr(0, lr_value(vid=16, state=PENDING, prio=0x50))
     assert vgic.rd("GICV_IAR") == 16
     vgic.wr("GICV_EOIR", 6 << 10 | 16)
     assert vgic.lr_state(vgic.lr(0)) == INVALID
     assert eoicount(vgic) == 0
+    vgic.set_lr(0, lr_value(vid=300, state=PENDING, prio=0x50, cpuid=6))
+    assert vgic.rd("GICV_IAR") == 6 << 10 | 300
+    vgic.wr("GICV_EOIR", 300)
+    assert vgic.lr_state(vgic.lr(0)) == INVALID
+    assert eoicount(vgic) == 0
+
+
+def test_hw1_low_vid_eoi_matches_vid_only(vgic):
+    """R8 / section 4 #30 (model choice): with HW = 1, bits [12:10] are pINTID
+    bits, not a CPUID: an EOI of a vid < 16 matches on the vid alone."""
+    vgic.guest()
+    vgic.set_lr(0, lr_value(vid=3, state=PENDING, prio=0x50, hw=1, pintid=0x2C7))
+    assert vgic.rd("GICV_IAR") == 3
+    vgic.wr("GICV_EOIR", 3)
+    assert vgic.lr_state(vgic.lr(0)) == INVALID
+    assert vgic.forwarded == [0x2C7]
 
 
 def test_vsgi_dir_matches_vid_and_cpuid(vgic):
