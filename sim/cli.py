@@ -46,16 +46,47 @@ def build_parser():
                         "the trace, print a summary on stderr, exit 1 on any difference")
     r.add_argument("--vcd", metavar="FILE",
                    help="(rtl/both) write a VCD of the RTL run and a GTKWave save file beside it")
-    r.add_argument("--gich-base", type=_int, default=0x0803_0000,
+    r.add_argument("--gich-base", type=_int, metavar="ADDR",
                    help="absolute GICH base for 'addr' fields (default 0x08030000, QEMU virt)")
-    r.add_argument("--gicv-base", type=_int, default=0x0804_0000,
+    r.add_argument("--gicv-base", type=_int, metavar="ADDR",
                    help="absolute GICV base for 'addr' fields (default 0x08040000, QEMU virt)")
+    r.add_argument("--gic400-base", type=_int, metavar="ADDR",
+                   help="GIC-400 memory map from its base instead: GICH +0x4000 (and CPU 0's "
+                        "alias +0x5000), GICV +0x6000; GICD, GICC and other CPUs' GICH "
+                        "aliases are passed over. A 'reg' name always wins over 'addr'.")
     # -- regs: sim/docs.py -----------------------------------------------------
     d = sub.add_parser("regs", help="print the register map (Markdown) from rtl/regs.py",
                        description="Print the GICH/GICV register map as a Markdown table, "
                                    "rendered from the one register table in rtl/regs.py.")
     d.add_argument("--update", metavar="README",
                    help="rewrite the generated block of this Markdown file instead of printing")
+    # -- fuzz: sim/fuzz.py -----------------------------------------------------
+    f = sub.add_parser(
+        "fuzz", help="random differential run: golden model against the RTL",
+        description="Feed N random transactions (a KVM-like hypervisor, a guest, raw register "
+                    "noise: sim/stimulus.py) to the golden model and to an engine, compare the "
+                    "read data, virq/vfiq/maint and forwarded deactivations after every one, "
+                    "and stop at the first divergence with a report. N is spread over the LR "
+                    "counts. The same seed gives the same transactions. Progress on stderr. "
+                    "Exit status: 0 no divergence, 1 divergence, 2 bad option or engine "
+                    "not available.")
+    f.add_argument("-n", type=_int, default=20000, metavar="N",
+                   help="total number of transactions (default 20000)")
+    f.add_argument("--lrs", default="1,4,64", metavar="LIST",
+                   help="comma-separated LR counts, each 1..64 (default 1,4,64)")
+    f.add_argument("--seed", type=_int, default=0, help="stimulus seed (default 0)")
+    f.add_argument("--engine", choices=["rtl", "fast", "model"], default="rtl",
+                   help="rtl: Amaranth simulation of the RTL (sim/driver.py); fast: the RTL "
+                        "in Verilator (sim/fast.py); model: a second golden model, to check "
+                        "the fuzzer itself (default rtl)")
+    f.add_argument("--profile", choices=["mixed", "kvm", "noise"], default="mixed",
+                   help="mixed: hypervisor + guest + raw noise; kvm: realistic use only; "
+                        "noise: raw register reads/writes only (default mixed)")
+    f.add_argument("--save", metavar="FILE",
+                   help="on a divergence, write the transactions up to it as a replay trace")
+    f.add_argument("--minimize", action="store_true",
+                   help="on a divergence, shorten the failing sequence first (delta debugging)")
+    f.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     # -- verilog: sim/verilog.py -------------------------------------------------
     v = sub.add_parser(
         "verilog", help="write the core behind a standard bus as one Verilog file",
@@ -87,33 +118,6 @@ def build_parser():
                    help="GICV_IIDR value (default 0x0002043B: Arm, GICv2)")
     v.add_argument("-o", "--output", metavar="FILE",
                    help="output file (default: standard output)")
-    # -- fuzz: sim/fuzz.py -----------------------------------------------------
-    f = sub.add_parser(
-        "fuzz", help="random differential run: golden model against the RTL",
-        description="Feed N random transactions (a KVM-like hypervisor, a guest, raw register "
-                    "noise: sim/stimulus.py) to the golden model and to an engine, compare the "
-                    "read data, virq/vfiq/maint and forwarded deactivations after every one, "
-                    "and stop at the first divergence with a report. N is spread over the LR "
-                    "counts. The same seed gives the same transactions. Progress on stderr. "
-                    "Exit status: 0 no divergence, 1 divergence, 2 bad option or engine "
-                    "not available.")
-    f.add_argument("-n", type=_int, default=20000, metavar="N",
-                   help="total number of transactions (default 20000)")
-    f.add_argument("--lrs", default="1,4,64", metavar="LIST",
-                   help="comma-separated LR counts, each 1..64 (default 1,4,64)")
-    f.add_argument("--seed", type=_int, default=0, help="stimulus seed (default 0)")
-    f.add_argument("--engine", choices=["rtl", "fast", "model"], default="rtl",
-                   help="rtl: Amaranth simulation of the RTL (sim/driver.py); fast: the RTL "
-                        "in Verilator (sim/fast.py); model: a second golden model, to check "
-                        "the fuzzer itself (default rtl)")
-    f.add_argument("--profile", choices=["mixed", "kvm", "noise"], default="mixed",
-                   help="mixed: hypervisor + guest + raw noise; kvm: realistic use only; "
-                        "noise: raw register reads/writes only (default mixed)")
-    f.add_argument("--save", metavar="FILE",
-                   help="on a divergence, write the transactions up to it as a replay trace")
-    f.add_argument("--minimize", action="store_true",
-                   help="on a divergence, shorten the failing sequence first (delta debugging)")
-    f.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     return p
 
 
@@ -123,10 +127,10 @@ def main(argv=None):
         from .replay import run
     elif args.command == "regs":
         from .docs import run
-    elif args.command == "verilog":
-        from .verilog import run
     elif args.command == "fuzz":
         from .fuzz import run
+    elif args.command == "verilog":
+        from .verilog import run
     return run(args)
 
 

@@ -8,7 +8,7 @@ import time
 
 from .diff import DiffRunner, Divergence, observe
 from .stimulus import Txn
-from .trace import TraceError, read_trace, result_line
+from .trace import TraceError, address_map, read_trace, result_line
 
 __all__ = ["make_engine", "replay", "run"]
 
@@ -87,7 +87,12 @@ def _write_atomically(path, text):
 def run(args):
     err = sys.stderr
     try:
-        transactions = read_trace(args.trace, {"GICH": args.gich_base, "GICV": args.gicv_base})
+        amap = address_map(args.gich_base, args.gicv_base, args.gic400_base)
+    except ValueError as e:
+        print(f"vgic replay: error: {e}", file=err)
+        return 2
+    try:
+        transactions = read_trace(args.trace, amap)
     except TraceError as e:
         print(f"vgic replay: error: {e}", file=err)
         return 2

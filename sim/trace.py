@@ -6,12 +6,45 @@ from dataclasses import dataclass, field
 from ..rtl import regs
 
 __all__ = ["Transaction", "TraceError", "read_trace", "parse_lines", "result_line",
-           "DEFAULT_BASES"]
+           "address_map", "DEFAULT_BASES"]
 
-# Absolute bases of the recording (QEMU virt); only GICH/GICV are modelled,
-# GICD/GICC are the physical GIC's and are passed over.
-DEFAULT_BASES = {"GICH": 0x0803_0000, "GICV": 0x0804_0000}
-PHYSICAL_FRAMES = {"GICD": (0x0800_0000, 0x1000), "GICC": (0x0801_0000, 0x2000)}
+# Absolute address maps. Only GICH/GICV are modelled; windows of the physical
+# GIC (GICD, GICC, other CPUs' GICH aliases) are passed over ("skipped").
+DEFAULT_BASES = {"GICH": 0x0803_0000, "GICV": 0x0804_0000}          # QEMU virt
+QEMU_PHYSICAL = {"GICD": (0x0800_0000, 0x1000), "GICC": (0x0801_0000, 0x2000)}
+PHYSICAL_PREFIXES = ("GICD_", "GICC_")
+
+
+@dataclass(frozen=True)
+class Window:
+    base: int
+    size: int
+    frame: str                  # "GICH"/"GICV", or a label for a passed-over window
+    offset: int = 0             # frame offset at `base`
+    modelled: bool = True
+
+
+def address_map(gich_base=None, gicv_base=None, gic400_base=None):
+    """The absolute windows: QEMU virt by default, GICH/GICV bases overridable,
+    or the GIC-400 layout from its base (GICD +0x1000, GICC +0x2000, GICH
+    +0x4000, GICH aliases +0x5000 + 0x200*cpu of which CPU 0's is ours, GICV
+    +0x6000; digest 1.3)."""
+    if gic400_base is not None:
+        if gich_base is not None or gicv_base is not None:
+            raise ValueError("give either the GIC-400 base or the GICH/GICV bases, not both")
+        b = gic400_base
+        wins = [Window(b + 0x1000, 0x1000, "GICD", modelled=False),
+                Window(b + 0x2000, 0x2000, "GICC", modelled=False),
+                Window(b + 0x4000, 0x1000, "GICH"),
+                Window(b + 0x5000, 0x200, "GICH")]
+        wins += [Window(b + 0x5000 + 0x200 * cpu, 0x200, f"GICH(CPU{cpu})", modelled=False)
+                 for cpu in range(1, 8)]
+        return wins + [Window(b + 0x6000, 0x2000, "GICV")]
+    wins = [Window(base, size, name, modelled=False) for name, (base, size) in QEMU_PHYSICAL.items()]
+    return wins + [Window(DEFAULT_BASES["GICH"] if gich_base is None else gich_base,
+                          regs.FRAME_SIZE["GICH"], "GICH"),
+                   Window(DEFAULT_BASES["GICV"] if gicv_base is None else gicv_base,
+                          regs.FRAME_SIZE["GICV"], "GICV")]
 
 
 class TraceError(Exception):
@@ -52,21 +85,17 @@ def _int_field(obj, key, path, lineno, bits=32):
     return v
 
 
-def _resolve_addr(addr, bases):
-    """(frame, offset) for an absolute address, frame 'GICD'/'GICC' for the
-    physical GIC, or None."""
-    for frame, base in bases.items():
-        if base <= addr < base + regs.FRAME_SIZE[frame]:
-            return frame, addr - base
-    for frame, (base, size) in PHYSICAL_FRAMES.items():
-        if base <= addr < base + size:
-            return frame, addr - base
+def _resolve_addr(addr, amap):
+    """(window, frame offset) for an absolute address, or None."""
+    for w in amap:
+        if w.base <= addr < w.base + w.size:
+            return w, w.offset + addr - w.base
     return None
 
 
-def parse_lines(lines, path="<trace>", bases=None):
+def parse_lines(lines, path="<trace>", amap=None):
     """Parse an iterable of text lines. Raises TraceError at the first bad line."""
-    bases = dict(DEFAULT_BASES if bases is None else bases)
+    amap = address_map() if amap is None else amap
     out = []
     for lineno, text in enumerate(lines, 1):
         if not text.strip():
@@ -100,41 +129,43 @@ def parse_lines(lines, path="<trace>", bases=None):
         if op == "reset":
             out.append(t)
             continue
-        _parse_access(obj, t, path, lineno, bases)
+        _parse_access(obj, t, path, lineno, amap)
         out.append(t)
     return out
 
 
-def _parse_access(obj, t, path, lineno, bases):
+def _parse_access(obj, t, path, lineno, amap):
     name = obj.get("reg")
     if name is not None and not isinstance(name, str):
         raise TraceError(path, lineno, f"'reg' must be a string, got {name!r}")
-    by_addr = None
+    at = None                                   # (window, frame offset) of 'addr'
     if "addr" in obj:
         addr = _int_field(obj, "addr", path, lineno, bits=64)
-        by_addr = _resolve_addr(addr, bases)
-        if by_addr is None:
-            raise TraceError(path, lineno, f"address {addr:#x} is in neither the GICH frame "
-                             f"({bases['GICH']:#x}) nor the GICV frame ({bases['GICV']:#x})")
-        if by_addr[1] % 4:
+        at = _resolve_addr(addr, amap)
+        if name is None and at is None:
+            where = ", ".join(f"{w.frame} {w.base:#x}" for w in amap if w.modelled)
+            raise TraceError(path, lineno, f"address {addr:#x} is in no known frame ({where}); "
+                             "set the bases with --gich-base/--gicv-base or --gic400-base")
+        if at is not None and at[1] % 4:
             raise TraceError(path, lineno, f"address {addr:#x} is not word aligned")
-    if name is None and by_addr is None:
+    if name is None and at is None:
         raise TraceError(path, lineno, f"a {t.op} needs 'reg' or 'addr'")
 
-    if name is not None and name.split("_", 1)[0] in PHYSICAL_FRAMES:
-        t.reg, t.skipped = name, True
+    if name is not None and name.upper().startswith(PHYSICAL_PREFIXES):
+        t.reg, t.skipped = name, True           # the physical GIC: out of scope
     elif name is not None:
-        reg = regs.lookup(name)
+        # the name decides; 'addr' is checked only where it points into a modelled frame
+        reg = regs.lookup(name.upper())
         if reg is None:
             raise TraceError(path, lineno, f"unknown register name {name!r}")
-        if by_addr is not None and by_addr != (reg.frame, reg.offset):
+        if at is not None and at[0].modelled and (at[0].frame, at[1]) != (reg.frame, reg.offset):
             raise TraceError(path, lineno, f"'reg' {name} is at {reg.frame}+{reg.offset:#x} "
-                             f"but 'addr' points at {by_addr[0]}+{by_addr[1]:#x}")
-        t.reg, t.frame, t.offset = name, reg.frame, reg.offset
-    elif by_addr[0] in PHYSICAL_FRAMES:
-        t.reg, t.skipped = f"{by_addr[0]}+{by_addr[1]:#05x}", True
+                             f"but 'addr' points at {at[0].frame}+{at[1]:#x}")
+        t.reg, t.frame, t.offset = reg.full_name, reg.frame, reg.offset
+    elif not at[0].modelled:
+        t.reg, t.skipped = f"{at[0].frame}+{at[1]:#05x}", True
     else:
-        frame, offset = by_addr
+        frame, offset = at[0].frame, at[1]
         reg = regs.decode(frame, offset)
         t.reg = reg.full_name if reg else f"{frame}+{offset:#05x}"
         t.frame, t.offset = frame, offset
@@ -147,7 +178,7 @@ def _parse_access(obj, t, path, lineno, bases):
         t.strb = _int_field(obj, "strb", path, lineno, bits=4)
 
 
-def read_trace(path, bases=None):
+def read_trace(path, amap=None):
     """Read and validate a whole trace file before anything runs."""
     try:
         with open(path, encoding="utf-8") as f:
@@ -156,7 +187,7 @@ def read_trace(path, bases=None):
         raise TraceError(path, 0, f"cannot read: {e.strerror}") from None
     except UnicodeDecodeError:
         raise TraceError(path, 0, "not a UTF-8 text file") from None
-    return parse_lines(lines, path, bases)
+    return parse_lines(lines, path, amap)
 
 
 def result_line(t, value, virq, vfiq, maint, deactivate):

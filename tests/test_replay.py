@@ -80,7 +80,7 @@ def test_lrs_option_changes_vtr(capsys, tmp_path):
     ('{"op": "write", "reg": "GICH_HCR", "value": "0xZZ"}', "'value' is not a number"),
     ('{"op": "write", "reg": "GICH_HCR"}', "a write needs 'value'"),
     ('{"op": "read"}', "needs 'reg' or 'addr'"),
-    ('{"op": "read", "addr": "0x1000"}', "neither the GICH frame"),
+    ('{"op": "read", "addr": "0x1000"}', "is in no known frame"),
     ('{"op": "read", "addr": "0x08030002"}', "not word aligned"),
     ('{"op": "read", "reg": "GICH_HCR", "addr": "0x08030004"}', "but 'addr' points at GICH+0x4"),
     ('{"op": "read", "reg": "GICH_HCR", "virq": 2}', "'virq' must be 0 or 1"),
@@ -151,3 +151,41 @@ def test_engine_both_stops_at_first_divergence(capsys, monkeypatch):
 def test_vcd_needs_an_rtl_engine(capsys):
     code, _, err = run(capsys, "replay", EXAMPLE, "--vcd", "x.vcd")
     assert code == 2 and "--vcd needs --engine rtl or both" in err
+
+
+def test_register_name_wins_over_an_address_from_another_memory_map(capsys, tmp_path):
+    """A trace recorded on other hardware (GIC-400 at 0xFFFC0000) replays by
+    its register names, whatever the default bases."""
+    p = write_trace(tmp_path, {"op": "read", "reg": "GICH_VTR", "addr": "0xFFFC4004"},
+                    {"op": "read", "reg": "gicv_rpr", "addr": "0xFFFC6014"})
+    code, out, err = run(capsys, "replay", p)
+    assert code == 0, err
+    r = [json.loads(l) for l in out.splitlines()]
+    assert (r[0]["reg"], r[0]["value"]) == ("GICH_VTR", 0x90000003)
+    assert (r[1]["reg"], r[1]["value"]) == ("GICV_RPR", 0xFF)
+
+
+def test_gic400_memory_map(capsys, tmp_path):
+    """--gic400-base: GICH at +0x4000, CPU 0's GICH alias at +0x5000, GICV at
+    +0x6000 with GICV_DIR at +0x7000 (digest 1.3); GICD/GICC and the other
+    CPUs' aliases are passed over."""
+    base = 0xFFFC0000
+    p = write_trace(tmp_path,
+                    {"op": "write", "addr": hex(base + 0x4000), "value": 1},          # HCR
+                    {"op": "read", "addr": hex(base + 0x5000)},                       # alias
+                    {"op": "read", "addr": hex(base + 0x6014)},                       # RPR
+                    {"op": "write", "addr": hex(base + 0x7000), "value": 42},         # DIR
+                    {"op": "read", "addr": hex(base + 0x5200)},                       # CPU1
+                    {"op": "read", "addr": hex(base + 0x1004)})                       # GICD
+    code, out, err = run(capsys, "replay", p, "--gic400-base", hex(base))
+    assert code == 0, err
+    r = [json.loads(l) for l in out.splitlines()]
+    assert [x["reg"] for x in r[:4]] == ["GICH_HCR", "GICH_HCR", "GICV_RPR", "GICV_DIR"]
+    assert r[1]["value"] == 1 and r[2]["value"] == 0xFF
+    assert r[4]["skipped"] and r[5]["skipped"]
+
+
+def test_gic400_base_excludes_frame_bases(capsys, tmp_path):
+    p = write_trace(tmp_path, {"op": "read", "reg": "GICH_HCR"})
+    code, _, err = run(capsys, "replay", p, "--gic400-base", "0", "--gich-base", "0x1000")
+    assert code == 2 and "not both" in err
