@@ -13,8 +13,10 @@ model's interface, so differential and fuzz runs can be long:
 Each register access is one register-bus transaction (rtl/regbus.py): the
 strobe cycle, then the ack cycle in which r_data is sampled, then
 `settle` idle cycles (default 0, as the Amaranth engine) before the output
-lines are sampled. A `deact_valid` pulse seen in any clocked cycle of a
-transaction adds `deact_pintid` to `forwarded`.
+lines are sampled. If the core's register bus has a `ready` output (a
+hold-off while the core is busy), a strobe waits for ready = 1 and the lines
+are sampled once ready is back after the ack. A `deact_valid` pulse seen in
+any clocked cycle of a transaction adds `deact_pintid` to `forwarded`.
 
 Build artifacts are cached under build/fast/ (or $VGIC_BUILD/fast/), keyed by
 num_lrs and a hash of the generated Verilog, the harness and the compiler
@@ -26,6 +28,7 @@ import ctypes
 import hashlib
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -83,7 +86,19 @@ static inline uint64_t status(Eng* e, uint32_t value, bool noack) {
          | ((uint64_t)e->deact.size() << 40);
 }
 
-// After the ack edge: drop the strobes, settle, idle cycles, sample the lines.
+#ifdef HAS_READY
+// A bus with hold-off: the core takes a strobe only while ready = 1.
+static inline void wait_ready(Eng* e) {
+    V@TOP@* t = e->top;
+    t->bus__r_stb = 0; t->bus__w_stb = 0;
+    for (int i = 0; i < 256 && !t->bus__ready; i++) { cycle(e); t->eval(); sample_deact(e); }
+}
+#else
+static inline void wait_ready(Eng* e) { (void)e; }
+#endif
+
+// After the ack edge: drop the strobes, settle, idle cycles (and, with a
+// ready port, until ready again), sample the lines.
 static inline uint64_t finish(Eng* e) {
     V@TOP@* t = e->top;
     t->bus__r_stb = 0; t->bus__w_stb = 0;
@@ -92,6 +107,7 @@ static inline uint64_t finish(Eng* e) {
     uint32_t value = t->bus__r_data;
     sample_deact(e);
     for (int i = 0; i < e->settle; i++) { cycle(e); t->eval(); sample_deact(e); }
+    wait_ready(e);
     return status(e, value, noack);
 }
 
@@ -123,6 +139,7 @@ uint64_t vg_reset(void* p) {
     t->bus__r_stb = 0; t->bus__w_stb = 0;
     t->rst = 1; cycle(e); cycle(e);
     t->rst = 0; t->clk = 1; t->eval();
+    wait_ready(e);
     e->deact.clear();
     e->deact_seen = false;
     return status(e, 0, false);
@@ -131,6 +148,7 @@ uint64_t vg_reset(void* p) {
 uint64_t vg_read(void* p, uint32_t word_addr) {
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
+    wait_ready(e);
     t->bus__addr = word_addr; t->bus__r_stb = 1; t->bus__w_stb = 0;
     cycle(e);
     return finish(e);
@@ -139,6 +157,7 @@ uint64_t vg_read(void* p, uint32_t word_addr) {
 uint64_t vg_write(void* p, uint32_t word_addr, uint32_t data, uint32_t strb) {
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
+    wait_ready(e);
     t->bus__addr = word_addr; t->bus__w_data = data; t->bus__w_strb = strb;
     t->bus__w_stb = 1; t->bus__r_stb = 0;
     cycle(e);
@@ -257,6 +276,8 @@ def build_library(num_lrs, verilog=None, log=None):
         verilog = core_verilog(num_lrs)
     # Verilator escapes the "__" of Amaranth's port names (bus__addr -> bus___05Faddr)
     harness = HARNESS.replace("@TOP@", TOP_NAME).replace("->bus__", "->bus___05F")
+    if re.search(r"\binput\b[^;]*\bbus__ready\b|\boutput\b[^;]*\bbus__ready\b", verilog):
+        harness = "#define HAS_READY 1\n" + harness       # a register bus with hold-off
     key = hashlib.sha256("\0".join([verilog, harness, str(root), *CXXFLAGS, *VERILATOR_FLAGS])
                          .encode()).hexdigest()[:16]
     cache = build_root() / "fast"
