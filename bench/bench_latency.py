@@ -34,6 +34,7 @@ def measure(num_lrs):
 
     dut = VirtualInterface(num_lrs=num_lrs)
     bus = dut.bus
+    has_ready = "ready" in bus.signature.members     # register bus with a hold-off
     results = {"reads": {}, "events": {}}
 
     def lr_value(vid, state, prio, grp1=0, hw=0, eoi=0, pintid=0):
@@ -43,6 +44,11 @@ def measure(num_lrs):
     async def strobe(ctx, reg, value=None, watch=None, want=None):
         """One transaction on `reg`; returns (ack latency, r_data, latency of
         `watch` reaching `want`, counted from the strobe cycle)."""
+        if has_ready:                       # a bus with hold-off: wait until taken
+            for _ in range(MAX_WAIT):
+                if ctx.get(bus.ready):
+                    break
+                await ctx.tick()
         seen = None
         if watch is not None and ctx.get(watch) == want:
             seen = 0
