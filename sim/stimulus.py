@@ -237,7 +237,7 @@ def _prio5(ch):
 
 def _vid(ch, kind):
     match kind:
-        case "sgi": return ch.integer(0, 15)
+        case "sgi": return ch.integer(0, 2) if ch.chance(0.5) else ch.integer(0, 15)
         case "ppi": return ch.integer(16, 31)
         case "spi": return ch.integer(32, 63) if ch.chance(0.8) else ch.integer(32, 1019)
         case _:     return ch.pick((1020, 1021, 1022, 1023, 0, 1019))
@@ -245,16 +245,22 @@ def _vid(ch, kind):
 
 def new_vint(ch, taken=()):
     """A virtual interrupt as a hypervisor would inject it: an SPI/PPI, a vSGI
-    with a source CPUID, or an HW=1 interrupt with its pINTID; now and then
-    an LR.EOI request, State 11 (level re-asserted) or an odd vid/pINTID."""
+    with a source CPUID (the same SGI from several CPUs in several LRs), or an
+    HW=1 interrupt with its pINTID; now and then an LR.EOI request, State 11
+    (level re-asserted), a duplicate or an odd vid/pINTID. `taken`: the
+    (vid, CPUID) pairs already in LRs or queued."""
     kind = ch.weighted([(5, "spi"), (2, "ppi"), (2, "sgi"), (0.1, "odd")])
-    vid = _vid(ch, kind)
-    if vid in taken and not ch.chance(0.05):          # duplicate vids: occasionally
+    vid, cpuid = _vid(ch, kind), 0
+    if kind == "sgi":
+        cpuid = ch.integer(0, 7)
+        if (vid, cpuid) in taken:
+            cpuid = (cpuid + 1) % 8
+    elif (vid, 0) in taken and not ch.chance(0.05):   # duplicate vids: occasionally
         for _ in range(4):
             vid = _vid(ch, "spi")
-            if vid not in taken:
+            if (vid, 0) not in taken:
                 break
-    v = VInt(vid, _prio5(ch), grp1=int(ch.chance(0.5)))
+    v = VInt(vid, _prio5(ch), grp1=int(ch.chance(0.5)), cpuid=cpuid)
     if kind != "sgi" and ch.chance(0.3):
         v.hw = 1
         v.pintid = vid if ch.chance(0.6) else ch.integer(16, 1019)
@@ -262,8 +268,6 @@ def new_vint(ch, taken=()):
             v.pintid = ch.pick((0, 15, 1020, 1023))    # not a PPI/SPI: not forwarded
     else:
         v.eoi = int(ch.chance(0.25))
-        if kind == "sgi":
-            v.cpuid = ch.integer(0, 7)
     if ch.chance(0.04):
         v.state = PENDING_ACTIVE
     return v
@@ -296,6 +300,8 @@ class Guest:
         ch, w = self.ch, self.w
         if alias is None:
             alias = ch.chance(0.15)
+        if ch.chance(0.2):
+            w.read(regs.GICV_AHPPIR if alias else regs.GICV_HPPIR)   # look before taking
         v = w.read(regs.GICV_AIAR if alias else regs.GICV_IAR)
         if (v & 0x3FF) == SPURIOUS_GRP1 and not alias and ch.chance(0.8):
             alias = True
@@ -323,7 +329,7 @@ class Guest:
             (3 if self.dropped else 0.2, "dir"),
             (1 if len(self.acked) > 1 else 0, "eoi_out_of_order"),
             (1, "peek"), (0.4, "ack"), (0.6, "tune"), (0.3, "bogus_eoi"),
-            (0.15, "configure"), (0.1, "unmatched_storm"),
+            (0.15, "configure"), (0.05, "unmatched_storm"),
         ])
         match action:
             case "eoi":
@@ -386,7 +392,12 @@ class Hypervisor:
         self.used = set()      # LRs written during this run
 
     def taken_vids(self):
-        return {v & 0x3FF for v in self.live.values()} | {q.vid for q in self.queue}
+        """(vid, CPUID) of every interrupt in an LR or queued (CPUID 0 unless a vSGI)."""
+        def key(vid, cpuid):
+            return (vid, cpuid if vid < 16 else 0)
+        lrs = [self.w.shadow.lrs.read(n) for n in range(self.w.num_lrs)]
+        return ({key(v & 0x3FF, v >> 10 & 7) for v in lrs + list(self.live.values()) if v >> 28 & 3}
+                | {key(q.vid, q.cpuid) for q in self.queue})
 
     def device_events(self):
         """New interrupts for this vCPU (devices, IPIs, timers)."""
@@ -396,6 +407,14 @@ class Hypervisor:
             n = self.w.num_lrs + ch.integer(0, 2)        # burst: overflow the LRs
         for _ in range(n):
             self.queue.append(new_vint(ch, self.taken_vids()))
+        if ch.chance(0.1):
+            # the same IPI from several CPUs at once: one LR per source CPU
+            sgi, prio5, grp1 = ch.integer(0, 15), _prio5(ch), int(ch.chance(0.5))
+            first = ch.integer(0, 7)
+            for k in range(ch.integer(2, 4)):
+                if (sgi, (first + k) % 8) not in self.taken_vids():
+                    self.queue.append(VInt(sgi, prio5, grp1, cpuid=(first + k) % 8,
+                                           eoi=int(ch.chance(0.2))))
 
     def entry(self):
         ch, w = self.ch, self.w
@@ -427,7 +446,7 @@ class Hypervisor:
         ch = self.ch
         if ch.chance(0.05):
             self.eoicount = ch.pick((31, 30, 29))                    # about to wrap (R11)
-        hcr = (1 | int(bool(self.queue) or ch.chance(0.1)) << 1    # En, UIE on overflow
+        hcr = (1 | int(bool(self.queue) or ch.chance(0.25)) << 1   # En, UIE on overflow
                | int(ch.chance(0.6)) << 2 | int(ch.chance(0.3)) << 3  # LRENPIE, NPIE
                | self.eoicount << 27)
         if ch.chance(0.15):
@@ -438,7 +457,12 @@ class Hypervisor:
 
     def exit(self):
         ch, w = self.ch, self.w
-        if w.shadow.maint or ch.chance(0.3):
+        if ch.chance(0.25):
+            # stop the vCPU interface first, keeping the maintenance enables:
+            # MISR still shows its conditions with En = 0 (R14)
+            w.write(regs.GICH_HCR, w.shadow.hyp.hcr & ~1)
+            w.read(regs.GICH_MISR)
+        elif w.shadow.maint or ch.chance(0.5):
             w.read(regs.GICH_MISR)
         eisr = w.read_pair(regs.GICH_EISR0, regs.GICH_EISR1)
         elrsr = w.read_pair(regs.GICH_ELRSR0, regs.GICH_ELRSR1)
@@ -453,9 +477,12 @@ class Hypervisor:
             v = w.read(regs.lr(n))
             state = field(v, LR_FIELDS, "State")
             known = {a & 0x3FF for a, _ in self.guest.acked} | {d & 0x3FF for d in self.guest.dropped}
-            if state != INVALID and ch.chance(0.1 if state == PENDING or (v & 0x3FF) in known else 0.5):
+            retire = 0.2 if state == PENDING else 0.05 if (v & 0x3FF) in known else 0.5
+            if state != INVALID and ch.chance(retire):
                 pass                                     # retired (emulated, migrated, or stale)
             elif state != INVALID:
+                if state == ACTIVE and not v >> 31 and ch.chance(0.15):
+                    v |= PENDING_ACTIVE << 28            # level interrupt asserted again
                 if ch.chance(0.85):
                     self.live[n] = v                     # still pending/active: restore later
                 else:
@@ -473,8 +500,6 @@ class Hypervisor:
                 w.write(regs.lr(n), 0)
         self.used.clear()
         w.write(regs.GICH_HCR, 0)
-        if ch.chance(0.1):
-            w.read(regs.GICH_MISR)                       # conditions still shown with En = 0
 
     def run(self):
         """One world switch: device events, entry, guest, exit."""
@@ -551,7 +576,7 @@ def _noise_value(ch, frame, offset):
 
 def noise(w, ch, count):
     for _ in range(count):
-        if ch.chance(0.002):
+        if ch.chance(0.005):
             w.emit(Txn("reset"))
             continue
         frame, offset = _noise_address(ch)
