@@ -46,21 +46,21 @@ class BusVirtualInterface(wiring.Component):
         self.addr_width = addr_width
         self.iidr = iidr
         cls, extra, self.prefix, self._port = BUSES[bus]
-        self._bridge = cls(num_lrs=num_lrs, errors=errors, addr_width=addr_width, **extra)
-        self._core = VirtualInterface(num_lrs=num_lrs, iidr=iidr)
+        self.bridge = cls(num_lrs=num_lrs, errors=errors, addr_width=addr_width, **extra)
+        self.core = VirtualInterface(num_lrs=num_lrs, iidr=iidr)
         # The bridge's bus port, one flat port per signal, same direction.
-        bus_port = self._bridge.signature.members[self._port].signature
+        bus_port = self.bridge.signature.members[self._port].signature
         self.bus_members = {name: m for name, m in bus_port.members.items()}
         members = {self.prefix + name: m for name, m in self.bus_members.items()}
-        for name, m in self._core.signature.members.items():
+        for name, m in self.core.signature.members.items():
             if name != "bus":
                 members[name] = m
         super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.bridge = bridge = self._bridge
-        m.submodules.core = core = self._core
+        m.submodules.bridge = bridge = self.bridge
+        m.submodules.core = core = self.core
         wiring.connect(m, bridge.reg, core.bus)
         bridge_bus = getattr(bridge, self._port)
         for name, member in self.bus_members.items():

@@ -28,7 +28,7 @@ class SocRecorder(Recorder):
     """Also records the deactivation pulses."""
 
     def __init__(self, top):
-        super().__init__(top._bridge.reg)
+        super().__init__(top.bridge.reg)
         self.top, self.deact = top, []
 
     async def tick(self, ctx, *sigs):
