@@ -50,30 +50,41 @@ class Match(data.Struct):
     pintid: 10                       # PhysicalID (forwarded when HW = 1)
 
 
-def _tree(m, leaves, left_wins, name):
-    """Reduce `leaves` pairwise, level by level (one submodule per level), to
-    one node: a node keeps its left child when `left_wins(left, right)`, else
-    the right one. Returns the root and, per leaf, the AND of the decisions on
-    its path (1 for the leaf the root came from)."""
+def _tree(m, leaves, left_wins, name, arity=4):
+    """Reduce `leaves` in groups of up to `arity` children, level by level
+    (one submodule per level; log_arity depth), to one node. Inside a node all
+    pairs of children are compared at once: child i wins when it beats every
+    child to its right (`left_wins(child_i, child_j)`) and no child to its left
+    beats it. Returns the root and, per leaf, the AND of the wins on its path
+    (1 for the leaf the root came from)."""
     nodes = [(leaf, [i]) for i, leaf in enumerate(leaves)]     # (value, leaf indices below)
-    path = [[] for _ in leaves]                                # decision terms per leaf
+    path = [[] for _ in leaves]                                # win terms per leaf
     level = 0
     while len(nodes) > 1:
         level += 1
         m.submodules[f"{name}_l{level}"] = stage = Module()
         up = []
-        for i in range(0, len(nodes) - 1, 2):
-            (l, l_leaves), (r, r_leaves) = nodes[i], nodes[i + 1]
-            left = Signal(name=f"{name}_l{level}_{i // 2}_left")
-            node = Signal(l.shape(), name=f"{name}_l{level}_{i // 2}")
-            stage.d.comb += [left.eq(left_wins(l, r)), node.eq(Mux(left, l, r))]
-            for j in l_leaves:
-                path[j].append(left)
-            for j in r_leaves:
-                path[j].append(~left)
-            up.append((node, l_leaves + r_leaves))
-        if len(nodes) % 2:
-            up.append(nodes[-1])
+        for g in range(0, len(nodes), arity):
+            group = nodes[g:g + arity]
+            if len(group) == 1:
+                up.append(group[0])
+                continue
+            k = g // arity
+            beats = {(i, j): Signal(name=f"{name}_l{level}_{k}_b{i}{j}")
+                     for i in range(len(group)) for j in range(i + 1, len(group))}
+            for (i, j), b in beats.items():
+                stage.d.comb += b.eq(left_wins(group[i][0], group[j][0]))
+            node = Signal(group[0][0].shape(), name=f"{name}_l{level}_{k}")
+            value = 0
+            for i, (child, child_leaves) in enumerate(group):
+                win = Signal(name=f"{name}_l{level}_{k}_w{i}")
+                stage.d.comb += win.eq(Cat(*[beats[i, j] for j in range(i + 1, len(group))],
+                                           *[~beats[j, i] for j in range(i)]).all())
+                value = value | Mux(win, child, 0)
+                for leaf in child_leaves:
+                    path[leaf].append(win)
+            stage.d.comb += node.eq(value)
+            up.append((node, sum((c[1] for c in group), [])))
         nodes = up
     sel = []
     m.submodules[f"{name}_sel"] = stage = Module()

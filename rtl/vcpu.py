@@ -105,7 +105,8 @@ class VCPU(wiring.Component):
         m = Module()
         ctlr, best, match, apr = self.ctlr, self.best, self.match, self.apr
         ctlr_next, vmprimask_next = self.ctlr_next, self.vmprimask_next
-        bpr_next, abpr_next = Signal(3), Signal(3)
+        bpr_next = Signal(3)
+        abpr_next = Signal(3)
         apr_next = Signal(32)            # APR after this cycle unless an acknowledge sets a bit
         m.d.comb += [ctlr_next.eq(ctlr), vmprimask_next.eq(self.vmprimask),
                      bpr_next.eq(self.bpr), abpr_next.eq(self.abpr), apr_next.eq(apr)]
@@ -121,7 +122,8 @@ class VCPU(wiring.Component):
         # -- acknowledge (R6a, R6b) and highest pending (R7) --------------------
         no_cand = ~self.en | ~(ctlr.EnableGrp0 | ctlr.EnableGrp1) | ~best.valid
         grp1_hidden = best.grp1 & ~ctlr.AckCtl        # IAR/HPPIR report 1022
-        iar, iar_ok = Signal(13), Signal()
+        iar = Signal(13)
+        iar_ok = Signal()
         with m.If(no_cand):
             m.d.comb += iar.eq(SPURIOUS)
         with m.Elif(grp1_hidden):
@@ -130,7 +132,8 @@ class VCPU(wiring.Component):
             m.d.comb += iar.eq(SPURIOUS)
         with m.Else():
             m.d.comb += [iar.eq(best.vid), iar_ok.eq(1)]
-        aiar, aiar_ok = Signal(13), Signal()
+        aiar = Signal(13)
+        aiar_ok = Signal()
         with m.If(no_cand | ~best.grp1 | ~preempts):  # AIAR: Group 1 only
             m.d.comb += aiar.eq(SPURIOUS)
         with m.Else():

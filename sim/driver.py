@@ -17,11 +17,15 @@ clock), awaits one edge and samples the response in the ack cycle: r_data,
 the lines and the deactivation port. While no request is waiting the
 simulation does not advance at all.
 
-Waveforms (``vcd_path``): every signal of the design, under the scope
-``bench.top`` (the VirtualInterface: bus__*, virq, vfiq, maint_irq,
-deact_*) with one scope per block (``lr_bank``, ``vcpu``, ``hyp``,
-``maintenance``); registers with a field layout (``lr_bank.lr``, ``hyp.hcr``,
-``vcpu.ctlr``) also appear field by field, e.g. ``lr[3].State``.
+Waveforms (``vcd_path``): every signal of the design. Scopes: ``bench.top``
+(the bench: clk, rst), ``bench.top.vgic`` (the VirtualInterface: bus__addr,
+bus__r_stb, bus__w_stb, bus__w_data, bus__w_strb, bus__ack, bus__r_data,
+virq, vfiq, maint_irq, deact_valid, deact_pintid), and one scope per block
+below it: ``lr_bank`` (lr[n] and its fields lr[n].State, lr[n].Priority...,
+cand, best, match, elrsr, eisr), ``vcpu`` (ctlr and its fields, vmprimask,
+bpr, abpr, apr, rp, iar, hppir...), ``hyp`` (hcr and its fields: hcr.En,
+hcr.EOICount...), ``maintenance`` (misr, maint_irq). Signals with a field
+layout appear whole and field by field (VCD names like ``lr[3].State`` with a leading backslash).
 """
 import os
 
@@ -77,7 +81,7 @@ class _Bench(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         m.domains.sync = self.sync
-        m.submodules.top = self.dut
+        m.submodules.vgic = self.dut
         return m
 
 
