@@ -51,7 +51,7 @@ class VirtualInterface(wiring.Component):
             if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
                 raise ValueError(f"iidr must be a 32-bit value (GICV_IIDR), got {iidr!r}")
         except ValueError:
-            self._MustUse__silence = True    # never built: no "created but never used" warning
+            self._MustUse__silence = True    # never built: no "never used" warning
             raise
         self.iidr = iidr
         super().__init__()

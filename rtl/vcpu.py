@@ -59,6 +59,7 @@ def _ctz32(m, x, name):
 class VCPU(wiring.Component):
     def __init__(self, iidr=IIDR_DEFAULT):
         if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
+            self._MustUse__silence = True        # never built: no "never used" warning
             raise ValueError(f"iidr must be a 32-bit value, got {iidr!r}")
         self.iidr = iidr
         super().__init__({

@@ -1,0 +1,120 @@
+# Ref: digest 2.5, 2.6 (EISR/ELRSR), R1, R3, R5 (candidate), R8/R9 (vID match), R6a/R10
+"""The RTL LR bank alone, against the golden model's LR bank: random LR
+contents (few priorities and vIDs, so ties and duplicate vIDs are common) at
+LR counts that leave the 4-ary trees' groups full and partly empty. Checks the
+best candidate and its group priority / preemption bit, the vID match, the
+status vectors and the State changes of acknowledge and deactivate."""
+import random
+
+import pytest
+from amaranth.sim import Simulator
+
+from vgic.rtl.lr_bank import LRBank
+from vgic.sim.model.lr_bank import LRBank as ModelLRBank, vid_out
+
+LR_COUNTS = [1, 2, 3, 5, 16, 17, 63, 64]
+
+
+def random_lr(rng, vids):
+    hw = rng.getrandbits(1)
+    value = (hw << 31 | rng.getrandbits(1) << 30 | rng.choice([0, 1, 1, 1, 2, 3]) << 28
+             | rng.choice([0, 4, 4, 9, 30, 31]) << 23 | rng.getrandbits(3) << 20
+             | rng.choice(vids))
+    if hw:
+        value |= rng.choice([3, 15, 16, 500, 1019, 1020]) << 10
+    else:
+        value |= rng.getrandbits(1) << 19 | rng.randrange(8) << 10 | rng.getrandbits(6) << 13
+    return value
+
+
+def gmask_of(binary_point, minimum):
+    """R3 tables, in P[7:3] terms."""
+    return (0x1F << (binary_point - minimum)) & 0x1F
+
+
+@pytest.mark.parametrize("num_lrs", LR_COUNTS)
+def test_lr_bank_matches_the_model(num_lrs):
+    rng = random.Random(num_lrs)
+    dut = LRBank(num_lrs)
+    model = ModelLRBank(num_lrs)
+    vids = [rng.randrange(16) for _ in range(2)] + [rng.randrange(16, 1020) for _ in range(3)]
+
+    async def write_lr(ctx, n, value):
+        ctx.set(dut.w_stb, 1)
+        ctx.set(dut.w_index, n)
+        ctx.set(dut.w_data, value)
+        await ctx.tick()
+        ctx.set(dut.w_stb, 0)
+        model.write(n, value)
+
+    def check(ctx, en0, en1, pmr5, gmask0, gmask1, rp, rp_idle):
+        assert ctx.get(dut.elrsr) == model.elrsr()
+        assert ctx.get(dut.eisr) == model.eisr()
+        assert bin(ctx.get(dut.valid)).count("1") == model.valid_count()
+        assert (ctx.get(dut.pending) != 0) == model.any_pending()
+        for n in range(num_lrs):
+            assert ctx.get(dut.lr[n]).as_value().value == model.read(n)
+        b = model.best(en0, en1, pmr5 << 3)
+        best = ctx.get(dut.best)
+        assert best.valid == (b is not None)
+        if b is None:
+            return None
+        v = model.lr[b]
+        gprio = (v >> 23 & 0x1F) & (gmask1 if v >> 30 & 1 else gmask0)
+        assert (best.index, best.vid, best.prio, best.grp1) == \
+            (b, vid_out(v), v >> 23 & 0x1F, v >> 30 & 1)
+        assert best.gprio == gprio                                      # R3
+        assert best.preempts == (rp_idle or gprio < rp)                 # R1
+        return b
+
+    async def bench(ctx):
+        for rnd in range(12):
+            en0, en1 = rng.getrandbits(1), rng.getrandbits(1)
+            pmr5 = rng.choice([0, 5, 31, 31, 20])
+            bpr, abpr, cbpr = rng.randrange(2, 8), rng.randrange(3, 8), rng.getrandbits(1)
+            gmask0 = gmask_of(bpr, 2)
+            gmask1 = gmask0 if cbpr else gmask_of(abpr, 3)
+            rp, rp_idle = rng.randrange(32), rng.getrandbits(1)
+            for sig, val in ((dut.enable_grp0_next, en0), (dut.enable_grp1_next, en1),
+                             (dut.vmprimask_next, pmr5), (dut.gmask0, gmask0),
+                             (dut.gmask1, gmask1), (dut.rp, rp), (dut.rp_idle, rp_idle)):
+                ctx.set(sig, val)
+            await ctx.tick()                       # the candidate bits follow CTLR/PMR
+            for n in rng.sample(range(num_lrs), min(num_lrs, 6)) if rnd else range(num_lrs):
+                await write_lr(ctx, n, random_lr(rng, vids))
+            b = check(ctx, en0, en1, pmr5, gmask0, gmask1, rp, rp_idle)
+            # acknowledge (R6a): the best LR goes 01 -> 10
+            if b is not None:
+                ctx.set(dut.ack_stb, 1)
+                await ctx.tick()
+                ctx.set(dut.ack_stb, 0)
+                model.acknowledge(b)
+                check(ctx, en0, en1, pmr5, gmask0, gmask1, rp, rp_idle)
+            # vID match (R8/R9) and deactivate (R10)
+            for _ in range(4):
+                vid, src = rng.choice(vids), rng.randrange(8)
+                ctx.set(dut.match_vid, vid)
+                ctx.set(dut.match_src, src)
+                n = model.match(vid, src)
+                match = ctx.get(dut.match)
+                assert match.valid == (n is not None), (vid, src)
+                if n is None:
+                    continue
+                v = model.lr[n]
+                assert (match.index, match.hw, match.pintid) == (n, v >> 31, v >> 10 & 0x3FF)
+                ctx.set(dut.deact_stb, 1)
+                await ctx.tick()
+                ctx.set(dut.deact_stb, 0)
+                model.deactivate(n)
+                check(ctx, en0, en1, pmr5, gmask0, gmask1, rp, rp_idle)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("bad", [0, 65, "4"])
+def test_lr_bank_rejects_bad_counts(bad):
+    with pytest.raises(ValueError, match="num_lrs"):
+        LRBank(bad)
