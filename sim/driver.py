@@ -179,11 +179,10 @@ class RTLEngine:
         addr = regs.core_addr(frame, offset)
         if not isinstance(value, int) or not 0 <= value < 2**32:
             raise ValueError(f"write value {value!r} is not a 32-bit value")
-        if not isinstance(strb, int) or not 0 <= strb <= 0xF:
-            raise ValueError(f"byte enables {strb!r} must be 4 bits")
         if addr % 4:
             return          # not expressible on the word-addressed bus: as the model, WI
-        self._transact("write", addr >> 2, value, strb)
+        # byte enables that are not 4 bits wide are a partial write too: sent as 0b0000
+        self._transact("write", addr >> 2, value, strb if 0 <= strb <= 0xF else 0)
 
     def read_addr(self, addr):
         """A read at a core byte address (map in rtl/regs.py)."""
@@ -198,10 +197,9 @@ class RTLEngine:
         frame, offset = regs.frame_of(addr)
         if not 0 <= addr < 2**regs.CORE_ADDR_BITS or addr % 4:
             return
-        if frame is None:
-            if not isinstance(value, int) or not 0 <= value < 2**32:
-                raise ValueError(f"write value {value!r} is not a 32-bit value")
-            self._transact("write", addr >> 2, value, strb)
+        if frame is None:                             # unmapped window: on the bus, WI
+            if isinstance(value, int) and 0 <= value < 2**32:
+                self._transact("write", addr >> 2, value, strb if 0 <= strb <= 0xF else 0)
             return
         self.write(frame, offset, value, strb)
 
