@@ -362,7 +362,8 @@ def test_hppir_ahppir_table(vgic, grp1, ackctl, hppir, ahppir):
 
 
 def test_hppir_none_is_1023(vgic):
-    """R7: no candidate: HPPIR and AHPPIR read 1023 (also at reset, R15)."""
+    """R7: no candidate: HPPIR and AHPPIR read 1023 (also at reset, R15; QEMU
+    quirk 1: AHPPIR reads 0 there)."""
     assert vgic.rd("GICV_HPPIR") == 1023
     assert vgic.rd("GICV_AHPPIR") == 1023
     vgic.guest(ctlr=GRP0 | GRP1 | ACKCTL)
@@ -650,8 +651,9 @@ def test_rpr_read_has_no_side_effects(vgic):
 
 @pytest.mark.parametrize("eoir", ["GICV_EOIR", "GICV_AEOIR"])
 def test_eoi_drops_priority_and_deactivates(vgic, eoir):
-    """R8 (EOImode 0): the priority drops (lowest APR bit cleared) and the
-    matching LR is deactivated (10 -> 00); EOICount unchanged."""
+    """R8 (EOImode 0; QEMU quirk 1 for AEOIR, not implemented there): the
+    priority drops (lowest APR bit cleared) and the matching LR is deactivated
+    (10 -> 00); EOICount unchanged."""
     grp1 = int(eoir == "GICV_AEOIR")
     vgic.guest(ctlr=GRP0 | GRP1 | ACKCTL)
     vgic.set_lr(0, lr_value(vid=50, state=PENDING, prio=0x50, grp1=grp1))
