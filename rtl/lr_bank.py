@@ -3,16 +3,16 @@
 
 Twin of sim/model/lr_bank.py.
 
-Candidate selection (R5) is a log-depth binary tree over the LRs, lower
-indices on the left so that ties go to the lowest index. For speed its leaves
-start from registers: ``cand`` holds, for every LR, the R5 leaf condition
-(pending, group enabled, priority below PMR) of the current state; it is
-computed from the next-state values of the LR, GICV_CTLR and GICV_PMR and so
-is never stale. Each leaf also carries its group priority (R3) and whether
-that group priority beats the running priority (R1), so the vCPU needs no
-comparison after the tree. Besides the winner's fields, the tree gives a
-one-hot select per LR (the AND of the decisions on its path), which is what
-acknowledge uses.
+Candidate selection (R5) is a log-depth tree over the LRs: 4-ary, each node
+comparing all pairs of its children at once; lower indices sit on the left,
+so ties go to the lowest index. Its leaves start from registers: ``cand``
+holds, for every LR, the R5 leaf condition (pending, group enabled, priority
+below PMR) of the current state; it is computed from the next-state values of
+the LR, GICV_CTLR and GICV_PMR, so it is never stale. Each leaf also carries
+its group priority (R3) and whether that beats the running priority (R1), so
+the vCPU needs no comparison after the tree. Besides the winner's fields, the
+tree gives a one-hot select per LR (the AND of the wins on its path), which
+is what acknowledge uses.
 
 The vID match (R8, R9) is a tree of the same shape (lowest-index hit).
 The hardware changes only State (acknowledge, deactivate); every other field

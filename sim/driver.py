@@ -29,7 +29,7 @@ layout appear whole and field by field (VCD names like ``lr[3].State`` with a le
 """
 import os
 
-from amaranth.hdl import ClockDomain, Elaboratable, Module
+from amaranth.hdl import Cat, ClockDomain, Elaboratable, Module
 from amaranth.sim import Simulator
 
 from ..rtl import regs
@@ -120,41 +120,32 @@ class RTLEngine:
     # -- the serving testbench ------------------------------------------------
     async def _serve(self, ctx):
         dut, bus = self.dut, self.dut.bus
-        # resolve the interface members once (attribute access on interfaces is slow)
-        rst, addr, r_stb, w_stb, w_data, w_strb = (self._bench.sync.rst, bus.addr, bus.r_stb,
-                                                   bus.w_stb, bus.w_data, bus.w_strb)
-        ack, r_data, virq, vfiq, maint_irq = bus.ack, bus.r_data, dut.virq, dut.vfiq, dut.maint_irq
-        deact_valid, deact_pintid = dut.deact_valid, dut.deact_pintid
-        get, set_ = ctx.get, ctx.set
+        # One ctx.set per transaction (each set settles the design): the request
+        # fields as one value, {w_data, w_strb, addr, w_stb, r_stb, rst}. The
+        # strobes stay set after the edge until the next request replaces them,
+        # 1 ps later; the simulation never advances to an edge in between.
+        request = Cat(self._bench.sync.rst, bus.r_stb, bus.w_stb, bus.addr, bus.w_strb,
+                      bus.w_data)
+        response = Cat(bus.ack, dut.virq, dut.vfiq, dut.maint_irq, dut.deact_valid,
+                       dut.deact_pintid, bus.r_data)
         while True:
             req = self._request
             if req is None:
                 await ctx.delay(1e-12)          # only reached while the engine advances
                 continue
             op, word, value, strb = req
-            if op == "reset":
-                set_(rst, 1)
-                await ctx.tick()
-                set_(rst, 0)
-            else:
-                set_(addr, word)
-                if op == "read":
-                    set_(r_stb, 1)
-                    await ctx.tick()
-                    set_(r_stb, 0)
-                else:
-                    set_(w_data, value)
-                    set_(w_strb, strb)
-                    set_(w_stb, 1)
-                    await ctx.tick()
-                    set_(w_stb, 0)
-                if not get(ack):
+            ctx.set(request, {"reset": 0b001, "read": 0b010, "write": 0b100, "idle": 0}[op]
+                    | word << 3 | strb << 15 | value << 19)
+            await ctx.tick()
+            out = ctx.get(response)
+            if op in ("read", "write"):
+                if not out & 1:
                     raise AssertionError(f"RTL: no ack one cycle after the {op} of "
                                          f"{word << 2:#06x}")
-                if get(deact_valid):
-                    self.forwarded.append(get(deact_pintid))
-            self._lines = (get(virq), get(vfiq), get(maint_irq))
-            self._response = get(r_data) if op == "read" else None
+                if out >> 4 & 1:                # deact_valid
+                    self.forwarded.append(out >> 5 & 0x3FF)
+            self._lines = (out >> 1 & 1, out >> 2 & 1, out >> 3 & 1)
+            self._response = out >> 15 if op == "read" else None
             self._request = None
 
     def _transact(self, op, word=0, value=0, strb=0b1111):
@@ -222,8 +213,10 @@ class RTLEngine:
 
     # -- waveform file ----------------------------------------------------------
     def close(self):
-        """Finish the VCD file (if any). The engine must not be used afterwards."""
+        """Finish the VCD file (if any) after one idle cycle. The engine must
+        not be used afterwards."""
         if self._vcd is not None:
+            self._transact("idle")
             vcd, self._vcd = self._vcd, None
             vcd.__exit__(None, None, None)
 
