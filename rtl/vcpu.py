@@ -10,9 +10,10 @@ r_data is combinational (the top registers it). Every side effect of a request
 (LR State, APR, EOICount, a forwarded deactivation) lands on the clock edge
 that ends the request's cycle.
 
-Each register is written from an explicit next-state value (``*_next``): the
-LR bank registers its candidate bits from them. Two registers are caches kept
-for speed, equal at all times to a function of the others:
+CTLR, PMR, BPR and ABPR are written from explicit next-state values
+(``*_next``): the LR bank registers its candidate bits from them. Two
+registers are caches kept for speed, equal at all times to a function of the
+others:
   gmask0/gmask1  the R3 group-priority masks of P[7:3] (from BPR, ABPR, CBPR)
   rp/rp_idle     the running priority >> 3 = index of the lowest set APR bit,
                  and APR == 0 (R4)
@@ -45,15 +46,11 @@ def _gmask(binary_point, minimum):
 
 
 def _ctz32(m, x, name):
-    """Index of the lowest set bit of a 32-bit value (x != 0), log depth."""
-    bits, v = [], x
-    for k in (16, 8, 4, 2, 1):
-        low_zero = Signal(name=f"{name}_z{k}")
-        half = Signal(k, name=f"{name}_h{k}")
-        m.d.comb += [low_zero.eq(v[:k] == 0), half.eq(Mux(low_zero, v[k:2 * k], v[:k]))]
-        bits.insert(0, low_zero)
-        v = half
-    return Cat(*bits)
+    """Index of the lowest set bit of a 32-bit value (x != 0): isolate it
+    (x & -x, a carry chain), then encode the one-hot word (ORs of 16 bits)."""
+    lowest = Signal(32, name=f"{name}_lowest")
+    m.d.comb += lowest.eq(x & (~x + 1))
+    return Cat(*[Cat(lowest[i] for i in range(32) if i >> b & 1).any() for b in range(5)])
 
 
 class VCPU(wiring.Component):
@@ -108,9 +105,10 @@ class VCPU(wiring.Component):
         ctlr_next, vmprimask_next = self.ctlr_next, self.vmprimask_next
         bpr_next = Signal(3)
         abpr_next = Signal(3)
-        apr_next = Signal(32)            # APR after this cycle unless an acknowledge sets a bit
+        apr_drop = Signal()              # EOIR/AEOIR: clear the lowest set APR bit
+        apr_write = Signal()             # GICV_APR0 or GICH_APR written with w_data
         m.d.comb += [ctlr_next.eq(ctlr), vmprimask_next.eq(self.vmprimask),
-                     bpr_next.eq(self.bpr), abpr_next.eq(self.abpr), apr_next.eq(apr)]
+                     bpr_next.eq(self.bpr), abpr_next.eq(self.abpr)]
 
         # -- output lines (R6): the best candidate carries its R1 test ---------
         preempts = best.valid & best.preempts
@@ -203,7 +201,7 @@ class VCPU(wiring.Component):
                     m.d.comb += abpr_next.eq(_clamp(self.w_data[:3], ABPR_MIN))
                 with m.Case(regs.GICV_EOIR.word, regs.GICV_AEOIR.word):
                     with m.If(~special):
-                        m.d.comb += apr_next.eq(apr & (apr - 1))   # drop the highest active priority
+                        m.d.comb += apr_drop.eq(1)        # drop the highest active priority
                         with m.If(~ctlr.EOImode):
                             with m.If(match.valid):
                                 deactivate()
@@ -216,7 +214,7 @@ class VCPU(wiring.Component):
                         with m.Else():
                             m.d.comb += self.eoicount_inc.eq(1)   # no APR condition
                 with m.Case(regs.GICV_APR0.word):
-                    m.d.comb += apr_next.eq(self.w_data)
+                    m.d.comb += apr_write.eq(1)
                 # RO registers and reserved offsets: ignored
 
         # -- GICH_VMCR / GICH_APR: the same storage under the hypervisor's names
@@ -229,7 +227,7 @@ class VCPU(wiring.Component):
                 abpr_next.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
             ]
         with m.If(self.apr_w_stb):
-            m.d.comb += apr_next.eq(self.w_data)
+            m.d.comb += apr_write.eq(1)
 
         # -- registers ---------------------------------------------------------
         m.d.sync += [
@@ -240,11 +238,19 @@ class VCPU(wiring.Component):
             self.gmask1.eq(Mux(ctlr_next.CBPR, _gmask(bpr_next, BPR_MIN),
                                _gmask(abpr_next, ABPR_MIN))),
         ]
+        # APR and its running-priority cache (R4), case by case so that no case
+        # waits for another's logic
+        dropped = Signal(32)
+        m.d.comb += dropped.eq(apr & (apr - 1))
         with m.If(self.ack_stb):
-            # R4: acknowledge sets APR[gprio]; it preempted, so it is the new lowest bit
+            # acknowledge sets APR[gprio]; it preempted, so that is the new lowest bit
             m.d.sync += [apr.eq(apr | (1 << best.gprio)),
                          self.rp.eq(best.gprio), self.rp_idle.eq(0)]
-        with m.Else():
-            m.d.sync += [apr.eq(apr_next),
-                         self.rp.eq(_ctz32(m, apr_next, "rp_next")), self.rp_idle.eq(apr_next == 0)]
+        with m.Elif(apr_drop):
+            m.d.sync += [apr.eq(dropped),
+                         self.rp.eq(_ctz32(m, dropped, "rp_drop")), self.rp_idle.eq(dropped == 0)]
+        with m.Elif(apr_write):
+            m.d.sync += [apr.eq(self.w_data),
+                         self.rp.eq(_ctz32(m, self.w_data, "rp_write")),
+                         self.rp_idle.eq(self.w_data == 0)]
         return m
