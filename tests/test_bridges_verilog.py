@@ -126,3 +126,15 @@ def test_verilog_parses_in_icarus(tmp_path):
     r = subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "v.vvp"), str(src)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_docs_instantiation_example_matches_ports():
+    """docs/verilog.md's instantiation example connects exactly the ports of
+    the module it says it generated."""
+    import pathlib
+    doc = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "verilog.md").read_text()
+    block = re.search(r"```verilog\n(.*?)```", doc, re.S).group(1)
+    cmd = re.search(r"// vgic verilog (.*)", block).group(1).split()
+    args = dict(zip(cmd[::2], cmd[1::2]))
+    text = generate(int(args["--lrs"]), args["--bus"], args["--name"])
+    assert set(re.findall(r"^\s*\.(\w+)\s*\(", block, re.M)) == top_ports(text, args["--name"])
