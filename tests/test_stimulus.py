@@ -10,7 +10,7 @@ generator's code.
 import collections
 
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 
 from vgic.rtl import regs
 from vgic.rtl.regs import LR_FIELDS, field
@@ -334,10 +334,11 @@ def test_strategy_gives_sequences_of_the_asked_length(seq):
 
 
 def test_strategy_shrinks_towards_the_simplest_world_switch():
-    """The simplest choices (what Hypothesis shrinks towards) give a plain
-    KVM world switch: no raw noise, no partial writes."""
+    """The simplest choices (what Hypothesis shrinks towards, and its first
+    example) give a plain KVM world switch: no raw noise, no partial writes."""
     seq = find(sequences(4, 40), lambda s: True,
-               settings=settings(database=None, derandomize=True))
+               settings=settings(database=None, derandomize=True, phases=[Phase.generate],
+                                 max_examples=1))
     assert all(t.op in ("read", "write") and t.strb == 0xF for t in seq)
     names = [describe(t.frame, t.offset) for t in seq]
     assert "GICH_HCR" in names and "GICH_VMCR" in names and "GICH_ELRSR0" in names
