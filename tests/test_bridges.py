@@ -32,6 +32,7 @@ from amaranth.sim import Simulator
 
 from vgic.rtl import regs
 from vgic.rtl.regbus import ADDR_WIDTH, RegBusSignature
+from vgic.rtl.bridges import apb as apb_mod, axi4lite as axi4lite_mod, wishbone as wishbone_mod
 from vgic.rtl.bridges.axi4lite import AXI4LiteBridge
 from vgic.rtl.bridges.apb import APBBridge
 from vgic.rtl.bridges.wishbone import WishboneBridge
@@ -42,23 +43,43 @@ OKAY, SLVERR = 0, 2
 
 class FakeTarget(wiring.Component):
     """Register-bus target: full-word writes store, partial writes are ignored
-    (like the core), reads of SIDE count, ack one cycle after a strobe."""
-    bus: In(RegBusSignature())
+    (like the core), reads of SIDE count, ack one cycle after a strobe.
+    With a `ready` member on the bus: ready is low for `hold` cycles after each
+    accepted strobe and while the testbench drives `busy`; strobes while ready
+    is low are not taken (the Recorder flags them)."""
+
+    def __init__(self, sig=None, hold=0):
+        sig = sig or RegBusSignature()
+        self.hold = hold
+        members = {"bus": In(sig)}
+        if "ready" in sig.members:
+            members["busy"] = In(1)
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
+        take = Signal()
+        if "ready" in bus.signature.members:
+            wait = Signal(range(self.hold + 1))
+            m.d.comb += [bus.ready.eq((wait == 0) & ~self.busy), take.eq(bus.ready)]
+            with m.If((bus.r_stb | bus.w_stb) & bus.ready):
+                m.d.sync += wait.eq(self.hold)
+            with m.Elif(wait != 0):
+                m.d.sync += wait.eq(wait - 1)
+        else:
+            m.d.comb += take.eq(1)
         m.submodules.mem = mem = Memory(shape=32, depth=2 ** ADDR_WIDTH, init=[])
         wp, rp = mem.write_port(), mem.read_port()
         count, side_val, side_q = Signal(32), Signal(32), Signal()
         m.d.comb += [
             wp.addr.eq(bus.addr), wp.data.eq(bus.w_data),
-            wp.en.eq(bus.w_stb & (bus.w_strb == 0b1111)),
-            rp.addr.eq(bus.addr), rp.en.eq(bus.r_stb),
+            wp.en.eq(take & bus.w_stb & (bus.w_strb == 0b1111)),
+            rp.addr.eq(bus.addr), rp.en.eq(take & bus.r_stb),
             bus.r_data.eq(Mux(side_q, side_val, rp.data)),
         ]
-        m.d.sync += [bus.ack.eq(bus.r_stb | bus.w_stb), side_q.eq(0)]
-        with m.If(bus.r_stb & (bus.addr == SIDE.word)):
+        m.d.sync += [bus.ack.eq(take & (bus.r_stb | bus.w_stb)), side_q.eq(0)]
+        with m.If(take & bus.r_stb & (bus.addr == SIDE.word)):
             m.d.sync += [side_q.eq(1), side_val.eq(count), count.eq(count + 1)]
         return m
 
@@ -94,19 +115,44 @@ def spec_outcome(addr, write, strb, num_lrs, errors):
     return word_ok and mapped, not (word_ok and mapped)
 
 
-def build(bridge_cls, **kw):
+def build(bridge_cls, hold=0, **kw):
     m = Module()
     m.submodules.bridge = bridge = bridge_cls(**kw)
-    m.submodules.target = target = FakeTarget()
+    m.submodules.target = target = FakeTarget(bridge.reg.signature, hold)
     wiring.connect(m, bridge.reg, target.bus)
+    bridge.target = target
     return m, bridge
 
 
-def run_sim(m, bench):
+def run_sim(m, bench, busy=None, p_busy=0.0, seed=0):
+    """busy: the fake target's busy input, driven high at random (p_busy)."""
     sim = Simulator(m)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
+    if busy is not None and p_busy:
+        async def hold_off(ctx):
+            rng = random.Random(seed + 99)
+            while True:
+                ctx.set(busy, rng.random() < p_busy)
+                await ctx.tick()
+        sim.add_testbench(hold_off, background=True)
     sim.run()
+
+
+class ReadyRegBus(wiring.Signature):
+    """RegBusSignature plus the core's hold-off `ready` (rtl/regbus.py)."""
+
+    def __init__(self):
+        super().__init__({**dict(RegBusSignature().members.items()), "ready": In(1)})
+
+
+@pytest.fixture
+def ready_bus(monkeypatch):
+    """Bridges built in the test see a register bus with `ready`, whether or
+    not rtl/regbus.py has it yet."""
+    if "ready" not in RegBusSignature().members:
+        for mod in (axi4lite_mod, apb_mod, wishbone_mod):
+            monkeypatch.setattr(mod, "RegBusSignature", ReadyRegBus)
 
 
 class Recorder:
@@ -117,9 +163,11 @@ class Recorder:
 
     async def tick(self, ctx, *sigs):
         reg = self.reg
-        _, _, r_stb, w_stb, addr, data, strb, *vals = await ctx.tick().sample(
-            reg.r_stb, reg.w_stb, reg.addr, reg.w_data, reg.w_strb, *sigs)
+        ready = reg.ready if "ready" in reg.signature.members else 1
+        _, _, r_stb, w_stb, addr, data, strb, ready, *vals = await ctx.tick().sample(
+            reg.r_stb, reg.w_stb, reg.addr, reg.w_data, reg.w_strb, ready, *sigs)
         assert not (r_stb and w_stb), "r_stb and w_stb in the same cycle (regbus contract)"
+        assert ready or not (r_stb or w_stb), "a strobe while ready = 0 (regbus contract)"
         if w_stb:
             self.log.append(("w", addr, data, strb))
         if r_stb:
@@ -214,15 +262,15 @@ async def axi_manager(ctx, axi, rec, writes, reads, rng, p_valid=1.0, p_ready=1.
                          f"R responses after {max_cycles} cycles")
 
 
-def run_axi(writes, reads, num_lrs=4, errors="ignore", seed=0, **kw):
-    m, bridge = build(AXI4LiteBridge, num_lrs=num_lrs, errors=errors)
+def run_axi(writes, reads, num_lrs=4, errors="ignore", seed=0, hold=0, p_busy=0.0, **kw):
+    m, bridge = build(AXI4LiteBridge, hold, num_lrs=num_lrs, errors=errors)
     rec = Recorder(bridge.reg)
     out = {}
 
     async def bench(ctx):
         out["b"], out["r"] = await axi_manager(ctx, bridge.axi, rec, writes, reads,
                                                random.Random(seed), **kw)
-    run_sim(m, bench)
+    run_sim(m, bench, getattr(bridge.target, "busy", None), p_busy, seed)
     wresps = [b == SLVERR for b in out["b"]]
     assert all(b in (OKAY, SLVERR) for b in out["b"])
     assert all(r in (OKAY, SLVERR) for _, r in out["r"])
@@ -406,16 +454,17 @@ async def apb_requester(ctx, apb, rec, ops, rng, p_idle=0.0, max_wait=50):
     return out
 
 
-def run_seq(bridge_cls, requester, ops, num_lrs=4, errors="ignore", seed=0, **kw):
+def run_seq(bridge_cls, requester, ops, num_lrs=4, errors="ignore", seed=0, hold=0,
+            p_busy=0.0, **kw):
     """Sequential buses (APB, Wishbone): the strobe order is the op order."""
-    m, bridge = build(bridge_cls, num_lrs=num_lrs, errors=errors, **kw.pop("bridge", {}))
+    m, bridge = build(bridge_cls, hold, num_lrs=num_lrs, errors=errors, **kw.pop("bridge", {}))
     rec = Recorder(bridge.reg)
     out = {}
 
     async def bench(ctx):
         bus = bridge.apb if bridge_cls is APBBridge else bridge.wb
         out["r"] = await requester(ctx, bus, rec, ops, random.Random(seed), **kw)
-    run_sim(m, bench)
+    run_sim(m, bench, getattr(bridge.target, "busy", None), p_busy, seed)
     assert len(out["r"]) == len(ops)
     # Sequential: replay the ops one by one on the twin, writes and reads together.
     writes = [(op[1], op[2], op[3]) for op in ops if op[0] == "w"]
@@ -562,6 +611,55 @@ def test_wishbone_abandoned_cycle_gets_no_late_ack():
             ack, err = await rec.tick(ctx, wb.ack, wb.err)
             assert not ack and not err
     run_sim(m, bench)
+
+
+# -- core hold-off (register bus `ready`) --------------------------------------------
+
+@pytest.mark.parametrize("hold,p_busy", [(1, 0.0), (3, 0.3)])
+@pytest.mark.parametrize("errors", ["ignore", "report"])
+def test_axi_hold_off(ready_bus, hold, p_busy, errors):
+    """AXI4-Lite with a core that holds ready low after each strobe (and at
+    random): nothing is issued while ready = 0, every access still completes
+    once with the right data and response, under back-pressure."""
+    writes, reads = random_ops(random.Random(11), 100)
+    run_axi(writes, reads, errors=errors, seed=4, hold=hold, p_busy=p_busy,
+            p_valid=0.7, p_ready=0.6)
+
+
+def test_axi_hold_off_full_speed(ready_bus):
+    """AXI4-Lite, VALID/READY always high, ready low 2 cycles after each strobe:
+    one transaction per 3 cycles, nothing lost or repeated."""
+    writes = [(regs.lr(n % 4).addr, n, 0xF) for n in range(40)]
+    reads = [regs.lr(n % 4).addr if n % 3 else SIDE.addr for n in range(40)]
+    rec = run_axi(writes, reads, hold=2)
+    assert len(rec.log) == 80 and rec.cycles == 3 * 80 - 2 + 1
+
+
+@pytest.mark.parametrize("hold,p_busy", [(1, 0.0), (3, 0.3)])
+def test_apb_hold_off(ready_bus, hold, p_busy):
+    """APB4: PREADY stays low until the request went in; one strobe per transfer."""
+    run_seq(APBBridge, apb_requester, seq_ops(random.Random(13), 80), errors="report",
+            hold=hold, p_busy=p_busy, p_idle=0.2)
+
+
+@pytest.mark.parametrize("pipelined", [False, True])
+@pytest.mark.parametrize("hold,p_busy", [(1, 0.0), (3, 0.3)])
+def test_wishbone_hold_off(ready_bus, pipelined, hold, p_busy):
+    """Wishbone: classic delays ACK, pipelined raises STALL while ready = 0."""
+    master = wb_pipelined_master if pipelined else wb_classic_master
+    run_seq(WishboneBridge, master, seq_ops(random.Random(14), 80, word_addressed=True),
+            errors="report", hold=hold, p_busy=p_busy, bridge={"pipelined": pipelined},
+            p_idle=0.2)
+
+
+def test_ready_member_reaches_bridges(ready_bus):
+    """The fixture gives the bridges a register bus with ready, so the tests
+    above exercise the hold-off (guards against a silently constant ready)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)      # built, not simulated
+        for cls in (AXI4LiteBridge, APBBridge, WishboneBridge):
+            assert "ready" in cls().reg.signature.members
+        gc.collect()
 
 
 # -- parameters ------------------------------------------------------------------

@@ -23,13 +23,13 @@ and get OKAY.
 
 An error response always means: the core saw nothing.
 """
-from amaranth import Module, Signal
+from amaranth import Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
 
-__all__ = ["ERROR_POLICIES", "check_errors", "mapped_words", "AccessCheck"]
+__all__ = ["ERROR_POLICIES", "check_errors", "mapped_words", "AccessCheck", "core_ready"]
 
 ERROR_POLICIES = ("ignore", "report")
 
@@ -39,6 +39,12 @@ def check_errors(errors):
         raise ValueError(f"errors must be one of {', '.join(map(repr, ERROR_POLICIES))}, "
                          f"got {errors!r}")
     return errors
+
+
+def core_ready(reg):
+    """The core's hold-off (a strobe only while ready = 1, rtl/regbus.py), or a
+    constant 1 for a register bus without one."""
+    return reg.ready if "ready" in reg.signature.members else Const(1)
 
 
 def mapped_words(num_lrs):

@@ -1,12 +1,15 @@
 # Ref: AMBA APB4 (ARM IHI0024C); rtl/regbus.py; access policy in access.py
 """APB4 completer to the core's register bus.
 
-Zero wait states: the request goes to the core in the setup phase (PSEL = 1,
-PENABLE = 0), exactly once per transfer; the access phase that follows is the
-core's ack cycle, so PREADY is tied high and PRDATA comes straight from the
-core's registered r_data. PSLVERR: the accesses access.py rejects when
-errors="report" (rejected reads return PRDATA = 0). PPROT is ignored.
-PADDR is a byte address; its low CORE_ADDR_BITS bits select the register.
+The request goes to the core exactly once per transfer, in its first cycle in
+which the core is ready: normally the setup phase (PSEL = 1, PENABLE = 0), so
+the access phase that follows is the core's ack cycle and the transfer has zero
+wait states. PREADY is high in the ack cycle, with PRDATA straight from the
+core's registered r_data; while the core holds off (a ``ready`` on the register
+bus, rtl/regbus.py) the access phase waits with PREADY low. PSLVERR: the
+accesses access.py rejects when errors="report" (rejected reads return
+PRDATA = 0). PPROT is ignored. PADDR is a byte address; its low
+CORE_ADDR_BITS bits select the register.
 """
 from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring
@@ -14,7 +17,7 @@ from amaranth.lib.wiring import In, Out
 
 from .. import regs
 from ..regbus import RegBusSignature
-from .access import AccessCheck, check_errors
+from .access import AccessCheck, check_errors, core_ready
 from .axi4lite import check_addr_width
 
 __all__ = ["APBSignature", "APBBridge"]
@@ -49,23 +52,30 @@ class APBBridge(wiring.Component):
         m.submodules.check = check = AccessCheck(self.num_lrs, self.errors)
 
         addr = apb.paddr[:regs.CORE_ADDR_BITS]
-        setup = apb.psel & ~apb.penable
+        # issued: this transfer's request went to the core (cleared when it ends)
+        issued = Signal()
+        issue = apb.psel & ~issued & core_ready(reg)
         m.d.comb += [
             check.addr.eq(addr), check.write.eq(apb.pwrite), check.strb.eq(apb.pstrb),
             reg.addr.eq(addr[2:]),
             reg.w_data.eq(apb.pwdata),
             reg.w_strb.eq(apb.pstrb),
-            reg.w_stb.eq(setup & apb.pwrite & check.forward),
-            reg.r_stb.eq(setup & ~apb.pwrite & check.forward),
+            reg.w_stb.eq(issue & apb.pwrite & check.forward),
+            reg.r_stb.eq(issue & ~apb.pwrite & check.forward),
         ]
-        # Access phase = the core's ack cycle (one cycle after setup).
-        r_core, error = Signal(), Signal()
+        # PREADY in the core's ack cycle (one cycle after the issue).
+        ack, r_core, error = Signal(), Signal(), Signal()
         m.d.sync += [
-            r_core.eq(setup & ~apb.pwrite & check.forward),
-            error.eq(setup & check.error),
+            ack.eq(issue),
+            r_core.eq(issue & ~apb.pwrite & check.forward),
+            error.eq(issue & check.error),
         ]
+        with m.If(issue):
+            m.d.sync += issued.eq(1)
+        with m.Elif(~apb.psel | (apb.penable & ack)):
+            m.d.sync += issued.eq(0)
         m.d.comb += [
-            apb.pready.eq(1),
+            apb.pready.eq(ack),
             apb.prdata.eq(Mux(r_core, reg.r_data, 0)),
             apb.pslverr.eq(error),
         ]

@@ -13,6 +13,8 @@
   when both are waiting.
 - Every issued request gets exactly one response, and a request reaches the core
   exactly once (an IAR read under R back-pressure is not repeated).
+- When the register bus has a ``ready`` hold-off (rtl/regbus.py), nothing is issued
+  while it is low; requests wait in the skid buffers.
 - BRESP/RRESP: OKAY, or SLVERR for the accesses access.py rejects when
   errors="report". AWPROT/ARPROT are accepted and ignored.
 - The address is a byte address; its low CORE_ADDR_BITS bits select the register
@@ -24,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 
 from .. import regs
 from ..regbus import RegBusSignature
-from .access import AccessCheck, check_errors
+from .access import AccessCheck, check_errors, core_ready
 
 __all__ = ["AXI4LiteSignature", "AXI4LiteBridge", "OKAY", "SLVERR"]
 
@@ -94,10 +96,11 @@ class AXI4LiteBridge(wiring.Component):
         r_free = ~axi.rvalid | axi.rready
         m.d.comb += axi.rdata.eq(Mux(r_core, reg.r_data, r_hold))
 
-        # Issue: one request per cycle; when both directions wait, the one not
-        # served last time goes first.
-        want_w = aw_have & w_have & b_free
-        want_r = ar_have & r_free
+        # Issue: one request per cycle while the core is ready; when both
+        # directions wait, the one not served last time goes first.
+        ready = core_ready(reg)
+        want_w = aw_have & w_have & b_free & ready
+        want_r = ar_have & r_free & ready
         write_first = Signal()
         do_w = want_w & (~want_r | write_first)
         do_r = want_r & ~do_w

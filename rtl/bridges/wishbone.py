@@ -8,11 +8,13 @@
 - Classic (pipelined=False): a request (CYC & STB) goes to the core in its first
   cycle, ACK or ERR follows one cycle later; the request is not issued again
   while STB is held in the ACK cycle. Two cycles per transfer.
-- Pipelined (pipelined=True): STALL is tied low, a request is taken in every
-  cycle with CYC & STB, and its ACK or ERR comes exactly one cycle later, in
-  order. One transfer per cycle.
+- Pipelined (pipelined=True): a request is taken in every cycle with CYC & STB
+  and STALL low (STALL is low unless the core holds off), and its ACK or ERR
+  comes exactly one cycle later, in order. One transfer per cycle.
 ACK/ERR are gated by CYC (an abandoned cycle sees no late response). ERR: the
 accesses access.py rejects when errors="report" (rejected reads return 0).
+When the register bus has a ``ready`` hold-off (rtl/regbus.py), a request waits
+for it: classic delays ACK/ERR, pipelined raises STALL (= ~ready).
 """
 from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
@@ -20,7 +22,7 @@ from amaranth.lib.wiring import In, Out
 
 from .. import regs
 from ..regbus import RegBusSignature
-from .access import AccessCheck, check_errors
+from .access import AccessCheck, check_errors, core_ready
 from .axi4lite import check_addr_width
 
 __all__ = ["WishboneSignature", "WishboneBridge"]
@@ -62,7 +64,8 @@ class WishboneBridge(wiring.Component):
 
         word = wb.adr[:regs.CORE_ADDR_BITS - 2]
         busy = Signal()                  # classic: this cycle answers the held request
-        start = wb.cyc & wb.stb & (Const(1) if self.pipelined else ~busy)
+        ready = core_ready(reg)
+        start = wb.cyc & wb.stb & ready & (Const(1) if self.pipelined else ~busy)
         m.d.comb += [
             check.addr.eq(Cat(Const(0, 2), word)), check.write.eq(wb.we), check.strb.eq(wb.sel),
             reg.addr.eq(word),
@@ -72,7 +75,7 @@ class WishboneBridge(wiring.Component):
             reg.r_stb.eq(start & ~wb.we & check.forward),
         ]
         if self.pipelined:
-            m.d.comb += wb.stall.eq(0)
+            m.d.comb += wb.stall.eq(~ready)
 
         # Response one cycle after the request (the core's ack cycle).
         r_core, error = Signal(), Signal()

@@ -39,6 +39,7 @@ RANDOM_OPS = int(os.environ.get("VGIC_RANDOM_OPS", "300"))
 TRACES = os.environ.get("VGIC_TRACES", "")
 
 WORD = (1 << regs.CORE_ADDR_BITS) - 1
+SETTLE = 16              # cycles after a group before the lines are compared
 
 
 def expected_error(addr, write, strb):
@@ -292,6 +293,9 @@ class Bench:
                 assert data == want, f"{where}: read {data:#010x}, golden model {want:#010x}"
             assert err == want_err, f"{where}: error response {err}, policy says {want_err}"
         self.count += len(ops)
+        # The core may update the lines a few cycles after the last response
+        # (its hold-off after a transaction, rtl/regbus.py): let it settle.
+        await ClockCycles(self.dut.clk, SETTLE)
         await FallingEdge(self.dut.clk)
         self.check_lines(f"{label}, after access {self.count - 1}")
         want = self.model.forwarded[before:]
