@@ -238,6 +238,19 @@ def summarize_path(rep):
     }
 
 
+def _does_not_fit(pnr_log):
+    """(cells needed, cells available) when nextpnr stopped because the design
+    does not fit the device, else None."""
+    try:
+        text = pnr_log.read_text(errors="replace")
+    except OSError:
+        return None
+    if "no BELs remaining" not in text:
+        return None
+    m = re.search(r"(?:ICESTORM_LC|TRELLIS_COMB):\s+(\d+)/\s*(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else (None, None)
+
+
 def core_area(fam, cells):
     if fam == "ecp5":
         return {"lut4": cells.get("LUT4", 0), "ff": cells.get("TRELLIS_FF", 0),
@@ -280,8 +293,14 @@ def run_config(num_lrs, bus, families, args, outdir):
                          utilization=util, critical_path=path, pnr_s=round(secs, 1))
                 log(f"{name}: {fam} place and route done in {secs:.0f} s: Fmax {fmax:.1f} MHz")
         except RuntimeError as e:
-            r["error"] = str(e)
-            log(f"{name}: {fam} FAILED: {e}")
+            lc = _does_not_fit(cwd / f"{fam}_pnr.log")
+            if lc is not None:             # too big for the device: a result, not an error
+                r.update(fits=False, utilization={"ICESTORM_LC" if fam == "ice40" else
+                                                  "TRELLIS_COMB": {"used": lc[0], "available": lc[1]}})
+                log(f"{name}: {fam} does not fit the device ({lc[0]} of {lc[1]} cells)")
+            else:
+                r["error"] = str(e)
+                log(f"{name}: {fam} FAILED: {e}")
         res[fam] = r
     res["total_s"] = round(time.monotonic() - t0, 1)
     return res
@@ -303,10 +322,11 @@ def table(results):
         e, i = r.get("ecp5", {}), r.get("ice40", {})
         ea, ia = e.get("area", {}), i.get("area", {})
         lc = i.get("utilization", {}).get("ICESTORM_LC", {}).get("used")
+        lc = "-" if lc is None else f"{lc}/{ICE40_UP5K_LCS}" + (" (no fit)" if i.get("fits") is False else "")
         rows.append([r["config"], _fmt(ea.get("lut4")), _fmt(ea.get("ff")), _fmt(ea.get("carry")),
                      _fmt(ea.get("mux")), _fmt(e.get("fmax_mhz"), 1), _fmt(ia.get("lut4")),
                      _fmt(ia.get("ff")), _fmt(ia.get("carry")),
-                     "-" if lc is None else f"{lc}/{ICE40_UP5K_LCS}", _fmt(i.get("fmax_mhz"), 1)])
+                     lc, _fmt(i.get("fmax_mhz"), 1)])
     widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
     out = ["| " + " | ".join(h.ljust(w) for h, w in zip(hdr, widths)) + " |",
            "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
