@@ -39,7 +39,7 @@ from ..rtl.regs import (LR_FIELDS, CTLR_FIELDS, INVALID, PENDING, ACTIVE, PENDIN
                         SPURIOUS_GRP1, field)
 from .model import VirtualInterface
 
-__all__ = ["Txn", "apply", "describe", "RandomChoices", "DrawChoices", "stream",
+__all__ = ["Txn", "apply", "describe", "RandomChoices", "DrawChoices", "episodes", "stream",
            "generate", "sequences", "PROFILES"]
 
 CORE = "CORE"          # Txn.frame for a raw core byte address (the unmapped hole too)
@@ -607,9 +607,10 @@ PROFILES = {
 }
 
 
-def stream(ch, num_lrs, profile="mixed"):
-    """An endless iterator of Txn for a virtual interface with `num_lrs` LRs,
-    starting from reset. Deterministic for a given source of choices."""
+def episodes(ch, num_lrs, profile="mixed"):
+    """An endless iterator of episodes (each a list of Txn) for a virtual
+    interface with `num_lrs` LRs, starting from reset. Deterministic for a
+    given source of choices."""
     if profile not in PROFILES:
         raise ValueError(f"unknown stimulus profile {profile!r}: expected one of {sorted(PROFILES)}")
     w = World(num_lrs)
@@ -633,8 +634,14 @@ def stream(ch, num_lrs, profile="mixed"):
             case "poke":
                 poke_lrs(w, ch)
                 guest.run(ch.integer(0, 6))
-        yield from w.out
+        yield list(w.out)
         w.out.clear()
+
+
+def stream(ch, num_lrs, profile="mixed"):
+    """An endless iterator of Txn: the episodes one after the other."""
+    for episode in episodes(ch, num_lrs, profile):
+        yield from episode
 
 
 def generate(seed, num_lrs, count, profile="mixed"):
@@ -643,15 +650,21 @@ def generate(seed, num_lrs, count, profile="mixed"):
     return [next(it) for _ in range(count)]
 
 
-def sequences(num_lrs, length=200, profile="mixed"):
-    """Hypothesis strategy: a list of `length` Txn for `num_lrs` LRs (an int
-    or a strategy of ints), built from shrinkable choices."""
+def sequences(num_lrs, max_length=300, profile="mixed"):
+    """Hypothesis strategy: a list of at most `max_length` Txn for `num_lrs`
+    LRs (an int or a strategy of ints), built from shrinkable choices. After
+    each episode a choice says whether to go on (3% stop), so shrinking
+    shortens the sequence and brings a failure towards its start."""
     from hypothesis import strategies as st
 
     @st.composite
     def _sequences(draw):
         n = num_lrs if isinstance(num_lrs, int) else draw(num_lrs)
-        it = stream(DrawChoices(draw), n, profile)
-        return [next(it) for _ in range(length)]
+        ch = DrawChoices(draw)
+        out = []
+        for episode in episodes(ch, n, profile):
+            out += episode
+            if len(out) >= max_length or not ch.chance(0.97):
+                return out[:max_length]
 
     return _sequences()

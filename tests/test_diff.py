@@ -3,10 +3,11 @@
 on generated transaction sequences, at 1, 4 and 64 LRs; and the differential
 runner itself, against deliberately broken models.
 
-CI volume (default): per LR count, HYP_EXAMPLES Hypothesis examples of
-HYP_LENGTH transactions plus one seeded stream of STREAM_LENGTH, i.e.
-3 x (25 x 200 + 2,000) = 21,000 transactions. VGIC_DIFF_SCALE=k multiplies
-the number of examples and the stream length (a longer local run).
+CI volume (default): per LR count, HYP_EXAMPLES Hypothesis examples of up to
+HYP_LENGTH transactions (about 5,000 in all: Hypothesis also draws short
+ones) plus one seeded stream of STREAM_LENGTH: about 3 x (5,000 + 2,500) =
+22,000 transactions. VGIC_DIFF_SCALE=k multiplies the number of examples and
+the stream length (a longer local run).
 Hypothesis is derandomized (same examples on every run, no database), so CI
 is reproducible; a failure is shrunk and reported with the divergence report.
 """
@@ -24,8 +25,8 @@ from vgic.sim.stimulus import Txn, generate, sequences
 LRS = (1, 4, 64)
 SCALE = int(os.environ.get("VGIC_DIFF_SCALE", "1"))
 HYP_EXAMPLES = 25 * SCALE
-HYP_LENGTH = 200
-STREAM_LENGTH = 2000 * SCALE
+HYP_LENGTH = 300
+STREAM_LENGTH = 2500 * SCALE
 
 
 def _rtl_class():

@@ -329,8 +329,8 @@ def test_64_lrs_reach_eisr1_and_elrsr1():
 @settings(max_examples=20, derandomize=True, database=None, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(seq=sequences(4, 150))
-def test_strategy_gives_sequences_of_the_asked_length(seq):
-    assert len(seq) == 150 and all(isinstance(t, Txn) for t in seq)
+def test_strategy_gives_sequences_up_to_the_asked_length(seq):
+    assert 1 <= len(seq) <= 150 and all(isinstance(t, Txn) for t in seq)
 
 
 def test_strategy_shrinks_towards_the_simplest_world_switch():
