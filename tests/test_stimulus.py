@@ -7,8 +7,6 @@ Reachability is measured by running the stream on the golden model and
 watching its state; the expected behaviours are the spec's, not the
 generator's code.
 """
-import collections
-
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
