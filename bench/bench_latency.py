@@ -35,7 +35,9 @@ def measure(num_lrs):
     dut = VirtualInterface(num_lrs=num_lrs)
     bus = dut.bus
     has_ready = "ready" in bus.signature.members     # register bus with a hold-off
-    results = {"reads": {}, "events": {}}
+    # holdoff: the first cycle with ready = 1 again after each kind of request
+    # (1 = the core takes a new request in the ack cycle; no ready port: always 1)
+    results = {"reads": {}, "events": {}, "holdoff": {}}
 
     def lr_value(vid, state, prio, grp1=0, hw=0, eoi=0, pintid=0):
         return (hw << 31 | grp1 << 30 | state << 28 | (prio >> 3) << 23 | pintid << 10
@@ -59,17 +61,22 @@ def measure(num_lrs):
             ctx.set(bus.w_data, value)
             ctx.set(bus.w_strb, 0xF)
             ctx.set(bus.w_stb, 1)
-        ack_at, data = None, None
+        ack_at, data, ready_at = None, None, None if has_ready else 1
         for cycle in range(1, MAX_WAIT + 1):
             await ctx.tick()
             ctx.set(bus.r_stb, 0)
             ctx.set(bus.w_stb, 0)
             if ack_at is None and ctx.get(bus.ack):
                 ack_at, data = cycle, ctx.get(bus.r_data)
+            if ready_at is None and ctx.get(bus.ready):
+                ready_at = cycle
             if watch is not None and seen is None and ctx.get(watch) == want:
                 seen = cycle
-            if ack_at is not None and (watch is None or seen is not None):
+            if ack_at is not None and ready_at is not None and (watch is None or seen is not None):
                 break
+        results["holdoff"][f"{'read' if value is None else 'write'} {reg.full_name}"] = \
+            max(results["holdoff"].get(f"{'read' if value is None else 'write'} {reg.full_name}", 0),
+                ready_at or MAX_WAIT)
         return ack_at, data, seen
 
     async def idle(ctx, n=2):
@@ -163,6 +170,16 @@ def table(per_lrs):
         elif any(r.startswith("GICH_LR") for r in regs_):
             label += " (GICH_LR<n>)" if all(r.startswith("GICH_LR") for r in regs_) else ""
         rows.append([label] + [v if v == "-" else _c(v) for v in key])
+    # bus hold-off: requests grouped by the cycle in which ready is 1 again
+    hgroups = {}
+    for req in per_lrs[lrs[0]]["holdoff"]:
+        key = tuple(per_lrs[n]["holdoff"].get(req, "-") for n in lrs)
+        hgroups.setdefault(key, []).append(req)
+    for key, reqs in sorted(hgroups.items(), key=lambda kv: str(kv[0])):
+        label = ("next request accepted (ready = 1): after " + ", ".join(reqs) if len(reqs) <= 3
+                 else f"next request accepted (ready = 1): after {len(reqs)} kinds of request "
+                      f"(e.g. {', '.join(reqs[:2])})")
+        rows.append([label] + [v if v == "-" else f"cycle {v}" for v in key])
     widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
     out.append("| " + " | ".join(h.ljust(w) for h, w in zip(hdr, widths)) + " |")
     out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
