@@ -437,17 +437,19 @@ def main(argv=None):
         + ", ".join(f"lrs{n}-{b}" for n, b in configs))
     t0 = time.monotonic()
     results = []
-    for k, (n, b) in enumerate(configs, 1):
-        log(f"[{k}/{len(configs)}] lrs{n}-{b}")
-        results.append(run_config(n, b, args.family, args, outdir))
-    total = time.monotonic() - t0
+    jpath = pathlib.Path(args.json) if args.json else pathlib.Path(args.build) / "bench_hw.json"
     doc = {"command": "python3 bench/bench_hw.py " + " ".join(sys.argv[1:] if argv is None else argv),
            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(),
            "rtl": rtl_identity(args.rev_sha),
            "yosys": yosys_version(), "seed": args.seed, "synth_opts": args.synth_opts,
-           "targets": TARGETS, "total_s": round(total, 1), "results": results}
-    jpath = pathlib.Path(args.json) if args.json else pathlib.Path(args.build) / "bench_hw.json"
-    jpath.write_text(json.dumps(doc, indent=1))
+           "targets": TARGETS, "results": results}
+    for k, (n, b) in enumerate(configs, 1):
+        log(f"[{k}/{len(configs)}] lrs{n}-{b}")
+        results.append(run_config(n, b, args.family, args, outdir))
+        # written after every configuration, so an interrupted run keeps its results
+        doc.update(complete=k == len(configs), total_s=round(time.monotonic() - t0, 1))
+        jpath.write_text(json.dumps(doc, indent=1))
+    total = time.monotonic() - t0
     print(table(results))
     for line in target_lines(results):
         print(line)
