@@ -26,7 +26,16 @@ def hw_block(doc):
     sys.path.insert(0, str(ROOT / "bench"))
     import bench_hw
     m = doc["machine"]
-    lines = [f"Command: `{doc['command']}` ({doc['date']}, {doc['total_s'] / 60:.0f} min on "
+    rtl = doc.get("rtl") or {}
+    if rtl.get("commit"):
+        where = (f"RTL of commit {rtl['commit'][:7]}" if not rtl.get("working_tree") else
+                 f"RTL of the working tree at {rtl['commit'][:7]}"
+                 + (" (rtl/ modified)" if rtl.get("rtl_modified") else ""))
+    else:
+        where = "RTL of the working tree"
+    partial = "" if doc.get("complete", True) else " Partial run: not every configuration finished."
+    lines = [f"{where}.{partial}", "",
+             f"Command: `{doc['command']}` ({doc['date']}, {doc.get('total_s', 0) / 60:.0f} min on "
              f"{m['cpu']}, {m['cores']} cores; {doc['yosys']}; nextpnr seed {doc['seed']}"
              + (f", synth options `{doc['synth_opts']}`" if doc.get("synth_opts") else "") + ").",
              "",
