@@ -99,6 +99,16 @@ def header(top, name):
         f"  bus errors       {top.errors}: {ERROR_TEXT[top.errors][0]}",
         f"                   {ERROR_TEXT[top.errors][1]}",
         f"  GICV_IIDR        0x{top.iidr:08X}",
+    ]
+    hold, eoi_hold = getattr(top.core, "hold_cycles", None), getattr(top.core, "eoi_hold_cycles", None)
+    if hold is not None:
+        lines += [
+            f"  core hold-off    {hold} cycles after a write or an acknowledging IAR/AIAR read,",
+            f"                   {eoi_hold} after EOIR/AEOIR/DIR (the bus waits); other reads run",
+            "                   back to back. virq/vfiq/maint_irq and deact_valid follow the",
+            "                   access by the end of its hold-off (rtl/top.py, timing).",
+        ]
+    lines += [
         "",
         "Ports:",
     ]

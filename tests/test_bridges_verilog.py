@@ -138,3 +138,18 @@ def test_docs_instantiation_example_matches_ports():
     args = dict(zip(cmd[::2], cmd[1::2]))
     text = generate(int(args["--lrs"]), args["--bus"], args["--name"])
     assert set(re.findall(r"^\s*\.(\w+)\s*\(", block, re.M)) == top_ports(text, args["--name"])
+
+
+def test_header_states_core_hold_off():
+    """The header gives the core's bus hold-off for this LR count (rtl/top.py)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)   # not converted: header only
+        top = BusVirtualInterface(64, "axi4lite")
+        text = verilog_header(top, "v")
+        hold = getattr(top.core, "hold_cycles", None), getattr(top.core, "eoi_hold_cycles", None)
+        del top
+        gc.collect()
+    if hold[0] is None:
+        pytest.skip("this core has no bus hold-off")
+    assert f"core hold-off    {hold[0]} cycles" in text
+    assert f"{hold[1]} after EOIR/AEOIR/DIR" in text
