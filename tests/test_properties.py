@@ -396,8 +396,9 @@ OP_KIND = st.sampled_from([k for k, w in OP_WEIGHTS.items() for _ in range(w)])
 PAYLOAD = {
     "IAR": st.just(("IAR",)),
     "AIAR": st.just(("AIAR",)),
-    "hcr": _write("GICH_HCR", st.one_of(WORD, st.builds(lambda e, c: e | c << 27 | 1,
-                                                        st.integers(0, 0xFF), st.integers(0, 31)))),
+    "hcr": _write("GICH_HCR", st.one_of(WORD, st.builds(
+        lambda e, c: e | c << 27 | 1, st.integers(0, 0xFF),
+        st.one_of(st.sampled_from([31, 30, 1]), st.integers(0, 31))))),
     "vmcr": _write("GICH_VMCR", WORD),
     "apr": st.builds(lambda r, v: ("write", r, v), st.sampled_from(["GICH_APR", "GICV_APR0"]),
                      apr_values()),
@@ -469,6 +470,9 @@ def test_random_sequences_follow_the_spec(data):
     num_lrs = data.draw(st.sampled_from(LR_COUNTS), label="num_lrs")
     m = VirtualInterface(num_lrs=num_lrs)
     s = observe(m)
+    # R15: HCR 0, VMCR 0x004C0000 (BPR 2, ABPR 3), APR 0, LRs 0
+    assert s == SpecState(n=num_lrs, lrs=(0,) * num_lrs, hcr=0, ctlr=0, pmr=0, bpr=2, abpr=3,
+                          apr=0)
     check_derived(m, s)
     for op in data.draw(setups(num_lrs), label="setup"):
         s = step(m, s, op)
