@@ -7,10 +7,10 @@
 - A write is issued to the core in the cycle both its address and its data are
   available (from the buffer or straight from the bus) and the B slot is free or
   being emptied; BVALID follows one cycle later. A read likewise: RVALID one cycle
-  after the AR handshake, RDATA straight from the core's registered r_data, held in
-  a register while RREADY is low. With READY/VALID held high this gives one
-  transaction per clock and a latency of one cycle, reads and writes alternating
-  when both are waiting.
+  after it is issued, RDATA straight from the core's registered r_data, held in a
+  register while RREADY is low. With READY/VALID held high and the core ready this
+  gives one transaction per clock and a latency of one cycle, reads and writes
+  alternating when both are waiting.
 - Every issued request gets exactly one response, and a request reaches the core
   exactly once (an IAR read under R back-pressure is not repeated).
 - When the register bus has a ``ready`` hold-off (rtl/regbus.py), nothing is issued
