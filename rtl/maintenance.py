@@ -1,8 +1,11 @@
 # Ref: IHI0048B 5.3 (GICH_MISR, GICH_HCR); digest 2.4, R13, R14
 """GICH_MISR and the maintenance interrupt line.
 
-Twin of sim/model/maintenance.py. Every MISR bit is a level computed from
-registered state (HCR, GICV_CTLR, the LRs); MISR ignores HCR.En, the line does not.
+Twin of sim/model/maintenance.py. Every MISR bit is a level computed from the
+state (HCR, GICV_CTLR, the LRs) and registered: MISR is valid one edge after
+the state changes. MISR ignores HCR.En, the line does not; the line register
+loads only when the top says the state has settled (lines_load), so it
+changes once per transaction.
 """
 from amaranth.hdl import Module
 from amaranth.lib import wiring
@@ -17,19 +20,20 @@ __all__ = ["Maintenance"]
 
 class Maintenance(wiring.Component):
     """MISR and the maintenance interrupt line (level, = HCR.En && MISR != 0)."""
-    hcr:       In(HCR)
-    ctlr:      In(CTLR)
-    eisr:      In(MAX_LRS)
-    valid:     In(MAX_LRS)       # LR State != 00, one bit per LR
-    pending:   In(MAX_LRS)       # LR State == 01
-    misr:      Out(8)
-    maint_irq: Out(1)
+    hcr:        In(HCR)
+    ctlr:       In(CTLR)
+    eisr:       In(MAX_LRS)
+    valid:      In(MAX_LRS)      # LR State != 00, one bit per LR
+    pending:    In(MAX_LRS)      # LR State == 01
+    lines_load: In(1)            # the state has settled: update maint_irq
+    misr:       Out(8)
+    maint_irq:  Out(1)
 
     def elaborate(self, platform):
         m = Module()
         h, c, misr, b = self.hcr, self.ctlr, self.misr, MISR_BITS
         at_most_one_valid = (self.valid & (self.valid - 1)) == 0
-        m.d.comb += [
+        m.d.sync += [
             misr[b["EOI"]].eq(self.eisr != 0),                            # no enable bit
             misr[b["U"]].eq(h.UIE & at_most_one_valid),
             misr[b["LRENP"]].eq(h.LRENPIE & (h.EOICount != 0)),
@@ -38,6 +42,7 @@ class Maintenance(wiring.Component):
             misr[b["VGrp0D"]].eq(h.VGrp0DIE & ~c.EnableGrp0),
             misr[b["VGrp1E"]].eq(h.VGrp1EIE & c.EnableGrp1),
             misr[b["VGrp1D"]].eq(h.VGrp1DIE & ~c.EnableGrp1),
-            self.maint_irq.eq(h.En & (misr != 0)),                        # R13, R14
         ]
+        with m.If(self.lines_load):
+            m.d.sync += self.maint_irq.eq(h.En & (misr != 0))            # R13, R14
         return m

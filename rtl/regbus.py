@@ -1,16 +1,25 @@
 # Ref: project-internal (no spec register); the core's one register bus.
 """The internal register bus between a bus bridge and the core.
 
-Single-cycle strobes, fixed 1-cycle response (signal directions as seen from
-the initiator, i.e. a bridge):
+Single-cycle strobes, fixed 1-cycle response, and a hold-off (signal
+directions as seen from the initiator, i.e. a bridge):
 
-    cycle t:   r_stb or w_stb = 1 with addr (word address), w_data, w_strb
+    cycle t:   ready = 1 and r_stb or w_stb = 1 with addr (word address),
+               w_data, w_strb: the request is accepted
     cycle t+1: ack = 1; for a read, r_data holds the value (registered)
 
-- One strobe = one transaction: an IAR/AIAR read acknowledges once per r_stb
-  cycle. r_stb and w_stb are never both 1.
-- A new request may be issued in any cycle, including the ack cycle
-  (back-to-back transactions, one per clock).
+- ready (core -> initiator): a strobe may be issued only in a cycle with
+  ready = 1; the core ignores strobes while ready = 0 (no ack, no effect).
+  Initiators must not issue them.
+- After an accepted request the core may hold ready low for a number of
+  cycles (the ack cycle being the first) while its pipelines catch up with
+  the new state; rtl/top.py documents when and for how long. When ready is 1
+  again, virq, vfiq and maint_irq reflect the request, and a deactivation it
+  forwarded has been pulsed on deact_valid.
+- One strobe = one transaction: an IAR/AIAR read acknowledges once per
+  accepted r_stb. r_stb and w_stb are never both 1.
+- While ready stays 1, a new request may be issued in any cycle, including
+  the ack cycle (back-to-back transactions, one per clock).
 - w_strb other than 0b1111 (a partial write): the core ignores the write
   (registers are word-accessible only); bridges may also report an error.
 - addr is a word address of CORE_ADDR_BITS - 2 = 12 bits (16 KiB window,
@@ -36,4 +45,5 @@ class RegBusSignature(wiring.Signature):
             "w_strb": Out(4),
             "r_data": In(32),
             "ack":    In(1),
+            "ready":  In(1),
         })

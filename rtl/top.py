@@ -1,22 +1,34 @@
 # Ref: IHI0048B ch. 5; digest section 1 (frames) and 1.4 (access rules)
-"""VirtualInterface: the RTL top. Wires the blocks and selects the frame.
+"""VirtualInterface: the RTL top. Wires the blocks, selects the frame and
+holds the register bus off while the core's pipelines catch up.
 
 Twin of sim/model/top.py. The register bus (rtl/regbus.py) is decoded by frame
 here (map in rtl/regs.py); each block decodes the offsets of its own frame.
-Timing, as seen from the bus:
 
-    cycle t    r_stb or w_stb with addr/w_data/w_strb; the request is executed
-               combinationally from registered state
-    edge       every effect lands: registers, LR State, APR, EOICount, r_data, ack
-    cycle t+1  ack = 1, r_data (reads), deact_valid/deact_pintid (a forwarded
-               deactivation); virq, vfiq and maint_irq already show the new state
+Timing, as seen from the bus (cycle t: a request accepted, i.e. a strobe with
+ready = 1):
 
-virq, vfiq and maint_irq are combinational functions of registered state only
-(never of the bus inputs). deact_valid pulses for exactly one cycle per
-deactivated HW = 1 LR, at most one per transaction, in the order of the guest's
-EOIR/AEOIR/DIR writes, and in the same cycle the LR's new State is visible.
+    edge ending t   the request's direct effects land: the register written,
+                    or for an IAR/AIAR read the value read, LR State 01 -> 10
+                    and the APR bit (all from registers computed beforehand)
+    cycle t+1       ack = 1, r_data (reads)
+    hold-off        ready = 0 in cycles t+1 .. t+H: the candidate pipeline,
+                    MISR and the responses refresh from the new state.
+                    H = P = L + 3 after any write and after any IAR/AIAR
+                    read, L = ceil(log2 num_lrs), at least 1:
+                    P = 4 (1-2 LRs), 5 (3-4), 6 (5-8), 7 (9-16), 8 (17-32),
+                    9 (33-64). H = P + 3 after an EOIR/AEOIR/DIR write: the vID
+                    match takes three more edges; its deactivation lands at the
+                    edge ending t+3 and deact_valid pulses in cycle t+4.
+                    H = 0 after any other read: back-to-back reads, one per clock.
+    cycle t+H+1     ready = 1: virq, vfiq and maint_irq (flip-flop outputs) have
+                    changed, at most once, to the state after the request.
+
+After reset, ready = 0 for P cycles. deact_valid pulses for exactly one cycle
+per deactivated HW = 1 LR, at most one per transaction, in the order of the
+guest's EOIR/AEOIR/DIR writes, in the cycle after the LR's new State lands.
 """
-from amaranth.hdl import Module, Mux
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -37,7 +49,9 @@ def _frame_select(addr, frame):
 
 
 class VirtualInterface(wiring.Component):
-    """One CPU's GICv2 virtual interface: GICH, GICV, `num_lrs` list registers."""
+    """One CPU's GICv2 virtual interface: GICH, GICV, `num_lrs` list registers.
+
+    hold_cycles / eoi_hold_cycles: P and P + 3 of the timing table above."""
     bus:          In(RegBusSignature())
     virq:         Out(1)
     vfiq:         Out(1)
@@ -54,42 +68,60 @@ class VirtualInterface(wiring.Component):
             self._MustUse__silence = True    # never built: no "never used" warning
             raise
         self.iidr = iidr
+        # the LR bank's candidate and select, then the vCPU's responses
+        self.hold_cycles = LRBank.latency(num_lrs) + VCPU.response_latency
+        self.eoi_hold_cycles = self.hold_cycles + VCPU.eoi_latency
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.lr_bank = lrs = LRBank(self.num_lrs)
-        m.submodules.vcpu = vcpu = VCPU(self.iidr)
+        m.submodules.vcpu = vcpu = VCPU(self.iidr, LRBank.match_latency)
         m.submodules.hyp = hyp = Hyp(self.num_lrs)
         m.submodules.maintenance = maint = Maintenance()
         bus = self.bus
 
+        # -- hold-off: ready = 0 while the pipelines refresh (timing table) ----
+        hold = Signal(range(self.eoi_hold_cycles + 1), init=self.hold_cycles)
+        hold_next = Signal(range(self.eoi_hold_cycles + 1))
+        ready = Signal()                 # = (hold == 0), as a register
+        lines_load = Signal()            # = (hold <= 1): the responses are valid at the next edge
+        m.d.comb += bus.ready.eq(ready)
+        r_stb = bus.r_stb & ready
+        w_stb = bus.w_stb & ready
+        iar_read = r_stb & ((bus.addr == regs.GICV_IAR.word) | (bus.addr == regs.GICV_AIAR.word))
+        with m.If(vcpu.eoi_stb):
+            m.d.comb += hold_next.eq(self.eoi_hold_cycles)
+        with m.Elif(w_stb | iar_read):
+            m.d.comb += hold_next.eq(self.hold_cycles)
+        with m.Elif(hold != 0):
+            m.d.comb += hold_next.eq(hold - 1)
+        m.d.sync += [hold.eq(hold_next), ready.eq(hold_next == 0), lines_load.eq(hold_next <= 1)]
+
         # -- frame select; partial writes are ignored (digest 1.4 rule 1) -------
         gich = _frame_select(bus.addr, "GICH")
         gicv = _frame_select(bus.addr, "GICV")
-        w_ok = bus.w_stb & (bus.w_strb == 0b1111)
+        w_ok = w_stb & (bus.w_strb == 0b1111)
         m.d.comb += [
             hyp.addr.eq(bus.addr), hyp.w_data.eq(bus.w_data),
-            hyp.r_stb.eq(bus.r_stb & gich), hyp.w_stb.eq(w_ok & gich),
+            hyp.r_stb.eq(r_stb & gich), hyp.w_stb.eq(w_ok & gich),
             vcpu.addr.eq(bus.addr), vcpu.w_data.eq(bus.w_data),
-            vcpu.r_stb.eq(bus.r_stb & gicv), vcpu.w_stb.eq(w_ok & gicv),
+            vcpu.r_stb.eq(r_stb & gicv), vcpu.w_stb.eq(w_ok & gicv),
         ]
         # one-cycle response, registered read data (unmapped addresses read 0)
         m.d.sync += [
-            bus.ack.eq(bus.r_stb | bus.w_stb),
-            bus.r_data.eq(Mux(bus.r_stb & gich, hyp.r_data, 0) |
-                          Mux(bus.r_stb & gicv, vcpu.r_data, 0)),
+            bus.ack.eq(r_stb | w_stb),
+            bus.r_data.eq(Mux(r_stb & gich, hyp.r_data, 0) | Mux(r_stb & gicv, vcpu.r_data, 0)),
         ]
 
         # -- LR bank ------------------------------------------------------------
         m.d.comb += [
             lrs.w_stb.eq(hyp.lr_w_stb), lrs.w_index.eq(hyp.lr_w_index),
             lrs.w_data.eq(bus.w_data),
-            lrs.enable_grp0_next.eq(vcpu.ctlr_next.EnableGrp0),
-            lrs.enable_grp1_next.eq(vcpu.ctlr_next.EnableGrp1),
-            lrs.vmprimask_next.eq(vcpu.vmprimask_next),
+            lrs.enable_grp0.eq(vcpu.ctlr.EnableGrp0),
+            lrs.enable_grp1.eq(vcpu.ctlr.EnableGrp1),
+            lrs.vmprimask.eq(vcpu.vmprimask),
             lrs.gmask0.eq(vcpu.gmask0), lrs.gmask1.eq(vcpu.gmask1),
-            lrs.rp.eq(vcpu.rp), lrs.rp_idle.eq(vcpu.rp_idle),
             lrs.match_vid.eq(vcpu.match_vid), lrs.match_src.eq(vcpu.match_src),
             lrs.ack_stb.eq(vcpu.ack_stb), lrs.deact_stb.eq(vcpu.deact_stb),
             vcpu.best.eq(lrs.best), vcpu.match.eq(lrs.match),
@@ -98,6 +130,7 @@ class VirtualInterface(wiring.Component):
         m.d.comb += [
             vcpu.en.eq(hyp.hcr.En),
             vcpu.vmcr_w_stb.eq(hyp.vmcr_w_stb), vcpu.apr_w_stb.eq(hyp.apr_w_stb),
+            vcpu.lines_load.eq(lines_load),
             hyp.eoicount_inc.eq(vcpu.eoicount_inc),
             hyp.lr.eq(lrs.lr), hyp.eisr.eq(lrs.eisr), hyp.elrsr.eq(lrs.elrsr),
             hyp.misr.eq(maint.misr),
@@ -108,6 +141,7 @@ class VirtualInterface(wiring.Component):
         m.d.comb += [
             maint.hcr.eq(hyp.hcr), maint.ctlr.eq(vcpu.ctlr),
             maint.eisr.eq(lrs.eisr), maint.valid.eq(lrs.valid), maint.pending.eq(lrs.pending),
+            maint.lines_load.eq(lines_load),
         ]
         # -- outputs ---------------------------------------------------------------
         m.d.comb += [

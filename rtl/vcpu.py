@@ -5,18 +5,26 @@ acknowledge/EOI/deactivate logic and the VIRQ/VFIQ lines.
 
 Twin of sim/model/vcpu.py. GICH_VMCR and GICH_APR are the hypervisor's names
 for storage held here: the hyp block decodes them and strobes vmcr_w_stb /
-apr_w_stb (data on w_data). Requests arrive already frame-selected by the top;
-r_data is combinational (the top registers it). Every side effect of a request
-(LR State, APR, EOICount, a forwarded deactivation) lands on the clock edge
-that ends the request's cycle.
+apr_w_stb (data on w_data). Requests arrive frame-selected and accepted by
+the top (which holds the bus off while the pipelines below refresh); r_data
+is combinational (the top registers it).
 
-CTLR, PMR, BPR and ABPR are written from explicit next-state values
-(``*_next``): the LR bank registers its candidate bits from them. Two
-registers are caches kept for speed, equal at all times to a function of the
-others:
-  gmask0/gmask1  the R3 group-priority masks of P[7:3] (from BPR, ABPR, CBPR)
-  rp/rp_idle     the running priority >> 3 = index of the lowest set APR bit,
-                 and APR == 0 (R4)
+Registers computed every cycle from the state (valid once it has been still
+long enough, see rtl/top.py):
+  gmask0/gmask1   edge 1: the R3 group-priority masks of P[7:3]
+  apr_low, rp     edges 1, 2: the lowest set APR bit, one-hot, then its
+                  index (the running priority >> 3, R4) and APR == 0
+  response        two register stages after the LR bank's `best`: the R1
+                  preemption test, then the IAR/AIAR/HPPIR/AHPPIR values,
+                  whether IAR/AIAR would acknowledge, the APR bit an
+                  acknowledge sets, and the lines (loaded only on lines_load)
+
+An IAR/AIAR read uses only those registers: the value read, State 01 -> 10
+of the LR in the LR bank's best_sel and APR |= the bit land at the edge that
+ends the read. An EOIR/AEOIR/DIR write is a 3-edge sequence: edge 1 latches
+the vID and source CPUID for the LR bank's match, edge 2 drops the priority
+(APR), edge 4 applies the match result (deactivate, forward, EOICount),
+the edges being counted from the one that ends the write's cycle.
 """
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring
@@ -45,110 +53,117 @@ def _gmask(binary_point, minimum):
     return (Const(0x1F, 5) << (binary_point - minimum)[:3])[:5]
 
 
-def _ctz32(m, x, name):
-    """Index of the lowest set bit of a 32-bit value (x != 0): isolate it
-    (x & -x, a carry chain), then encode the one-hot word (ORs of 16 bits)."""
-    lowest = Signal(32, name=f"{name}_lowest")
-    m.d.comb += lowest.eq(x & (~x + 1))
-    return Cat(*[Cat(lowest[i] for i in range(32) if i >> b & 1).any() for b in range(5)])
-
-
 class VCPU(wiring.Component):
-    def __init__(self, iidr=IIDR_DEFAULT):
+    response_latency = 1             # edges from a valid best_sel to valid responses (its
+                                     # first stage samples `best` together with best_sel)
+    eoi_latency = 3                  # edges from an EOIR/AEOIR/DIR to its last state change
+
+    def __init__(self, iidr=IIDR_DEFAULT, match_latency=2):
         if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
             self._MustUse__silence = True        # never built: no "never used" warning
             raise ValueError(f"iidr must be a 32-bit value, got {iidr!r}")
+        assert match_latency == self.eoi_latency - 1
         self.iidr = iidr
         super().__init__({
-            # GICV frame requests (frame-selected by the top)
-            "addr":           In(ADDR_WIDTH),
-            "r_stb":          In(1),
-            "w_stb":          In(1),
-            "w_data":         In(32),
-            "r_data":         Out(32),
+            # GICV frame requests (frame-selected and accepted by the top)
+            "addr":         In(ADDR_WIDTH),
+            "r_stb":        In(1),
+            "w_stb":        In(1),
+            "w_data":       In(32),
+            "r_data":       Out(32),
             # GICH_VMCR / GICH_APR writes decoded by the hyp block
-            "vmcr_w_stb":     In(1),
-            "apr_w_stb":      In(1),
-            "en":             In(1),           # GICH_HCR.En
-            # storage, and the values it takes at the next edge
-            "ctlr":           Out(CTLR),
-            "vmprimask":      Out(5),          # GICV_PMR[7:3] = GICH_VMCR.VMPriMask
-            "bpr":            Out(3, init=BPR_MIN),
-            "abpr":           Out(3, init=ABPR_MIN),
-            "apr":            Out(32),         # GICV_APR0 = GICH_APR
-            "ctlr_next":      Out(CTLR),
-            "vmprimask_next": Out(5),
-            # caches for the LR bank's leaves (R3, R4)
-            "gmask0":         Out(5, init=0x1F),
-            "gmask1":         Out(5, init=0x1F),
-            "rp":             Out(5),
-            "rp_idle":        Out(1, init=1),
+            "vmcr_w_stb":   In(1),
+            "apr_w_stb":    In(1),
+            "en":           In(1),           # GICH_HCR.En
+            # storage
+            "ctlr":         Out(CTLR),
+            "vmprimask":    Out(5),          # GICV_PMR[7:3] = GICH_VMCR.VMPriMask
+            "bpr":          Out(3, init=BPR_MIN),
+            "abpr":         Out(3, init=ABPR_MIN),
+            "apr":          Out(32),         # GICV_APR0 = GICH_APR
+            # computed from the storage (registered)
+            "gmask0":       Out(5),
+            "gmask1":       Out(5),
+            "rp":           Out(5),
+            "rp_idle":      Out(1),
             # LR bank
-            "best":           In(Best),
-            "match":          In(Match),
-            "match_vid":      Out(10),
-            "match_src":      Out(3),
-            "ack_stb":        Out(1),          # acknowledge the best candidate
-            "deact_stb":      Out(1),          # deactivate the matched LR
+            "best":         In(Best),
+            "match":        In(Match),
+            "match_vid":    Out(10),
+            "match_src":    Out(3),
+            "ack_stb":      Out(1),          # acknowledge the best candidate
+            "deact_stb":    Out(1),          # deactivate the matched LR
+            # to the top: an EOIR/AEOIR/DIR sequence starts (longer hold-off)
+            "eoi_stb":      Out(1),
             # to the hyp block: R11
-            "eoicount_inc":   Out(1),
-            # lines (R6) and the Distributor deactivation request (R10), registered
-            "virq":           Out(1),
-            "vfiq":           Out(1),
-            "deact_valid":    Out(1),
-            "deact_pintid":   Out(10),
+            "eoicount_inc": Out(1),
+            # lines (R6), loaded when the top says the state has settled
+            "lines_load":   In(1),
+            "virq":         Out(1),
+            "vfiq":         Out(1),
+            # the Distributor deactivation request (R10), a one-cycle pulse
+            "deact_valid":  Out(1),
+            "deact_pintid": Out(10),
         })
 
     def elaborate(self, platform):
         m = Module()
         ctlr, best, match, apr = self.ctlr, self.best, self.match, self.apr
-        ctlr_next, vmprimask_next = self.ctlr_next, self.vmprimask_next
-        bpr_next = Signal(3)
-        abpr_next = Signal(3)
-        apr_drop = Signal()              # EOIR/AEOIR: clear the lowest set APR bit
-        apr_write = Signal()             # GICV_APR0 or GICH_APR written with w_data
-        m.d.comb += [ctlr_next.eq(ctlr), vmprimask_next.eq(self.vmprimask),
-                     bpr_next.eq(self.bpr), abpr_next.eq(self.abpr)]
 
-        # -- output lines (R6): the best candidate carries its R1 test ---------
-        preempts = best.valid & best.preempts
-        fiq = ~best.grp1 & ctlr.FIQEn
-        m.d.comb += [
-            self.virq.eq(self.en & preempts & ~fiq),
-            self.vfiq.eq(self.en & preempts & fiq),
+        # -- R3, R4: computed from the storage ----------------------------------
+        apr_low = Signal(32)             # the lowest set APR bit, one-hot
+        m.d.sync += [
+            self.gmask0.eq(_gmask(self.bpr, BPR_MIN)),     # Group 0, or both with CBPR
+            self.gmask1.eq(Mux(ctlr.CBPR, _gmask(self.bpr, BPR_MIN), _gmask(self.abpr, ABPR_MIN))),
+            apr_low.eq(apr & (~apr + 1)),
+            self.rp.eq(Cat(Cat(apr_low[i] for i in range(32) if i >> b & 1).any()
+                           for b in range(5))),
+            self.rp_idle.eq(apr_low == 0),
         ]
+        rpr = Signal(8)
+        m.d.comb += rpr.eq(Mux(self.rp_idle, IDLE_RPR, Cat(Const(0, 3), self.rp)))
 
-        # -- acknowledge (R6a, R6b) and highest pending (R7) --------------------
-        no_cand = ~self.en | ~(ctlr.EnableGrp0 | ctlr.EnableGrp1) | ~best.valid
-        grp1_hidden = best.grp1 & ~ctlr.AckCtl        # IAR/HPPIR report 1022
+        # -- response, stage 1: the R1 preemption test of the best candidate ----
+        cand = Signal(Best, name="cand")
+        preempts = Signal()
+        m.d.sync += [cand.eq(best), preempts.eq(best.valid & (self.rp_idle | (best.gprio < self.rp)))]
+
+        # -- response, stage 2: R6 lines, R6a/R6b acknowledge, R7 highest pending
+        no_cand = ~self.en | ~(ctlr.EnableGrp0 | ctlr.EnableGrp1) | ~cand.valid
+        grp1_hidden = cand.grp1 & ~ctlr.AckCtl        # IAR/HPPIR report 1022
         iar = Signal(13)
         iar_ok = Signal()
         with m.If(no_cand):
-            m.d.comb += iar.eq(SPURIOUS)
+            m.d.sync += [iar.eq(SPURIOUS), iar_ok.eq(0)]
         with m.Elif(grp1_hidden):
-            m.d.comb += iar.eq(SPURIOUS_GRP1)         # before the RP test (QEMU order)
+            m.d.sync += [iar.eq(SPURIOUS_GRP1), iar_ok.eq(0)]   # before the RP test (QEMU order)
         with m.Elif(~preempts):
-            m.d.comb += iar.eq(SPURIOUS)
+            m.d.sync += [iar.eq(SPURIOUS), iar_ok.eq(0)]
         with m.Else():
-            m.d.comb += [iar.eq(best.vid), iar_ok.eq(1)]
+            m.d.sync += [iar.eq(cand.vid), iar_ok.eq(1)]
         aiar = Signal(13)
         aiar_ok = Signal()
-        with m.If(no_cand | ~best.grp1 | ~preempts):  # AIAR: Group 1 only
-            m.d.comb += aiar.eq(SPURIOUS)
+        with m.If(no_cand | ~cand.grp1 | ~preempts):  # AIAR: Group 1 only
+            m.d.sync += [aiar.eq(SPURIOUS), aiar_ok.eq(0)]
         with m.Else():
-            m.d.comb += [aiar.eq(best.vid), aiar_ok.eq(1)]
+            m.d.sync += [aiar.eq(cand.vid), aiar_ok.eq(1)]
         hppir = Signal(13)
-        with m.If(~self.en | ~best.valid):
-            m.d.comb += hppir.eq(SPURIOUS)
+        with m.If(~self.en | ~cand.valid):
+            m.d.sync += hppir.eq(SPURIOUS)
         with m.Elif(grp1_hidden):
-            m.d.comb += hppir.eq(SPURIOUS_GRP1)
+            m.d.sync += hppir.eq(SPURIOUS_GRP1)
         with m.Else():
-            m.d.comb += hppir.eq(best.vid)
+            m.d.sync += hppir.eq(cand.vid)
         ahppir = Signal(13)
-        m.d.comb += ahppir.eq(Mux(~self.en | ~best.valid | ~best.grp1, SPURIOUS, best.vid))
-
-        rpr = Signal(8)                                # R4
-        m.d.comb += rpr.eq(Mux(self.rp_idle, IDLE_RPR, Cat(Const(0, 3), self.rp)))
+        m.d.sync += ahppir.eq(Mux(~self.en | ~cand.valid | ~cand.grp1, SPURIOUS, cand.vid))
+        apr_set = Signal(32)             # R4: the APR bit an acknowledge sets
+        m.d.sync += apr_set.eq(1 << cand.gprio)
+        fiq = ~cand.grp1 & ctlr.FIQEn
+        with m.If(self.lines_load):
+            m.d.sync += [
+                self.virq.eq(self.en & preempts & ~fiq),
+                self.vfiq.eq(self.en & preempts & fiq),
+            ]
 
         # -- GICV frame reads (side effects: IAR/AIAR only, once per r_stb) ---
         with m.Switch(self.addr):
@@ -176,81 +191,66 @@ class VCPU(wiring.Component):
                 m.d.comb += self.r_data.eq(self.iidr)
             # WO registers (EOIR, AEOIR, DIR) and reserved offsets read 0
 
-        # -- priority drop and deactivation (R8-R11) ----------------------------
-        vid, src = self.w_data[:10], self.w_data[10:13]
-        special = vid >= 1020                          # 1020-1023: ignored
-        m.d.comb += [self.match_vid.eq(vid), self.match_src.eq(src)]
-        m.d.sync += [self.deact_valid.eq(0), self.deact_pintid.eq(0)]
-
-        def deactivate():
-            """R10 on the matched LR; HW = 1 forwards pINTID (PPI/SPI only)."""
-            m.d.comb += self.deact_stb.eq(1)
-            with m.If(match.hw & (match.pintid >= 16) & (match.pintid < 1020)):
-                m.d.sync += [self.deact_valid.eq(1), self.deact_pintid.eq(match.pintid)]
-
         # -- GICV frame writes ------------------------------------------------
+        vid, src = self.w_data[:10], self.w_data[10:13]
+        eoi_dir = Signal()               # the sequence running is a DIR (else EOIR/AEOIR)
+        eoi_step = Signal(3)             # one-hot: edges 2, 3, 4 of the sequence
         with m.If(self.w_stb):
             with m.Switch(self.addr):
                 with m.Case(regs.GICV_CTLR.word):
-                    m.d.comb += ctlr_next.eq(self.w_data & regs.GICV_CTLR.wmask)
+                    m.d.sync += ctlr.eq(self.w_data & regs.GICV_CTLR.wmask)
                 with m.Case(regs.GICV_PMR.word):
-                    m.d.comb += vmprimask_next.eq(self.w_data[3:8])
+                    m.d.sync += self.vmprimask.eq(self.w_data[3:8])
                 with m.Case(regs.GICV_BPR.word):
-                    m.d.comb += bpr_next.eq(_clamp(self.w_data[:3], BPR_MIN))
+                    m.d.sync += self.bpr.eq(_clamp(self.w_data[:3], BPR_MIN))
                 with m.Case(regs.GICV_ABPR.word):
-                    m.d.comb += abpr_next.eq(_clamp(self.w_data[:3], ABPR_MIN))
-                with m.Case(regs.GICV_EOIR.word, regs.GICV_AEOIR.word):
-                    with m.If(~special):
-                        m.d.comb += apr_drop.eq(1)        # drop the highest active priority
-                        with m.If(~ctlr.EOImode):
-                            with m.If(match.valid):
-                                deactivate()
-                            with m.Elif(apr != 0):
-                                m.d.comb += self.eoicount_inc.eq(1)
-                with m.Case(regs.GICV_DIR.word):
-                    with m.If(~special & ctlr.EOImode):       # EOImode 0: ignored
-                        with m.If(match.valid):
-                            deactivate()
-                        with m.Else():
-                            m.d.comb += self.eoicount_inc.eq(1)   # no APR condition
+                    m.d.sync += self.abpr.eq(_clamp(self.w_data[:3], ABPR_MIN))
+                with m.Case(regs.GICV_EOIR.word, regs.GICV_AEOIR.word, regs.GICV_DIR.word):
+                    m.d.comb += self.eoi_stb.eq(1)
+                    m.d.sync += [self.match_vid.eq(vid), self.match_src.eq(src),
+                                 eoi_dir.eq(self.addr == regs.GICV_DIR.word)]
                 with m.Case(regs.GICV_APR0.word):
-                    m.d.comb += apr_write.eq(1)
+                    m.d.sync += apr.eq(self.w_data)
                 # RO registers and reserved offsets: ignored
+        m.d.sync += eoi_step.eq(Cat(self.eoi_stb, eoi_step[:2]))
 
         # -- GICH_VMCR / GICH_APR: the same storage under the hypervisor's names
         vmcr = VMCR(self.w_data)
         with m.If(self.vmcr_w_stb):
-            m.d.comb += [
-                ctlr_next.eq(self.w_data & regs.GICV_CTLR.wmask),
-                vmprimask_next.eq(vmcr.VMPriMask),
-                bpr_next.eq(_clamp(vmcr.VMBP, BPR_MIN)),
-                abpr_next.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
+            m.d.sync += [
+                ctlr.eq(self.w_data & regs.GICV_CTLR.wmask),
+                self.vmprimask.eq(vmcr.VMPriMask),
+                self.bpr.eq(_clamp(vmcr.VMBP, BPR_MIN)),
+                self.abpr.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
             ]
         with m.If(self.apr_w_stb):
-            m.d.comb += apr_write.eq(1)
+            m.d.sync += apr.eq(self.w_data)
 
-        # -- registers ---------------------------------------------------------
-        m.d.sync += [
-            ctlr.eq(ctlr_next), self.vmprimask.eq(vmprimask_next),
-            self.bpr.eq(bpr_next), self.abpr.eq(abpr_next),
-            # R3: Group 0 (or both with CBPR) use BPR, Group 1 uses ABPR
-            self.gmask0.eq(_gmask(bpr_next, BPR_MIN)),
-            self.gmask1.eq(Mux(ctlr_next.CBPR, _gmask(bpr_next, BPR_MIN),
-                               _gmask(abpr_next, ABPR_MIN))),
-        ]
-        # APR and its running-priority cache (R4), case by case so that no case
-        # waits for another's logic
-        dropped = Signal(32)
-        m.d.comb += dropped.eq(apr & (apr - 1))
+        # -- acknowledge (R6a, R4): APR[gprio] set; the LR bank moves State ---
         with m.If(self.ack_stb):
-            # acknowledge sets APR[gprio]; it preempted, so that is the new lowest bit
-            m.d.sync += [apr.eq(apr | (1 << best.gprio)),
-                         self.rp.eq(best.gprio), self.rp_idle.eq(0)]
-        with m.Elif(apr_drop):
-            m.d.sync += [apr.eq(dropped),
-                         self.rp.eq(_ctz32(m, dropped, "rp_drop")), self.rp_idle.eq(dropped == 0)]
-        with m.Elif(apr_write):
-            m.d.sync += [apr.eq(self.w_data),
-                         self.rp.eq(_ctz32(m, self.w_data, "rp_write")),
-                         self.rp_idle.eq(self.w_data == 0)]
+            m.d.sync += apr.eq(apr | apr_set)
+
+        # -- priority drop and deactivation (R8-R11) ----------------------------
+        special = self.match_vid >= 1020               # 1020-1023: ignored
+        dropped = Signal()                             # APR was non-zero at the drop
+        with m.If(eoi_step[0] & ~eoi_dir & ~special):
+            m.d.sync += [apr.eq(apr & (apr - 1)), dropped.eq(apr != 0)]   # drop the highest
+        # what the match result will do: EOIR/AEOIR with EOImode 0 deactivate, or
+        # count an unmatched EOI if a priority was dropped (EOImode 1: drop only);
+        # DIR with EOImode 1 deactivates, or counts with no APR condition
+        # (with EOImode 0 it is ignored)
+        on_match = Signal()
+        on_miss = Signal()
+        m.d.sync += [
+            on_match.eq(~special & Mux(eoi_dir, ctlr.EOImode, ~ctlr.EOImode)),
+            on_miss.eq(~special & Mux(eoi_dir, ctlr.EOImode, ~ctlr.EOImode & dropped)),
+        ]
+        m.d.comb += [
+            self.deact_stb.eq(eoi_step[2] & on_match & match.valid),           # R10
+            self.eoicount_inc.eq(eoi_step[2] & on_miss & ~match.valid),        # R11
+        ]
+        m.d.sync += [
+            self.deact_valid.eq(self.deact_stb & match.fwd),   # one-cycle pulse
+            self.deact_pintid.eq(Mux(self.deact_stb & match.fwd, match.pintid, 0)),
+        ]
         return m

@@ -1,9 +1,10 @@
 # Ref: rtl/regbus.py (the core's register bus); digest 1.4 (access rules)
 """Driving the RTL from Python.
 
-- ``bus_read`` / ``bus_write``: async helpers for Amaranth testbenches, one
-  register-bus transaction each (strobe for one cycle, wait one clock edge,
-  check ack, return the registered read data).
+- ``bus_read`` / ``bus_write`` / ``bus_wait_ready``: async helpers for
+  Amaranth testbenches, one register-bus transaction each (wait for ready,
+  strobe for one cycle, wait one clock edge, check ack, return the registered
+  read data); ``bus_wait_ready`` waits out the hold-off that follows.
 - ``RTLEngine``: the RTL in Amaranth's simulator behind the golden model's
   interface (``read``/``write``/``read_addr``/``write_addr``/``reset``,
   ``virq``/``vfiq``/``maint``, ``forwarded``), so sequential test code can
@@ -12,10 +13,12 @@
 How RTLEngine steps the simulator: one background testbench serves requests.
 A call stores a request and calls ``Simulator.advance()`` until the testbench
 has answered it. The testbench drives the strobe right after the previous
-clock edge (so consecutive calls are back-to-back bus transactions, one per
-clock), awaits one edge and samples the response in the ack cycle: r_data,
-the lines and the deactivation port. While no request is waiting the
-simulation does not advance at all.
+clock edge (the core is ready then: each call ends when it is), awaits one
+edge, takes r_data from the ack cycle, then ticks through the hold-off until
+ready is 1 again, collecting deact_valid pulses, and samples the lines there.
+Calls that do not change state (most reads) are back-to-back bus
+transactions, one per clock. While no request is waiting the simulation does
+not advance at all.
 
 Waveforms (``vcd_path``): every signal of the design. Scopes: ``bench.top``
 (the bench: clk, rst), ``bench.top.vgic`` (the VirtualInterface: bus__addr,
@@ -35,7 +38,7 @@ from amaranth.sim import Simulator
 from ..rtl import regs
 from ..rtl.top import VirtualInterface
 
-__all__ = ["bus_read", "bus_write", "RTLEngine", "CLOCK_PERIOD"]
+__all__ = ["bus_wait_ready", "bus_read", "bus_write", "RTLEngine", "CLOCK_PERIOD"]
 
 CLOCK_PERIOD = 10e-9            # 100 MHz in the waveform; the simulation is untimed
 
@@ -47,10 +50,21 @@ def _word(addr):
     return addr >> 2
 
 
+async def bus_wait_ready(ctx, bus):
+    """Tick until the core's ready is 1 (rtl/regbus.py: the hold-off after a
+    state-changing request, and after reset). Then the lines show the state
+    after the last request."""
+    while not ctx.get(bus.ready):
+        await ctx.tick()
+
+
 async def bus_read(ctx, bus, addr):
-    """One read of the core byte address `addr` (e.g. ``regs.GICV_IAR.addr``).
-    Returns r_data from the ack cycle; the testbench is then in that cycle."""
-    ctx.set(bus.addr, _word(addr))
+    """One read of the core byte address `addr` (e.g. ``regs.GICV_IAR.addr``):
+    waits for ready, strobes for one cycle, returns r_data from the ack cycle
+    (the testbench is then in that cycle)."""
+    word = _word(addr)
+    await bus_wait_ready(ctx, bus)
+    ctx.set(bus.addr, word)
     ctx.set(bus.r_stb, 1)
     await ctx.tick()
     ctx.set(bus.r_stb, 0)
@@ -60,8 +74,11 @@ async def bus_read(ctx, bus, addr):
 
 
 async def bus_write(ctx, bus, addr, value, strb=0b1111):
-    """One write of `value` to the core byte address `addr`. Returns in the ack cycle."""
-    ctx.set(bus.addr, _word(addr))
+    """One write of `value` to the core byte address `addr`: waits for ready,
+    strobes for one cycle, returns in the ack cycle."""
+    word = _word(addr)
+    await bus_wait_ready(ctx, bus)
+    ctx.set(bus.addr, word)
     ctx.set(bus.w_data, value)
     ctx.set(bus.w_strb, strb)
     ctx.set(bus.w_stb, 1)
@@ -120,14 +137,14 @@ class RTLEngine:
     # -- the serving testbench ------------------------------------------------
     async def _serve(self, ctx):
         dut, bus = self.dut, self.dut.bus
-        # One ctx.set per transaction (each set settles the design): the request
+        # One ctx.set per request (each set settles the design): the request
         # fields as one value, {w_data, w_strb, addr, w_stb, r_stb, rst}. The
-        # strobes stay set after the edge until the next request replaces them,
-        # 1 ps later; the simulation never advances to an edge in between.
+        # strobes stay set after the edge until the next request or the
+        # hold-off replaces them, 1 ps later; no edge happens in between.
         request = Cat(self._bench.sync.rst, bus.r_stb, bus.w_stb, bus.addr, bus.w_strb,
                       bus.w_data)
-        response = Cat(bus.ack, dut.virq, dut.vfiq, dut.maint_irq, dut.deact_valid,
-                       dut.deact_pintid, bus.r_data)
+        response = Cat(bus.ack, bus.ready, dut.virq, dut.vfiq, dut.maint_irq,
+                       dut.deact_valid, dut.deact_pintid, bus.r_data)
         while True:
             req = self._request
             if req is None:
@@ -138,14 +155,19 @@ class RTLEngine:
                     | word << 3 | strb << 15 | value << 19)
             await ctx.tick()
             out = ctx.get(response)
-            if op in ("read", "write"):
-                if not out & 1:
-                    raise AssertionError(f"RTL: no ack one cycle after the {op} of "
-                                         f"{word << 2:#06x}")
-                if out >> 4 & 1:                # deact_valid
-                    self.forwarded.append(out >> 5 & 0x3FF)
-            self._lines = (out >> 1 & 1, out >> 2 & 1, out >> 3 & 1)
-            self._response = out >> 15 if op == "read" else None
+            if op in ("read", "write") and not out & 1:
+                raise AssertionError(f"RTL: no ack one cycle after the {op} of {word << 2:#06x}")
+            r_data = out >> 16
+            while True:                         # the hold-off: until ready is 1 again
+                if out >> 5 & 1:                # deact_valid
+                    self.forwarded.append(out >> 6 & 0x3FF)
+                if out >> 1 & 1:
+                    break
+                ctx.set(request, 0)
+                await ctx.tick()
+                out = ctx.get(response)
+            self._lines = (out >> 2 & 1, out >> 3 & 1, out >> 4 & 1)
+            self._response = r_data if op == "read" else None
             self._request = None
 
     def _transact(self, op, word=0, value=0, strb=0b1111):
@@ -168,12 +190,13 @@ class RTLEngine:
     def write(self, frame, offset, value, strb=0xF):
         """A 32-bit write; byte enables other than 0b1111 are ignored by the core."""
         addr = regs.core_addr(frame, offset)
-        if not isinstance(value, int) or not 0 <= value < 2**32:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
             raise ValueError(f"write value {value!r} is not a 32-bit value")
+        if isinstance(strb, bool) or not isinstance(strb, int) or not 0 <= strb <= 0xF:
+            raise ValueError(f"byte enables {strb!r} must be 4 bits")
         if addr % 4:
             return          # not expressible on the word-addressed bus: as the model, WI
-        # byte enables that are not 4 bits wide are a partial write too: sent as 0b0000
-        self._transact("write", addr >> 2, value, strb if 0 <= strb <= 0xF else 0)
+        self._transact("write", addr >> 2, value, strb)
 
     def read_addr(self, addr):
         """A read at a core byte address (map in rtl/regs.py)."""
@@ -189,8 +212,9 @@ class RTLEngine:
         if not 0 <= addr < 2**regs.CORE_ADDR_BITS or addr % 4:
             return
         if frame is None:                             # unmapped window: on the bus, WI
-            if isinstance(value, int) and 0 <= value < 2**32:
-                self._transact("write", addr >> 2, value, strb if 0 <= strb <= 0xF else 0)
+            if isinstance(value, int) and 0 <= value < 2**32 and isinstance(strb, int) \
+                    and 0 <= strb <= 0xF:
+                self._transact("write", addr >> 2, value, strb)
             return
         self.write(frame, offset, value, strb)
 

@@ -1,6 +1,7 @@
-# Ref: rtl/regbus.py (bus contract), digest 1.4 (access rules), R3, R4, R5, R6a, R8, R10, R16
+# Ref: rtl/regbus.py (bus contract), rtl/top.py (timing table), digest 1.4 (access rules),
+#      R3, R4, R5, R6a, R8, R10, R16
 """The RTL top: Verilog conversion, parameter errors, register-bus timing
-(cycle by cycle), the deactivation port, and directed spec checks run on the
+(cycle by cycle, ready hold-off), the deactivation port, and directed spec checks run on the
 RTL (RTLEngine) and the golden model side by side. Expected values come from
 the spec digest; the model must agree at every step."""
 import json
@@ -14,7 +15,7 @@ from amaranth.sim import Simulator
 
 from vgic.rtl import regs
 from vgic.rtl.top import VirtualInterface
-from vgic.sim.driver import RTLEngine, bus_read, bus_write
+from vgic.sim.driver import RTLEngine, bus_read, bus_wait_ready, bus_write
 from vgic.sim.model import VirtualInterface as Model
 
 CONFORMANCE = pathlib.Path("/work/shared/conformance/qemu-7.2")
@@ -41,8 +42,8 @@ def test_converts_to_verilog_without_warnings(num_lrs):
         text = verilog.convert(VirtualInterface(num_lrs), name="vgic_core")
     assert not [str(w.message) for w in caught]
     assert "module vgic_core" in text
-    for port in ("bus__r_stb", "bus__ack", "virq", "vfiq", "maint_irq", "deact_valid",
-                 "deact_pintid"):
+    for port in ("bus__r_stb", "bus__ack", "bus__ready", "virq", "vfiq", "maint_irq",
+                 "deact_valid", "deact_pintid"):
         assert port in text
 
 
@@ -100,40 +101,150 @@ def request(ctx, bus, op, addr, value=0, strb=0b1111):
     ctx.set(bus.w_strb, strb)
 
 
+def hold_off(num_lrs):
+    """rtl/top.py timing table: cycles of ready = 0 after a state-changing
+    request (P = ceil(log2 num_lrs) + 3, at least 4) and after an EOIR/AEOIR/DIR (P + 3)."""
+    p = max(1, (num_lrs - 1).bit_length()) + 3
+    return p, p + 3
+
+
+async def cycles_until_ready(ctx, bus, limit=40):
+    """Ticks until ready is 1 (the ack cycle counts as the first)."""
+    n = 0
+    while not ctx.get(bus.ready):
+        assert n < limit, "ready stuck at 0"
+        await ctx.tick()
+        n += 1
+    return n
+
+
+async def setup_pending(ctx, bus, lrs):
+    """HCR.En, LRs, CTLR both groups, PMR 0xF8; returns with the core ready."""
+    await bus_write(ctx, bus, HCR, 1)
+    for n, value in lrs:
+        await bus_write(ctx, bus, regs.lr(n).addr, value)
+    await bus_write(ctx, bus, CTLR, 3)
+    await bus_write(ctx, bus, PMR, 0xF8)
+    await bus_wait_ready(ctx, bus)
+
+
 def test_read_latency_is_one_cycle_and_r_data_registered():
-    """regbus: ack exactly one cycle after the strobe, read data registered
-    (not visible in the request cycle), ack for one cycle only."""
+    """regbus: ready after the reset hold-off; ack exactly one cycle after the
+    strobe, read data registered (not visible in the request cycle), ack for
+    one cycle only; a plain read causes no hold-off."""
     dut = VirtualInterface(4)
     vtr = regs.vtr_value(4)
+    p, _ = hold_off(4)
 
     async def bench(ctx):
         bus = dut.bus
-        await ctx.tick()
+        assert await cycles_until_ready(ctx, bus) == p          # reset hold-off
         request(ctx, bus, "r", regs.GICH_VTR.addr)
         assert ctx.get(bus.ack) == 0 and ctx.get(bus.r_data) != vtr   # not combinational
         await ctx.tick()
         idle(ctx, bus)
         assert ctx.get(bus.ack) == 1 and ctx.get(bus.r_data) == vtr
-        await ctx.tick()
-        assert ctx.get(bus.ack) == 0
+        assert ctx.get(bus.ready) == 1
         for _ in range(3):                       # no request, no ack
             await ctx.tick()
-            assert ctx.get(bus.ack) == 0
+            assert ctx.get(bus.ack) == 0 and ctx.get(bus.ready) == 1
 
     run_bench(dut, bench)
 
 
-def test_iar_acknowledges_once_per_strobe():
-    """1.4 rule 4 / regbus: an IAR read acknowledges once per r_stb cycle; the
-    address alone (no strobe) has no effect, and neither do HPPIR reads."""
+@pytest.mark.parametrize("num_lrs", [1, 4, 16, 64])
+def test_hold_off_lengths(num_lrs):
+    """rtl/top.py timing table: P cycles of ready = 0 after a write or an
+    IAR/AIAR read, P + 3 after EOIR/AEOIR/DIR, none after other reads."""
+    dut = VirtualInterface(num_lrs)
+    p, p_eoi = hold_off(num_lrs)
+
+    async def transact(ctx, op, addr, value=0):
+        request(ctx, dut.bus, op, addr, value)
+        await ctx.tick()
+        idle(ctx, dut.bus)
+        assert ctx.get(dut.bus.ack) == 1
+        return await cycles_until_ready(ctx, dut.bus)
+
+    async def bench(ctx):
+        bus = dut.bus
+        await bus_wait_ready(ctx, bus)
+        assert await transact(ctx, "r", IAR) == p                 # 1023, still a hold-off
+        assert await transact(ctx, "r", regs.GICV_AIAR.addr) == p
+        assert await transact(ctx, "w", HCR, 1) == p
+        assert await transact(ctx, "w", regs.lr(num_lrs - 1).addr, lr_value(7, 1, 0x40)) == p
+        assert await transact(ctx, "w", CTLR, 1) == p
+        assert await transact(ctx, "w", PMR, 0xF8) == p
+        assert await transact(ctx, "r", regs.GICV_HPPIR.addr) == 0
+        assert await transact(ctx, "r", IAR) == p                 # acknowledges vID 7
+        assert await transact(ctx, "w", EOIR, 7) == p_eoi
+        assert await transact(ctx, "w", regs.GICV_DIR.addr, 7) == p_eoi
+        assert await transact(ctx, "w", regs.GICH_VTR.addr, 0) == p   # RO: still a write
+        assert await transact(ctx, "r", regs.lr(num_lrs - 1).addr) == 0
+
+    run_bench(dut, bench)
+
+
+def test_strobes_while_not_ready_are_ignored():
+    """regbus: while ready = 0 the core takes no request: no ack, no effect."""
     dut = VirtualInterface(4)
+
+    async def bench(ctx):
+        bus = dut.bus
+        await bus_wait_ready(ctx, bus)
+        request(ctx, bus, "w", HCR, 1)
+        await ctx.tick()
+        assert ctx.get(bus.ack) == 1 and ctx.get(bus.ready) == 0
+        request(ctx, bus, "w", HCR, 0xF80000FE)         # during the hold-off
+        await ctx.tick()
+        assert ctx.get(bus.ack) == 0
+        request(ctx, bus, "r", HCR)
+        await ctx.tick()
+        assert ctx.get(bus.ack) == 0
+        idle(ctx, bus)
+        assert await bus_read(ctx, bus, HCR) == 1
+
+    run_bench(dut, bench)
+
+
+def test_lines_change_once_when_ready_returns():
+    """regbus / R6: virq does not move during the hold-off; it shows the new
+    state in the cycle ready returns (PMR write: rises; IAR: falls)."""
+    dut = VirtualInterface(4)
+
+    async def watch(ctx, op, addr, value=0):
+        request(ctx, dut.bus, op, addr, value)
+        await ctx.tick()
+        idle(ctx, dut.bus)
+        seen = []
+        while not ctx.get(dut.bus.ready):
+            seen.append(ctx.get(dut.virq))
+            await ctx.tick()
+        return seen, ctx.get(dut.virq)
 
     async def bench(ctx):
         bus = dut.bus
         await bus_write(ctx, bus, HCR, 1)
         await bus_write(ctx, bus, LR0, lr_value(42, 0b01, 0xA0))
         await bus_write(ctx, bus, CTLR, 1)
-        await bus_write(ctx, bus, PMR, 0xF8)
+        await bus_wait_ready(ctx, bus)
+        assert ctx.get(dut.virq) == 0                        # PMR = 0 masks everything
+        seen, after = await watch(ctx, "w", PMR, 0xF8)
+        assert set(seen) == {0} and after == 1
+        seen, after = await watch(ctx, "r", IAR)
+        assert set(seen) == {1} and after == 0
+
+    run_bench(dut, bench)
+
+
+def test_iar_acknowledges_once_per_strobe():
+    """1.4 rule 4 / regbus: an IAR read acknowledges once per r_stb; the
+    address alone (no strobe) has no effect, and neither do HPPIR reads."""
+    dut = VirtualInterface(4)
+
+    async def bench(ctx):
+        bus = dut.bus
+        await setup_pending(ctx, bus, [(0, lr_value(42, 0b01, 0xA0))])
         assert ctx.get(dut.virq) == 1
         # the IAR address sits on the bus for several cycles without a strobe
         request(ctx, bus, "r", IAR)
@@ -144,6 +255,7 @@ def test_iar_acknowledges_once_per_strobe():
         for _ in range(2):
             assert await bus_read(ctx, bus, regs.GICV_HPPIR.addr) == 42
         assert await bus_read(ctx, bus, IAR) == 42
+        await bus_wait_ready(ctx, bus)
         assert ctx.get(dut.virq) == 0                     # R16: VIRQ falls
         ctx.set(bus.addr, IAR >> 2)                       # address stays, strobe gone
         for _ in range(3):
@@ -155,32 +267,30 @@ def test_iar_acknowledges_once_per_strobe():
     run_bench(dut, bench)
 
 
-def test_back_to_back_requests_every_cycle():
-    """regbus: a new request may start in the ack cycle of the previous one.
-    LR0 vID 5 at 0x10 and LR1 vID 6 at 0x20 pending: IAR, EOIR, IAR, reads,
-    one per clock (R5, R6a, R8)."""
+def test_back_to_back_reads_every_cycle():
+    """regbus: while ready stays 1 a request may start in the ack cycle of the
+    previous one. LR0 vID 5 at 0x10, LR1 vID 6 at 0x20 pending: reads one per
+    clock, the last an IAR that acknowledges vID 5 (R5, R6a, R7)."""
     dut = VirtualInterface(4)
-    seq = [("w", HCR, 1), ("w", LR0, lr_value(5, 1, 0x10)), ("w", LR1, lr_value(6, 1, 0x20)),
-           ("w", CTLR, 1), ("w", PMR, 0xF8),
-           ("r", IAR, None), ("w", EOIR, 5), ("r", IAR, None), ("r", regs.GICH_APR.addr, None),
-           ("r", LR0, None), ("r", LR1, None), ("r", regs.GICV_RPR.addr, None)]
-    expected = {5: 5, 7: 6, 8: 1 << (0x20 >> 3), 9: lr_value(5, 0, 0x10),
-                10: lr_value(6, 0b10, 0x20), 11: 0x20}
+    seq = [regs.GICV_HPPIR.addr, LR0, LR1, regs.GICV_RPR.addr, regs.GICH_APR.addr,
+           regs.GICV_IIDR.addr, IAR]
+    expected = [5, lr_value(5, 1, 0x10), lr_value(6, 1, 0x20), 0xFF, 0, regs.IIDR_DEFAULT, 5]
 
     async def bench(ctx):
         bus = dut.bus
-        await ctx.tick()
-        got = {}
-        for i, (op, addr, value) in enumerate(seq):
-            request(ctx, bus, op, addr, value or 0)
+        await setup_pending(ctx, bus, [(0, lr_value(5, 1, 0x10)), (1, lr_value(6, 1, 0x20))])
+        got = []
+        for addr in seq:
+            assert ctx.get(bus.ready) == 1
+            request(ctx, bus, "r", addr)
             await ctx.tick()
             assert ctx.get(bus.ack) == 1
-            if op == "r":
-                got[i] = ctx.get(bus.r_data)
+            got.append(ctx.get(bus.r_data))
         idle(ctx, bus)
-        await ctx.tick()
-        assert ctx.get(bus.ack) == 0
-        assert {i: got[i] for i in expected} == expected
+        assert got == expected
+        await bus_wait_ready(ctx, bus)
+        assert await bus_read(ctx, bus, LR0) == lr_value(5, 0b10, 0x10)
+        assert await bus_read(ctx, bus, regs.GICV_RPR.addr) == 0x10
 
     run_bench(dut, bench)
 
@@ -217,25 +327,25 @@ def test_unmapped_window_reads_zero():
 
 
 def test_deactivation_request_is_a_one_cycle_pulse():
-    """R10: EOIR of an HW = 1 LR deactivates pINTID in the Distributor: one
-    deact_valid pulse with deact_pintid, in the ack cycle of the EOIR write."""
+    """R10 / rtl/top.py timing: EOIR of an HW = 1 LR deactivates pINTID in the
+    Distributor: one deact_valid pulse with deact_pintid, in the fourth cycle
+    after the EOIR strobe, inside the hold-off; the LR is then inactive."""
     dut = VirtualInterface(4)
 
     async def bench(ctx):
         bus = dut.bus
-        await bus_write(ctx, bus, HCR, 1)
-        await bus_write(ctx, bus, LR0, lr_value(40, 1, 0x80, hw=1, pintid=77))
-        await bus_write(ctx, bus, CTLR, 1)
-        await bus_write(ctx, bus, PMR, 0xF8)
+        await setup_pending(ctx, bus, [(0, lr_value(40, 1, 0x80, hw=1, pintid=77))])
         assert await bus_read(ctx, bus, IAR) == 40
-        assert ctx.get(dut.deact_valid) == 0
+        await bus_wait_ready(ctx, bus)
         request(ctx, bus, "w", EOIR, 40)
-        assert ctx.get(dut.deact_valid) == 0
-        await ctx.tick()
-        idle(ctx, bus)
-        assert (ctx.get(dut.deact_valid), ctx.get(dut.deact_pintid)) == (1, 77)
-        await ctx.tick()
-        assert ctx.get(dut.deact_valid) == 0
+        pulses = []
+        for cycle in range(1, hold_off(4)[1] + 2):
+            await ctx.tick()
+            idle(ctx, bus)
+            pulses.append((cycle, ctx.get(dut.deact_valid), ctx.get(dut.deact_pintid),
+                           ctx.get(bus.ready)))
+        assert [(c, pintid) for c, valid, pintid, _ in pulses if valid] == [(4, 77)]
+        assert [c for c, _, _, ready in pulses if ready] == [hold_off(4)[1] + 1]
         assert await bus_read(ctx, bus, LR0) == lr_value(40, 0, 0x80, hw=1, pintid=77)
 
     run_bench(dut, bench)
