@@ -279,15 +279,15 @@ def test_core_address_map(vgic):
     assert m.read("GICH", 0) == 1
 
 
-# -- docs/choices.md stays true ----------------------------------------------------
+# -- the README's table of choices stays true ------------------------------------
 
 def test_choices_doc_names_existing_tests():
-    """docs/choices.md: every test named in the choices table exists (a row's
+    """README.md: every test named in the table of choices exists (a row's
     `file.py::test` sets the file for the `::test` names after it)."""
     import pathlib
     import re
     root = pathlib.Path(__file__).resolve().parent
-    doc = (root.parent / "docs" / "choices.md").read_text()
+    doc = (root.parent / "README.md").read_text()
     named, missing = 0, []
     for row in doc.splitlines():
         current = None
