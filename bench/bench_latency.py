@@ -176,9 +176,12 @@ def table(per_lrs):
         key = tuple(per_lrs[n]["holdoff"].get(req, "-") for n in lrs)
         hgroups.setdefault(key, []).append(req)
     for key, reqs in sorted(hgroups.items(), key=lambda kv: str(kv[0])):
-        label = ("next request accepted (ready = 1): after " + ", ".join(reqs) if len(reqs) <= 3
-                 else f"next request accepted (ready = 1): after {len(reqs)} kinds of request "
-                      f"(e.g. {', '.join(reqs[:2])})")
+        if len(reqs) <= 6:
+            label = "next request accepted (ready = 1): after " + ", ".join(reqs)
+        elif all(r.startswith("read ") for r in reqs):
+            label = f"next request accepted (ready = 1): after a read of any of {len(reqs)} other registers"
+        else:
+            label = f"next request accepted (ready = 1): after {len(reqs)} kinds of request"
         rows.append([label] + [v if v == "-" else f"cycle {v}" for v in key])
     widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
     out.append("| " + " | ".join(h.ljust(w) for h, w in zip(hdr, widths)) + " |")
