@@ -16,7 +16,8 @@ fetched (sim/diff.py `observe`), as a differential run does:
 
 The Amaranth simulator is slow, so it runs the first --rtl-n transactions
 of the same sequence; every figure is also given as a ratio to it (measured
-in the same run). The fast engine's build (cached under build/fast/) is not
+in the same run), and as a ratio to the Amaranth simulator doing the same
+work ("same mode": an engine alone vs rtl alone, a lock-step diff vs diff rtl). The fast engine's build (cached under build/fast/) is not
 timed. Output: a table on stdout, JSON in build/bench_sim.json.
 """
 import argparse
@@ -121,8 +122,12 @@ def bench(num_lrs, n, rtl_n, seed, profile, engines):
         res["diff-fast"] = timed("diff model vs fast", lambda: DiffRunner(
             VirtualInterface(num_lrs), fast, ("model", "fast")).run(all_txns), n)
     base = res.get("rtl", {}).get("txn_per_s")
-    for r in res.values():
+    diff_base = res.get("diff-rtl", {}).get("txn_per_s")
+    for k, r in res.items():
         r["vs_rtl"] = r["txn_per_s"] / base if base else None
+        # the same work on the Amaranth simulator: alone vs alone, diff vs diff
+        same = diff_base if k.startswith("diff") else (None if k == "model" else base)
+        r["vs_rtl_same_mode"] = r["txn_per_s"] / same if same else None
     return res
 
 
@@ -134,13 +139,15 @@ LABELS = {"model": "golden model alone", "rtl": "RTL, Amaranth simulator",
 
 
 def table(per_lrs):
-    hdr = ["LRs", "engine", "transactions", "seconds", "txn/s", "x Amaranth sim"]
+    hdr = ["LRs", "engine", "transactions", "seconds", "txn/s", "x Amaranth sim",
+           "x Amaranth, same mode"]
     rows = []
     for n, res in per_lrs.items():
         for k, r in res.items():
             rows.append([str(n), LABELS[k], f"{r['transactions']:,}", f"{r['seconds']:.2f}",
                          f"{r['txn_per_s']:,.0f}",
-                         "-" if r["vs_rtl"] is None else f"{r['vs_rtl']:,.1f}"])
+                         "-" if r["vs_rtl"] is None else f"{r['vs_rtl']:,.1f}",
+                         "-" if r.get("vs_rtl_same_mode") is None else f"{r['vs_rtl_same_mode']:,.1f}"])
     widths = [max(len(x) for x in col) for col in zip(hdr, *rows)]
     out = ["| " + " | ".join(h.ljust(w) for h, w in zip(hdr, widths)) + " |",
            "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
