@@ -103,7 +103,7 @@ def header(top, name):
     hold, eoi_hold = getattr(top.core, "hold_cycles", None), getattr(top.core, "eoi_hold_cycles", None)
     if hold is not None:
         lines += [
-            f"  core hold-off    {hold} cycles after a write or an acknowledging IAR/AIAR read,",
+            f"  core hold-off    {hold} cycles after a write or an IAR/AIAR read,",
             f"                   {eoi_hold} after EOIR/AEOIR/DIR (the bus waits); other reads run",
             "                   back to back. virq/vfiq/maint_irq and deact_valid follow the",
             "                   access by the end of its hold-off (rtl/top.py, timing).",
