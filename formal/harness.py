@@ -20,7 +20,7 @@ from amaranth.hdl import (Elaboratable, Module, Signal, Const, Cat, Mux, Fragmen
 from amaranth.asserts import AnySeq
 
 from vgic.rtl import regs
-from vgic.rtl.regs import (LR_FIELDS, HCR_FIELDS, CTLR_FIELDS, MISR_BITS, MAX_LRS,
+from vgic.rtl.regs import (LR_FIELDS, HCR_FIELDS, CTLR_FIELDS, VMCR_FIELDS, MISR_BITS, MAX_LRS,
                            INVALID, PENDING, ACTIVE, PENDING_ACTIVE, SPURIOUS, SPURIOUS_GRP1)
 from vgic.rtl.regbus import ADDR_WIDTH
 
@@ -30,10 +30,11 @@ __all__ = ["GROUPS", "Harness"]
 GROUPS = {
     "elrsr_eisr": "1. GICH_ELRSR/EISR equal their definition over the LRs (2.5, 2.6, R12)",
     "misr":       "2. each GICH_MISR bit and maint_irq = HCR.En && MISR != 0 (2.4, R13, R14)",
-    "iar":        "3. GICV_IAR/AIAR acknowledge per R5/R6a/R6b; other reads have no side effect (1.4.4)",
+    "iar":        "3. GICV_IAR/AIAR acknowledge per R5/R6a/R6b, HPPIR per R7, lines per R6; no other read has side effects (1.4.4)",
     "isolation":  "4. GICV accesses change only LR State and HCR.EOICount (2.8, R10, R11)",
     "apr":        "5. EOIR/AEOIR drop the lowest set APR bit only; RPR = highest active priority (R4, R8, R9)",
-    "bus":        "6. every request is acked exactly 1 cycle later; reads return the state (regbus, 1.4)",
+    "eoi":        "5b. EOIR/AEOIR/DIR deactivate the matched LR, count unmatched EOIs, forward HW pINTIDs (R8-R11)",
+    "bus":        "6. every request is acked exactly 1 cycle later; reads return and writes store the registers (regbus, 1.4, 2.19)",
     "cover":      "7. reachability: every MISR bit, EOICount wrap, a preempting IAR, the lines",
 }
 
@@ -65,20 +66,30 @@ class Arch:
     the digest's section 3 definitions over it. Built twice: on the current
     values and on their copies one cycle earlier (`past`)."""
 
-    def __init__(self, num_lrs, lr, hcr, ctlr, pmr, bpr, abpr, apr):
-        self.num_lrs = num_lrs
+    def __init__(self, m, name, num_lrs, lr, hcr, ctlr, pmr, bpr, abpr, apr):
+        self.m, self.name, self.num_lrs = m, name, num_lrs
         self.lr, self.hcr, self.ctlr, self.pmr = lr, hcr, ctlr, pmr
         self.bpr, self.abpr, self.apr = bpr, abpr, apr
+        self._memo = {}
 
-    def past(self, m, name):
-        """The same state, registered: its value in the previous cycle."""
+    def past(self, name, enable):
+        """The same state, registered in the cycles where `enable` is 1."""
         def reg(value, suffix):
             r = Signal(len(value), name=f"{name}_{suffix}")
-            m.d.sync += r.eq(value)
+            with self.m.If(enable):
+                self.m.d.sync += r.eq(value)
             return r
-        return Arch(self.num_lrs, [reg(v, f"lr{n}") for n, v in enumerate(self.lr)],
+        return Arch(self.m, name, self.num_lrs, [reg(v, f"lr{n}") for n, v in enumerate(self.lr)],
                     reg(self.hcr, "hcr"), reg(self.ctlr, "ctlr"), reg(self.pmr, "pmr"),
                     reg(self.bpr, "bpr"), reg(self.abpr, "abpr"), reg(self.apr, "apr"))
+
+    def _signal(self, key, width, expr):
+        """`expr` as a named signal, built once (the N*N terms of R5 reuse it)."""
+        if key not in self._memo:
+            s = Signal(width, name=f"{self.name}_{key}")
+            self.m.d.comb += s.eq(expr)
+            self._memo[key] = s
+        return self._memo[key]
 
     # -- fields -------------------------------------------------------------
     def lrf(self, n, name):
@@ -147,11 +158,11 @@ class Arch:
         return Mux(~grp1 | self.ctl("CBPR"), bpr_mask, abpr_mask)
 
     def gprio(self, n):
-        return self.prio(n) & self.gmask(self.lrf(n, "Grp1"))
+        return self._signal(f"gprio{n}", 8, self.prio(n) & self.gmask(self.lrf(n, "Grp1")))
 
     def rp(self):
         """Running priority: 0x100 idle, else the lowest set APR bit << 3 (R4)."""
-        return Mux(self.apr == 0, 0x100, Cat(Const(0, 3), ctz(self.apr)))
+        return self._signal("rp", 9, Mux(self.apr == 0, 0x100, Cat(Const(0, 3), ctz(self.apr))))
 
     def rpr(self):
         """GICV_RPR (2.14): 0xFF idle."""
@@ -163,18 +174,30 @@ class Arch:
 
     def candidate(self, n):
         """R5: pending only (01), group enabled, priority below the mask."""
-        return ((self.state(n) == PENDING) & self.en(self.lrf(n, "Grp1"))
-                & (self.prio(n) < self.pmr))
+        return self._signal(f"cand{n}", 1, (self.state(n) == PENDING)
+                            & self.en(self.lrf(n, "Grp1")) & (self.prio(n) < self.pmr))
 
     def is_best(self, n):
         """R5: the candidate with the smallest prio; ties go to the lowest index."""
-        beaten = Const(0)
-        for k in range(self.num_lrs):
-            if k == n:
-                continue
-            better = self.prio(k) <= self.prio(n) if k < n else self.prio(k) < self.prio(n)
-            beaten = beaten | (self.candidate(k) & better)
-        return self.candidate(n) & ~beaten
+        if f"best{n}" not in self._memo:
+            beaten = []
+            for k in range(self.num_lrs):
+                if k != n:
+                    better = self.prio(k) <= self.prio(n) if k < n else self.prio(k) < self.prio(n)
+                    beaten.append(self.candidate(k) & better)
+            self._signal(f"best{n}", 1, self.candidate(n) & ~Cat(*beaten, Const(0)).any())
+        return self._memo[f"best{n}"]
+
+    def best_field(self, value):
+        """value(n) of the best candidate (0 when there is none)."""
+        out = Const(0)
+        for n in range(self.num_lrs):
+            out = out | Mux(self.is_best(n), value(n), 0)
+        return out
+
+    def preempts(self):
+        """R5: best exists && gprio(best) < RP."""
+        return self.best_field(lambda n: self.gprio(n) < self.rp()) != 0
 
     def any_candidate(self):
         return Cat(*(self.candidate(n) for n in range(self.num_lrs))) != 0
@@ -200,16 +223,57 @@ class Arch:
             value = Mux(best, result, value)
         return value, ack
 
+    def highest_pending(self, alias):
+        """R7 (GICV_HPPIR, alias=False; GICV_AHPPIR, alias=True): the R5 best
+        without the running-priority test; 1023 with HCR.En = 0."""
+        value = Const(SPURIOUS, 13)
+        for n in reversed(range(self.num_lrs)):
+            grp1 = self.lrf(n, "Grp1")
+            if alias:
+                result = Mux(grp1, self.vid_out(n), SPURIOUS)
+            else:
+                result = Mux(grp1 & ~self.ctl("AckCtl"), SPURIOUS_GRP1, self.vid_out(n))
+            value = Mux(self.is_best(n), result, value)
+        return Mux(self.hcrf("En"), value, SPURIOUS)
+
+    def lines(self):
+        """R6: (VIRQ, VFIQ)."""
+        fiq = self.best_field(lambda n: ~self.lrf(n, "Grp1")) & self.ctl("FIQEn")
+        go = self.hcrf("En") & self.preempts()
+        return go & ~fiq, go & fiq
+
+    def matches(self, n, vid, src):
+        """R8/R9 match: VirtualID == vid, State 10 or 11; for a vSGI (vid < 16,
+        HW = 0) also CPUID == the written source CPUID (digest R8; HW = 1 LRs
+        have no CPUID field, as in sim/model/lr_bank.py)."""
+        return ((self.lrf(n, "VirtualID") == vid)
+                & ((self.state(n) == ACTIVE) | (self.state(n) == PENDING_ACTIVE))
+                & ((vid >= 16) | self.lrf(n, "HW") | (self.lrf(n, "CPUID") == src)))
+
     def apr_bit(self, n):
         """R4: the APR bit an acknowledge of LR n sets: gprio(n) >> 3."""
         return (Const(1, 32) << self.gprio(n)[3:8])[:32]
 
 
+def _register(fragment, name):
+    """The top module's register called `name`, or None. Used only for
+    strengthening invariants on rtl/top.py's hold-off counter `hold`, which is
+    a local signal of VirtualInterface.elaborate (not a port)."""
+    for stmt in fragment.statements.get("sync", []):
+        for sig in stmt._lhs_signals():
+            if sig.name == name:
+                return sig
+    return None
+
+
 class Harness(Elaboratable):
     """`group` (a key of GROUPS) around `top` (default: the real
-    VirtualInterface(num_lrs); the mutation check passes a broken one)."""
+    VirtualInterface(num_lrs); the mutation check passes a broken one).
+    `strengthen=False` leaves out the invariants on RTL caches and counters
+    that only help induction (a mutant, searched by BMC, must then fail a
+    property of its group, not one of those)."""
 
-    def __init__(self, group, num_lrs, top=None):
+    def __init__(self, group, num_lrs, top=None, strengthen=True):
         if group not in GROUPS:
             raise ValueError(f"unknown property group {group!r}; known: {', '.join(GROUPS)}")
         regs.check_num_lrs(num_lrs)
@@ -219,6 +283,7 @@ class Harness(Elaboratable):
         if top.num_lrs != num_lrs:
             raise ValueError(f"top has {top.num_lrs} LRs, harness expects {num_lrs}")
         self.group, self.num_lrs, self.top = group, num_lrs, top
+        self.strengthen = strengthen
 
     def elaborate(self, platform):
         m = Module()
@@ -228,52 +293,104 @@ class Harness(Elaboratable):
         m.submodules.dut = dut
         lrb, vcpu, hyp, maint = (blocks[k] for k in ("lr_bank", "vcpu", "hyp", "maintenance"))
 
-        # -- the bus: any request every cycle (regbus: never r_stb and w_stb together)
+        # -- the bus: any request every cycle (regbus: never r_stb and w_stb together).
+        # Strobes are free even while the core holds the bus off (ready = 0):
+        # the core must ignore them, and the properties check that it does.
         bus = top.bus
         m.d.comb += [
             bus.addr.eq(AnySeq(ADDR_WIDTH)), bus.r_stb.eq(AnySeq(1)), bus.w_stb.eq(AnySeq(1)),
             bus.w_data.eq(AnySeq(32)), bus.w_strb.eq(AnySeq(4)),
             Assume(~(bus.r_stb & bus.w_stb)),
         ]
+        ready = bus.ready if hasattr(bus, "ready") else Const(1)
+        accepted = (bus.r_stb | bus.w_stb) & ready
 
-        now = Arch(N, [lrb.lr[n].as_value() for n in range(N)], hcr=hyp.hcr.as_value(),
-                   ctlr=vcpu.ctlr.as_value(), pmr=Cat(Const(0, 3), vcpu.vmprimask),
-                   bpr=vcpu.bpr, abpr=vcpu.abpr, apr=vcpu.apr)
-        was = now.past(m, "was")
+        now = Arch(m, "now", N, [lrb.lr[n].as_value() for n in range(N)],
+                   hcr=hyp.hcr.as_value(), ctlr=vcpu.ctlr.as_value(),
+                   pmr=Cat(Const(0, 3), vcpu.vmprimask), bpr=vcpu.bpr, abpr=vcpu.abpr,
+                   apr=vcpu.apr)
 
-        # the previous cycle's request; `valid` = there was a previous cycle and
-        # no reset since (a reset also clears these registers)
-        prev = {}
+        # The last accepted request (`last`) and the state in its cycle (`was`),
+        # captured when it is accepted. From the next cycle until another
+        # request is accepted (`window`), a property about the request compares
+        # `was` with the state `now`: once the core is ready again (`settled`)
+        # every effect has landed and `now` must be the final state; before
+        # that (ready = 0) each register is either still as it was or already
+        # final (`expect`), which also rules out changes from anything else
+        # early (short inductions). No state may change in idle cycles either.
+        # `rdata` is the r_data of its response (the cycle after acceptance),
+        # held. A reset clears all.
+        was = now.past("was", enable=accepted)
+        last = {}
         for name, sig in (("addr", bus.addr), ("r_stb", bus.r_stb), ("w_stb", bus.w_stb),
                           ("w_data", bus.w_data), ("w_strb", bus.w_strb)):
-            prev[name] = Signal(len(sig), name=f"was_{name}")
-            m.d.sync += prev[name].eq(sig)
-        valid = Signal()
-        m.d.sync += valid.eq(1)
+            last[name] = Signal(len(sig), name=f"last_{name}")
+            with m.If(accepted):
+                m.d.sync += last[name].eq(sig)
+        has_last, responding = Signal(), Signal()
+        with m.If(accepted):
+            m.d.sync += has_last.eq(1)
+        m.d.sync += responding.eq(accepted)
+        held = Signal(32)
+        rdata = Mux(responding, bus.r_data, held)
+        m.d.sync += held.eq(rdata)
+        window = has_last
+        settled = window & ready
+
+        def expect(now_value, was_value, final):
+            """`now_value` is `final` once settled, `was_value` or `final` before."""
+            return Mux(ready, now_value == final, (now_value == was_value) | (now_value == final))
 
         def was_read(reg):
-            return valid & prev["r_stb"] & (prev["addr"] == reg.word)
+            return window & last["r_stb"] & (last["addr"] == reg.word)
+
+        def read_resp(reg):
+            """The response cycle of a read of `reg` (r_data valid: `rdata`)."""
+            return responding & last["r_stb"] & (last["addr"] == reg.word)
 
         def was_write(reg):
             """A full-word write (partial writes are ignored by the core, regbus)."""
-            return (valid & prev["w_stb"] & (prev["w_strb"] == 0b1111)
-                    & (prev["addr"] == reg.word))
+            return (window & last["w_stb"] & (last["w_strb"] == 0b1111)
+                    & (last["addr"] == reg.word))
 
         def in_frame(frame):
             first = regs.FRAME_BASE[frame] >> 2
-            last = first + (regs.FRAME_SIZE[frame] >> 2)
-            return (prev["addr"] >= first) & (prev["addr"] < last)
+            end = first + (regs.FRAME_SIZE[frame] >> 2)
+            return (last["addr"] >= first) & (last["addr"] < end)
 
-        ctx = dict(m=m, now=now, was=was, bus=bus, prev=prev, valid=valid, N=N,
+        ctx = dict(m=m, now=now, was=was, bus=bus, last=last, settled=settled, ready=ready,
+                   hold=_register(dut, "hold"),
+                   window=window, expect=expect,
+                   accepted=accepted, responding=responding, rdata=rdata, N=N,
                    top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint,
-                   was_read=was_read, was_write=was_write, in_frame=in_frame)
+                   was_read=was_read, read_resp=read_resp, was_write=was_write,
+                   in_frame=in_frame)
         self._invariants(**ctx)
         getattr(self, f"_{self.group}")(**ctx)
         return m
 
     # Stored-value rules the other properties rely on (they also strengthen
     # the induction): R3 clamps, 2.8 reserved LR bits, 2.1 reserved HCR bits.
-    def _invariants(self, m, now, vcpu, N, **_):
+    def _invariants(self, m, now, vcpu, N, ready, top, hold, **_):
+        # Property 6, no deadlock (in every group: it also bounds how long an
+        # induction trace can hide stale pipeline state behind ready = 0):
+        # ready is 0 for at most the hold-off that rtl/top.py documents
+        # (hold_cycles after reset or a request, eoi_hold_cycles after an
+        # EOIR/AEOIR/DIR), so every request is accepted within that bound.
+        bound = max(getattr(top, "hold_cycles", 0), getattr(top, "eoi_hold_cycles", 0))
+        waiting = Signal(range(bound + 2))
+        with m.If(ready):
+            m.d.sync += waiting.eq(0)
+        with m.Elif(waiting <= bound):
+            m.d.sync += waiting.eq(waiting + 1)
+        m.d.comb += Assert(waiting <= bound)
+        # Strengthening only: the hold-off counter of rtl/top.py counts down
+        # from at most `bound` and ready = (hold == 0) (both loaded from one
+        # next value). Its register is wider than `bound`, so without these an
+        # induction would have to be deeper than its largest value.
+        if self.strengthen and hold is not None and bound:
+            m.d.comb += [Assert(hold <= bound), Assert(ready == (hold == 0)),
+                         Assert(waiting + hold <= bound)]
         m.d.comb += [
             Assert(now.bpr >= regs.BPR_MIN),                  # R3: BPR stored >= 2
             Assert(now.abpr >= regs.ABPR_MIN),                # R3: ABPR stored >= 3
@@ -282,57 +399,64 @@ class Harness(Elaboratable):
         for n in range(N):
             m.d.comb += Assert((now.lr[n] & ~regs.LR_WMASK) == 0)   # 2.8: [22:20] not stored
         # Strengthening only: the vCPU keeps caches of R3/R4 values (rtl/vcpu.py
-        # docstring: "equal at all times to a function of the others"). An
-        # acknowledge updates them from themselves, so without these an
-        # induction could start from a stale cache; with them it cannot.
-        if all(hasattr(vcpu, k) for k in ("rp", "rp_idle", "gmask0", "gmask1")):
-            m.d.comb += [
-                Assert(vcpu.rp_idle == (now.apr == 0)),
-                Assert((now.apr == 0) | (vcpu.rp == ctz(now.apr))),
-                Assert(vcpu.gmask0 == now.gmask(Const(0, 1))[3:]),
-                Assert(vcpu.gmask1 == now.gmask(Const(1, 1))[3:]),
-            ]
+        # docstring: equal to a function of the others). An acknowledge updates
+        # them from themselves, so without these an induction could start from
+        # a stale cache; with them it cannot.
+        if self.strengthen and all(hasattr(vcpu, k) for k in ("rp", "rp_idle", "gmask0", "gmask1")):
+            with m.If(ready):
+                m.d.comb += [
+                    Assert(vcpu.rp_idle == (now.apr == 0)),
+                    Assert((now.apr == 0) | (vcpu.rp == ctz(now.apr))),
+                    Assert(vcpu.gmask0 == now.gmask(Const(0, 1))[3:]),
+                    Assert(vcpu.gmask1 == now.gmask(Const(1, 1))[3:]),
+                ]
 
     # -- 1. ELRSR / EISR --------------------------------------------------------------
-    def _elrsr_eisr(self, m, now, was, bus, lrb, was_read, **_):
-        for n in range(MAX_LRS):
-            m.d.comb += [
-                Assert(lrb.elrsr[n] == now.elrsr(n)),         # 2.6, R12 (0 above ListRegs)
-                Assert(lrb.eisr[n] == now.eisr(n)),           # 2.5, R12
-            ]
+    def _elrsr_eisr(self, m, now, was, rdata, ready, lrb, read_resp, **_):
+        with m.If(ready):
+            for n in range(MAX_LRS):
+                m.d.comb += [
+                    Assert(lrb.elrsr[n] == now.elrsr(n)),     # 2.6, R12 (0 above ListRegs)
+                    Assert(lrb.eisr[n] == now.eisr(n)),       # 2.5, R12
+                ]
         # what a read returns: the definition over the LRs of the request's cycle
         elrsr, eisr = was.elrsr_vec(), was.eisr_vec()
-        with m.If(was_read(regs.GICH_ELRSR0)):
-            m.d.comb += Assert(bus.r_data == elrsr[:32])
-        with m.If(was_read(regs.GICH_ELRSR1)):
-            m.d.comb += Assert(bus.r_data == elrsr[32:])
-        with m.If(was_read(regs.GICH_EISR0)):
-            m.d.comb += Assert(bus.r_data == eisr[:32])
-        with m.If(was_read(regs.GICH_EISR1)):
-            m.d.comb += Assert(bus.r_data == eisr[32:])
+        with m.If(read_resp(regs.GICH_ELRSR0)):
+            m.d.comb += Assert(rdata == elrsr[:32])
+        with m.If(read_resp(regs.GICH_ELRSR1)):
+            m.d.comb += Assert(rdata == elrsr[32:])
+        with m.If(read_resp(regs.GICH_EISR0)):
+            m.d.comb += Assert(rdata == eisr[:32])
+        with m.If(read_resp(regs.GICH_EISR1)):
+            m.d.comb += Assert(rdata == eisr[32:])
 
     # -- 2. MISR and the maintenance line ----------------------------------------------
-    def _misr(self, m, now, was, bus, top, maint, was_read, **_):
+    def _misr(self, m, now, was, rdata, ready, top, maint, read_resp, **_):
         bits = now.misr_bits()
-        for name, bit in MISR_BITS.items():
-            m.d.comb += Assert(maint.misr[bit] == bits[name])        # 2.4, one per bit
-        m.d.comb += Assert(top.maint_irq == (now.hcrf("En") & (now.misr() != 0)))   # R13, R14
-        with m.If(was_read(regs.GICH_MISR)):
-            m.d.comb += Assert(bus.r_data == was.misr())
+        with m.If(ready):
+            for name, bit in MISR_BITS.items():
+                m.d.comb += Assert(maint.misr[bit] == bits[name])    # 2.4, one per bit
+            m.d.comb += Assert(top.maint_irq == (now.hcrf("En") & (now.misr() != 0)))  # R13, R14
+        with m.If(read_resp(regs.GICH_MISR)):
+            m.d.comb += Assert(rdata == was.misr())
 
     # -- 3. acknowledge ----------------------------------------------------------------
-    def _iar(self, m, now, was, bus, prev, valid, N, was_read, in_frame, **_):
+    def _iar(self, m, now, was, rdata, ready, window, expect, last, N, top, was_read,
+             read_resp, **_):
         lr_same = [now.lr[n] == was.lr[n] for n in range(N)]
         all_same = Cat(*lr_same).all() & (now.apr == was.apr)
 
-        def became_active(n):
+        def active(n):
             # the LR as it was, State 01 -> 10, nothing else (R6a)
-            return now.lr[n] == ((was.lr[n] & ~(3 << LR_FIELDS["State"][0]))
-                                 | (ACTIVE << LR_FIELDS["State"][0]))
+            return ((was.lr[n] & ~(3 << LR_FIELDS["State"][0]))
+                    | (ACTIVE << LR_FIELDS["State"][0]))
+
+        def became_active(n):
+            return now.lr[n] == active(n)
 
         for reg, alias in ((regs.GICV_IAR, False), (regs.GICV_AIAR, True)):
             expected, ack = was.acknowledge(alias)
-            with m.If(was_read(reg)):
+            with m.If(was_read(reg) & ready):
                 # Issue property 3 as stated: a spurious ID and no change, or the
                 # vID of an LR that was pending, of an enabled group (and, for IAR
                 # Group 1, AckCtl), below the mask and above the running
@@ -345,27 +469,41 @@ class Harness(Elaboratable):
                     grants.append(
                         was.hcrf("En") & (was.state(n) == PENDING) & was.en(grp1) & group_ok
                         & (was.prio(n) < was.pmr) & (was.gprio(n) < was.rp())
-                        & (bus.r_data == was.vid_out(n)) & became_active(n)
+                        & (rdata == was.vid_out(n)) & became_active(n)
                         & (now.apr == (was.apr | was.apr_bit(n)))
                         & Cat(*(lr_same[k] for k in range(N) if k != n)).all())
-                spurious = ((bus.r_data == SPURIOUS) | (bus.r_data == SPURIOUS_GRP1)) & all_same
+                spurious = ((rdata == SPURIOUS) | (rdata == SPURIOUS_GRP1)) & all_same
                 m.d.comb += Assert(spurious | Cat(*grants).any())
-                # Exactly R6a/R6b: the value, and the acknowledged LR is the R5 best.
-                m.d.comb += Assert(bus.r_data == expected)
+            with m.If(was_read(reg)):
+                # Exactly R6a/R6b: the acknowledged LR is the R5 best, nothing else
+                # changes, APR gets its bit ...
+                apr_final = was.apr
                 for n in range(N):
-                    with m.If(ack[n]):
-                        m.d.comb += Assert(became_active(n))
+                    m.d.comb += Assert(expect(now.lr[n], was.lr[n],
+                                              Mux(ack[n], active(n), was.lr[n])))
+                    apr_final = apr_final | Mux(ack[n], was.apr_bit(n), 0)
+                m.d.comb += Assert(expect(now.apr, was.apr, apr_final))
+            with m.If(read_resp(reg)):
+                m.d.comb += Assert(rdata == expected)       # ... and the value read
+        # R7: HPPIR/AHPPIR report the best candidate, no state change
+        for reg, alias in ((regs.GICV_HPPIR, False), (regs.GICV_AHPPIR, True)):
+            with m.If(read_resp(reg)):
+                m.d.comb += Assert(rdata == was.highest_pending(alias))
+        # R6: the lines are levels of the state (once the core is ready)
+        virq, vfiq = now.lines()
+        with m.If(ready):
+            m.d.comb += [Assert(top.virq == virq), Assert(top.vfiq == vfiq)]
         # 1.4 rule 4: no other read changes an LR or APR
-        other_read = (valid & prev["r_stb"] & ~was_read(regs.GICV_IAR)
+        other_read = (window & last["r_stb"] & ~was_read(regs.GICV_IAR)
                       & ~was_read(regs.GICV_AIAR))
         with m.If(other_read):
             m.d.comb += Assert(all_same)
 
     # -- 4. guest isolation ------------------------------------------------------------
-    def _isolation(self, m, now, was, bus, prev, valid, N, in_frame, **_):
+    def _isolation(self, m, now, was, window, last, N, in_frame, **_):
         state_mask = 3 << LR_FIELDS["State"][0]
         eoicount_mask = 0x1F << HCR_FIELDS["EOICount"][0]
-        gicv = valid & (prev["r_stb"] | prev["w_stb"]) & in_frame("GICV")
+        gicv = window & in_frame("GICV")      # also while its effects land
         with m.If(gicv):
             changed = []
             for n in range(N):
@@ -385,63 +523,165 @@ class Harness(Elaboratable):
             m.d.comb += Assert((now.hcrf("EOICount") == was.hcrf("EOICount"))
                                | (now.hcrf("EOICount") == (was.hcrf("EOICount") + 1)[:5]))
         # a partial write changes nothing (regbus; digest 1.4 rule 1)
-        with m.If(valid & prev["w_stb"] & (prev["w_strb"] != 0b1111)):
+        with m.If(window & last["w_stb"] & (last["w_strb"] != 0b1111)):
             for n in range(N):
                 m.d.comb += Assert(now.lr[n] == was.lr[n])
             m.d.comb += Assert((now.hcr == was.hcr) & (now.apr == was.apr)
                                & (now.ctlr == was.ctlr) & (now.pmr == was.pmr)
                                & (now.bpr == was.bpr) & (now.abpr == was.abpr))
 
+    # -- 5b. priority drop side: deactivation, EOICount, forwarding ---------------------------
+    def _eoi(self, m, now, was, ready, window, expect, accepted, last, N, top, was_write, **_):
+        vid, src = last["w_data"][:10], last["w_data"][10:13]
+        eoir = was_write(regs.GICV_EOIR) | was_write(regs.GICV_AEOIR)
+        dir_ = was_write(regs.GICV_DIR)
+        eoimode = was.ctl("EOImode")
+        hit = [was.matches(n, vid, src) for n in range(N)]
+        first = [hit[n] & ~Cat(*hit[:n], Const(0)).any() for n in range(N)]   # lowest index
+        any_hit = Cat(*hit).any()
+        live = (vid < 1020) & ((eoir & ~eoimode) | (dir_ & eoimode))   # R8 / R9 lookups
+        deact = live & any_hit
+        # R11: +1 for EOIR/AEOIR (EOImode 0) that dropped a priority and matched
+        # nothing, and for DIR (EOImode 1) that matched nothing
+        inc = (vid < 1020) & ~any_hit & ((eoir & ~eoimode & (was.apr != 0)) | (dir_ & eoimode))
+        state_lsb = LR_FIELDS["State"][0]
+        for n in range(N):
+            # R10: 10 -> 00, 11 -> 01 on the matched LR; every other LR unchanged
+            s0 = was.state(n)
+            deactivated = ((was.lr[n] & ~(3 << state_lsb))
+                           | (Mux(s0 == PENDING_ACTIVE, PENDING, INVALID) << state_lsb))
+            with m.If(eoir | dir_):
+                m.d.comb += Assert(expect(now.lr[n], was.lr[n],
+                                          Mux(deact & first[n], deactivated, was.lr[n])))
+        forward = Const(0)
+        pid = Const(0, 10)
+        for n in range(N):
+            p = was.lrf(n, "PhysicalID")
+            fwd_n = deact & first[n] & was.lrf(n, "HW") & (p >= 16) & (p < 1020)
+            forward = forward | fwd_n
+            pid = pid | Mux(fwd_n, p, 0)
+        # R10: an HW = 1 LR forwards its pINTID (PPI/SPI) exactly once after the
+        # write, before the core is ready again; nothing is forwarded otherwise.
+        # `pulses` counts deact_valid cycles since the last accepted request.
+        pulses, pintid = Signal(2), Signal(10)
+        with m.If(accepted):
+            m.d.sync += pulses.eq(0)
+        with m.Elif(top.deact_valid & (pulses != 3)):
+            m.d.sync += [pulses.eq(pulses + 1), pintid.eq(top.deact_pintid)]
+        pulses_now = pulses + top.deact_valid
+        pintid_now = Mux(top.deact_valid, top.deact_pintid, pintid)
+        with m.If(window):
+            m.d.comb += Assert(Mux(ready, pulses_now == forward, pulses_now <= forward))
+            with m.If(forward & (pulses_now != 0)):
+                m.d.comb += Assert(pintid_now == pid)
+        # R11: EOICount + 1 mod 32 exactly when due; a GICH_HCR write sets it
+        with m.If(window & ~was_write(regs.GICH_HCR)):
+            m.d.comb += Assert(expect(now.hcrf("EOICount"), was.hcrf("EOICount"),
+                                      (was.hcrf("EOICount") + inc)[:5]))
+
     # -- 5. active priorities --------------------------------------------------------
-    def _apr(self, m, now, was, bus, prev, valid, was_read, was_write, **_):
-        vid = prev["w_data"][:10]
+    def _apr(self, m, now, was, rdata, window, expect, last, was_read, read_resp, was_write,
+             **_):
+        vid = last["w_data"][:10]
         eoi = was_write(regs.GICV_EOIR) | was_write(regs.GICV_AEOIR)
         with m.If(eoi & (vid < 1020)):
             # R4, R8: clear the lowest set bit (the highest active priority), only it
-            m.d.comb += Assert(now.apr == (was.apr & ~lowest_set_bit(was.apr)))
+            m.d.comb += Assert(expect(now.apr, was.apr, was.apr & ~lowest_set_bit(was.apr)))
         with m.If(eoi & (vid >= 1020)):
             m.d.comb += Assert(now.apr == was.apr)              # R8: special IDs ignored
         with m.If(was_write(regs.GICV_DIR)):
             m.d.comb += Assert(now.apr == was.apr)              # R9: DIR never touches APR
         # APR changes only by an acknowledge, a drop, or a GICH_APR/GICV_APR0 write
-        other = (valid & (prev["r_stb"] | prev["w_stb"]) & ~eoi
-                 & ~was_read(regs.GICV_IAR) & ~was_read(regs.GICV_AIAR)
+        other = (window & ~eoi & ~was_read(regs.GICV_IAR) & ~was_read(regs.GICV_AIAR)
                  & ~was_write(regs.GICH_APR) & ~was_write(regs.GICV_APR0))
-        with m.If(other | ~(prev["r_stb"] | prev["w_stb"]) & valid):
+        with m.If(other):
             m.d.comb += Assert(now.apr == was.apr)
         # 2.14, R4: GICV_RPR reads the highest active priority, 0xFF when none
-        with m.If(was_read(regs.GICV_RPR)):
-            m.d.comb += Assert(bus.r_data == was.rpr())
+        with m.If(read_resp(regs.GICV_RPR)):
+            m.d.comb += Assert(rdata == was.rpr())
         # 2.16: GICV_APR0 and GICH_APR are one storage
-        with m.If(was_read(regs.GICH_APR) | was_read(regs.GICV_APR0)):
-            m.d.comb += Assert(bus.r_data == was.apr)
+        with m.If(read_resp(regs.GICH_APR) | read_resp(regs.GICV_APR0)):
+            m.d.comb += Assert(rdata == was.apr)
 
     # -- 6. the bus ------------------------------------------------------------------
-    def _bus(self, m, now, was, bus, prev, valid, N, was_read, **_):
-        # regbus: ack exactly one cycle after each request, never otherwise
-        with m.If(valid):
-            m.d.comb += Assert(bus.ack == (prev["r_stb"] | prev["w_stb"]))
-        # register reads return the state the other groups read (so their
-        # properties are about the architectural registers)
-        for n in range(MAX_LRS):
-            with m.If(was_read(regs.lr(n))):
-                m.d.comb += Assert(bus.r_data == (was.lr[n] if n < N else 0))   # 1.4.2 RAZ
-        reads = [(regs.GICH_HCR, was.hcr), (regs.GICH_APR, was.apr), (regs.GICV_APR0, was.apr),
+    def _bus(self, m, now, was, bus, rdata, ready, accepted, responding, window, expect,
+             last, N, top, read_resp, was_write, **_):
+        # regbus: ack exactly one cycle after each accepted request (a strobe
+        # with ready = 1), never otherwise: a strobe while ready = 0 is ignored
+        has_cycle = Signal()
+        m.d.sync += has_cycle.eq(1)
+        with m.If(has_cycle):
+            m.d.comb += Assert(bus.ack == responding)
+
+        # Reads return the state the other groups read (so their properties
+        # are about the architectural registers). 2.3: VMCR is another name
+        # for GICV_CTLR/PMR/BPR/ABPR.
+        vmcr = Const(0, 32)
+        for name, value in (("VMPriMask", was.pmr[3:]), ("VMBP", was.bpr), ("VMABP", was.abpr),
+                            ("VEM", was.ctl("EOImode")), ("VMCBPR", was.ctl("CBPR")),
+                            ("VMFIQEn", was.ctl("FIQEn")), ("VMAckCtl", was.ctl("AckCtl")),
+                            ("VMGrp1En", was.ctl("EnableGrp1")), ("VMGrp0En", was.ctl("EnableGrp0"))):
+            vmcr = vmcr | (value << VMCR_FIELDS[name][0])
+        reads = [(regs.GICH_HCR, was.hcr), (regs.GICH_VMCR, vmcr),
+                 (regs.GICH_VTR, regs.vtr_value(N)),                  # 2.2
+                 (regs.GICH_APR, was.apr), (regs.GICV_APR0, was.apr),  # 2.16: one storage
                  (regs.GICV_CTLR, was.ctlr), (regs.GICV_PMR, was.pmr),
-                 (regs.GICV_BPR, was.bpr), (regs.GICV_ABPR, was.abpr)]
+                 (regs.GICV_BPR, was.bpr), (regs.GICV_ABPR, was.abpr),
+                 (regs.GICV_IIDR, regs.IIDR_DEFAULT)]                 # 2.17
+        reads += [(regs.lr(n), was.lr[n]) for n in range(N)]
         for reg, value in reads:
-            with m.If(was_read(reg)):
-                m.d.comb += Assert(bus.r_data == value)
-        # 1.4.3: write-only registers read 0
-        for reg in (regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR):
-            with m.If(was_read(reg)):
-                m.d.comb += Assert(bus.r_data == 0)
-        # no read data without a read
-        with m.If(valid & ~prev["r_stb"]):
-            m.d.comb += Assert(bus.r_data == 0)
+            with m.If(read_resp(reg)):
+                m.d.comb += Assert(rdata == value)
+        # 1.4.2/1.4.3: reserved offsets, LRs above ListRegs and write-only
+        # registers read 0 (the registers of the other groups' reads excluded)
+        known = {r.word for r, _ in reads} | {r.word for r in (
+            regs.GICH_MISR, regs.GICH_EISR0, regs.GICH_EISR1, regs.GICH_ELRSR0,
+            regs.GICH_ELRSR1, regs.GICV_IAR, regs.GICV_AIAR, regs.GICV_HPPIR,
+            regs.GICV_AHPPIR, regs.GICV_RPR)}
+        with m.If(responding & last["r_stb"]
+                  & ~Cat(*(last["addr"] == w for w in sorted(known))).any()):
+            m.d.comb += Assert(rdata == 0)
+
+        # Writes store the value through the write masks and clamps of 2.19
+        w = last["w_data"]
+        clamp = lambda v, lo: Mux(v < lo, lo, v)
+        with m.If(was_write(regs.GICH_HCR)):
+            m.d.comb += Assert(expect(now.hcr, was.hcr, w & regs.GICH_HCR.wmask))
+        for n in range(N):
+            with m.If(was_write(regs.lr(n))):
+                m.d.comb += Assert(expect(now.lr[n], was.lr[n], w & regs.LR_WMASK))
+        with m.If(was_write(regs.GICH_VMCR)):
+            m.d.comb += [   # VMCR[9,4:0] is GICV_CTLR
+                Assert(expect(now.ctlr, was.ctlr, w & regs.GICV_CTLR.wmask)),
+                Assert(expect(now.pmr, was.pmr, Cat(Const(0, 3), f(w, VMCR_FIELDS, "VMPriMask")))),
+                Assert(expect(now.bpr, was.bpr, clamp(f(w, VMCR_FIELDS, "VMBP"), regs.BPR_MIN))),
+                Assert(expect(now.abpr, was.abpr,
+                              clamp(f(w, VMCR_FIELDS, "VMABP"), regs.ABPR_MIN))),
+            ]
+        with m.If(was_write(regs.GICH_APR) | was_write(regs.GICV_APR0)):
+            m.d.comb += Assert(expect(now.apr, was.apr, w))
+        with m.If(was_write(regs.GICV_CTLR)):
+            m.d.comb += Assert(expect(now.ctlr, was.ctlr, w & regs.GICV_CTLR.wmask))
+        with m.If(was_write(regs.GICV_PMR)):
+            m.d.comb += Assert(expect(now.pmr, was.pmr, w & regs.GICV_PMR.wmask))
+        with m.If(was_write(regs.GICV_BPR)):
+            m.d.comb += Assert(expect(now.bpr, was.bpr, clamp(w[:3], regs.BPR_MIN)))
+        with m.If(was_write(regs.GICV_ABPR)):
+            m.d.comb += Assert(expect(now.abpr, was.abpr, clamp(w[:3], regs.ABPR_MIN)))
+        # RO registers, reserved offsets and LRs above ListRegs: WI (1.4.2, 1.4.3)
+        writable = [regs.GICH_HCR, regs.GICH_VMCR, regs.GICH_APR, regs.GICV_CTLR,
+                    regs.GICV_PMR, regs.GICV_BPR, regs.GICV_ABPR, regs.GICV_APR0,
+                    regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR] + [regs.lr(n) for n in range(N)]
+        other = window & last["w_stb"] & ~Cat(*(last["addr"] == r.word for r in writable)).any()
+        with m.If(other):
+            for n in range(N):
+                m.d.comb += Assert(now.lr[n] == was.lr[n])
+            m.d.comb += Assert((now.hcr == was.hcr) & (now.apr == was.apr)
+                               & (now.ctlr == was.ctlr) & (now.pmr == was.pmr)
+                               & (now.bpr == was.bpr) & (now.abpr == was.abpr))
 
     # -- 7. covers (mode cover, from reset) -----------------------------------------------
-    def _cover(self, m, now, was, bus, prev, valid, top, maint, was_read, in_frame, **_):
+    def _cover(self, m, now, was, rdata, settled, top, maint, read_resp, in_frame, **_):
         misr = {name: maint.misr[bit] for name, bit in MISR_BITS.items()}
         m.d.comb += Cover(misr["EOI"])
         m.d.comb += Cover(misr["U"])
@@ -452,9 +692,9 @@ class Harness(Elaboratable):
         m.d.comb += Cover(misr["VGrp1E"])
         m.d.comb += Cover(misr["VGrp1D"])
         eoicount = now.hcrf("EOICount")
-        m.d.comb += Cover(valid & in_frame("GICV") & (was.hcrf("EOICount") == 31) & (eoicount == 0))
+        m.d.comb += Cover(settled & in_frame("GICV") & (was.hcrf("EOICount") == 31) & (eoicount == 0))
         # a preempting acknowledge: an interrupt is active (APR != 0) and IAR returns a vID
-        m.d.comb += Cover(was_read(regs.GICV_IAR) & (was.apr != 0) & (bus.r_data < 1020))
+        m.d.comb += Cover(read_resp(regs.GICV_IAR) & (was.apr != 0) & (rdata < 1020))
         m.d.comb += Cover(top.virq)
         m.d.comb += Cover(top.vfiq)
         m.d.comb += Cover(top.maint_irq)

@@ -13,10 +13,7 @@ from amaranth.hdl import Cat, Const
 from vgic.rtl import regs
 from vgic.rtl.top import VirtualInterface
 
-__all__ = ["MUTANTS", "MUTANT_DEPTH", "Mutant", "describe", "mutant"]
-
-MUTANT_DEPTH = 6        # BMC steps from reset that expose every mutant below
-                        # (pmr_ignored needs 5: LR, HCR, CTLR writes, IAR read, ack)
+__all__ = ["MUTANTS", "Mutant", "describe", "mutant"]
 
 
 class Mutant(VirtualInterface):
@@ -67,6 +64,13 @@ def eoir_writes_apr(top, m):
     m.d.comb += vcpu.apr_w_stb.eq(hyp.apr_w_stb | eoir)
 
 
+def matched_eoi_counts(top, m):
+    """EOICount also increments when an EOIR/DIR did find its LR (R11: only
+    unmatched EOIs count)."""
+    hyp, vcpu = m.submodules["hyp"], m.submodules["vcpu"]
+    m.d.comb += hyp.eoicount_inc.eq(vcpu.eoicount_inc | vcpu.deact_stb)
+
+
 def writes_not_acked(top, m):
     """Only reads get their ack (rtl/regbus.py: every request, 1 cycle later)."""
     m.d.sync += top.bus.ack.eq(top.bus.r_stb)
@@ -77,15 +81,19 @@ def eoicount_stuck(top, m):
     m.d.comb += m.submodules["hyp"].eoicount_inc.eq(0)
 
 
-# name -> (group that must fail, patch)
+# name -> (group that must fail, patch, BMC depth from reset at 1 LR). The
+# depth covers the transactions of the shortest counterexample, each followed
+# by the bus hold-off (rtl/top.py: 4 cycles at 1 LR, 7 after an EOI), plus 2
+# (measured: the step of the first failing assertion + 2).
 MUTANTS = {
-    "elrsr_ignores_eoi":  ("elrsr_eisr", elrsr_ignores_eoi),
-    "np_ignores_pending": ("misr", np_ignores_pending),
-    "pmr_ignored":        ("iar", pmr_ignored),
-    "gicv_aliases_gich":  ("isolation", gicv_aliases_gich),
-    "eoir_writes_apr":    ("apr", eoir_writes_apr),
-    "writes_not_acked":   ("bus", writes_not_acked),
-    "eoicount_stuck":     ("cover", eoicount_stuck),
+    "elrsr_ignores_eoi":  ("elrsr_eisr", elrsr_ignores_eoi, 12),
+    "np_ignores_pending": ("misr", np_ignores_pending, 16),
+    "pmr_ignored":        ("iar", pmr_ignored, 21),
+    "gicv_aliases_gich":  ("isolation", gicv_aliases_gich, 7),
+    "eoir_writes_apr":    ("apr", eoir_writes_apr, 7),
+    "matched_eoi_counts": ("eoi", matched_eoi_counts, 15),
+    "writes_not_acked":   ("bus", writes_not_acked, 3),
+    "eoicount_stuck":     ("cover", eoicount_stuck, None),   # cover: the group's depth
 }
 
 
@@ -93,7 +101,7 @@ def describe(name):
     """(group, description) of a named mutant."""
     if name not in MUTANTS:
         raise ValueError(f"unknown mutant {name!r}; known: {', '.join(MUTANTS)}")
-    group, patch = MUTANTS[name]
+    group, patch, _ = MUTANTS[name]
     return group, " ".join(patch.__doc__.split())
 
 

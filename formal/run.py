@@ -172,14 +172,31 @@ def toolchain(bindir):
 
 
 # -- one job ----------------------------------------------------------------------
-def write_design(job, jobdir, top=None):
+def write_design(job, jobdir, top=None, strengthen=True):
     """Elaborate the harness of `job.group` around `top` (default: the real
     VirtualInterface) and write it as jobdir/design.il."""
     from amaranth.back import rtlil
     from formal.harness import Harness
-    harness = Harness(job.group, job.num_lrs, top=top)
+    _snapshot_sources()
+    harness = Harness(job.group, job.num_lrs, top=top, strengthen=strengthen)
     jobdir.mkdir(parents=True, exist_ok=True)
     (jobdir / "design.il").write_text(rtlil.convert(harness, ports=[]))
+    # k-induction must see past the longest bus hold-off (rtl/top.py)
+    needed = getattr(harness.top, "eoi_hold_cycles", 0) + 2
+    if job.mode == "prove" and job.depth < needed:
+        return [f"note: depth {job.depth} < longest hold-off + 2 = {needed}: "
+                f"the induction step may fail (UNKNOWN); raise it in formal/{job.group}.sby"]
+    return []
+
+
+_SOURCES = {}      # file -> its lines as they were when the harness was elaborated
+
+
+def _snapshot_sources():
+    import formal.harness
+    for mod in (formal.harness,):
+        if mod.__file__ not in _SOURCES:
+            _SOURCES[mod.__file__] = Path(mod.__file__).read_text().splitlines()
 
 
 def _source_line(loc):
@@ -188,7 +205,7 @@ def _source_line(loc):
     if not m:
         return ""
     try:
-        lines = Path(m.group(1)).read_text().splitlines()
+        lines = _SOURCES.get(m.group(1)) or Path(m.group(1)).read_text().splitlines()
         return lines[int(m.group(2)) - 1].strip()
     except (OSError, IndexError):
         return ""
@@ -258,7 +275,7 @@ def run_job(job, workroot, top=None, tag="", timeout=None, options=None):
         shutil.rmtree(jobdir)
     start = time.monotonic()
     try:
-        write_design(job, jobdir, top)
+        notes = write_design(job, jobdir, top, strengthen=top is None)
     except Exception as e:          # the design or harness does not elaborate
         import traceback
         tb = traceback.extract_tb(e.__traceback__)[-1]
@@ -282,7 +299,7 @@ def run_job(job, workroot, top=None, tag="", timeout=None, options=None):
     workdir = jobdir / f"{job.group}_{job.task}"
     summary = workdir / status
     lines = summary.read_text().splitlines() if summary.is_file() else []
-    details = _details(lines, workdir) if lines else []
+    details = notes + (_details(lines, workdir) if lines else [])
     if status not in ("PASS", "FAIL", "UNKNOWN") and not details:
         details = [l.strip() for l in out.strip().splitlines() if "ERROR" in l][-5:] \
             or out.strip().splitlines()[-15:]
@@ -294,12 +311,12 @@ def mutant_job(job, name):
     broken design is searched from reset, by BMC (cover mode for covers) to
     the mutant's depth, so a FAIL is a real counterexample, not an induction
     artefact."""
-    from formal.mutants import describe, mutant, MUTANT_DEPTH
+    from formal.mutants import describe, mutant, MUTANTS
     group, _ = describe(name)
     if group != job.group:
         raise FormalError(f"mutant {name} belongs to group {group}, not {job.group}")
     mode = "cover" if job.mode == "cover" else "bmc"
-    job = replace(job, mode=mode, depth=max(job.depth, MUTANT_DEPTH))
+    job = replace(job, mode=mode, depth=job.depth if mode == "cover" else MUTANTS[name][2])
     top = mutant(name, job.num_lrs)
     return job, top, f"mutant-{name}-", {"mode": job.mode, "depth": job.depth}
 
@@ -377,10 +394,11 @@ def main(argv=None):
         top, tag, options = None, "", None
         if args.mutant:
             job, top, tag, options = mutant_job(job, args.mutant)
+        head = format_row((job.name, job.num_lrs, job.mode, job.depth, "x"), WIDTHS)[:-1]
+        print(head, end="", flush=True)             # progress: the row is finished below
         r = run_job(job, workroot, top=top, tag=tag, timeout=args.timeout, options=options)
         results.append(r)
-        print(format_row((job.name, job.num_lrs, job.mode, job.depth, r.status,
-                          f"{r.seconds:.1f}s"), WIDTHS), flush=True)
+        print(format_row((r.status, f"{r.seconds:.1f}s"), WIDTHS[4:]), flush=True)
         for d in r.details:
             print(f"    {d}", flush=True)
     bad = [r for r in results if r.status != expected_status(r.job, args.mutant)]
