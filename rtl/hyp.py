@@ -7,7 +7,7 @@ block reads them and strobes their writes), the LRs, EISR and ELRSR in the LR
 bank, MISR in the maintenance block. Requests arrive frame-selected by the
 top; r_data is combinational (the top registers it).
 """
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, Mux, Const
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -76,6 +76,18 @@ class Hyp(wiring.Component):
         ]
         vtr = regs.vtr_value(self.num_lrs)   # GICH_VTR: a constant of the build
 
+        # GICH_LR<n> reads: the LR window (0x100-0x1FF) is 64 words, the word
+        # address's low 6 bits are n; a balanced mux on those bits (LRs at and
+        # above ListRegs + 1 read 0: RAZ)
+        assert regs.lr(0).word % regs.MAX_LRS == 0 and regs.MAX_LRS == 64
+        lr_window = f"{regs.lr(0).word >> 6:0{ADDR_WIDTH - 6}b}" + "-" * 6
+        k = max(1, (self.num_lrs - 1).bit_length())
+        level = [self.lr[n].as_value() if n < self.num_lrs else Const(0, 32)
+                 for n in range(1 << k)]
+        for bit in self.addr[:k]:
+            level = [Mux(bit, level[i + 1], level[i]) for i in range(0, len(level), 2)]
+        lr_read = Mux(self.addr[k:6] == 0, level[0], 0)
+
         # -- GICH frame reads (no side effects) ---------------------------------
         with m.Switch(self.addr):
             with m.Case(regs.GICH_HCR.word):
@@ -96,9 +108,8 @@ class Hyp(wiring.Component):
                 m.d.comb += self.r_data.eq(self.elrsr[32:])
             with m.Case(regs.GICH_APR.word):
                 m.d.comb += self.r_data.eq(self.apr)
-            for n in range(self.num_lrs):               # above ListRegs: RAZ
-                with m.Case(regs.lr(n).word):
-                    m.d.comb += self.r_data.eq(self.lr[n])
+            with m.Case(lr_window):                     # GICH_LR<n>, n = addr[5:0]
+                m.d.comb += self.r_data.eq(lr_read)
 
         # -- GICH frame writes ----------------------------------------------------
         with m.If(self.w_stb):

@@ -18,9 +18,10 @@ state, so its results are valid once the state has been still for
                   registered decisions on its path); acknowledge uses it
 
 The vID match (R8, R9) is a second pipeline over the vID/source CPUID the
-vCPU holds during an EOIR/AEOIR/DIR: edge 1 registers each LR's hit, edge 2
-the lowest-index hit (a log-depth tree) as a one-hot select; ``match`` is then
-whether deactivating that LR forwards its pINTID, and the pINTID.
+vCPU holds during an EOIR/AEOIR/DIR: edge 1 registers each LR's hit (and
+whether deactivating it forwards its pINTID), edge 2 the lowest-index hit (a
+log-depth tree) as a one-hot select; ``match`` is then that LR's forwarding
+bit and pINTID.
 """
 import operator
 from functools import reduce
@@ -150,7 +151,7 @@ class LRBank(wiring.Component):
         n_lrs = self.num_lrs
         best_sel = Signal(n_lrs)         # one-hot: the LR `best` came from
         match_sel = Signal(n_lrs)        # one-hot: the lowest-index hit
-        lrs, cands, hits, leaves = [], [], [], []
+        lrs, cands, hits, fwds, leaves = [], [], [], [], []
         for n in range(n_lrs):
             # LR n in its own module, driving only its own signals
             m.submodules[f"lr{n}"] = cell = Module()
@@ -186,6 +187,11 @@ class LRBank(wiring.Component):
             #    HW = 0) also needs CPUID == the writer's source CPUID
             sgi_src_ok = (self.match_vid >= 16) | lr.HW | (lr.CPUID == self.match_src)
             cell.d.sync += hit.eq((lr.VirtualID == self.match_vid) & lr.State[1] & sgi_src_ok)
+            # R10: deactivating LR n forwards its pINTID (HW = 1, and a PPI or SPI:
+            # 0-15 and 1020-1023 would be UNPREDICTABLE; not forwarded, as in the model)
+            fwd = Signal(name=f"fwd{n}")
+            cell.d.sync += fwd.eq(lr.HW & (lr.PhysicalID >= 16) & (lr.PhysicalID < 1020))
+            fwds.append(fwd)
 
         # -- the LR values and the status vectors (R12: combinational in the LRs)
         m.d.comb += [self.lr[n].eq(lr) for n, lr in enumerate(lrs)]
@@ -214,10 +220,7 @@ class LRBank(wiring.Component):
                          for n in range(n_lrs)]
         m.d.comb += [
             self.match.valid.eq(match_valid),
-            # R10: an HW = 1 LR forwards pINTID, if it is a PPI or SPI (0-15 and
-            # 1020-1023 would be UNPREDICTABLE; they are not forwarded, as in the model)
-            self.match.fwd.eq(Cat(match_sel[n] & lr.HW & (lr.PhysicalID >= 16) &
-                                  (lr.PhysicalID < 1020) for n, lr in enumerate(lrs)).any()),
+            self.match.fwd.eq((match_sel & Cat(fwds)).any()),
             self.match.pintid.eq(reduce(operator.or_, (Mux(match_sel[n], lr.PhysicalID, 0)
                                                        for n, lr in enumerate(lrs)))),
         ]

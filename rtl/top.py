@@ -90,13 +90,18 @@ class VirtualInterface(wiring.Component):
         r_stb = bus.r_stb & ready
         w_stb = bus.w_stb & ready
         iar_read = r_stb & ((bus.addr == regs.GICV_IAR.word) | (bus.addr == regs.GICV_AIAR.word))
+        start = w_stb | iar_read         # a request that starts a hold-off
         with m.If(vcpu.eoi_stb):
             m.d.comb += hold_next.eq(self.eoi_hold_cycles)
-        with m.Elif(w_stb | iar_read):
+        with m.Elif(start):
             m.d.comb += hold_next.eq(self.hold_cycles)
         with m.Elif(hold != 0):
             m.d.comb += hold_next.eq(hold - 1)
-        m.d.sync += [hold.eq(hold_next), ready.eq(hold_next == 0), lines_load.eq(hold_next <= 1)]
+        # ready = (hold_next == 0), lines_load = (hold_next <= 1), written so that the
+        # request only gates them (hold-offs are at least 2 cycles long)
+        assert self.hold_cycles >= 2
+        m.d.sync += [hold.eq(hold_next), ready.eq(~start & (hold <= 1)),
+                     lines_load.eq(~start & (hold <= 2))]
 
         # -- frame select; partial writes are ignored (digest 1.4 rule 1) -------
         gich = _frame_select(bus.addr, "GICH")
@@ -108,10 +113,11 @@ class VirtualInterface(wiring.Component):
             vcpu.addr.eq(bus.addr), vcpu.w_data.eq(bus.w_data),
             vcpu.r_stb.eq(r_stb & gicv), vcpu.w_stb.eq(w_ok & gicv),
         ]
-        # one-cycle response, registered read data (unmapped addresses read 0)
+        # one-cycle response, registered read data (unmapped addresses read 0);
+        # r_data is loaded in every cycle: it matters in the ack cycle of a read
         m.d.sync += [
             bus.ack.eq(r_stb | w_stb),
-            bus.r_data.eq(Mux(r_stb & gich, hyp.r_data, 0) | Mux(r_stb & gicv, vcpu.r_data, 0)),
+            bus.r_data.eq(Mux(gicv, vcpu.r_data, Mux(gich, hyp.r_data, 0))),
         ]
 
         # -- LR bank ------------------------------------------------------------
