@@ -17,7 +17,7 @@ ready = 1):
                     H = P = L + 3 after any write and after any IAR/AIAR
                     read, L = ceil(log2 num_lrs), at least 1:
                     P = 4 (1-2 LRs), 5 (3-4), 6 (5-8), 7 (9-16), 8 (17-32),
-                    9 (33-64). H = P + 3 after an EOIR/AEOIR/DIR write: the vID
+                    9 (33-64). H = P + 3 after a full-word EOIR/AEOIR/DIR write: the vID
                     match takes three more edges; its deactivation lands at the
                     edge ending t+3 and deact_valid pulses in cycle t+4.
                     H = 0 after any other read: back-to-back reads, one per clock.
