@@ -25,7 +25,7 @@ setup:
 	  else echo "note: iverilog missing; install Debian's 'iverilog' for the Icarus tests"; fi; }
 
 run: setup
-	vgic replay examples/basic_virq.jsonl --engine both --vcd $(BUILD)/example.vcd
+	vgic replay examples/basic_virq.jsonl --engine both --compare --vcd $(BUILD)/example.vcd
 
 test: setup
 	$(PY) -m pytest
