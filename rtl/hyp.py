@@ -112,6 +112,7 @@ class Hyp(wiring.Component):
                 m.d.comb += self.r_data.eq(lr_read)
 
         # -- GICH frame writes ----------------------------------------------------
+        m.d.comb += self.lr_w_index.eq(self.addr[:6])
         with m.If(self.w_stb):
             with m.Switch(self.addr):
                 with m.Case(regs.GICH_HCR.word):
@@ -120,9 +121,8 @@ class Hyp(wiring.Component):
                     m.d.comb += self.vmcr_w_stb.eq(1)
                 with m.Case(regs.GICH_APR.word):
                     m.d.comb += self.apr_w_stb.eq(1)
-                for n in range(self.num_lrs):           # above ListRegs: WI
-                    with m.Case(regs.lr(n).word):
-                        m.d.comb += [self.lr_w_stb.eq(1), self.lr_w_index.eq(n)]
+                with m.Case(lr_window):                 # GICH_LR<n>, n = addr[5:0]; the
+                    m.d.comb += self.lr_w_stb.eq(1)     # LR bank has none above ListRegs: WI
                 # RO registers and reserved offsets: ignored
 
         # R11: EOICount + 1 modulo 32 (never in the same cycle as an HCR write)

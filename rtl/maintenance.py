@@ -32,7 +32,12 @@ class Maintenance(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         h, c, misr, b = self.hcr, self.ctlr, self.misr, MISR_BITS
-        at_most_one_valid = (self.valid & (self.valid - 1)) == 0
+        # U: zero or one valid LRs, as a log-depth tree of (any, more than one)
+        level = [(self.valid[n], 0) for n in range(MAX_LRS)]
+        while len(level) > 1:
+            level = [(a_any | b_any, a_many | b_many | (a_any & b_any))
+                     for (a_any, a_many), (b_any, b_many) in zip(level[::2], level[1::2])]
+        at_most_one_valid = ~level[0][1]
         m.d.sync += [
             misr[b["EOI"]].eq(self.eisr != 0),                            # no enable bit
             misr[b["U"]].eq(h.UIE & at_most_one_valid),
