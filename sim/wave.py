@@ -20,7 +20,7 @@ STATE_NAMES = {0: "invalid", 1: "pending", 2: "active", 3: "pend+act"}
 GROUPS = [
     ("Register bus", [("clk", BIN), ("rst", BIN), ("bus__addr", HEX), ("bus__r_stb", BIN),
                       ("bus__w_stb", BIN), ("bus__w_strb", BIN), ("bus__w_data", HEX),
-                      ("bus__ack", BIN), ("bus__r_data", HEX)]),
+                      ("bus__ack", BIN), ("bus__ready", BIN), ("bus__r_data", HEX)]),
     ("Output lines", [("virq", BIN), ("vfiq", BIN), ("maint_irq", BIN), ("deact_valid", BIN),
                       ("deact_pintid", DEC)]),
     ("GICH registers", [(r"\hcr.En", BIN), (r"\hcr.UIE", BIN), (r"\hcr.LRENPIE", BIN),
