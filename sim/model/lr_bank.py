@@ -13,6 +13,23 @@ def prio(value):
     return lr_get(value, "Priority") << 3
 
 
+def per_contents(query):
+    """Cache a query's result until the LR contents change: a speed-up of the
+    model only (the differential runs ask VIRQ, VFIQ and MISR after every
+    transaction). Keyed on the contents themselves, so a change made any way,
+    even by assigning to ``lr`` directly, is seen."""
+    def cached(self, *args):
+        contents = tuple(self.lr)
+        if contents != self._contents:
+            self._contents, self._results = contents, {}
+        key = (query.__name__, args)
+        if key not in self._results:
+            self._results[key] = query(self, *args)
+        return self._results[key]
+    cached.__name__, cached.__doc__ = query.__name__, query.__doc__
+    return cached
+
+
 def vid_out(value):
     """VirtualID, with the vSGI source CPUID in [12:10] when HW = 0."""
     if lr_get(value, "HW"):
@@ -28,6 +45,7 @@ class LRBank:
     def reset(self):
         # R15: LRs reset to 0 (invalid) as on GIC-400
         self.lr = [0] * self.num_lrs
+        self._contents, self._results = None, {}       # per_contents cache
 
     # -- hypervisor port (GICH_LR<n>) --------------------------------------
     def read(self, n):
@@ -42,30 +60,37 @@ class LRBank:
 
     # -- status vectors -----------------------------------------------------
     # Ref: GICH_ELRSR: State == 00 && (HW == 1 || EOI == 0)
+    @per_contents
     def elrsr(self):
         return sum(1 << n for n, v in enumerate(self.lr)
                    if lr_get(v, "State") == INVALID and (lr_get(v, "HW") or not lr_get(v, "EOI")))
 
     # Ref: GICH_EISR: State == 00 && HW == 0 && EOI == 1
+    @per_contents
     def eisr(self):
         return sum(1 << n for n, v in enumerate(self.lr)
                    if lr_get(v, "State") == INVALID and not lr_get(v, "HW") and lr_get(v, "EOI"))
 
+    @per_contents
     def valid_count(self):
         return sum(1 for v in self.lr if lr_get(v, "State") != INVALID)
 
+    @per_contents
     def any_pending(self):
         """Some LR in state 01 (pending only; 11 does not count, digest 4 #5)."""
         return any(lr_get(v, "State") == PENDING for v in self.lr)
 
     # -- candidate selection (R5) ------------------------------------------
+    @per_contents
     def best(self, enable_grp0, enable_grp1, pmr):
         """Index of the highest-priority pending LR of an enabled group with
         priority below PMR; ties go to the lowest index. None if no candidate."""
         best = None
         for n, v in enumerate(self.lr):
+            if lr_get(v, "State") != PENDING:
+                continue
             enabled = enable_grp1 if lr_get(v, "Grp1") else enable_grp0
-            if lr_get(v, "State") == PENDING and enabled and prio(v) < pmr:
+            if enabled and prio(v) < pmr:
                 if best is None or prio(v) < prio(self.lr[best]):
                     best = n
         return best

@@ -26,6 +26,7 @@ class VirtualInterface:
         self.vcpu = VCPU(self.lrs, self.hyp)
         self.maintenance = Maintenance(self.lrs, self.vcpu, self.hyp)
         self.hyp.lrs, self.hyp.vcpu, self.hyp.maintenance = self.lrs, self.vcpu, self.maintenance
+        self._lines_state = self._lines_value = None
 
     def reset(self):
         self.lrs.reset()
@@ -70,17 +71,27 @@ class VirtualInterface:
         if frame is not None:
             self.write(frame, offset, value, strb)
 
+    # output lines, computed once per state: a speed-up only (a differential
+    # run asks for all three after every transaction), keyed on the whole state
+    def _lines(self):
+        v = self.vcpu
+        state = (self.hyp.hcr, v.ctlr, v.pmr, v.bpr, v.abpr, v.apr, tuple(self.lrs.lr))
+        if state != self._lines_state:
+            self._lines_state = state
+            self._lines_value = (v.virq, v.vfiq, self.maintenance.maint)
+        return self._lines_value
+
     @property
     def virq(self):
-        return self.vcpu.virq
+        return self._lines()[0]
 
     @property
     def vfiq(self):
-        return self.vcpu.vfiq
+        return self._lines()[1]
 
     @property
     def maint(self):
-        return self.maintenance.maint
+        return self._lines()[2]
 
     @property
     def forwarded(self):
