@@ -32,20 +32,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def machine():
-    cpu = platform.processor() or "?"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """bench_hw's machine description, plus the load average (a shared machine)."""
+    from bench_hw import machine as cpu         # bench/ is on sys.path (a script)
     try:
         load = os.getloadavg()[0]
     except OSError:
         load = None
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "system": platform.platform(), "load_1min": load}
+    return {**cpu(), "system": platform.platform(), "load_1min": load}
 
 
 def timed(label, fn, n):

@@ -37,6 +37,27 @@ class Observation(NamedTuple):
         return f"{data}virq={self.virq} vfiq={self.vfiq} maint={self.maint}{fw}"
 
 
+ENGINES = ("rtl", "fast", "model")
+
+
+def make_engine(name, num_lrs, vcd_path=None):
+    """A fresh engine in its reset state: "model" (golden model, sim/model),
+    "rtl" (Amaranth simulation, sim/driver.py; a waveform into vcd_path when
+    given) or "fast" (Verilator, sim/fast.py). Used by `vgic replay` and
+    `vgic fuzz`."""
+    match name:
+        case "model":
+            from .model import VirtualInterface
+            return VirtualInterface(num_lrs)
+        case "rtl":
+            from .driver import RTLEngine
+            return RTLEngine(num_lrs, vcd_path=vcd_path)
+        case "fast":
+            from .fast import FastEngine
+            return FastEngine(num_lrs=num_lrs)
+    raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
+
+
 def observe(engine, txn):
     """Apply `txn` and return the engine's Observation."""
     before = len(engine.forwarded)

@@ -9,36 +9,21 @@ transactions done, seed) goes to stderr.
 
 Engines (`--engine`): "rtl" (Amaranth simulation, sim/driver.py), "fast"
 (Verilator, sim/fast.py), "model" (a second golden model: checks the fuzzer
-itself). A new engine is one more name in ENGINES and one more case in
-`make_engine`.
+itself). A new engine is one more name in sim/diff.py's ENGINES and one more
+case in its `make_engine`.
 """
 import json
 import sys
 import time
 
 from ..rtl import regs
-from .diff import DiffRunner, Divergence, minimize
+from .diff import ENGINES, DiffRunner, Divergence, make_engine, minimize
 from .model import VirtualInterface
 from .stimulus import CORE, PROFILES, RandomChoices, stream
 
 __all__ = ["ENGINES", "make_engine", "fuzz", "stream_seed", "save_trace", "run"]
 
-ENGINES = ("rtl", "fast", "model")
 DEFAULT_LRS = (1, 4, 64)
-
-
-def make_engine(name, num_lrs):
-    """A fresh engine in its reset state."""
-    match name:
-        case "rtl":
-            from .driver import RTLEngine
-            return RTLEngine(num_lrs=num_lrs)
-        case "fast":
-            from .fast import FastEngine
-            return FastEngine(num_lrs=num_lrs)
-        case "model":
-            return VirtualInterface(num_lrs)
-    raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
 
 
 def stream_seed(seed, num_lrs, profile):

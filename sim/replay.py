@@ -6,24 +6,13 @@ import sys
 import tempfile
 import time
 
-from .diff import DiffRunner, Divergence, observe
+from .diff import DiffRunner, Divergence, make_engine, observe
 from .stimulus import Txn
 from .trace import TraceError, address_map, read_trace, result_line
 
 __all__ = ["make_engine", "replay", "run"]
 
 LINES = ("virq", "vfiq", "maint")
-
-
-def make_engine(kind, num_lrs, vcd_path=None):
-    """A fresh engine: 'model' (golden model) or 'rtl' (Amaranth simulation)."""
-    if kind == "model":
-        from .model import VirtualInterface
-        return VirtualInterface(num_lrs)
-    if kind == "rtl":
-        from .driver import RTLEngine
-        return RTLEngine(num_lrs, vcd_path=vcd_path)
-    raise ValueError(f"unknown engine {kind!r}")
 
 
 def _txn(t):
