@@ -160,6 +160,7 @@ class Recorder:
 
     def __init__(self, reg):
         self.reg, self.log, self.cycles = reg, [], 0
+        self.times = []                      # the cycle (0-based) of each strobe in log
 
     async def tick(self, ctx, *sigs):
         reg = self.reg
@@ -172,6 +173,8 @@ class Recorder:
             self.log.append(("w", addr, data, strb))
         if r_stb:
             self.log.append(("r", addr, None, None))
+        if r_stb or w_stb:
+            self.times.append(self.cycles)
         self.cycles += 1
         return vals
 
@@ -296,19 +299,23 @@ def random_ops(rng, n, num_lrs=4):
     return writes, reads
 
 
-def test_axi_back_to_back_one_per_cycle():
-    """AXI4-Lite: with VALID and READY always high, one write then one read per
-    clock reach the core with no idle cycle, reads and writes alternating."""
+def test_axi_back_to_back_timing():
+    """AXI4-Lite with VALID and READY always high (rtl/bridges/axi4lite.py,
+    "Timing"): a request reaches the core in the cycle after its handshake and
+    is answered in the next; one direction alone runs at one transaction per 2
+    cycles, reads and writes interleaved at one per clock."""
     writes = [(regs.lr(n).addr, 0x1000 + n, 0xF) for n in range(4)]
     reads = [regs.lr(n).addr for n in range(4)]
     rec = run_axi(writes, [])
     assert [k for k, *_ in rec.log] == ["w"] * 4
-    assert rec.cycles == 4 + 1              # 4 issue cycles, last B one cycle later
+    assert rec.times == [1, 3, 5, 7]
+    assert rec.cycles == 7 + 2              # the last B is seen in the cycle after its issue
     rec = run_axi([], reads)
-    assert rec.cycles == 4 + 1
+    assert [k for k, *_ in rec.log] == ["r"] * 4
+    assert rec.times == [1, 3, 5, 7] and rec.cycles == 7 + 2
     rec = run_axi(writes, reads)
-    assert [k for k, *_ in rec.log] == ["w", "r"] * 4 or [k for k, *_ in rec.log] == ["r", "w"] * 4
-    assert rec.cycles == 8 + 1
+    assert [k for k, *_ in rec.log] in (["w", "r"] * 4, ["r", "w"] * 4)
+    assert rec.times == list(range(1, 9)) and rec.cycles == 8 + 2
 
 
 @pytest.mark.parametrize("w_delay,aw_delay", [(0, 5), (5, 0), (3, 3)])
@@ -355,6 +362,8 @@ def test_axi_side_effect_read_once_under_r_backpressure():
         (arready,) = await rec.tick(ctx, axi.arready)
         assert arready
         ctx.set(axi.araddr, SIDE.addr)       # a second read queued behind it
+        (rvalid,) = await rec.tick(ctx, axi.rvalid)
+        assert not rvalid                    # the issue cycle: RVALID comes one cycle later
         for _ in range(30):
             rvalid, rdata = await rec.tick(ctx, axi.rvalid, axi.rdata)
             assert rvalid and rdata == 0
@@ -628,11 +637,13 @@ def test_axi_hold_off(ready_bus, hold, p_busy, errors):
 
 def test_axi_hold_off_full_speed(ready_bus):
     """AXI4-Lite, VALID/READY always high, ready low 2 cycles after each strobe:
-    one transaction per 3 cycles, nothing lost or repeated."""
+    one transaction per 3 cycles from the cycle after the first handshake,
+    nothing lost or repeated."""
     writes = [(regs.lr(n % 4).addr, n, 0xF) for n in range(40)]
     reads = [regs.lr(n % 4).addr if n % 3 else SIDE.addr for n in range(40)]
     rec = run_axi(writes, reads, hold=2)
-    assert len(rec.log) == 80 and rec.cycles == 3 * 80 - 2 + 1
+    assert len(rec.log) == 80 and rec.times == [1 + 3 * k for k in range(80)]
+    assert rec.cycles == rec.times[-1] + 2
 
 
 @pytest.mark.parametrize("hold,p_busy", [(1, 0.0), (3, 0.3)])

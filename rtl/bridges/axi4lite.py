@@ -4,13 +4,19 @@
 - AW, W and AR each have a one-entry skid buffer: AWREADY/WREADY/ARREADY are
   registers (high while the buffer is empty), so AW and W may arrive in either
   order or together, and no READY depends combinationally on any input.
-- A write is issued to the core in the cycle both its address and its data are
-  available (from the buffer or straight from the bus) and the B slot is free or
-  being emptied; BVALID follows one cycle later. A read likewise: RVALID one cycle
-  after it is issued, RDATA straight from the core's registered r_data, held in a
-  register while RREADY is low. With READY/VALID held high and the core ready this
-  gives one transaction per clock and a latency of one cycle, reads and writes
-  alternating when both are waiting.
+- Requests reach the core only from the buffers: the core's address, data and
+  strobes are functions of registers alone, so no AXI input travels through
+  the core's register decode and read mux in the same cycle (Fmax; see
+  docs/benchmarks.md). A write is issued once its address and data are both
+  buffered and no B response is outstanding (BVALID low), a read once its
+  address is buffered and RVALID is low; when both could go, the one not served
+  last time goes first. BVALID/RVALID follow one cycle after the issue; RDATA
+  comes straight from the core's registered r_data, held in a register while
+  RREADY is low.
+- Timing with VALID/READY held high and the core ready: a request is issued in
+  the cycle after its handshake and answered in the next (2 cycles from
+  handshake to response); each direction alone runs at one transaction per 2
+  cycles, reads and writes interleaved at one per clock.
 - Every issued request gets exactly one response, and a request reaches the core
   exactly once (an IAR read under R back-pressure is not repeated).
 - When the register bus has a ``ready`` hold-off (rtl/regbus.py), nothing is issued
@@ -72,70 +78,85 @@ class AXI4LiteBridge(wiring.Component):
         m.submodules.wcheck = wcheck = AccessCheck(self.num_lrs, self.errors)
         m.submodules.rcheck = rcheck = AccessCheck(self.num_lrs, self.errors)
 
-        # Skid buffers: READY = buffer empty. A request is "available" from the
-        # buffer, or from the bus while the buffer is empty.
-        aw_full, aw_addr = Signal(), Signal(regs.CORE_ADDR_BITS)
-        w_full, w_data, w_strb = Signal(), Signal(32), Signal(4)
-        ar_full, ar_addr = Signal(), Signal(regs.CORE_ADDR_BITS)
+        # Skid buffers: READY = buffer empty.
+        aw_full, aw_addr = Signal(name="aw_full"), Signal(regs.CORE_ADDR_BITS, name="aw_addr")
+        w_full, w_data, w_strb = Signal(name="w_full"), Signal(32, name="w_data"), Signal(4, name="w_strb")
+        ar_full, ar_addr = Signal(name="ar_full"), Signal(regs.CORE_ADDR_BITS, name="ar_addr")
         m.d.comb += [
             axi.awready.eq(~aw_full),
             axi.wready.eq(~w_full),
             axi.arready.eq(~ar_full),
         ]
-        aw_have = aw_full | axi.awvalid
-        w_have = w_full | axi.wvalid
-        ar_have = ar_full | axi.arvalid
-        cur_aw = Mux(aw_full, aw_addr, axi.awaddr[:regs.CORE_ADDR_BITS])
-        cur_wdata = Mux(w_full, w_data, axi.wdata)
-        cur_wstrb = Mux(w_full, w_strb, axi.wstrb)
-        cur_ar = Mux(ar_full, ar_addr, axi.araddr[:regs.CORE_ADDR_BITS])
 
         # Response slots. r_core: RDATA comes from the core's r_data this cycle.
-        r_core, r_hold = Signal(), Signal(32)
-        b_free = ~axi.bvalid | axi.bready
-        r_free = ~axi.rvalid | axi.rready
+        r_core, r_hold = Signal(name="r_core"), Signal(32, name="r_hold")
         m.d.comb += axi.rdata.eq(Mux(r_core, reg.r_data, r_hold))
 
-        # Issue: one request per cycle while the core is ready; when both
-        # directions wait, the one not served last time goes first.
+        # Issue, from registers only: a direction whose request is buffered and
+        # whose response slot is empty; when both can go, the one not served
+        # last time goes first. That choice is made a cycle ahead, from the
+        # registers' next values (go_w, go_r), so the core's address select
+        # and strobes come straight from flip-flops; the core's `ready` is a
+        # register too.
         ready = core_ready(reg)
-        want_w = aw_have & w_have & b_free & ready
-        want_r = ar_have & r_free & ready
-        write_first = Signal()
-        do_w = want_w & (~want_r | write_first)
-        do_r = want_r & ~do_w
+        go_w, go_r = Signal(name="go_w"), Signal(name="go_r")
+        write_first = Signal(name="write_first")
+        do_w = go_w & ready
+        do_r = go_r & ready
+        aw_full_n = Mux(do_w, 0, aw_full) | (axi.awvalid & ~aw_full)
+        w_full_n = Mux(do_w, 0, w_full) | (axi.wvalid & ~w_full)
+        ar_full_n = Mux(do_r, 0, ar_full) | (axi.arvalid & ~ar_full)
+        bvalid_n = do_w | (axi.bvalid & ~axi.bready)
+        rvalid_n = do_r | (axi.rvalid & ~axi.rready)
+        write_first_n = Mux(do_w, 0, Mux(do_r, 1, write_first))
+        can_w_n = aw_full_n & w_full_n & ~bvalid_n
+        can_r_n = ar_full_n & ~rvalid_n
+        pick_w_n = can_w_n & (~can_r_n | write_first_n)
+        m.d.sync += [go_w.eq(pick_w_n), go_r.eq(can_r_n & ~pick_w_n),
+                     write_first.eq(write_first_n)]
+        # The address the core sees, the chosen buffer's, and the access checks
+        # of the buffered requests are registers too, loaded from the buffers'
+        # next contents.
+        aw_addr_n = Mux(aw_full, aw_addr, axi.awaddr[:regs.CORE_ADDR_BITS])
+        w_strb_n = Mux(w_full, w_strb, axi.wstrb)
+        ar_addr_n = Mux(ar_full, ar_addr, axi.araddr[:regs.CORE_ADDR_BITS])
+        core_addr = Signal(reg.addr.shape(), name="core_addr")
+        w_forward, w_error = Signal(name="w_forward"), Signal(name="w_error")
+        r_forward, r_error = Signal(name="r_forward"), Signal(name="r_error")
+        m.d.comb += [
+            wcheck.addr.eq(aw_addr_n), wcheck.write.eq(1), wcheck.strb.eq(w_strb_n),
+            rcheck.addr.eq(ar_addr_n), rcheck.write.eq(0),
+        ]
+        m.d.sync += [
+            core_addr.eq(Mux(pick_w_n, aw_addr_n[2:], ar_addr_n[2:])),
+            w_forward.eq(wcheck.forward), w_error.eq(wcheck.error),
+            r_forward.eq(rcheck.forward), r_error.eq(rcheck.error),
+        ]
 
         m.d.comb += [
-            wcheck.addr.eq(cur_aw), wcheck.write.eq(1), wcheck.strb.eq(cur_wstrb),
-            rcheck.addr.eq(cur_ar), rcheck.write.eq(0),
-            reg.addr.eq(Mux(do_w, cur_aw[2:], cur_ar[2:])),
-            reg.w_data.eq(cur_wdata),
-            reg.w_strb.eq(cur_wstrb),
-            reg.w_stb.eq(do_w & wcheck.forward),
-            reg.r_stb.eq(do_r & rcheck.forward),
+            reg.addr.eq(core_addr),
+            reg.w_data.eq(w_data),
+            reg.w_strb.eq(w_strb),
+            reg.w_stb.eq(do_w & w_forward),
+            reg.r_stb.eq(do_r & r_forward),
         ]
-        with m.If(do_w):
-            m.d.sync += write_first.eq(0)
-        with m.Elif(do_r):
-            m.d.sync += write_first.eq(1)
-
-        # Skid buffer updates: fill on a handshake not issued at once, empty on issue.
+        # Skid buffers: fill on a handshake, empty on issue (a full buffer takes
+        # no handshake, so the two never meet).
         with m.If(do_w):
             m.d.sync += [aw_full.eq(0), w_full.eq(0)]
-        with m.Else():
-            with m.If(axi.awvalid & ~aw_full):
-                m.d.sync += [aw_full.eq(1), aw_addr.eq(axi.awaddr[:regs.CORE_ADDR_BITS])]
-            with m.If(axi.wvalid & ~w_full):
-                m.d.sync += [w_full.eq(1), w_data.eq(axi.wdata), w_strb.eq(axi.wstrb)]
+        with m.If(axi.awvalid & ~aw_full):
+            m.d.sync += [aw_full.eq(1), aw_addr.eq(axi.awaddr[:regs.CORE_ADDR_BITS])]
+        with m.If(axi.wvalid & ~w_full):
+            m.d.sync += [w_full.eq(1), w_data.eq(axi.wdata), w_strb.eq(axi.wstrb)]
         with m.If(do_r):
             m.d.sync += ar_full.eq(0)
-        with m.Elif(axi.arvalid & ~ar_full):
+        with m.If(axi.arvalid & ~ar_full):
             m.d.sync += [ar_full.eq(1), ar_addr.eq(axi.araddr[:regs.CORE_ADDR_BITS])]
 
         # B channel: the response is known at issue (the core takes the write at
         # the clock edge that ends the issue cycle).
         with m.If(do_w):
-            m.d.sync += [axi.bvalid.eq(1), axi.bresp.eq(Mux(wcheck.error, SLVERR, OKAY))]
+            m.d.sync += [axi.bvalid.eq(1), axi.bresp.eq(Mux(w_error, SLVERR, OKAY))]
         with m.Elif(axi.bready):
             m.d.sync += axi.bvalid.eq(0)
 
@@ -144,8 +165,8 @@ class AXI4LiteBridge(wiring.Component):
         with m.If(do_r):
             m.d.sync += [
                 axi.rvalid.eq(1),
-                axi.rresp.eq(Mux(rcheck.error, SLVERR, OKAY)),
-                r_core.eq(rcheck.forward),
+                axi.rresp.eq(Mux(r_error, SLVERR, OKAY)),
+                r_core.eq(r_forward),
                 r_hold.eq(0),
             ]
         with m.Else():
