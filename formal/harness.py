@@ -256,9 +256,9 @@ class Arch:
 
 
 def _register(fragment, name):
-    """The top module's register called `name`, or None. Used only for
-    strengthening invariants on rtl/top.py's hold-off counter `hold`, which is
-    a local signal of VirtualInterface.elaborate (not a port)."""
+    """The module's register called `name`, or None. Used only for
+    strengthening invariants on rtl/top.py's hold-off counter `hold` and
+    rtl/vcpu.py's `eoi_step`, local signals of their elaborate (not ports)."""
     for stmt in fragment.statements.get("sync", []):
         for sig in stmt._lhs_signals():
             if sig.name == name:
@@ -290,6 +290,7 @@ class Harness(Elaboratable):
         top, N = self.top, self.num_lrs
         dut = Fragment.get(top, platform)
         blocks = {name: sub.origins[0] for sub, name, *_ in dut.subfragments}
+        frags = {name: sub for sub, name, *_ in dut.subfragments}
         m.submodules.dut = dut
         lrb, vcpu, hyp, maint = (blocks[k] for k in ("lr_bank", "vcpu", "hyp", "maintenance"))
 
@@ -359,7 +360,7 @@ class Harness(Elaboratable):
             return (last["addr"] >= first) & (last["addr"] < end)
 
         ctx = dict(m=m, now=now, was=was, bus=bus, last=last, settled=settled, ready=ready,
-                   hold=_register(dut, "hold"),
+                   hold=_register(dut, "hold"), eoi_step=_register(frags["vcpu"], "eoi_step"),
                    window=window, expect=expect,
                    accepted=accepted, responding=responding, rdata=rdata, N=N,
                    top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint,
@@ -371,7 +372,7 @@ class Harness(Elaboratable):
 
     # Stored-value rules the other properties rely on (they also strengthen
     # the induction): R3 clamps, 2.8 reserved LR bits, 2.1 reserved HCR bits.
-    def _invariants(self, m, now, vcpu, N, ready, top, hold, **_):
+    def _invariants(self, m, now, vcpu, N, ready, top, hold, eoi_step, **_):
         # Property 6, no deadlock (in every group: it also bounds how long an
         # induction trace can hide stale pipeline state behind ready = 0):
         # ready is 0 for at most the hold-off that rtl/top.py documents
@@ -391,6 +392,14 @@ class Harness(Elaboratable):
         if self.strengthen and hold is not None and bound:
             m.d.comb += [Assert(hold <= bound), Assert(ready == (hold == 0)),
                          Assert(waiting + hold <= bound)]
+        # Strengthening only: the vCPU's EOIR/AEOIR/DIR sequence (rtl/vcpu.py
+        # `eoi_step`, one-hot: edges 2, 3, 4) runs in step with the hold-off it
+        # started (rtl/top.py: eoi_hold_cycles, then counting down), so an
+        # induction cannot start from a sequence further on than its hold-off.
+        eoi_hold = getattr(top, "eoi_hold_cycles", None)
+        if self.strengthen and hold is not None and eoi_step is not None and eoi_hold:
+            for k in range(len(eoi_step)):
+                m.d.comb += Assert(~eoi_step[k] | (hold == eoi_hold - k))
         m.d.comb += [
             Assert(now.bpr >= regs.BPR_MIN),                  # R3: BPR stored >= 2
             Assert(now.abpr >= regs.ABPR_MIN),                # R3: ABPR stored >= 3
