@@ -256,13 +256,18 @@ class Arch:
 
 
 def _register(fragment, name):
-    """The module's register called `name`, or None. Used only for
-    strengthening invariants on rtl/top.py's hold-off counter `hold` and
-    rtl/vcpu.py's `eoi_step`, local signals of their elaborate (not ports)."""
+    """The register called `name` in the module or its submodules, or None.
+    Used only for strengthening invariants on local signals of the RTL's
+    elaborate (not ports): rtl/top.py's hold-off counter `hold`, rtl/vcpu.py's
+    `eoi_step` and responses, rtl/lr_bank.py's `best_sel`."""
     for stmt in fragment.statements.get("sync", []):
         for sig in stmt._lhs_signals():
             if sig.name == name:
                 return sig
+    for sub, *_ in fragment.subfragments:
+        found = _register(sub, name)
+        if found is not None:
+            return found
     return None
 
 
@@ -361,6 +366,7 @@ class Harness(Elaboratable):
 
         ctx = dict(m=m, now=now, was=was, bus=bus, last=last, settled=settled, ready=ready,
                    hold=_register(dut, "hold"), eoi_step=_register(frags["vcpu"], "eoi_step"),
+                   frags=frags,
                    window=window, expect=expect,
                    accepted=accepted, responding=responding, rdata=rdata, N=N,
                    top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint,
@@ -451,7 +457,7 @@ class Harness(Elaboratable):
 
     # -- 3. acknowledge ----------------------------------------------------------------
     def _iar(self, m, now, was, rdata, ready, window, expect, last, N, top, was_read,
-             read_resp, **_):
+             read_resp, frags, **_):
         lr_same = [now.lr[n] == was.lr[n] for n in range(N)]
         all_same = Cat(*lr_same).all() & (now.apr == was.apr)
 
@@ -494,6 +500,27 @@ class Harness(Elaboratable):
                 m.d.comb += Assert(expect(now.apr, was.apr, apr_final))
             with m.If(read_resp(reg)):
                 m.d.comb += Assert(rdata == expected)       # ... and the value read
+        # Strengthening only: while ready, the vCPU's precomputed responses
+        # (rtl/vcpu.py, two register stages after the LR bank's `best`) equal
+        # their definitions over the current state, and the LR bank's one-hot
+        # `best_sel` marks the LR an acknowledge takes. Without these an
+        # induction could start inside a hold-off with a stale pipeline that a
+        # read right after it would use.
+        resp = {k: _register(frags["vcpu"], k)
+                for k in ("iar", "iar_ok", "aiar", "aiar_ok", "hppir", "ahppir", "apr_set")}
+        best_sel = _register(frags["lr_bank"], "best_sel")
+        if self.strengthen and best_sel is not None and all(v is not None for v in resp.values()):
+            with m.If(ready):
+                for key, alias in (("iar", False), ("aiar", True)):
+                    value, ack = now.acknowledge(alias)
+                    m.d.comb += [Assert(resp[key] == value),
+                                 Assert(resp[key + "_ok"] == Cat(*ack).any())]
+                    for n in range(N):
+                        with m.If(ack[n]):
+                            m.d.comb += [Assert(best_sel[:N] == (1 << n)),
+                                         Assert(resp["apr_set"] == now.apr_bit(n))]
+                m.d.comb += [Assert(resp["hppir"] == now.highest_pending(False)),
+                             Assert(resp["ahppir"] == now.highest_pending(True))]
         # R7: HPPIR/AHPPIR report the best candidate, no state change
         for reg, alias in ((regs.GICV_HPPIR, False), (regs.GICV_AHPPIR, True)):
             with m.If(read_resp(reg)):
