@@ -52,8 +52,9 @@ fuzz: setup
 	vgic fuzz -n $(N) --lrs $(FUZZ_LRS) --seed $(SEED) --engine $(ENGINE) --profile $(PROFILE)
 
 # make bench-hw [HW_ARGS="--lrs 4 --bus none --family ecp5"]: area/Fmax with
-# YoWASP Yosys + nextpnr (bench/bench_hw.py, all configurations take tens of
-# minutes), then cycle latencies in simulation (bench/bench_latency.py).
+# YoWASP Yosys + nextpnr (bench/bench_hw.py, all configurations take about 7
+# minutes on an idle 2-core machine), then cycle latencies in simulation
+# (bench/bench_latency.py).
 # make bench-sim [SIM_ARGS="--lrs 4 -n 20000"]: simulation speed (bench/bench_sim.py).
 # Tables on stdout, JSON in $(BUILD)/; figures in docs/benchmarks.md.
 HW_ARGS  ?=

@@ -375,8 +375,9 @@ def machine():
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="bench_hw.py", description=__doc__.split("\n\n")[0],
-        epilog="Examples: `python3 bench/bench_hw.py` (everything, tens of minutes); "
-               "`--lrs 4 --bus none --family ecp5` (one run, about a minute).",
+        epilog="Examples: `python3 bench/bench_hw.py` (everything: about 7 minutes on an "
+               "idle 2-core machine, much longer when it is busy); "
+               "`--lrs 4 --bus none --family ecp5` (one run, about 15 seconds).",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--lrs", default=",".join(map(str, LRS_DEFAULT)),
                    help="comma-separated LR counts for the core alone (default 1,4,16,64)")

@@ -3,7 +3,7 @@
 
 By default the `fast` task of every property group (1 LR, k-induction) runs,
 and every mutant of formal/mutants.py must make its group fail. The full set
-(4 and 64 LRs) runs with `make formal`, or here with VGIC_FORMAL=all.
+(2 to 64 LRs) runs with `make formal`, or here with VGIC_FORMAL=all.
 Work files go to build/formal-test/ (YoWASP tools cannot see /tmp).
 """
 import os
