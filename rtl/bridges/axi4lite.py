@@ -141,37 +141,31 @@ class AXI4LiteBridge(wiring.Component):
             reg.r_stb.eq(do_r & r_forward),
         ]
         # Skid buffers: fill on a handshake, empty on issue (a full buffer takes
-        # no handshake, so the two never meet).
-        with m.If(do_w):
-            m.d.sync += [aw_full.eq(0), w_full.eq(0)]
+        # no handshake, so the two never meet); the flags and BVALID/RVALID take
+        # the next values the issue choice above was made from.
+        m.d.sync += [aw_full.eq(aw_full_n), w_full.eq(w_full_n), ar_full.eq(ar_full_n),
+                     axi.bvalid.eq(bvalid_n), axi.rvalid.eq(rvalid_n)]
         with m.If(axi.awvalid & ~aw_full):
-            m.d.sync += [aw_full.eq(1), aw_addr.eq(axi.awaddr[:regs.CORE_ADDR_BITS])]
+            m.d.sync += aw_addr.eq(axi.awaddr[:regs.CORE_ADDR_BITS])
         with m.If(axi.wvalid & ~w_full):
-            m.d.sync += [w_full.eq(1), w_data.eq(axi.wdata), w_strb.eq(axi.wstrb)]
-        with m.If(do_r):
-            m.d.sync += ar_full.eq(0)
+            m.d.sync += [w_data.eq(axi.wdata), w_strb.eq(axi.wstrb)]
         with m.If(axi.arvalid & ~ar_full):
-            m.d.sync += [ar_full.eq(1), ar_addr.eq(axi.araddr[:regs.CORE_ADDR_BITS])]
+            m.d.sync += ar_addr.eq(axi.araddr[:regs.CORE_ADDR_BITS])
 
         # B channel: the response is known at issue (the core takes the write at
         # the clock edge that ends the issue cycle).
         with m.If(do_w):
-            m.d.sync += [axi.bvalid.eq(1), axi.bresp.eq(Mux(w_error, SLVERR, OKAY))]
-        with m.Elif(axi.bready):
-            m.d.sync += axi.bvalid.eq(0)
+            m.d.sync += axi.bresp.eq(Mux(w_error, SLVERR, OKAY))
 
         # R channel: core data arrives one cycle after issue (regbus contract);
         # a rejected read answers 0.
         with m.If(do_r):
             m.d.sync += [
-                axi.rvalid.eq(1),
                 axi.rresp.eq(Mux(r_error, SLVERR, OKAY)),
                 r_core.eq(r_forward),
                 r_hold.eq(0),
             ]
         with m.Else():
-            with m.If(axi.rready):
-                m.d.sync += axi.rvalid.eq(0)
             with m.If(r_core):
                 m.d.sync += [r_core.eq(0), r_hold.eq(reg.r_data)]
         return m
