@@ -1,5 +1,5 @@
 # Ref: digest 2.4-2.8 (MISR, EISR, ELRSR, APR, LR), 2.14 (RPR), 1.4 (access rules),
-#      R1-R13; rtl/regbus.py (1-cycle response); issue 7 properties 1-7.
+#      R1-R13; rtl/regbus.py (2-cycle response); issue 7 properties 1-7.
 """Formal harness around the real VirtualInterface (not part of the design).
 
 The register bus is driven by free inputs (any request, any address, any data,
@@ -22,7 +22,7 @@ from amaranth.asserts import AnySeq
 from vgic.rtl import regs
 from vgic.rtl.regs import (LR_FIELDS, HCR_FIELDS, CTLR_FIELDS, VMCR_FIELDS, MISR_BITS, MAX_LRS,
                            INVALID, PENDING, ACTIVE, PENDING_ACTIVE, SPURIOUS, SPURIOUS_GRP1)
-from vgic.rtl.regbus import ADDR_WIDTH
+from vgic.rtl.regbus import ADDR_WIDTH, LATENCY
 
 __all__ = ["GROUPS", "Harness"]
 
@@ -34,7 +34,7 @@ GROUPS = {
     "isolation":  "4. GICV accesses change only LR State and HCR.EOICount (2.8, R10, R11)",
     "apr":        "5. EOIR/AEOIR drop the lowest set APR bit only; RPR = highest active priority (R4, R8, R9)",
     "eoi":        "5b. EOIR/AEOIR/DIR deactivate the matched LR, count unmatched EOIs, forward HW pINTIDs (R8-R11)",
-    "bus":        "6. every request is acked exactly 1 cycle later; reads return and writes store the registers (regbus, 1.4, 2.19)",
+    "bus":        "6. every request is acked exactly 2 cycles later; reads return and writes store the registers (regbus, 1.4, 2.19)",
     "cover":      "7. reachability: every MISR bit, EOICount wrap, a preempting IAR, the lines",
 }
 
@@ -324,7 +324,7 @@ class Harness(Elaboratable):
         # that (ready = 0) each register is either still as it was or already
         # final (`expect`), which also rules out changes from anything else
         # early (short inductions). No state may change in idle cycles either.
-        # `rdata` is the r_data of its response (the cycle after acceptance),
+        # `rdata` is the r_data of its response (two cycles after acceptance),
         # held. A reset clears all.
         was = now.past("was", enable=accepted)
         last = {}
@@ -333,10 +333,21 @@ class Harness(Elaboratable):
             last[name] = Signal(len(sig), name=f"last_{name}")
             with m.If(accepted):
                 m.d.sync += last[name].eq(sig)
-        has_last, responding = Signal(), Signal()
+        has_last = Signal()
         with m.If(accepted):
             m.d.sync += has_last.eq(1)
-        m.d.sync += responding.eq(accepted)
+        # The response (regbus LATENCY = 2): `responding` two cycles after
+        # acceptance, with the request's address and kind (`resp`). Another
+        # read may be accepted in between (then `last` is that one); the state
+        # `was` it captured is the same, since only a non-IAR read, which
+        # changes nothing, leaves the core ready in the next cycle.
+        assert LATENCY == 2
+        responding_1, responding = Signal(), Signal()
+        resp_1 = {"addr": Signal(ADDR_WIDTH, name="resp_1_addr"), "r_stb": Signal(name="resp_1_r_stb")}
+        resp = {"addr": Signal(ADDR_WIDTH, name="resp_addr"), "r_stb": Signal(name="resp_r_stb")}
+        m.d.sync += [responding_1.eq(accepted), responding.eq(responding_1),
+                     resp_1["addr"].eq(bus.addr), resp_1["r_stb"].eq(bus.r_stb),
+                     resp["addr"].eq(resp_1["addr"]), resp["r_stb"].eq(resp_1["r_stb"])]
         held = Signal(32)
         rdata = Mux(responding, bus.r_data, held)
         m.d.sync += held.eq(rdata)
@@ -352,7 +363,7 @@ class Harness(Elaboratable):
 
         def read_resp(reg):
             """The response cycle of a read of `reg` (r_data valid: `rdata`)."""
-            return responding & last["r_stb"] & (last["addr"] == reg.word)
+            return responding & resp["r_stb"] & (resp["addr"] == reg.word)
 
         def was_write(reg):
             """A full-word write (partial writes are ignored by the core, regbus)."""
@@ -368,7 +379,7 @@ class Harness(Elaboratable):
                    hold=_register(dut, "hold"), eoi_step=_register(frags["vcpu"], "eoi_step"),
                    frags=frags,
                    window=window, expect=expect,
-                   accepted=accepted, responding=responding, rdata=rdata, N=N,
+                   accepted=accepted, responding=responding, resp=resp, rdata=rdata, N=N,
                    top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint,
                    was_read=was_read, read_resp=read_resp, was_write=was_write,
                    in_frame=in_frame)
@@ -640,9 +651,9 @@ class Harness(Elaboratable):
             m.d.comb += Assert(rdata == was.apr)
 
     # -- 6. the bus ------------------------------------------------------------------
-    def _bus(self, m, now, was, bus, rdata, ready, accepted, responding, window, expect,
+    def _bus(self, m, now, was, bus, rdata, ready, accepted, responding, resp, window, expect,
              last, N, top, read_resp, was_write, **_):
-        # regbus: ack exactly one cycle after each accepted request (a strobe
+        # regbus: ack exactly two cycles after each accepted request (a strobe
         # with ready = 1), never otherwise: a strobe while ready = 0 is ignored
         has_cycle = Signal()
         m.d.sync += has_cycle.eq(1)
@@ -674,8 +685,8 @@ class Harness(Elaboratable):
             regs.GICH_MISR, regs.GICH_EISR0, regs.GICH_EISR1, regs.GICH_ELRSR0,
             regs.GICH_ELRSR1, regs.GICV_IAR, regs.GICV_AIAR, regs.GICV_HPPIR,
             regs.GICV_AHPPIR, regs.GICV_RPR)}
-        with m.If(responding & last["r_stb"]
-                  & ~Cat(*(last["addr"] == w for w in sorted(known))).any()):
+        with m.If(responding & resp["r_stb"]
+                  & ~Cat(*(resp["addr"] == w for w in sorted(known))).any()):
             m.d.comb += Assert(rdata == 0)
 
         # Writes store the value through the write masks and clamps of 2.19

@@ -5,9 +5,14 @@ frame's register decode.
 Twin of sim/model/hyp.py. VMCR and APR are stored in the vCPU block (this
 block reads them and strobes their writes), the LRs, EISR and ELRSR in the LR
 bank, MISR in the maintenance block. Requests arrive frame-selected by the
-top; r_data is combinational (the top registers it).
+top. r_data is valid in the cycle after the request (the read pipeline's
+first stage, the top registers it again, rtl/regbus.py): the registers other
+than the LRs are muxed and registered in one stage; the LR window is muxed on
+the LR index's low 3 bits into groups of 8 LRs, registered, and the group is
+selected after the registers (so with 64 LRs no path runs from the address
+through a 64-way mux in one clock).
 """
-from amaranth.hdl import Module, Signal, Mux, Const
+from amaranth.hdl import Array, Module, Signal, Mux, Const
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -78,38 +83,49 @@ class Hyp(wiring.Component):
 
         # GICH_LR<n> reads: the LR window (0x100-0x1FF) is 64 words, the word
         # address's low 6 bits are n; a balanced mux on those bits (LRs at and
-        # above ListRegs + 1 read 0: RAZ)
+        # above ListRegs + 1 read 0: RAZ). Stage 1 (registered): the low
+        # `k1` bits pick one LR per group of 2**k1; after it, the registered
+        # upper index bits pick the group.
         assert regs.lr(0).word % regs.MAX_LRS == 0 and regs.MAX_LRS == 64
         lr_window = f"{regs.lr(0).word >> 6:0{ADDR_WIDTH - 6}b}" + "-" * 6
         k = max(1, (self.num_lrs - 1).bit_length())
+        k1 = min(k, 3)
         level = [self.lr[n].as_value() if n < self.num_lrs else Const(0, 32)
                  for n in range(1 << k)]
-        for bit in self.addr[:k]:
+        for bit in self.addr[:k1]:
             level = [Mux(bit, level[i + 1], level[i]) for i in range(0, len(level), 2)]
-        lr_read = Mux(self.addr[k:6] == 0, level[0], 0)
+        groups = [Signal(32, name=f"lr_group{g}") for g in range(len(level))]
+        lr_hit = Signal()                # the request names an LR slot of this build
+        group_index = Signal(max(1, k - k1))
+        other = Signal(32)               # stage 1 of the other GICH registers
+        m.d.sync += [group.eq(value) for group, value in zip(groups, level)]
+        m.d.sync += group_index.eq(self.addr[k1:k])
+        m.d.sync += lr_hit.eq((self.addr[6:] == regs.lr(0).word >> 6) & (self.addr[k:6] == 0))
+        lr_read = Array(groups)[group_index] if len(groups) > 1 else groups[0]
+        m.d.comb += self.r_data.eq(other | Mux(lr_hit, lr_read, 0))
 
         # -- GICH frame reads (no side effects) ---------------------------------
         with m.Switch(self.addr):
             with m.Case(regs.GICH_HCR.word):
-                m.d.comb += self.r_data.eq(hcr)
+                m.d.sync += other.eq(hcr)
             with m.Case(regs.GICH_VTR.word):
-                m.d.comb += self.r_data.eq(vtr)
+                m.d.sync += other.eq(vtr)
             with m.Case(regs.GICH_VMCR.word):
-                m.d.comb += self.r_data.eq(vmcr)
+                m.d.sync += other.eq(vmcr)
             with m.Case(regs.GICH_MISR.word):
-                m.d.comb += self.r_data.eq(self.misr)
+                m.d.sync += other.eq(self.misr)
             with m.Case(regs.GICH_EISR0.word):
-                m.d.comb += self.r_data.eq(self.eisr[:32])
+                m.d.sync += other.eq(self.eisr[:32])
             with m.Case(regs.GICH_EISR1.word):
-                m.d.comb += self.r_data.eq(self.eisr[32:])
+                m.d.sync += other.eq(self.eisr[32:])
             with m.Case(regs.GICH_ELRSR0.word):
-                m.d.comb += self.r_data.eq(self.elrsr[:32])
+                m.d.sync += other.eq(self.elrsr[:32])
             with m.Case(regs.GICH_ELRSR1.word):
-                m.d.comb += self.r_data.eq(self.elrsr[32:])
+                m.d.sync += other.eq(self.elrsr[32:])
             with m.Case(regs.GICH_APR.word):
-                m.d.comb += self.r_data.eq(self.apr)
-            with m.Case(lr_window):                     # GICH_LR<n>, n = addr[5:0]
-                m.d.comb += self.r_data.eq(lr_read)
+                m.d.sync += other.eq(self.apr)
+            with m.Default():                           # the LR window: lr_hit above
+                m.d.sync += other.eq(0)
 
         # -- GICH frame writes ----------------------------------------------------
         m.d.comb += self.lr_w_index.eq(self.addr[:6])

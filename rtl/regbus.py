@@ -1,25 +1,35 @@
 # Ref: project-internal (no spec register); the core's one register bus.
 """The internal register bus between a bus bridge and the core.
 
-Single-cycle strobes, fixed 1-cycle response, and a hold-off (signal
+Single-cycle strobes, fixed 2-cycle response, and a hold-off (signal
 directions as seen from the initiator, i.e. a bridge):
 
     cycle t:   ready = 1 and r_stb or w_stb = 1 with addr (word address),
-               w_data, w_strb: the request is accepted
-    cycle t+1: ack = 1; for a read, r_data holds the value (registered)
+               w_data, w_strb: the request is accepted; its effects (the
+               register written, an IAR's acknowledge) land at the edge
+               that ends cycle t
+    cycle t+1: (the read pipeline: each block's read value is registered)
+    cycle t+2: ack = 1; for a read, r_data holds the value (registered),
+               the state as it was in cycle t
+
+- LATENCY = 2: the cycles from the strobe to ack. The read mux takes two
+  register stages (rtl/top.py) so that no path runs from the bus address
+  through the whole mux in one clock (Fmax; docs/benchmarks.md). A write has
+  taken effect at the edge that ends cycle t, so an initiator may answer a
+  write from cycle t+1 on without waiting for ack.
 
 - ready (core -> initiator): a strobe may be issued only in a cycle with
   ready = 1; the core ignores strobes while ready = 0 (no ack, no effect).
   Initiators must not issue them.
 - After an accepted request the core may hold ready low for a number of
-  cycles (the ack cycle being the first) while its pipelines catch up with
+  cycles (cycle t+1 being the first) while its pipelines catch up with
   the new state; rtl/top.py documents when and for how long. When ready is 1
   again, virq, vfiq and maint_irq reflect the request, and a deactivation it
   forwarded has been pulsed on deact_valid.
 - One strobe = one transaction: an IAR/AIAR read acknowledges once per
   accepted r_stb. r_stb and w_stb are never both 1.
 - While ready stays 1, a new request may be issued in any cycle, including
-  the ack cycle (back-to-back transactions, one per clock).
+  t+1 (back-to-back transactions, one per clock, two in flight).
 - w_strb other than 0b1111 (a partial write): the core ignores the write
   (registers are word-accessible only); bridges may also report an error.
 - addr is a word address of CORE_ADDR_BITS - 2 = 12 bits (16 KiB window,
@@ -30,9 +40,10 @@ from amaranth.lib.wiring import In, Out
 
 from .regs import CORE_ADDR_BITS
 
-__all__ = ["RegBusSignature", "ADDR_WIDTH"]
+__all__ = ["RegBusSignature", "ADDR_WIDTH", "LATENCY"]
 
 ADDR_WIDTH = CORE_ADDR_BITS - 2
+LATENCY = 2                      # cycles from an accepted strobe to its ack
 
 
 class RegBusSignature(wiring.Signature):

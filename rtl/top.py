@@ -10,8 +10,9 @@ ready = 1):
 
     edge ending t   the request's direct effects land: the register written,
                     or for an IAR/AIAR read the value read, LR State 01 -> 10
-                    and the APR bit (all from registers computed beforehand)
-    cycle t+1       ack = 1, r_data (reads)
+                    and the APR bit (all from registers computed beforehand);
+                    the read pipeline's first stage: each block's read value
+    cycle t+2       ack = 1, r_data (reads): the read pipeline's second stage
     hold-off        ready = 0 in cycles t+1 .. t+H: the candidate pipeline,
                     MISR and the responses refresh from the new state.
                     H = P = L + 3 after any write and after any IAR/AIAR
@@ -113,11 +114,16 @@ class VirtualInterface(wiring.Component):
             vcpu.addr.eq(bus.addr), vcpu.w_data.eq(bus.w_data),
             vcpu.r_stb.eq(r_stb & gicv), vcpu.w_stb.eq(w_ok & gicv),
         ]
-        # one-cycle response, registered read data (unmapped addresses read 0);
-        # r_data is loaded in every cycle: it matters in the ack cycle of a read
+        # two-cycle response (rtl/regbus.py): the blocks register their read
+        # values at the edge ending t (stage 1), the frame's value is registered
+        # here at the next (stage 2; unmapped addresses read 0); loaded in every
+        # cycle, it matters in the ack cycle of a read
+        acked = Signal()                 # a request was accepted in the cycle before
+        gicv_q, gich_q = Signal(), Signal()
         m.d.sync += [
-            bus.ack.eq(r_stb | w_stb),
-            bus.r_data.eq(Mux(gicv, vcpu.r_data, Mux(gich, hyp.r_data, 0))),
+            acked.eq(r_stb | w_stb), bus.ack.eq(acked),
+            gicv_q.eq(gicv), gich_q.eq(gich),
+            bus.r_data.eq(Mux(gicv_q, vcpu.r_data, Mux(gich_q, hyp.r_data, 0))),
         ]
 
         # -- LR bank ------------------------------------------------------------

@@ -7,7 +7,8 @@ Twin of sim/model/vcpu.py. GICH_VMCR and GICH_APR are the hypervisor's names
 for storage held here: the hyp block decodes them and strobes vmcr_w_stb /
 apr_w_stb (data on w_data). Requests arrive frame-selected and accepted by
 the top (which holds the bus off while the pipelines below refresh); r_data
-is combinational (the top registers it).
+is registered (the read pipeline's first stage: valid in the cycle after the
+request, the top registers it again, rtl/regbus.py).
 
 Registers computed every cycle from the state (valid once it has been still
 long enough, see rtl/top.py):
@@ -166,30 +167,33 @@ class VCPU(wiring.Component):
             ]
 
         # -- GICV frame reads (side effects: IAR/AIAR only, once per r_stb) ---
+        r_data = Signal(32)              # the read mux; registered below
         with m.Switch(self.addr):
             with m.Case(regs.GICV_CTLR.word):
-                m.d.comb += self.r_data.eq(ctlr)
+                m.d.comb += r_data.eq(ctlr)
             with m.Case(regs.GICV_PMR.word):
-                m.d.comb += self.r_data.eq(Cat(Const(0, 3), self.vmprimask))
+                m.d.comb += r_data.eq(Cat(Const(0, 3), self.vmprimask))
             with m.Case(regs.GICV_BPR.word):
-                m.d.comb += self.r_data.eq(self.bpr)
+                m.d.comb += r_data.eq(self.bpr)
             with m.Case(regs.GICV_ABPR.word):
-                m.d.comb += self.r_data.eq(self.abpr)
+                m.d.comb += r_data.eq(self.abpr)
             with m.Case(regs.GICV_IAR.word):
-                m.d.comb += [self.r_data.eq(iar), self.ack_stb.eq(self.r_stb & iar_ok)]
+                m.d.comb += [r_data.eq(iar), self.ack_stb.eq(self.r_stb & iar_ok)]
             with m.Case(regs.GICV_AIAR.word):
-                m.d.comb += [self.r_data.eq(aiar), self.ack_stb.eq(self.r_stb & aiar_ok)]
+                m.d.comb += [r_data.eq(aiar), self.ack_stb.eq(self.r_stb & aiar_ok)]
             with m.Case(regs.GICV_HPPIR.word):
-                m.d.comb += self.r_data.eq(hppir)
+                m.d.comb += r_data.eq(hppir)
             with m.Case(regs.GICV_AHPPIR.word):
-                m.d.comb += self.r_data.eq(ahppir)
+                m.d.comb += r_data.eq(ahppir)
             with m.Case(regs.GICV_RPR.word):
-                m.d.comb += self.r_data.eq(rpr)
+                m.d.comb += r_data.eq(rpr)
             with m.Case(regs.GICV_APR0.word):
-                m.d.comb += self.r_data.eq(apr)
+                m.d.comb += r_data.eq(apr)
             with m.Case(regs.GICV_IIDR.word):
-                m.d.comb += self.r_data.eq(self.iidr)
+                m.d.comb += r_data.eq(self.iidr)
             # WO registers (EOIR, AEOIR, DIR) and reserved offsets read 0
+
+        m.d.sync += self.r_data.eq(r_data)
 
         # -- GICV frame writes ------------------------------------------------
         vid, src = self.w_data[:10], self.w_data[10:13]

@@ -3,8 +3,8 @@
 
 - ``bus_read`` / ``bus_write`` / ``bus_wait_ready``: async helpers for
   Amaranth testbenches, one register-bus transaction each (wait for ready,
-  strobe for one cycle, wait one clock edge, check ack, return the registered
-  read data); ``bus_wait_ready`` waits out the hold-off that follows.
+  strobe for one cycle, wait the bus latency (two clock edges), check ack,
+  return the registered read data); ``bus_wait_ready`` waits out the hold-off that follows.
 - ``RTLEngine``: the RTL in Amaranth's simulator behind the golden model's
   interface (``read``/``write``/``read_addr``/``write_addr``/``reset``,
   ``virq``/``vfiq``/``maint``, ``forwarded``), so sequential test code can
@@ -13,11 +13,11 @@
 How RTLEngine steps the simulator: one background testbench serves requests.
 A call stores a request and calls ``Simulator.advance()`` until the testbench
 has answered it. The testbench drives the strobe right after the previous
-clock edge (the core is ready then: each call ends when it is), awaits one
-edge, takes r_data from the ack cycle, then ticks through the hold-off until
+clock edge (the core is ready then: each call ends when it is), awaits two
+edges, takes r_data from the ack cycle, then ticks through the hold-off until
 ready is 1 again, collecting deact_valid pulses, and samples the lines there.
-Calls that do not change state (most reads) are back-to-back bus
-transactions, one per clock. While no request is waiting the simulation does
+Calls that do not change state (most reads) take two clocks each (the bus
+latency; the engine does not overlap transactions). While no request is waiting the simulation does
 not advance at all.
 
 Waveforms (``vcd_path``): every signal of the design. Scopes: ``bench.top``
@@ -68,8 +68,9 @@ async def bus_read(ctx, bus, addr):
     ctx.set(bus.r_stb, 1)
     await ctx.tick()
     ctx.set(bus.r_stb, 0)
+    await ctx.tick()
     if not ctx.get(bus.ack):
-        raise AssertionError(f"no ack one cycle after the read of {addr:#06x}")
+        raise AssertionError(f"no ack two cycles after the read of {addr:#06x}")
     return ctx.get(bus.r_data)
 
 
@@ -84,8 +85,9 @@ async def bus_write(ctx, bus, addr, value, strb=0b1111):
     ctx.set(bus.w_stb, 1)
     await ctx.tick()
     ctx.set(bus.w_stb, 0)
+    await ctx.tick()
     if not ctx.get(bus.ack):
-        raise AssertionError(f"no ack one cycle after the write of {addr:#06x}")
+        raise AssertionError(f"no ack two cycles after the write of {addr:#06x}")
 
 
 class _Bench(Elaboratable):
@@ -153,10 +155,15 @@ class RTLEngine:
             op, word, value, strb = req
             ctx.set(request, {"reset": 0b001, "read": 0b010, "write": 0b100, "idle": 0}[op]
                     | word << 3 | strb << 15 | value << 19)
-            await ctx.tick()
+            await ctx.tick()                    # cycle t+1 (rtl/regbus.py)
+            out = ctx.get(response)
+            if out >> 5 & 1:                    # deact_valid
+                self.forwarded.append(out >> 6 & 0x3FF)
+            ctx.set(request, 0)
+            await ctx.tick()                    # cycle t+2: ack, r_data
             out = ctx.get(response)
             if op in ("read", "write") and not out & 1:
-                raise AssertionError(f"RTL: no ack one cycle after the {op} of {word << 2:#06x}")
+                raise AssertionError(f"RTL: no ack two cycles after the {op} of {word << 2:#06x}")
             r_data = out >> 16
             while True:                         # the hold-off: until ready is 1 again
                 if out >> 5 & 1:                # deact_valid

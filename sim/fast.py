@@ -11,7 +11,7 @@ model's interface, so differential and fuzz runs can be long:
     eng.virq, eng.vfiq, eng.maint, eng.forwarded
 
 Each register access is one register-bus transaction (rtl/regbus.py): the
-strobe cycle, then the ack cycle in which r_data is sampled, then
+strobe cycle, then (LATENCY edges later) the ack cycle in which r_data is sampled, then
 `settle` idle cycles (default 0, as the Amaranth engine) before the output
 lines are sampled. If the core's register bus has a `ready` output (a
 hold-off while the core is busy), a strobe waits for ready = 1 and the lines
@@ -35,6 +35,7 @@ import sys
 import tempfile
 
 from ..rtl import regs
+from ..rtl.regbus import LATENCY
 
 __all__ = ["FastEngine", "FastEngineError", "build_library", "core_verilog", "verilator_root"]
 
@@ -97,12 +98,14 @@ static inline void wait_ready(Eng* e) {
 static inline void wait_ready(Eng* e) { (void)e; }
 #endif
 
-// After the ack edge: drop the strobes, settle, idle cycles (and, with a
-// ready port, until ready again), sample the lines.
+// After the strobe's edge: drop the strobes, clock on to the ack cycle
+// (LATENCY edges after the strobe), sample ack and r_data, then settle idle
+// cycles (and, with a ready port, until ready again), sample the lines.
 static inline uint64_t finish(Eng* e) {
     V@TOP@* t = e->top;
     t->bus__r_stb = 0; t->bus__w_stb = 0;
     t->clk = 1; t->eval();
+    for (int i = 1; i < LATENCY; i++) { cycle(e); t->eval(); }
     bool noack = !t->bus__ack;
     uint32_t value = t->bus__r_data;
     sample_deact(e);
@@ -275,7 +278,7 @@ def build_library(num_lrs, verilog=None, log=None):
     if verilog is None:
         verilog = core_verilog(num_lrs)
     # Verilator escapes the "__" of Amaranth's port names (bus__addr -> bus___05Faddr)
-    harness = HARNESS.replace("@TOP@", TOP_NAME).replace("->bus__", "->bus___05F")
+    harness = f"#define LATENCY {LATENCY}\n" + HARNESS.replace("@TOP@", TOP_NAME).replace("->bus__", "->bus___05F")
     if re.search(r"\binput\b[^;]*\bbus__ready\b|\boutput\b[^;]*\bbus__ready\b", verilog):
         harness = "#define HAS_READY 1\n" + harness       # a register bus with hold-off
     key = hashlib.sha256("\0".join([verilog, harness, str(root), *CXXFLAGS, *VERILATOR_FLAGS])
@@ -383,7 +386,7 @@ class FastEngine:
         self.vfiq = (s >> 33) & 1
         self.maint = (s >> 34) & 1
         if s & (1 << 35):
-            raise FastEngineError("register bus: no ack in the cycle after the strobe "
+            raise FastEngineError(f"register bus: no ack {LATENCY} cycles after the strobe "
                                   "(rtl/regbus.py protocol)")
         if s >> 40:
             self._drain()

@@ -43,7 +43,8 @@ OKAY, SLVERR = 0, 2
 
 class FakeTarget(wiring.Component):
     """Register-bus target: full-word writes store, partial writes are ignored
-    (like the core), reads of SIDE count, ack one cycle after a strobe.
+    (like the core), reads of SIDE count, ack two cycles after a strobe
+    (rtl/regbus.py LATENCY).
     With a `ready` member on the bus: ready is low for `hold` cycles after each
     accepted strobe and while the testbench drives `busy`; strobes while ready
     is low are not taken (the Recorder flags them)."""
@@ -76,9 +77,11 @@ class FakeTarget(wiring.Component):
             wp.addr.eq(bus.addr), wp.data.eq(bus.w_data),
             wp.en.eq(take & bus.w_stb & (bus.w_strb == 0b1111)),
             rp.addr.eq(bus.addr), rp.en.eq(take & bus.r_stb),
-            bus.r_data.eq(Mux(side_q, side_val, rp.data)),
         ]
-        m.d.sync += [bus.ack.eq(take & (bus.r_stb | bus.w_stb)), side_q.eq(0)]
+        # the regbus LATENCY (2): the read port's data (t+1) registered again
+        acked = Signal()
+        m.d.sync += [acked.eq(take & (bus.r_stb | bus.w_stb)), bus.ack.eq(acked),
+                     bus.r_data.eq(Mux(side_q, side_val, rp.data)), side_q.eq(0)]
         with m.If(take & bus.r_stb & (bus.addr == SIDE.word)):
             m.d.sync += [side_q.eq(1), side_val.eq(count), count.eq(count + 1)]
         return m
@@ -301,9 +304,10 @@ def random_ops(rng, n, num_lrs=4):
 
 def test_axi_back_to_back_timing():
     """AXI4-Lite with VALID and READY always high (rtl/bridges/axi4lite.py,
-    "Timing"): a request reaches the core in the cycle after its handshake and
-    is answered in the next; one direction alone runs at one transaction per 2
-    cycles, reads and writes interleaved at one per clock."""
+    "Timing"): a request reaches the core in the cycle after its handshake; a
+    write is answered in the next cycle (one per 2 cycles), a read two cycles
+    after its issue, with the core's ack (one per 3 cycles); mixed, a write
+    goes in the cycle after each read."""
     writes = [(regs.lr(n).addr, 0x1000 + n, 0xF) for n in range(4)]
     reads = [regs.lr(n).addr for n in range(4)]
     rec = run_axi(writes, [])
@@ -312,10 +316,10 @@ def test_axi_back_to_back_timing():
     assert rec.cycles == 7 + 2              # the last B is seen in the cycle after its issue
     rec = run_axi([], reads)
     assert [k for k, *_ in rec.log] == ["r"] * 4
-    assert rec.times == [1, 3, 5, 7] and rec.cycles == 7 + 2
+    assert rec.times == [1, 4, 7, 10] and rec.cycles == 10 + 3   # R two cycles after issue
     rec = run_axi(writes, reads)
-    assert [k for k, *_ in rec.log] in (["w", "r"] * 4, ["r", "w"] * 4)
-    assert rec.times == list(range(1, 9)) and rec.cycles == 8 + 2
+    assert [k for k, *_ in rec.log] == ["r", "w"] * 4
+    assert rec.times == [1, 2, 4, 5, 7, 8, 10, 11] and rec.cycles == 10 + 3
 
 
 @pytest.mark.parametrize("w_delay,aw_delay", [(0, 5), (5, 0), (3, 3)])
@@ -362,8 +366,9 @@ def test_axi_side_effect_read_once_under_r_backpressure():
         (arready,) = await rec.tick(ctx, axi.arready)
         assert arready
         ctx.set(axi.araddr, SIDE.addr)       # a second read queued behind it
-        (rvalid,) = await rec.tick(ctx, axi.rvalid)
-        assert not rvalid                    # the issue cycle: RVALID comes one cycle later
+        for _ in range(2):                   # the issue cycle and the next: RVALID comes
+            (rvalid,) = await rec.tick(ctx, axi.rvalid)   # two cycles after the issue
+            assert not rvalid
         for _ in range(30):
             rvalid, rdata = await rec.tick(ctx, axi.rvalid, axi.rdata)
             assert rvalid and rdata == 0
@@ -499,12 +504,13 @@ def seq_ops(rng, n, num_lrs=4, word_addressed=False):
     return ops
 
 
-def test_apb_zero_wait_states():
-    """APB4: each transfer takes setup + one access cycle (PREADY high) and
-    back-to-back transfers reach the core once each."""
+def test_apb_one_wait_state():
+    """APB4: each transfer takes setup + two access cycles (PREADY low, then
+    high: the core's 2-cycle latency) and back-to-back transfers reach the
+    core once each."""
     ops = [("w", LR0, 0x1234, 0xF), ("r", LR0), ("r", SIDE.addr), ("r", SIDE.addr)]
     rec = run_seq(APBBridge, apb_requester, ops)
-    assert rec.cycles == 2 * len(ops)
+    assert rec.cycles == 3 * len(ops)
 
 
 @pytest.mark.parametrize("errors", ["ignore", "report"])
@@ -576,19 +582,20 @@ async def wb_pipelined_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_cycles=500
     return out
 
 
-def test_wishbone_classic_two_cycles_per_transfer():
-    """Wishbone classic: ACK one cycle after STB, the held request is not
+def test_wishbone_classic_three_cycles_per_transfer():
+    """Wishbone classic: ACK two cycles after STB, the held request is not
     issued again (two side-effect reads give counts 0 and 1)."""
     ops = [("r", SIDE.addr), ("r", SIDE.addr), ("w", LR0, 7, 0xF), ("r", LR0)]
     rec = run_seq(WishboneBridge, wb_classic_master, ops)
-    assert rec.cycles == 2 * len(ops)
+    assert rec.cycles == 3 * len(ops)
 
 
 def test_wishbone_pipelined_one_per_cycle():
-    """Wishbone pipelined: STALL low, one transfer per cycle, ACKs in order."""
+    """Wishbone pipelined: STALL low, one transfer per cycle, ACKs in order,
+    each two cycles after its request."""
     ops = [("w", LR0, 7, 0xF), ("r", LR0), ("r", SIDE.addr), ("r", SIDE.addr), ("w", LR1, 9, 0xF)]
     rec = run_seq(WishboneBridge, wb_pipelined_master, ops, bridge={"pipelined": True})
-    assert rec.cycles == len(ops) + 1
+    assert rec.cycles == len(ops) + 2
 
 
 @pytest.mark.parametrize("pipelined", [False, True])

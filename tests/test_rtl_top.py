@@ -109,7 +109,7 @@ def hold_off(num_lrs):
 
 
 async def cycles_until_ready(ctx, bus, limit=40):
-    """Ticks until ready is 1 (the ack cycle counts as the first)."""
+    """Ticks until ready is 1 (cycle t+1 counts as the first)."""
     n = 0
     while not ctx.get(bus.ready):
         assert n < limit, "ready stuck at 0"
@@ -128,10 +128,10 @@ async def setup_pending(ctx, bus, lrs):
     await bus_wait_ready(ctx, bus)
 
 
-def test_read_latency_is_one_cycle_and_r_data_registered():
-    """regbus: ready after the reset hold-off; ack exactly one cycle after the
-    strobe, read data registered (not visible in the request cycle), ack for
-    one cycle only; a plain read causes no hold-off."""
+def test_read_latency_is_two_cycles_and_r_data_registered():
+    """regbus: ready after the reset hold-off; ack exactly two cycles after the
+    strobe (LATENCY), read data registered (not visible in the request cycle),
+    ack for one cycle only; a plain read causes no hold-off."""
     dut = VirtualInterface(4)
     vtr = regs.vtr_value(4)
     p, _ = hold_off(4)
@@ -143,7 +143,9 @@ def test_read_latency_is_one_cycle_and_r_data_registered():
         assert ctx.get(bus.ack) == 0 and ctx.get(bus.r_data) != vtr   # not combinational
         await ctx.tick()
         idle(ctx, bus)
-        assert ctx.get(bus.ack) == 1 and ctx.get(bus.r_data) == vtr
+        assert ctx.get(bus.ack) == 0 and ctx.get(bus.ready) == 1     # t+1: no ack yet
+        await ctx.tick()
+        assert ctx.get(bus.ack) == 1 and ctx.get(bus.r_data) == vtr  # t+2
         assert ctx.get(bus.ready) == 1
         for _ in range(3):                       # no request, no ack
             await ctx.tick()
@@ -160,11 +162,22 @@ def test_hold_off_lengths(num_lrs):
     p, p_eoi = hold_off(num_lrs)
 
     async def transact(ctx, op, addr, value=0):
+        """The hold-off H (ready = 0 in cycles t+1 .. t+H); ack only in t+2."""
         request(ctx, dut.bus, op, addr, value)
         await ctx.tick()
         idle(ctx, dut.bus)
-        assert ctx.get(dut.bus.ack) == 1
-        return await cycles_until_ready(ctx, dut.bus)
+        cycle, acks, h = 1, [], None
+        while True:
+            acks.append(ctx.get(dut.bus.ack))
+            if h is None and ctx.get(dut.bus.ready):
+                h = cycle - 1
+            if h is not None and cycle >= 2:
+                break
+            assert cycle < 40, "ready stuck at 0"
+            await ctx.tick()
+            cycle += 1
+        assert acks == [int(c == 2) for c in range(1, cycle + 1)]
+        return h
 
     async def bench(ctx):
         bus = dut.bus
@@ -194,14 +207,16 @@ def test_strobes_while_not_ready_are_ignored():
         await bus_wait_ready(ctx, bus)
         request(ctx, bus, "w", HCR, 1)
         await ctx.tick()
-        assert ctx.get(bus.ack) == 1 and ctx.get(bus.ready) == 0
+        assert ctx.get(bus.ack) == 0 and ctx.get(bus.ready) == 0
         request(ctx, bus, "w", HCR, 0xF80000FE)         # during the hold-off
         await ctx.tick()
-        assert ctx.get(bus.ack) == 0
+        assert ctx.get(bus.ack) == 1                    # the first write's
         request(ctx, bus, "r", HCR)
         await ctx.tick()
-        assert ctx.get(bus.ack) == 0
+        assert ctx.get(bus.ack) == 0                    # none for the second write
         idle(ctx, bus)
+        await ctx.tick()
+        assert ctx.get(bus.ack) == 0                    # nor for the read
         assert await bus_read(ctx, bus, HCR) == 1
 
     run_bench(dut, bench)
@@ -268,7 +283,7 @@ def test_iar_acknowledges_once_per_strobe():
 
 
 def test_back_to_back_reads_every_cycle():
-    """regbus: while ready stays 1 a request may start in the ack cycle of the
+    """regbus: while ready stays 1 a request may start in the cycle after the
     previous one. LR0 vID 5 at 0x10, LR1 vID 6 at 0x20 pending: reads one per
     clock, the last an IAR that acknowledges vID 5 (R5, R6a, R7)."""
     dut = VirtualInterface(4)
@@ -279,15 +294,19 @@ def test_back_to_back_reads_every_cycle():
     async def bench(ctx):
         bus = dut.bus
         await setup_pending(ctx, bus, [(0, lr_value(5, 1, 0x10)), (1, lr_value(6, 1, 0x20))])
-        got = []
+        acks, got = [], []
         for addr in seq:
             assert ctx.get(bus.ready) == 1
             request(ctx, bus, "r", addr)
             await ctx.tick()
-            assert ctx.get(bus.ack) == 1
+            acks.append(ctx.get(bus.ack))
             got.append(ctx.get(bus.r_data))
         idle(ctx, bus)
-        assert got == expected
+        await ctx.tick()
+        acks.append(ctx.get(bus.ack))
+        got.append(ctx.get(bus.r_data))
+        # each answer two cycles after its request: two reads in flight
+        assert acks == [0] + [1] * len(seq) and got[1:] == expected
         await bus_wait_ready(ctx, bus)
         assert await bus_read(ctx, bus, LR0) == lr_value(5, 0b10, 0x10)
         assert await bus_read(ctx, bus, regs.GICV_RPR.addr) == 0x10

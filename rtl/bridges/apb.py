@@ -3,9 +3,9 @@
 
 The request goes to the core exactly once per transfer, in its first cycle in
 which the core is ready: normally the setup phase (PSEL = 1, PENABLE = 0), so
-the access phase that follows is the core's ack cycle and the transfer has zero
-wait states. PREADY is high in the ack cycle, with PRDATA straight from the
-core's registered r_data; while the core holds off (a ``ready`` on the register
+the core's ack cycle (two cycles later, rtl/regbus.py) is the access phase's
+second cycle and the transfer has one wait state. PREADY is high in the ack
+cycle, with PRDATA straight from the core's registered r_data; while the core holds off (a ``ready`` on the register
 bus, rtl/regbus.py) the access phase waits with PREADY low. PSLVERR: the
 accesses access.py rejects when errors="report" (rejected reads return
 PRDATA = 0). PPROT is ignored. PADDR is a byte address; its low
@@ -63,12 +63,14 @@ class APBBridge(wiring.Component):
             reg.w_stb.eq(issue & apb.pwrite & check.forward),
             reg.r_stb.eq(issue & ~apb.pwrite & check.forward),
         ]
-        # PREADY in the core's ack cycle (one cycle after the issue).
+        # PREADY in the core's ack cycle (LATENCY = 2 cycles after the issue): the
+        # issue's answer passes through two registers, as the core's does.
+        in_flight, r_core_q, error_q = Signal(), Signal(), Signal()
         ack, r_core, error = Signal(), Signal(), Signal()
         m.d.sync += [
-            ack.eq(issue),
-            r_core.eq(issue & ~apb.pwrite & check.forward),
-            error.eq(issue & check.error),
+            in_flight.eq(issue), ack.eq(in_flight),
+            r_core_q.eq(issue & ~apb.pwrite & check.forward), r_core.eq(r_core_q),
+            error_q.eq(issue & check.error), error.eq(error_q),
         ]
         with m.If(issue):
             m.d.sync += issued.eq(1)

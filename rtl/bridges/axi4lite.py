@@ -10,13 +10,16 @@
   docs/benchmarks.md). A write is issued once its address and data are both
   buffered and no B response is outstanding (BVALID low), a read once its
   address is buffered and RVALID is low; when both could go, the one not served
-  last time goes first. BVALID/RVALID follow one cycle after the issue; RDATA
-  comes straight from the core's registered r_data, held in a register while
-  RREADY is low.
+  last time goes first, and no read is issued while one is in flight.
+  BVALID follows one cycle after the issue (the write has landed then,
+  rtl/regbus.py); RVALID two cycles after it, with the core's ack; RDATA comes
+  straight from the core's registered r_data, held in a register while RREADY
+  is low.
 - Timing with VALID/READY held high and the core ready: a request is issued in
-  the cycle after its handshake and answered in the next (2 cycles from
-  handshake to response); each direction alone runs at one transaction per 2
-  cycles, reads and writes interleaved at one per clock.
+  the cycle after its handshake; a write is answered in the next cycle (2
+  cycles from handshake to response, one write per 2 cycles), a read one
+  cycle later (3 cycles, one read per 3 cycles); reads and writes
+  interleave.
 - Every issued request gets exactly one response, and a request reaches the core
   exactly once (an IAR read under R back-pressure is not repeated).
 - When the register bus has a ``ready`` hold-off (rtl/regbus.py), nothing is issued
@@ -106,11 +109,12 @@ class AXI4LiteBridge(wiring.Component):
         aw_full_n = Mux(do_w, 0, aw_full) | (axi.awvalid & ~aw_full)
         w_full_n = Mux(do_w, 0, w_full) | (axi.wvalid & ~w_full)
         ar_full_n = Mux(do_r, 0, ar_full) | (axi.arvalid & ~ar_full)
+        r_wait = Signal(name="r_wait")  # a read issued last cycle: its data comes next
         bvalid_n = do_w | (axi.bvalid & ~axi.bready)
-        rvalid_n = do_r | (axi.rvalid & ~axi.rready)
+        rvalid_n = r_wait | (axi.rvalid & ~axi.rready)
         write_first_n = Mux(do_w, 0, Mux(do_r, 1, write_first))
         can_w_n = aw_full_n & w_full_n & ~bvalid_n
-        can_r_n = ar_full_n & ~rvalid_n
+        can_r_n = ar_full_n & ~rvalid_n & ~do_r
         pick_w_n = can_w_n & (~can_r_n | write_first_n)
         m.d.sync += [go_w.eq(pick_w_n), go_r.eq(can_r_n & ~pick_w_n),
                      write_first.eq(write_first_n)]
@@ -157,12 +161,14 @@ class AXI4LiteBridge(wiring.Component):
         with m.If(do_w):
             m.d.sync += axi.bresp.eq(Mux(w_error, SLVERR, OKAY))
 
-        # R channel: core data arrives one cycle after issue (regbus contract);
-        # a rejected read answers 0.
-        with m.If(do_r):
+        # R channel: core data arrives two cycles after issue (regbus LATENCY),
+        # RVALID with it; a rejected read answers 0.
+        r_wait_forward, r_wait_error = Signal(name="r_wait_forward"), Signal(name="r_wait_error")
+        m.d.sync += [r_wait.eq(do_r), r_wait_forward.eq(r_forward), r_wait_error.eq(r_error)]
+        with m.If(r_wait):
             m.d.sync += [
-                axi.rresp.eq(Mux(r_error, SLVERR, OKAY)),
-                r_core.eq(r_forward),
+                axi.rresp.eq(Mux(r_wait_error, SLVERR, OKAY)),
+                r_core.eq(r_wait_forward),
                 r_hold.eq(0),
             ]
         with m.Else():

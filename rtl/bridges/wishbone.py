@@ -6,11 +6,12 @@
 [addr_width-1:2]), SEL the byte selects.
 
 - Classic (pipelined=False): a request (CYC & STB) goes to the core in its first
-  cycle, ACK or ERR follows one cycle later; the request is not issued again
-  while STB is held in the ACK cycle. Two cycles per transfer.
+  cycle, ACK or ERR follows two cycles later (the register bus's LATENCY,
+  rtl/regbus.py); the request is not issued again while STB is held until
+  then. Three cycles per transfer.
 - Pipelined (pipelined=True): a request is taken in every cycle with CYC & STB
   and STALL low (STALL is low unless the core holds off), and its ACK or ERR
-  comes exactly one cycle later, in order. One transfer per cycle.
+  comes exactly two cycles later, in order. One transfer per cycle.
 ACK/ERR are gated by CYC (an abandoned cycle sees no late response). ERR: the
 accesses access.py rejects when errors="report" (rejected reads return 0).
 When the register bus has a ``ready`` hold-off (rtl/regbus.py), a request waits
@@ -63,9 +64,11 @@ class WishboneBridge(wiring.Component):
         m.submodules.check = check = AccessCheck(self.num_lrs, self.errors)
 
         word = wb.adr[:regs.CORE_ADDR_BITS - 2]
-        busy = Signal()                  # classic: this cycle answers the held request
+        in_flight = Signal()             # a request started last cycle
+        busy = Signal()                  # this cycle answers a request (ACK/ERR)
         ready = core_ready(reg)
-        start = wb.cyc & wb.stb & ready & (Const(1) if self.pipelined else ~busy)
+        # classic: the held request is not started again until its answer is out
+        start = wb.cyc & wb.stb & ready & (Const(1) if self.pipelined else ~(in_flight | busy))
         m.d.comb += [
             check.addr.eq(Cat(Const(0, 2), word)), check.write.eq(wb.we), check.strb.eq(wb.sel),
             reg.addr.eq(word),
@@ -77,12 +80,13 @@ class WishboneBridge(wiring.Component):
         if self.pipelined:
             m.d.comb += wb.stall.eq(~ready)
 
-        # Response one cycle after the request (the core's ack cycle).
+        # Response two cycles after the request (the core's ack cycle, LATENCY).
+        r_core_q, error_q = Signal(), Signal()
         r_core, error = Signal(), Signal()
         m.d.sync += [
-            busy.eq(start),
-            r_core.eq(start & ~wb.we & check.forward),
-            error.eq(start & check.error),
+            in_flight.eq(start), busy.eq(in_flight),
+            r_core_q.eq(start & ~wb.we & check.forward), r_core.eq(r_core_q),
+            error_q.eq(start & check.error), error.eq(error_q),
         ]
         m.d.comb += [
             wb.ack.eq(busy & ~error & wb.cyc),
