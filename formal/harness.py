@@ -411,12 +411,13 @@ class Harness(Elaboratable):
                          Assert(waiting + hold <= bound)]
         # Strengthening only: the vCPU's EOIR/AEOIR/DIR sequence (rtl/vcpu.py
         # `eoi_step`, one-hot: edges 2, 3, 4) runs in step with the hold-off it
-        # started (rtl/top.py: eoi_hold_cycles, then counting down), so an
-        # induction cannot start from a sequence further on than its hold-off.
+        # started (rtl/top.py: eoi_hold_cycles - 1 loaded with the decoded
+        # write, then counting down), so an induction cannot start from a
+        # sequence further on than its hold-off.
         eoi_hold = getattr(top, "eoi_hold_cycles", None)
         if self.strengthen and hold is not None and eoi_step is not None and eoi_hold:
             for k in range(len(eoi_step)):
-                m.d.comb += Assert(~eoi_step[k] | (hold == eoi_hold - k))
+                m.d.comb += Assert(~eoi_step[k] | (hold == eoi_hold - 1 - k))
         m.d.comb += [
             Assert(now.bpr >= regs.BPR_MIN),                  # R3: BPR stored >= 2
             Assert(now.abpr >= regs.ABPR_MIN),                # R3: ABPR stored >= 3

@@ -72,7 +72,8 @@ def matched_eoi_counts(top, m):
 
 
 def writes_not_acked(top, m):
-    """Only reads get their ack (rtl/regbus.py: every request, 1 cycle later)."""
+    """Only reads get their ack, one cycle early (rtl/regbus.py: every request,
+    2 cycles later)."""
     m.d.sync += top.bus.ack.eq(top.bus.r_stb)
 
 
@@ -83,15 +84,15 @@ def eoicount_stuck(top, m):
 
 # name -> (group that must fail, patch, BMC depth from reset at 1 LR). The
 # depth covers the transactions of the shortest counterexample, each followed
-# by the bus hold-off (rtl/top.py: 4 cycles at 1 LR, 7 after an EOI), plus 2
+# by the bus hold-off (rtl/top.py: 5 cycles at 1 LR, 8 after an EOI), plus 2
 # (measured: the step of the first failing assertion + 2).
 MUTANTS = {
-    "elrsr_ignores_eoi":  ("elrsr_eisr", elrsr_ignores_eoi, 12),
-    "np_ignores_pending": ("misr", np_ignores_pending, 16),
-    "pmr_ignored":        ("iar", pmr_ignored, 21),
-    "gicv_aliases_gich":  ("isolation", gicv_aliases_gich, 7),
-    "eoir_writes_apr":    ("apr", eoir_writes_apr, 7),
-    "matched_eoi_counts": ("eoi", matched_eoi_counts, 15),
+    "elrsr_ignores_eoi":  ("elrsr_eisr", elrsr_ignores_eoi, 15),
+    "np_ignores_pending": ("misr", np_ignores_pending, 19),
+    "pmr_ignored":        ("iar", pmr_ignored, 25),
+    "gicv_aliases_gich":  ("isolation", gicv_aliases_gich, 8),
+    "eoir_writes_apr":    ("apr", eoir_writes_apr, 8),
+    "matched_eoi_counts": ("eoi", matched_eoi_counts, 18),
     "writes_not_acked":   ("bus", writes_not_acked, 3),
     "eoicount_stuck":     ("cover", eoicount_stuck, None),   # cover: the group's depth
 }

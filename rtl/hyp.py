@@ -5,7 +5,9 @@ frame's register decode.
 Twin of sim/model/hyp.py. VMCR and APR are stored in the vCPU block (this
 block reads them and strobes their writes), the LRs, EISR and ELRSR in the LR
 bank, MISR in the maintenance block. Requests arrive frame-selected by the
-top. r_data is valid in the cycle after the request (the read pipeline's
+top. Writes are decoded at the edge that ends the request's cycle (one-hot
+enables, also the LR bank's lr_w_sel) and land at the next, with w_data
+registered by the top. r_data is valid in the cycle after the request (the read pipeline's
 first stage, the top registers it again, rtl/regbus.py): the registers other
 than the LRs are muxed and registered in one stage; the LR window is muxed on
 the LR index's low 3 bits into groups of 8 LRs, registered, and the group is
@@ -19,7 +21,7 @@ from amaranth.lib.wiring import In, Out
 from . import regs
 from .regs import HCR_FIELDS, MAX_LRS
 from .regbus import ADDR_WIDTH
-from .lr_bank import LR, INDEX
+from .lr_bank import LR
 from .vcpu import CTLR, VMCR
 
 __all__ = ["HCR", "Hyp"]
@@ -35,7 +37,9 @@ class Hyp(wiring.Component):
             self._MustUse__silence = True    # never built: no "never used" warning
             raise
         super().__init__({
-            # GICH frame requests (frame-selected by the top)
+            # GICH frame requests (frame-selected and accepted by the top);
+            # w_data is registered by the top: valid when a write lands, the
+            # cycle after w_stb
             "addr":         In(ADDR_WIDTH),
             "r_stb":        In(1),
             "w_stb":        In(1),
@@ -46,8 +50,7 @@ class Hyp(wiring.Component):
             "eoicount_inc": In(1),
             # LR bank: values for the read mux, write port (data on w_data)
             "lr":           In(data.ArrayLayout(LR, num_lrs)),
-            "lr_w_stb":     Out(1),
-            "lr_w_index":   Out(INDEX),
+            "lr_w_sel":     Out(num_lrs),  # one-hot: write LR n with w_data
             "eisr":         In(MAX_LRS),
             "elrsr":        In(MAX_LRS),
             # maintenance block
@@ -127,19 +130,25 @@ class Hyp(wiring.Component):
             with m.Default():                           # the LR window: lr_hit above
                 m.d.sync += other.eq(0)
 
-        # -- GICH frame writes ----------------------------------------------------
-        m.d.comb += self.lr_w_index.eq(self.addr[:6])
+        # -- GICH frame writes: decoded at the edge ending the request's cycle
+        #    (one-hot enables, so that no bus input reaches an LR's enable in
+        #    that cycle), they land at the next with w_data (registered by the top)
+        hcr_we = Signal()
+        m.d.sync += [hcr_we.eq(0), self.vmcr_w_stb.eq(0), self.apr_w_stb.eq(0),
+                     self.lr_w_sel.eq(0)]
         with m.If(self.w_stb):
             with m.Switch(self.addr):
                 with m.Case(regs.GICH_HCR.word):
-                    m.d.sync += hcr.eq(self.w_data & regs.GICH_HCR.wmask)
+                    m.d.sync += hcr_we.eq(1)
                 with m.Case(regs.GICH_VMCR.word):
-                    m.d.comb += self.vmcr_w_stb.eq(1)
+                    m.d.sync += self.vmcr_w_stb.eq(1)
                 with m.Case(regs.GICH_APR.word):
-                    m.d.comb += self.apr_w_stb.eq(1)
-                with m.Case(lr_window):                 # GICH_LR<n>, n = addr[5:0]; the
-                    m.d.comb += self.lr_w_stb.eq(1)     # LR bank has none above ListRegs: WI
+                    m.d.sync += self.apr_w_stb.eq(1)
+                with m.Case(lr_window):                 # GICH_LR<n>, n = addr[5:0]; none
+                    m.d.sync += self.lr_w_sel.eq(1 << self.addr[:6])  # above ListRegs: WI
                 # RO registers and reserved offsets: ignored
+        with m.If(hcr_we):
+            m.d.sync += hcr.eq(self.w_data & regs.GICH_HCR.wmask)
 
         # R11: EOICount + 1 modulo 32 (never in the same cycle as an HCR write)
         with m.If(self.eoicount_inc):

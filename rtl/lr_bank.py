@@ -36,7 +36,6 @@ from .regs import LR_FIELDS, LR_WMASK, MAX_LRS, INVALID, PENDING, ACTIVE
 __all__ = ["LR", "Best", "Match", "LRBank"]
 
 LR = regs.layout(LR_FIELDS)          # GICH_LR<n>: .HW .Grp1 .State .Priority .EOI .CPUID ...
-INDEX = range(MAX_LRS)               # LR index shape (6 bits)
 
 
 class Best(data.Struct):
@@ -97,7 +96,7 @@ class LRBank(wiring.Component):
 
     Ports:
       lr                      the LR values (the hyp block's read mux)
-      w_stb, w_index, w_data  hypervisor write of GICH_LR<w_index> (masked here)
+      w_sel, w_data           hypervisor write of GICH_LR<n> (one-hot w_sel; masked here)
       enable_grp0/1, vmprimask   GICV_CTLR.EnableGrp0/1 and GICV_PMR[7:3] (R5 filter)
       gmask0, gmask1          group-priority masks of P[7:3] for Group 0/1 (R3)
       best                    R5 candidate with its group priority (registered)
@@ -126,8 +125,7 @@ class LRBank(wiring.Component):
         self.best_latency = self.latency(num_lrs)
         super().__init__({
             "lr":          Out(data.ArrayLayout(LR, num_lrs)),
-            "w_stb":       In(1),
-            "w_index":     In(INDEX),
+            "w_sel":       In(num_lrs),
             "w_data":      In(32),
             "enable_grp0": In(1),
             "enable_grp1": In(1),
@@ -163,7 +161,7 @@ class LRBank(wiring.Component):
             hits.append(hit)
 
             # -- storage: the hypervisor writes the whole LR, the hardware only State
-            with cell.If(self.w_stb & (self.w_index == n)):
+            with cell.If(self.w_sel[n]):
                 cell.d.sync += lr.eq(self.w_data & LR_WMASK)
             with cell.Elif(self.ack_stb & best_sel[n]):
                 cell.d.sync += lr.State.eq(ACTIVE)                   # R6a: 01 -> 10

@@ -8,19 +8,24 @@ here (map in rtl/regs.py); each block decodes the offsets of its own frame.
 Timing, as seen from the bus (cycle t: a request accepted, i.e. a strobe with
 ready = 1):
 
-    edge ending t   the request's direct effects land: the register written,
-                    or for an IAR/AIAR read the value read, LR State 01 -> 10
-                    and the APR bit (all from registers computed beforehand);
-                    the read pipeline's first stage: each block's read value
+    edge ending t   the request is decoded: each block registers its read
+                    value (the read pipeline's first stage; an IAR/AIAR read
+                    returns the registered response computed beforehand) and,
+                    for a write, which register it writes (one-hot enables,
+                    the data registered here) or, for an IAR/AIAR read,
+                    whether it acknowledges
+    edge ending t+1 the request's effects land: the register written, or for
+                    an IAR/AIAR read LR State 01 -> 10 and the APR bit
     cycle t+2       ack = 1, r_data (reads): the read pipeline's second stage
-    hold-off        ready = 0 in cycles t+1 .. t+H: the candidate pipeline,
-                    MISR and the responses refresh from the new state.
-                    H = P = L + 3 after any write and after any IAR/AIAR
+    hold-off        ready = 0 in cycles t+1 .. t+H: the effects land, then the
+                    candidate pipeline, MISR and the responses refresh from
+                    the new state.
+                    H = P = L + 4 after any write and after any IAR/AIAR
                     read, L = ceil(log2 num_lrs), at least 1:
-                    P = 4 (1-2 LRs), 5 (3-4), 6 (5-8), 7 (9-16), 8 (17-32),
-                    9 (33-64). H = P + 3 after a full-word EOIR/AEOIR/DIR write: the vID
-                    match takes three more edges; its deactivation lands at the
-                    edge ending t+3 and deact_valid pulses in cycle t+4.
+                    P = 5 (1-2 LRs), 6 (3-4), 7 (5-8), 8 (9-16), 9 (17-32),
+                    10 (33-64). H = P + 3 after a full-word EOIR/AEOIR/DIR write:
+                    the vID match takes three more edges; its deactivation lands
+                    at the edge ending t+4 and deact_valid pulses in cycle t+5.
                     H = 0 after any other read: back-to-back reads, one per clock.
     cycle t+H+1     ready = 1: virq, vfiq and maint_irq (flip-flop outputs) have
                     changed, at most once, to the state after the request.
@@ -52,7 +57,9 @@ def _frame_select(addr, frame):
 class VirtualInterface(wiring.Component):
     """One CPU's GICv2 virtual interface: GICH, GICV, `num_lrs` list registers.
 
-    hold_cycles / eoi_hold_cycles: P and P + 3 of the timing table above."""
+    hold_cycles / eoi_hold_cycles: P and P + 3 of the timing table above
+    (P: the edge that applies a decoded request, then the LR bank's and the
+    vCPU's latencies)."""
     bus:          In(RegBusSignature())
     virq:         Out(1)
     vfiq:         Out(1)
@@ -69,8 +76,9 @@ class VirtualInterface(wiring.Component):
             self._MustUse__silence = True    # never built: no "never used" warning
             raise
         self.iidr = iidr
-        # the LR bank's candidate and select, then the vCPU's responses
-        self.hold_cycles = LRBank.latency(num_lrs) + VCPU.response_latency
+        # the decoded request lands, then the LR bank's candidate and select,
+        # then the vCPU's responses
+        self.hold_cycles = 1 + LRBank.latency(num_lrs) + VCPU.response_latency
         self.eoi_hold_cycles = self.hold_cycles + VCPU.eoi_latency
         super().__init__()
 
@@ -92,8 +100,10 @@ class VirtualInterface(wiring.Component):
         w_stb = bus.w_stb & ready
         iar_read = r_stb & ((bus.addr == regs.GICV_IAR.word) | (bus.addr == regs.GICV_AIAR.word))
         start = w_stb | iar_read         # a request that starts a hold-off
+        # an EOIR/AEOIR/DIR write starts its sequence in the vCPU one cycle
+        # after it was accepted (decoded first): hold-off P + 3 from t
         with m.If(vcpu.eoi_stb):
-            m.d.comb += hold_next.eq(self.eoi_hold_cycles)
+            m.d.comb += hold_next.eq(self.eoi_hold_cycles - 1)
         with m.Elif(start):
             m.d.comb += hold_next.eq(self.hold_cycles)
         with m.Elif(hold != 0):
@@ -108,10 +118,14 @@ class VirtualInterface(wiring.Component):
         gich = _frame_select(bus.addr, "GICH")
         gicv = _frame_select(bus.addr, "GICV")
         w_ok = w_stb & (bus.w_strb == 0b1111)
+        # writes: the blocks decode them at the edge ending t and apply them at
+        # the next, with the data registered here (timing table)
+        w_data = Signal.like(bus.w_data, name="w_data")
+        m.d.sync += w_data.eq(bus.w_data)
         m.d.comb += [
-            hyp.addr.eq(bus.addr), hyp.w_data.eq(bus.w_data),
+            hyp.addr.eq(bus.addr), hyp.w_data.eq(w_data),
             hyp.r_stb.eq(r_stb & gich), hyp.w_stb.eq(w_ok & gich),
-            vcpu.addr.eq(bus.addr), vcpu.w_data.eq(bus.w_data),
+            vcpu.addr.eq(bus.addr), vcpu.w_data.eq(w_data),
             vcpu.r_stb.eq(r_stb & gicv), vcpu.w_stb.eq(w_ok & gicv),
         ]
         # two-cycle response (rtl/regbus.py): the blocks register their read
@@ -128,8 +142,8 @@ class VirtualInterface(wiring.Component):
 
         # -- LR bank ------------------------------------------------------------
         m.d.comb += [
-            lrs.w_stb.eq(hyp.lr_w_stb), lrs.w_index.eq(hyp.lr_w_index),
-            lrs.w_data.eq(bus.w_data),
+            lrs.w_sel.eq(hyp.lr_w_sel),
+            lrs.w_data.eq(w_data),
             lrs.enable_grp0.eq(vcpu.ctlr.EnableGrp0),
             lrs.enable_grp1.eq(vcpu.ctlr.EnableGrp1),
             lrs.vmprimask.eq(vcpu.vmprimask),

@@ -20,12 +20,15 @@ long enough, see rtl/top.py):
                   whether IAR/AIAR would acknowledge, the APR bit an
                   acknowledge sets, and the lines (loaded only on lines_load)
 
-An IAR/AIAR read uses only those registers: the value read, State 01 -> 10
-of the LR in the LR bank's best_sel and APR |= the bit land at the edge that
-ends the read. An EOIR/AEOIR/DIR write is a 3-edge sequence: edge 1 latches
-the vID and source CPUID for the LR bank's match, edge 2 drops the priority
-(APR), edge 4 applies the match result (deactivate, forward, EOICount),
-the edges being counted from the one that ends the write's cycle.
+An IAR/AIAR read uses only those registers: the value read and whether it
+acknowledges are registered at the edge that ends the read; State 01 -> 10
+of the LR in the LR bank's best_sel and APR |= the bit land at the next. A
+write is decoded at the edge that ends its cycle (one-hot `we`) and lands at
+the next, with w_data registered by the top. An EOIR/AEOIR/DIR write is then
+a 3-edge sequence: edge 1 latches the vID and source CPUID for the LR bank's
+match, edge 2 drops the priority (APR), edge 4 applies the match result
+(deactivate, forward, EOICount), the edges being counted from the one that
+ends the cycle after the write's.
 """
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring
@@ -66,7 +69,9 @@ class VCPU(wiring.Component):
         assert match_latency == self.eoi_latency - 1
         self.iidr = iidr
         super().__init__({
-            # GICV frame requests (frame-selected and accepted by the top)
+            # GICV frame requests (frame-selected and accepted by the top);
+            # w_data is registered by the top: valid when a write lands, the
+            # cycle after w_stb
             "addr":         In(ADDR_WIDTH),
             "r_stb":        In(1),
             "w_stb":        In(1),
@@ -168,6 +173,7 @@ class VCPU(wiring.Component):
 
         # -- GICV frame reads (side effects: IAR/AIAR only, once per r_stb) ---
         r_data = Signal(32)              # the read mux; registered below
+        ack_now = Signal()               # an IAR/AIAR read acknowledges; registered below
         with m.Switch(self.addr):
             with m.Case(regs.GICV_CTLR.word):
                 m.d.comb += r_data.eq(ctlr)
@@ -178,9 +184,9 @@ class VCPU(wiring.Component):
             with m.Case(regs.GICV_ABPR.word):
                 m.d.comb += r_data.eq(self.abpr)
             with m.Case(regs.GICV_IAR.word):
-                m.d.comb += [r_data.eq(iar), self.ack_stb.eq(self.r_stb & iar_ok)]
+                m.d.comb += [r_data.eq(iar), ack_now.eq(self.r_stb & iar_ok)]
             with m.Case(regs.GICV_AIAR.word):
-                m.d.comb += [r_data.eq(aiar), self.ack_stb.eq(self.r_stb & aiar_ok)]
+                m.d.comb += [r_data.eq(aiar), ack_now.eq(self.r_stb & aiar_ok)]
             with m.Case(regs.GICV_HPPIR.word):
                 m.d.comb += r_data.eq(hppir)
             with m.Case(regs.GICV_AHPPIR.word):
@@ -193,29 +199,45 @@ class VCPU(wiring.Component):
                 m.d.comb += r_data.eq(self.iidr)
             # WO registers (EOIR, AEOIR, DIR) and reserved offsets read 0
 
-        m.d.sync += self.r_data.eq(r_data)
+        m.d.sync += [self.r_data.eq(r_data), self.ack_stb.eq(ack_now)]
 
-        # -- GICV frame writes ------------------------------------------------
+        # -- GICV frame writes: decoded at the edge ending the request's cycle
+        #    (one-hot `we`), they land at the next with w_data (registered by the top)
         vid, src = self.w_data[:10], self.w_data[10:13]
         eoi_dir = Signal()               # the sequence running is a DIR (else EOIR/AEOIR)
         eoi_step = Signal(3)             # one-hot: edges 2, 3, 4 of the sequence
+        we = {k: Signal(name=f"we_{k}") for k in ("ctlr", "pmr", "bpr", "abpr", "eoi", "dir", "apr")}
+        m.d.sync += [we_k.eq(0) for we_k in we.values()]
         with m.If(self.w_stb):
             with m.Switch(self.addr):
                 with m.Case(regs.GICV_CTLR.word):
-                    m.d.sync += ctlr.eq(self.w_data & regs.GICV_CTLR.wmask)
+                    m.d.sync += we["ctlr"].eq(1)
                 with m.Case(regs.GICV_PMR.word):
-                    m.d.sync += self.vmprimask.eq(self.w_data[3:8])
+                    m.d.sync += we["pmr"].eq(1)
                 with m.Case(regs.GICV_BPR.word):
-                    m.d.sync += self.bpr.eq(_clamp(self.w_data[:3], BPR_MIN))
+                    m.d.sync += we["bpr"].eq(1)
                 with m.Case(regs.GICV_ABPR.word):
-                    m.d.sync += self.abpr.eq(_clamp(self.w_data[:3], ABPR_MIN))
-                with m.Case(regs.GICV_EOIR.word, regs.GICV_AEOIR.word, regs.GICV_DIR.word):
-                    m.d.comb += self.eoi_stb.eq(1)
-                    m.d.sync += [self.match_vid.eq(vid), self.match_src.eq(src),
-                                 eoi_dir.eq(self.addr == regs.GICV_DIR.word)]
+                    m.d.sync += we["abpr"].eq(1)
+                with m.Case(regs.GICV_EOIR.word, regs.GICV_AEOIR.word):
+                    m.d.sync += we["eoi"].eq(1)
+                with m.Case(regs.GICV_DIR.word):
+                    m.d.sync += we["dir"].eq(1)
                 with m.Case(regs.GICV_APR0.word):
-                    m.d.sync += apr.eq(self.w_data)
+                    m.d.sync += we["apr"].eq(1)
                 # RO registers and reserved offsets: ignored
+        with m.If(we["ctlr"]):
+            m.d.sync += ctlr.eq(self.w_data & regs.GICV_CTLR.wmask)
+        with m.If(we["pmr"]):
+            m.d.sync += self.vmprimask.eq(self.w_data[3:8])
+        with m.If(we["bpr"]):
+            m.d.sync += self.bpr.eq(_clamp(self.w_data[:3], BPR_MIN))
+        with m.If(we["abpr"]):
+            m.d.sync += self.abpr.eq(_clamp(self.w_data[:3], ABPR_MIN))
+        with m.If(we["eoi"] | we["dir"]):
+            m.d.comb += self.eoi_stb.eq(1)
+            m.d.sync += [self.match_vid.eq(vid), self.match_src.eq(src), eoi_dir.eq(we["dir"])]
+        with m.If(we["apr"]):
+            m.d.sync += apr.eq(self.w_data)
         m.d.sync += eoi_step.eq(Cat(self.eoi_stb, eoi_step[:2]))
 
         # -- GICH_VMCR / GICH_APR: the same storage under the hypervisor's names

@@ -45,11 +45,10 @@ def test_lr_bank_matches_the_model(num_lrs):
             await ctx.tick()
 
     async def write_lr(ctx, n, value):
-        ctx.set(dut.w_stb, 1)
-        ctx.set(dut.w_index, n)
+        ctx.set(dut.w_sel, 1 << n)
         ctx.set(dut.w_data, value)
         await ctx.tick()
-        ctx.set(dut.w_stb, 0)
+        ctx.set(dut.w_sel, 0)
         model.write(n, value)
 
     def check(ctx, en0, en1, pmr5, gmask0, gmask1):

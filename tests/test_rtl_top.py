@@ -103,8 +103,8 @@ def request(ctx, bus, op, addr, value=0, strb=0b1111):
 
 def hold_off(num_lrs):
     """rtl/top.py timing table: cycles of ready = 0 after a state-changing
-    request (P = ceil(log2 num_lrs) + 3, at least 4) and after an EOIR/AEOIR/DIR (P + 3)."""
-    p = max(1, (num_lrs - 1).bit_length()) + 3
+    request (P = ceil(log2 num_lrs) + 4, at least 5) and after an EOIR/AEOIR/DIR (P + 3)."""
+    p = max(1, (num_lrs - 1).bit_length()) + 4
     return p, p + 3
 
 
@@ -347,7 +347,7 @@ def test_unmapped_window_reads_zero():
 
 def test_deactivation_request_is_a_one_cycle_pulse():
     """R10 / rtl/top.py timing: EOIR of an HW = 1 LR deactivates pINTID in the
-    Distributor: one deact_valid pulse with deact_pintid, in the fourth cycle
+    Distributor: one deact_valid pulse with deact_pintid, in the fifth cycle
     after the EOIR strobe, inside the hold-off; the LR is then inactive."""
     dut = VirtualInterface(4)
 
@@ -363,7 +363,7 @@ def test_deactivation_request_is_a_one_cycle_pulse():
             idle(ctx, bus)
             pulses.append((cycle, ctx.get(dut.deact_valid), ctx.get(dut.deact_pintid),
                            ctx.get(bus.ready)))
-        assert [(c, pintid) for c, valid, pintid, _ in pulses if valid] == [(4, 77)]
+        assert [(c, pintid) for c, valid, pintid, _ in pulses if valid] == [(5, 77)]
         assert [c for c, _, _, ready in pulses if ready] == [hold_off(4)[1] + 1]
         assert await bus_read(ctx, bus, LR0) == lr_value(40, 0, 0x80, hw=1, pintid=77)
 
