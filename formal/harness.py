@@ -377,9 +377,10 @@ class Harness(Elaboratable):
 
         ctx = dict(m=m, now=now, was=was, bus=bus, last=last, settled=settled, ready=ready,
                    hold=_register(dut, "hold"), eoi_step=_register(frags["vcpu"], "eoi_step"),
-                   frags=frags,
+                   frags=frags, top_frag=dut,
                    window=window, expect=expect,
-                   accepted=accepted, responding=responding, resp=resp, rdata=rdata, N=N,
+                   accepted=accepted, responding=responding, responding_1=responding_1, resp=resp,
+                   rdata=rdata, N=N,
                    top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint,
                    was_read=was_read, read_resp=read_resp, was_write=was_write,
                    in_frame=in_frame)
@@ -389,7 +390,8 @@ class Harness(Elaboratable):
 
     # Stored-value rules the other properties rely on (they also strengthen
     # the induction): R3 clamps, 2.8 reserved LR bits, 2.1 reserved HCR bits.
-    def _invariants(self, m, now, vcpu, N, ready, top, hold, eoi_step, **_):
+    def _invariants(self, m, now, vcpu, hyp, N, ready, top, hold, eoi_step, frags, top_frag,
+                    last, responding_1, **_):
         # Property 6, no deadlock (in every group: it also bounds how long an
         # induction trace can hide stale pipeline state behind ready = 0):
         # ready is 0 for at most the hold-off that rtl/top.py documents
@@ -418,6 +420,30 @@ class Harness(Elaboratable):
         if self.strengthen and hold is not None and eoi_step is not None and eoi_hold:
             for k in range(len(eoi_step)):
                 m.d.comb += Assert(~eoi_step[k] | (hold == eoi_hold - 1 - k))
+        # Strengthening only: a request is decoded at the edge that ends its
+        # cycle and applied at the next (rtl/top.py), so the decoded registers
+        # (rtl/vcpu.py `we_*` and the registered acknowledge `ack_stb`,
+        # rtl/hyp.py `hcr_we` and its write strobes, the top's `w_data`) are set
+        # only in the cycle after the request was accepted (`responding_1`), and
+        # only for that request. Without these an induction could start with a
+        # decoded write or acknowledge that no request made.
+        w_full = responding_1 & last["w_stb"] & (last["w_strb"] == 0b1111)
+        decoded = [(_register(frags["vcpu"], f"we_{k}"), [r.word for r in rs]) for k, rs in (
+            ("ctlr", [regs.GICV_CTLR]), ("pmr", [regs.GICV_PMR]), ("bpr", [regs.GICV_BPR]),
+            ("abpr", [regs.GICV_ABPR]), ("eoi", [regs.GICV_EOIR, regs.GICV_AEOIR]),
+            ("dir", [regs.GICV_DIR]), ("apr", [regs.GICV_APR0]))]
+        decoded += [(_register(frags["hyp"], "hcr_we"), [regs.GICH_HCR.word]),
+                    (hyp.vmcr_w_stb, [regs.GICH_VMCR.word]), (hyp.apr_w_stb, [regs.GICH_APR.word])]
+        decoded += [(hyp.lr_w_sel[n], [regs.lr(n).word]) for n in range(N)]
+        w_data = _register(top_frag, "w_data")
+        if self.strengthen and w_data is not None and all(d is not None for d, _ in decoded):
+            for sig, words in decoded:
+                m.d.comb += Assert(sig == (w_full & Cat(*(last["addr"] == w for w in words)).any()))
+            with m.If(w_full):
+                m.d.comb += Assert(w_data == last["w_data"])
+            iar_read = responding_1 & last["r_stb"] & ((last["addr"] == regs.GICV_IAR.word)
+                                                        | (last["addr"] == regs.GICV_AIAR.word))
+            m.d.comb += Assert(~vcpu.ack_stb | iar_read)
         m.d.comb += [
             Assert(now.bpr >= regs.BPR_MIN),                  # R3: BPR stored >= 2
             Assert(now.abpr >= regs.ABPR_MIN),                # R3: ABPR stored >= 3
