@@ -5,17 +5,16 @@ Single-cycle strobes, fixed 2-cycle response, and a hold-off (signal
 directions as seen from the initiator, i.e. a bridge):
 
     cycle t:   ready = 1 and r_stb or w_stb = 1 with addr (word address),
-               w_data, w_strb: the request is accepted; its effects (the
-               register written, an IAR's acknowledge) land at the edge
-               that ends cycle t
-    cycle t+1: (the read pipeline: each block's read value is registered)
+               w_data, w_strb: the request is accepted
     cycle t+2: ack = 1; for a read, r_data holds the value (registered),
                the state as it was in cycle t
 
-- LATENCY = 2: the cycles from the strobe to ack. The read mux takes two
-  register stages (rtl/top.py) so that no path runs from the bus address
-  through the whole mux in one clock (Fmax; docs/benchmarks.md). A write has
-  taken effect at the edge that ends cycle t, so an initiator may answer a
+- LATENCY = 2: the cycles from the strobe to ack. The core decodes a request
+  at the edge that ends cycle t and applies it at the next; its read mux is
+  two register stages (rtl/top.py), so that no path runs from the bus to a
+  register's enable or through the whole read mux in one clock (Fmax,
+  docs/benchmarks.md). Every later request sees a write's effects (the core
+  holds ready low until they have landed), so an initiator may answer a
   write from cycle t+1 on without waiting for ack.
 
 - ready (core -> initiator): a strobe may be issued only in a cycle with
