@@ -11,8 +11,8 @@
   buffered and no B response is outstanding (BVALID low), a read once its
   address is buffered and RVALID is low; when both could go, the one not served
   last time goes first, and no read is issued while one is in flight.
-  BVALID follows one cycle after the issue (the write has landed then,
-  rtl/regbus.py); RVALID two cycles after it, with the core's ack; RDATA comes
+  BVALID follows one cycle after the issue (every later request sees the
+  write, rtl/regbus.py); RVALID two cycles after it, with the core's ack; RDATA comes
   straight from the core's registered r_data, held in a register while RREADY
   is low.
 - Timing with VALID/READY held high and the core ready: a request is issued in
@@ -156,8 +156,8 @@ class AXI4LiteBridge(wiring.Component):
         with m.If(axi.arvalid & ~ar_full):
             m.d.sync += ar_addr.eq(axi.araddr[:regs.CORE_ADDR_BITS])
 
-        # B channel: the response is known at issue (the core takes the write at
-        # the clock edge that ends the issue cycle).
+        # B channel: the response is known at issue (the core holds every later
+        # request off until the write has landed, rtl/regbus.py).
         with m.If(do_w):
             m.d.sync += axi.bresp.eq(Mux(w_error, SLVERR, OKAY))
 
