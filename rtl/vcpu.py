@@ -20,9 +20,10 @@ long enough, see rtl/top.py):
                   whether IAR/AIAR would acknowledge, the APR bit an
                   acknowledge sets, and the lines (loaded only on lines_load)
 
-An IAR/AIAR read uses only those registers: the value read and whether it
-acknowledges are registered at the edge that ends the read; State 01 -> 10
-of the LR in the LR bank's best_sel and APR |= the bit land at the next. A
+An IAR/AIAR read uses only those registers: the value read, the APR bit it
+sets (`ack_bit`) and, in the LR bank, the LR it acknowledges (`ack_sel`, from
+best_sel) are registered at the edge that ends the read; State 01 -> 10 and
+APR |= the bit land at the next. A
 write is decoded at the edge that ends its cycle (one-hot `we`) and lands at
 the next, with w_data registered by the top. An EOIR/AEOIR/DIR write is then
 a 3-edge sequence: edge 1 latches the vID and source CPUID for the LR bank's
@@ -97,7 +98,7 @@ class VCPU(wiring.Component):
             "match":        In(Match),
             "match_vid":    Out(10),
             "match_src":    Out(3),
-            "ack_stb":      Out(1),          # acknowledge the best candidate
+            "ack_stb":      Out(1),          # an IAR/AIAR read acknowledges the best candidate
             "deact_stb":    Out(1),          # deactivate the matched LR
             # to the top: an EOIR/AEOIR/DIR sequence starts (longer hold-off)
             "eoi_stb":      Out(1),
@@ -173,7 +174,6 @@ class VCPU(wiring.Component):
 
         # -- GICV frame reads (side effects: IAR/AIAR only, once per r_stb) ---
         r_data = Signal(32)              # the read mux; registered below
-        ack_now = Signal()               # an IAR/AIAR read acknowledges; registered below
         with m.Switch(self.addr):
             with m.Case(regs.GICV_CTLR.word):
                 m.d.comb += r_data.eq(ctlr)
@@ -184,9 +184,9 @@ class VCPU(wiring.Component):
             with m.Case(regs.GICV_ABPR.word):
                 m.d.comb += r_data.eq(self.abpr)
             with m.Case(regs.GICV_IAR.word):
-                m.d.comb += [r_data.eq(iar), ack_now.eq(self.r_stb & iar_ok)]
+                m.d.comb += [r_data.eq(iar), self.ack_stb.eq(self.r_stb & iar_ok)]
             with m.Case(regs.GICV_AIAR.word):
-                m.d.comb += [r_data.eq(aiar), ack_now.eq(self.r_stb & aiar_ok)]
+                m.d.comb += [r_data.eq(aiar), self.ack_stb.eq(self.r_stb & aiar_ok)]
             with m.Case(regs.GICV_HPPIR.word):
                 m.d.comb += r_data.eq(hppir)
             with m.Case(regs.GICV_AHPPIR.word):
@@ -199,7 +199,7 @@ class VCPU(wiring.Component):
                 m.d.comb += r_data.eq(self.iidr)
             # WO registers (EOIR, AEOIR, DIR) and reserved offsets read 0
 
-        m.d.sync += [self.r_data.eq(r_data), self.ack_stb.eq(ack_now)]
+        m.d.sync += self.r_data.eq(r_data)
 
         # -- GICV frame writes: decoded at the edge ending the request's cycle
         #    (one-hot `we`), they land at the next with w_data (registered by the top)
@@ -252,9 +252,12 @@ class VCPU(wiring.Component):
         with m.If(self.apr_w_stb):
             m.d.sync += apr.eq(self.w_data)
 
-        # -- acknowledge (R6a, R4): APR[gprio] set; the LR bank moves State ---
-        with m.If(self.ack_stb):
-            m.d.sync += apr.eq(apr | apr_set)
+        # -- acknowledge (R6a, R4): APR[gprio] set at the edge after the read
+        #    (the bit registered with it); the LR bank moves State likewise
+        ack_bit = Signal(32)             # the APR bit of the acknowledge decoded last edge, or 0
+        m.d.sync += ack_bit.eq(Mux(self.ack_stb, apr_set, 0))
+        with m.If(ack_bit != 0):
+            m.d.sync += apr.eq(apr | ack_bit)
 
         # -- priority drop and deactivation (R8-R11) ----------------------------
         special = self.match_vid >= 1020               # 1020-1023: ignored
