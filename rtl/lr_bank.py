@@ -149,8 +149,9 @@ class LRBank(wiring.Component):
         m = Module()
         n_lrs = self.num_lrs
         best_sel = Signal(n_lrs)         # one-hot: the LR `best` came from
-        ack_sel = Signal(n_lrs)          # one-hot: the LR acknowledged at the last edge, or 0
-        m.d.sync += ack_sel.eq(Mux(self.ack_stb, best_sel, 0))
+        acked = Signal()                 # an acknowledge was decoded at the last edge
+        ack_sel = Signal(n_lrs)          # best_sel as it was then (captured every cycle)
+        m.d.sync += [acked.eq(self.ack_stb), ack_sel.eq(best_sel)]
         match_sel = Signal(n_lrs)        # one-hot: the lowest-index hit
         lrs, cands, hits, fwds, leaves = [], [], [], [], []
         for n in range(n_lrs):
@@ -166,7 +167,7 @@ class LRBank(wiring.Component):
             # -- storage: the hypervisor writes the whole LR, the hardware only State
             with cell.If(self.w_sel[n]):
                 cell.d.sync += lr.eq(self.w_data & LR_WMASK)
-            with cell.Elif(ack_sel[n]):
+            with cell.Elif(acked & ack_sel[n]):
                 cell.d.sync += lr.State.eq(ACTIVE)                   # R6a: 01 -> 10
             with cell.Elif(self.deact_stb & match_sel[n]):
                 cell.d.sync += lr.State.eq(lr.State & 0b01)          # R10: 10 -> 00, 11 -> 01

@@ -20,10 +20,11 @@ long enough, see rtl/top.py):
                   whether IAR/AIAR would acknowledge, the APR bit an
                   acknowledge sets, and the lines (loaded only on lines_load)
 
-An IAR/AIAR read uses only those registers: the value read, the APR bit it
-sets (`ack_bit`) and, in the LR bank, the LR it acknowledges (`ack_sel`, from
-best_sel) are registered at the edge that ends the read; State 01 -> 10 and
-APR |= the bit land at the next. A
+An IAR/AIAR read uses only those registers: the value read and whether it
+acknowledges (`acked`) are registered at the edge that ends the read, with
+the APR bit it sets (`ack_bit`, apr_set captured every cycle) and, in the LR
+bank, the LR it acknowledges (`ack_sel`, best_sel likewise); State 01 -> 10
+and APR |= the bit land at the next. A
 write is decoded at the edge that ends its cycle (one-hot `we`) and lands at
 the next, with w_data registered by the top. An EOIR/AEOIR/DIR write is then
 a 3-edge sequence: edge 1 latches the vID and source CPUID for the LR bank's
@@ -253,10 +254,11 @@ class VCPU(wiring.Component):
             m.d.sync += apr.eq(self.w_data)
 
         # -- acknowledge (R6a, R4): APR[gprio] set at the edge after the read
-        #    (the bit registered with it); the LR bank moves State likewise
-        ack_bit = Signal(32)             # the APR bit of the acknowledge decoded last edge, or 0
-        m.d.sync += ack_bit.eq(Mux(self.ack_stb, apr_set, 0))
-        with m.If(ack_bit != 0):
+        #    (the bit captured with it); the LR bank moves State likewise
+        acked = Signal()                 # an acknowledge was decoded at the last edge
+        ack_bit = Signal(32)             # apr_set as it was then (captured every cycle)
+        m.d.sync += [acked.eq(self.ack_stb), ack_bit.eq(apr_set)]
+        with m.If(acked):
             m.d.sync += apr.eq(apr | ack_bit)
 
         # -- priority drop and deactivation (R8-R11) ----------------------------
