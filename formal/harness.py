@@ -422,8 +422,7 @@ class Harness(Elaboratable):
                 m.d.comb += Assert(~eoi_step[k] | (hold == eoi_hold - 1 - k))
         # Strengthening only: a request is decoded at the edge that ends its
         # cycle and applied at the next (rtl/top.py), so the decoded registers
-        # (rtl/vcpu.py `we_*` and the registered acknowledge `acked`, also in the
-        # LR bank,
+        # (rtl/vcpu.py `we_*` and the registered acknowledge `ack_stb`,
         # rtl/hyp.py `hcr_we` and its write strobes, the top's `w_data`) are set
         # only in the cycle after the request was accepted (`responding_1`), and
         # only for that request. Without these an induction could start with a
@@ -444,10 +443,7 @@ class Harness(Elaboratable):
                 m.d.comb += Assert(w_data == last["w_data"])
             iar_read = responding_1 & last["r_stb"] & ((last["addr"] == regs.GICV_IAR.word)
                                                         | (last["addr"] == regs.GICV_AIAR.word))
-            acked_v = _register(frags["vcpu"], "acked")
-            acked_l = _register(frags["lr_bank"], "acked")
-            if acked_v is not None and acked_l is not None:
-                m.d.comb += [Assert(acked_v == acked_l), Assert(~acked_v | iar_read)]
+            m.d.comb += Assert(~vcpu.ack_stb | iar_read)
         m.d.comb += [
             Assert(now.bpr >= regs.BPR_MIN),                  # R3: BPR stored >= 2
             Assert(now.abpr >= regs.ABPR_MIN),                # R3: ABPR stored >= 3
@@ -499,7 +495,7 @@ class Harness(Elaboratable):
 
     # -- 3. acknowledge ----------------------------------------------------------------
     def _iar(self, m, now, was, rdata, ready, window, expect, last, N, top, was_read,
-             read_resp, frags, responding_1, **_):
+             read_resp, frags, responding_1, vcpu, **_):
         lr_same = [now.lr[n] == was.lr[n] for n in range(N)]
         all_same = Cat(*lr_same).all() & (now.apr == was.apr)
 
@@ -543,14 +539,13 @@ class Harness(Elaboratable):
             with m.If(read_resp(reg)):
                 m.d.comb += Assert(rdata == expected)       # ... and the value read
             # Strengthening only: in the cycle after the read, the registered
-            # acknowledge (rtl/vcpu.py `acked`, `ack_bit`; rtl/lr_bank.py
+            # acknowledge (rtl/vcpu.py `ack_stb`, `ack_bit`; rtl/lr_bank.py
             # `ack_sel`) is R6a's: whether it acknowledges, its LR and APR bit.
-            acked = _register(frags["vcpu"], "acked")
             ack_sel = _register(frags["lr_bank"], "ack_sel")
             ack_bit = _register(frags["vcpu"], "ack_bit")
-            if self.strengthen and all(x is not None for x in (acked, ack_sel, ack_bit)):
+            if self.strengthen and ack_sel is not None and ack_bit is not None:
                 with m.If(responding_1 & was_read(reg)):
-                    m.d.comb += Assert(acked == Cat(*ack).any())
+                    m.d.comb += Assert(vcpu.ack_stb == Cat(*ack).any())
                     for n in range(N):
                         with m.If(ack[n]):
                             m.d.comb += [Assert(ack_sel[:N] == (1 << n)),

@@ -100,8 +100,8 @@ class LRBank(wiring.Component):
       enable_grp0/1, vmprimask   GICV_CTLR.EnableGrp0/1 and GICV_PMR[7:3] (R5 filter)
       gmask0, gmask1          group-priority masks of P[7:3] for Group 0/1 (R3)
       best                    R5 candidate with its group priority (registered)
-      ack_stb                 acknowledge the best candidate: its State 01 -> 10 at the
-                              next edge but one (the LR in best_sel is registered first, R6a)
+      ack_stb                 an IAR/AIAR read acknowledged at the last edge: the LR
+                              best_sel marked then (ack_sel) goes 01 -> 10 (R6a)
       match_vid, match_src -> match    vID match for EOIR/AEOIR/DIR (registered)
       deact_stb               deactivate the matched LR: 10 -> 00, 11 -> 01 (R10)
       elrsr, eisr, valid, pending   one bit per LR (0 above num_lrs), combinational
@@ -149,9 +149,8 @@ class LRBank(wiring.Component):
         m = Module()
         n_lrs = self.num_lrs
         best_sel = Signal(n_lrs)         # one-hot: the LR `best` came from
-        acked = Signal()                 # an acknowledge was decoded at the last edge
-        ack_sel = Signal(n_lrs)          # best_sel as it was then (captured every cycle)
-        m.d.sync += [acked.eq(self.ack_stb), ack_sel.eq(best_sel)]
+        ack_sel = Signal(n_lrs)          # best_sel as it was at the last edge (captured every cycle)
+        m.d.sync += ack_sel.eq(best_sel)
         match_sel = Signal(n_lrs)        # one-hot: the lowest-index hit
         lrs, cands, hits, fwds, leaves = [], [], [], [], []
         for n in range(n_lrs):
@@ -167,7 +166,7 @@ class LRBank(wiring.Component):
             # -- storage: the hypervisor writes the whole LR, the hardware only State
             with cell.If(self.w_sel[n]):
                 cell.d.sync += lr.eq(self.w_data & LR_WMASK)
-            with cell.Elif(acked & ack_sel[n]):
+            with cell.Elif(self.ack_stb & ack_sel[n]):
                 cell.d.sync += lr.State.eq(ACTIVE)                   # R6a: 01 -> 10
             with cell.Elif(self.deact_stb & match_sel[n]):
                 cell.d.sync += lr.State.eq(lr.State & 0b01)          # R10: 10 -> 00, 11 -> 01

@@ -132,10 +132,10 @@ class VirtualInterface(wiring.Component):
         # values at the edge ending t (stage 1), the frame's value is registered
         # here at the next (stage 2; unmapped addresses read 0); loaded in every
         # cycle, it matters in the ack cycle of a read
-        acked = Signal()                 # a request was accepted in the cycle before
+        in_flight = Signal()             # a request was accepted in the cycle before
         gicv_q, gich_q = Signal(), Signal()
         m.d.sync += [
-            acked.eq(r_stb | w_stb), bus.ack.eq(acked),
+            in_flight.eq(r_stb | w_stb), bus.ack.eq(in_flight),
             gicv_q.eq(gicv), gich_q.eq(gich),
             bus.r_data.eq(Mux(gicv_q, vcpu.r_data, Mux(gich_q, hyp.r_data, 0))),
         ]

@@ -21,7 +21,7 @@ long enough, see rtl/top.py):
                   acknowledge sets, and the lines (loaded only on lines_load)
 
 An IAR/AIAR read uses only those registers: the value read and whether it
-acknowledges (`acked`) are registered at the edge that ends the read, with
+acknowledges (`ack_stb`) are registered at the edge that ends the read, with
 the APR bit it sets (`ack_bit`, apr_set captured every cycle) and, in the LR
 bank, the LR it acknowledges (`ack_sel`, best_sel likewise); State 01 -> 10
 and APR |= the bit land at the next. A
@@ -99,7 +99,7 @@ class VCPU(wiring.Component):
             "match":        In(Match),
             "match_vid":    Out(10),
             "match_src":    Out(3),
-            "ack_stb":      Out(1),          # an IAR/AIAR read acknowledges the best candidate
+            "ack_stb":      Out(1),          # an IAR/AIAR read acknowledged at the last edge
             "deact_stb":    Out(1),          # deactivate the matched LR
             # to the top: an EOIR/AEOIR/DIR sequence starts (longer hold-off)
             "eoi_stb":      Out(1),
@@ -175,6 +175,7 @@ class VCPU(wiring.Component):
 
         # -- GICV frame reads (side effects: IAR/AIAR only, once per r_stb) ---
         r_data = Signal(32)              # the read mux; registered below
+        ack_now = Signal()               # this IAR/AIAR read acknowledges; registered below
         with m.Switch(self.addr):
             with m.Case(regs.GICV_CTLR.word):
                 m.d.comb += r_data.eq(ctlr)
@@ -185,9 +186,9 @@ class VCPU(wiring.Component):
             with m.Case(regs.GICV_ABPR.word):
                 m.d.comb += r_data.eq(self.abpr)
             with m.Case(regs.GICV_IAR.word):
-                m.d.comb += [r_data.eq(iar), self.ack_stb.eq(self.r_stb & iar_ok)]
+                m.d.comb += [r_data.eq(iar), ack_now.eq(self.r_stb & iar_ok)]
             with m.Case(regs.GICV_AIAR.word):
-                m.d.comb += [r_data.eq(aiar), self.ack_stb.eq(self.r_stb & aiar_ok)]
+                m.d.comb += [r_data.eq(aiar), ack_now.eq(self.r_stb & aiar_ok)]
             with m.Case(regs.GICV_HPPIR.word):
                 m.d.comb += r_data.eq(hppir)
             with m.Case(regs.GICV_AHPPIR.word):
@@ -255,10 +256,9 @@ class VCPU(wiring.Component):
 
         # -- acknowledge (R6a, R4): APR[gprio] set at the edge after the read
         #    (the bit captured with it); the LR bank moves State likewise
-        acked = Signal()                 # an acknowledge was decoded at the last edge
-        ack_bit = Signal(32)             # apr_set as it was then (captured every cycle)
-        m.d.sync += [acked.eq(self.ack_stb), ack_bit.eq(apr_set)]
-        with m.If(acked):
+        ack_bit = Signal(32)             # apr_set as it was at the last edge (captured every cycle)
+        m.d.sync += [self.ack_stb.eq(ack_now), ack_bit.eq(apr_set)]
+        with m.If(self.ack_stb):
             m.d.sync += apr.eq(apr | ack_bit)
 
         # -- priority drop and deactivation (R8-R11) ----------------------------

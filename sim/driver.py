@@ -3,7 +3,7 @@
 
 - ``bus_read`` / ``bus_write`` / ``bus_wait_ready``: async helpers for
   Amaranth testbenches, one register-bus transaction each (wait for ready,
-  strobe for one cycle, wait the bus latency (two clock edges), check ack,
+  strobe for one cycle, wait the bus latency (LATENCY = 2 clock edges), check ack,
   return the registered read data); ``bus_wait_ready`` waits out the hold-off that follows.
 - ``RTLEngine``: the RTL in Amaranth's simulator behind the golden model's
   interface (``read``/``write``/``read_addr``/``write_addr``/``reset``,
@@ -36,6 +36,7 @@ from amaranth.hdl import Cat, ClockDomain, Elaboratable, Module
 from amaranth.sim import Simulator
 
 from ..rtl import regs
+from ..rtl.regbus import LATENCY
 from ..rtl.top import VirtualInterface
 
 __all__ = ["bus_wait_ready", "bus_read", "bus_write", "RTLEngine", "CLOCK_PERIOD"]
@@ -68,9 +69,10 @@ async def bus_read(ctx, bus, addr):
     ctx.set(bus.r_stb, 1)
     await ctx.tick()
     ctx.set(bus.r_stb, 0)
-    await ctx.tick()
+    for _ in range(LATENCY - 1):
+        await ctx.tick()
     if not ctx.get(bus.ack):
-        raise AssertionError(f"no ack two cycles after the read of {addr:#06x}")
+        raise AssertionError(f"no ack {LATENCY} cycles after the read of {addr:#06x}")
     return ctx.get(bus.r_data)
 
 
@@ -85,9 +87,10 @@ async def bus_write(ctx, bus, addr, value, strb=0b1111):
     ctx.set(bus.w_stb, 1)
     await ctx.tick()
     ctx.set(bus.w_stb, 0)
-    await ctx.tick()
+    for _ in range(LATENCY - 1):
+        await ctx.tick()
     if not ctx.get(bus.ack):
-        raise AssertionError(f"no ack two cycles after the write of {addr:#06x}")
+        raise AssertionError(f"no ack {LATENCY} cycles after the write of {addr:#06x}")
 
 
 class _Bench(Elaboratable):
@@ -155,24 +158,22 @@ class RTLEngine:
             op, word, value, strb = req
             ctx.set(request, {"reset": 0b001, "read": 0b010, "write": 0b100, "idle": 0}[op]
                     | word << 3 | strb << 15 | value << 19)
-            await ctx.tick()                    # cycle t+1 (rtl/regbus.py)
-            out = ctx.get(response)
-            if out >> 5 & 1:                    # deact_valid
-                self.forwarded.append(out >> 6 & 0x3FF)
-            ctx.set(request, 0)
-            await ctx.tick()                    # cycle t+2: ack, r_data
-            out = ctx.get(response)
-            if op in ("read", "write") and not out & 1:
-                raise AssertionError(f"RTL: no ack two cycles after the {op} of {word << 2:#06x}")
-            r_data = out >> 16
-            while True:                         # the hold-off: until ready is 1 again
+            await ctx.tick()
+            cycle = 1                           # cycle t+1 (rtl/regbus.py)
+            while True:                         # to the ack cycle, then until ready is 1
+                out = ctx.get(response)
                 if out >> 5 & 1:                # deact_valid
                     self.forwarded.append(out >> 6 & 0x3FF)
-                if out >> 1 & 1:
+                if cycle == LATENCY:            # ack, r_data
+                    if op in ("read", "write") and not out & 1:
+                        raise AssertionError(f"RTL: no ack {LATENCY} cycles after the {op} "
+                                             f"of {word << 2:#06x}")
+                    r_data = out >> 16
+                if cycle >= LATENCY and out >> 1 & 1:
                     break
                 ctx.set(request, 0)
                 await ctx.tick()
-                out = ctx.get(response)
+                cycle += 1
             self._lines = (out >> 2 & 1, out >> 3 & 1, out >> 4 & 1)
             self._response = r_data if op == "read" else None
             self._request = None

@@ -85,6 +85,7 @@ def test_lr_bank_matches_the_model(num_lrs):
             b = check(ctx, en0, en1, pmr5, gmask0, gmask1)
             # acknowledge (R6a): the best LR goes 01 -> 10
             if b is not None:
+                await ctx.tick()            # the IAR's cycle: ack_stb says it the cycle after
                 ctx.set(dut.ack_stb, 1)
                 await ctx.tick()
                 ctx.set(dut.ack_stb, 0)
