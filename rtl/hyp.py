@@ -100,35 +100,42 @@ class Hyp(wiring.Component):
         groups = [Signal(32, name=f"lr_group{g}") for g in range(len(level))]
         lr_hit = Signal()                # the request names an LR slot of this build
         group_index = Signal(max(1, k - k1))
-        other = Signal(32)               # stage 1 of the other GICH registers
         m.d.sync += [group.eq(value) for group, value in zip(groups, level)]
         m.d.sync += group_index.eq(self.addr[k1:k])
         m.d.sync += lr_hit.eq((self.addr[6:] == regs.lr(0).word >> 6) & (self.addr[k:6] == 0))
         lr_read = Array(groups)[group_index] if len(groups) > 1 else groups[0]
-        m.d.comb += self.r_data.eq(other | Mux(lr_hit, lr_read, 0))
 
-        # -- GICH frame reads (no side effects) ---------------------------------
-        with m.Switch(self.addr):
-            with m.Case(regs.GICH_HCR.word):
-                m.d.sync += other.eq(hcr)
-            with m.Case(regs.GICH_VTR.word):
-                m.d.sync += other.eq(vtr)
-            with m.Case(regs.GICH_VMCR.word):
-                m.d.sync += other.eq(vmcr)
-            with m.Case(regs.GICH_MISR.word):
-                m.d.sync += other.eq(self.misr)
-            with m.Case(regs.GICH_EISR0.word):
-                m.d.sync += other.eq(self.eisr[:32])
-            with m.Case(regs.GICH_EISR1.word):
-                m.d.sync += other.eq(self.eisr[32:])
-            with m.Case(regs.GICH_ELRSR0.word):
-                m.d.sync += other.eq(self.elrsr[:32])
-            with m.Case(regs.GICH_ELRSR1.word):
-                m.d.sync += other.eq(self.elrsr[32:])
-            with m.Case(regs.GICH_APR.word):
-                m.d.sync += other.eq(self.apr)
-            with m.Default():                           # the LR window: lr_hit above
-                m.d.sync += other.eq(0)
+        # -- GICH frame reads (no side effects). Stage 1, registered: the
+        #    frame's first 16 words (HCR .. ELRSR1) muxed on the word address's
+        #    low 4 bits, and which of them or APR the whole address names. After
+        #    it: that value or the LR group's, 0 for any other address (the top
+        #    ORs the blocks' answers). APR comes straight from its register then
+        #    (no request's effect is in flight while a read is answered).
+        first16 = {
+            regs.GICH_HCR:    hcr.as_value(),
+            regs.GICH_VTR:    Const(vtr, 32),
+            regs.GICH_VMCR:   vmcr.as_value(),
+            regs.GICH_MISR:   self.misr,
+            regs.GICH_EISR0:  self.eisr[:32],
+            regs.GICH_EISR1:  self.eisr[32:],
+            regs.GICH_ELRSR0: self.elrsr[:32],
+            regs.GICH_ELRSR1: self.elrsr[32:],
+        }
+        base = regs.GICH_HCR.word        # the frame's first word
+        assert base % 16 == 0
+        words = [Const(0, 32)] * 16      # reserved words read 0
+        for reg, value in first16.items():
+            assert base <= reg.word < base + 16
+            words[reg.word - base] = value
+        low = Signal(32)
+        hit_low, hit_apr = Signal(), Signal()
+        m.d.sync += [
+            low.eq(Array(words)[self.addr[:4]]),
+            hit_low.eq(self.addr[4:] == base >> 4),
+            hit_apr.eq(self.addr == regs.GICH_APR.word),
+        ]
+        m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, self.apr, 0)
+                                   | Mux(lr_hit, lr_read, 0))
 
         # -- GICH frame writes: decoded at the edge ending the request's cycle
         #    (one-hot enables, so that no bus input reaches an LR's enable in

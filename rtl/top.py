@@ -129,15 +129,14 @@ class VirtualInterface(wiring.Component):
             vcpu.r_stb.eq(r_stb & gicv), vcpu.w_stb.eq(w_ok & gicv),
         ]
         # two-cycle response (rtl/regbus.py): the blocks register their read
-        # values at the edge ending t (stage 1), the frame's value is registered
-        # here at the next (stage 2; unmapped addresses read 0); loaded in every
-        # cycle, it matters in the ack cycle of a read
+        # muxes' first stage at the edge ending t and answer 0 for any address
+        # that is not theirs, so their answers are ORed and registered here at
+        # the next (unmapped addresses read 0); loaded in every cycle, it
+        # matters in the ack cycle of a read
         in_flight = Signal()             # a request was accepted in the cycle before
-        gicv_q, gich_q = Signal(), Signal()
         m.d.sync += [
             in_flight.eq(r_stb | w_stb), bus.ack.eq(in_flight),
-            gicv_q.eq(gicv), gich_q.eq(gich),
-            bus.r_data.eq(Mux(gicv_q, vcpu.r_data, Mux(gich_q, hyp.r_data, 0))),
+            bus.r_data.eq(vcpu.r_data | hyp.r_data),
         ]
 
         # -- LR bank ------------------------------------------------------------

@@ -14,7 +14,8 @@ Registers computed every cycle from the state (valid once it has been still
 long enough, see rtl/top.py):
   gmask0/gmask1   edge 1: the R3 group-priority masks of P[7:3]
   apr_low, rp     edges 1, 2: the lowest set APR bit, one-hot, then its
-                  index (the running priority >> 3, R4) and APR == 0
+                  index (the running priority >> 3, R4)
+  rp_idle         edge 1: APR == 0
   response        two register stages after the LR bank's `best`: the R1
                   preemption test, then the IAR/AIAR/HPPIR/AHPPIR values,
                   whether IAR/AIAR would acknowledge, the APR bit an
@@ -32,7 +33,7 @@ match, edge 2 drops the priority (APR), edge 4 applies the match result
 (deactivate, forward, EOICount), the edges being counted from the one that
 ends the cycle after the write's.
 """
-from amaranth.hdl import Module, Signal, Mux, Cat, Const
+from amaranth.hdl import Array, Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -126,7 +127,7 @@ class VCPU(wiring.Component):
             apr_low.eq(apr & (~apr + 1)),
             self.rp.eq(Cat(Cat(apr_low[i] for i in range(32) if i >> b & 1).any()
                            for b in range(5))),
-            self.rp_idle.eq(apr_low == 0),
+            self.rp_idle.eq(apr == 0),
         ]
         rpr = Signal(8)
         m.d.comb += rpr.eq(Mux(self.rp_idle, IDLE_RPR, Cat(Const(0, 3), self.rp)))
@@ -173,35 +174,46 @@ class VCPU(wiring.Component):
                 self.vfiq.eq(self.en & preempts & fiq),
             ]
 
-        # -- GICV frame reads (side effects: IAR/AIAR only, once per r_stb) ---
-        r_data = Signal(32)              # the read mux; registered below
-        ack_now = Signal()               # this IAR/AIAR read acknowledges; registered below
-        with m.Switch(self.addr):
-            with m.Case(regs.GICV_CTLR.word):
-                m.d.comb += r_data.eq(ctlr)
-            with m.Case(regs.GICV_PMR.word):
-                m.d.comb += r_data.eq(Cat(Const(0, 3), self.vmprimask))
-            with m.Case(regs.GICV_BPR.word):
-                m.d.comb += r_data.eq(self.bpr)
-            with m.Case(regs.GICV_ABPR.word):
-                m.d.comb += r_data.eq(self.abpr)
-            with m.Case(regs.GICV_IAR.word):
-                m.d.comb += [r_data.eq(iar), ack_now.eq(self.r_stb & iar_ok)]
-            with m.Case(regs.GICV_AIAR.word):
-                m.d.comb += [r_data.eq(aiar), ack_now.eq(self.r_stb & aiar_ok)]
-            with m.Case(regs.GICV_HPPIR.word):
-                m.d.comb += r_data.eq(hppir)
-            with m.Case(regs.GICV_AHPPIR.word):
-                m.d.comb += r_data.eq(ahppir)
-            with m.Case(regs.GICV_RPR.word):
-                m.d.comb += r_data.eq(rpr)
-            with m.Case(regs.GICV_APR0.word):
-                m.d.comb += r_data.eq(apr)
-            with m.Case(regs.GICV_IIDR.word):
-                m.d.comb += r_data.eq(self.iidr)
-            # WO registers (EOIR, AEOIR, DIR) and reserved offsets read 0
-
-        m.d.sync += self.r_data.eq(r_data)
+        # -- GICV frame reads. Stage 1, registered at the edge ending the
+        #    request's cycle: the frame's first 16 words (CTLR .. AHPPIR) muxed
+        #    on the word address's low 4 bits, and which of them, APR0 or IIDR
+        #    the whole address names. r_data, the cycle after: that value, 0 for
+        #    any other address (WO registers EOIR/AEOIR/DIR, reserved offsets,
+        #    the GICH frame), so the top can OR the blocks' answers. APR0 comes
+        #    straight from its register then: it cannot change before the read
+        #    is answered (the bus was ready, so no request's effect is in flight).
+        first16 = {
+            regs.GICV_CTLR:   ctlr.as_value(),
+            regs.GICV_PMR:    Cat(Const(0, 3), self.vmprimask),
+            regs.GICV_BPR:    self.bpr,
+            regs.GICV_IAR:    iar,
+            regs.GICV_RPR:    rpr,
+            regs.GICV_HPPIR:  hppir,
+            regs.GICV_ABPR:   self.abpr,
+            regs.GICV_AIAR:   aiar,
+            regs.GICV_AHPPIR: ahppir,
+        }
+        base = regs.GICV_CTLR.word       # the frame's first word
+        assert base % 16 == 0
+        words = [Const(0, 32)] * 16      # EOIR, AEOIR and words 11-15 read 0
+        for reg, value in first16.items():
+            assert base <= reg.word < base + 16
+            words[reg.word - base] = value
+        low = Signal(32)                 # stage 1: the word of the first 16
+        hit_low, hit_apr, hit_iidr = Signal(), Signal(), Signal()
+        m.d.sync += [
+            low.eq(Array(words)[self.addr[:4]]),
+            hit_low.eq(self.addr[4:] == base >> 4),
+            hit_apr.eq(self.addr == regs.GICV_APR0.word),
+            hit_iidr.eq(self.addr == regs.GICV_IIDR.word),
+        ]
+        m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, apr, 0)
+                                   | Mux(hit_iidr, self.iidr, 0))
+        # the read's side effect (R6a): an IAR/AIAR read acknowledges when its
+        # registered response says so; registered below
+        ack_now = Signal()
+        m.d.comb += ack_now.eq(self.r_stb & (((self.addr == regs.GICV_IAR.word) & iar_ok)
+                                             | ((self.addr == regs.GICV_AIAR.word) & aiar_ok)))
 
         # -- GICV frame writes: decoded at the edge ending the request's cycle
         #    (one-hot `we`), they land at the next with w_data (registered by the top)
@@ -235,9 +247,11 @@ class VCPU(wiring.Component):
             m.d.sync += self.bpr.eq(_clamp(self.w_data[:3], BPR_MIN))
         with m.If(we["abpr"]):
             m.d.sync += self.abpr.eq(_clamp(self.w_data[:3], ABPR_MIN))
+        special = Signal()               # the vID is 1020-1023: ignored (R8, R9)
         with m.If(we["eoi"] | we["dir"]):
             m.d.comb += self.eoi_stb.eq(1)
-            m.d.sync += [self.match_vid.eq(vid), self.match_src.eq(src), eoi_dir.eq(we["dir"])]
+            m.d.sync += [self.match_vid.eq(vid), self.match_src.eq(src), eoi_dir.eq(we["dir"]),
+                         special.eq(vid >= 1020)]
         with m.If(we["apr"]):
             m.d.sync += apr.eq(self.w_data)
         m.d.sync += eoi_step.eq(Cat(self.eoi_stb, eoi_step[:2]))
@@ -262,10 +276,12 @@ class VCPU(wiring.Component):
             m.d.sync += apr.eq(apr | ack_bit)
 
         # -- priority drop and deactivation (R8-R11) ----------------------------
-        special = self.match_vid >= 1020               # 1020-1023: ignored
+        # the drop clears the lowest set bit (apr_low) and notes whether there
+        # was one (~rp_idle): both registered from APR, which has not changed
+        # since the EOIR/AEOIR was accepted (the bus was ready: nothing in flight)
         dropped = Signal()                             # APR was non-zero at the drop
         with m.If(eoi_step[0] & ~eoi_dir & ~special):
-            m.d.sync += [apr.eq(apr & (apr - 1)), dropped.eq(apr != 0)]   # drop the highest
+            m.d.sync += [apr.eq(apr & ~apr_low), dropped.eq(~self.rp_idle)]   # drop the highest
         # what the match result will do: EOIR/AEOIR with EOImode 0 deactivate, or
         # count an unmatched EOI if a priority was dropped (EOImode 1: drop only);
         # DIR with EOImode 1 deactivates, or counts with no APR condition
