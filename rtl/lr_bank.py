@@ -26,7 +26,7 @@ bit and pINTID.
 import operator
 from functools import reduce
 
-from amaranth.hdl import Module, Signal, Mux, Cat
+from amaranth.hdl import Array, Module, Signal, Mux, Cat
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -47,6 +47,16 @@ class Best(data.Struct):
     gprio:    5                      # group priority >> 3 (R3)
 
 
+class Node(data.Struct):
+    """A candidate-tree node: what the comparison and R1 need, and which LR
+    it is (the vID is fetched by `idx` at the root, so the tree stays narrow)."""
+    valid:    1
+    prio:     5
+    grp1:     1
+    gprio:    5
+    idx:      6
+
+
 class Match(data.Struct):
     """The lowest-index LR that an EOIR/AEOIR/DIR value names (R8, R9)."""
     valid:  1
@@ -56,7 +66,8 @@ class Match(data.Struct):
 
 def _tree(m, leaves, left_wins, name, registered):
     """Reduce `leaves` pairwise, level by level (one submodule per level), to
-    one node: a node keeps its left child when `left_wins(left, right)`, else
+    one node: a node keeps its left child when `left_wins(left, right,
+    left's leaf indices, right's leaf indices)`, else
     the right one. With `registered`, every level's nodes and decisions are
     registers (a pipeline, at least one level even for a single leaf).
     Returns the root, the list of per-leaf path decisions, and the depth."""
@@ -79,7 +90,7 @@ def _tree(m, leaves, left_wins, name, registered):
             (l, l_leaves), (r, r_leaves) = pair
             left = Signal(name=f"{name}_l{level}_{k}_left")
             decide = Signal(name=f"{name}_l{level}_{k}_decide")
-            stage.d.comb += decide.eq(left_wins(l, r))
+            stage.d.comb += decide.eq(left_wins(l, r, l_leaves, r_leaves))
             stage.d[domain] += [left.eq(decide), node.eq(Mux(decide, l, r))]
             path_left = left if registered else decide
             for j in l_leaves:
@@ -152,7 +163,7 @@ class LRBank(wiring.Component):
         ack_sel = Signal(n_lrs)          # best_sel as it was at the last edge (captured every cycle)
         m.d.sync += ack_sel.eq(best_sel)
         match_sel = Signal(n_lrs)        # one-hot: the lowest-index hit
-        lrs, cands, hits, fwds, leaves = [], [], [], [], []
+        lrs, cands, hits, fwds, leaves, vids = [], [], [], [], [], []
         for n in range(n_lrs):
             # LR n in its own module, driving only its own signals
             m.submodules[f"lr{n}"] = cell = Module()
@@ -174,15 +185,16 @@ class LRBank(wiring.Component):
             # -- R5 leaf: pending (01 only), group enabled, priority below PMR
             enabled = Mux(lr.Grp1, self.enable_grp1, self.enable_grp0)
             cell.d.sync += cand.eq((lr.State == PENDING) & enabled & (lr.Priority < self.vmprimask))
-            leaf = Signal(Best, name=f"leaf{n}")
+            leaf = Signal(Node, name=f"leaf{n}")
             cell.d.comb += [
                 leaf.valid.eq(cand),
                 leaf.prio.eq(lr.Priority),
                 leaf.grp1.eq(lr.Grp1),
-                leaf.vid.eq(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID))),
                 leaf.gprio.eq(lr.Priority & Mux(lr.Grp1, self.gmask1, self.gmask0)),
+                leaf.idx.eq(n),
             ]
             leaves.append(leaf)
+            vids.append(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID)))     # vid_out
 
             # -- R8/R9 leaf: VirtualID matches, State 10 or 11; a vSGI (vid < 16,
             #    HW = 0) also needs CPUID == the writer's source CPUID
@@ -205,15 +217,40 @@ class LRBank(wiring.Component):
 
         # Best candidate: the smaller priority wins, an invalid node loses, equal
         # priorities keep the left (lower-index) node.
-        best, best_path, _ = _tree(
-            m, leaves, lambda l, r: l.valid & (~r.valid | (l.prio <= r.prio)), "best",
-            registered=True)
-        m.d.comb += self.best.eq(best)
+        # The comparison of a low tree level (at most 2 x 2 leaves below it)
+        # is a lookup of registered pairwise comparisons of the LRs' Priority
+        # fields (stable state, like cand), by the children's `idx`; higher
+        # levels compare the children's prio.
+        m.submodules.best_le = le_stage = Module()
+        le = {}
+
+        def prio_le(i, j):               # registered: LR i's Priority <= LR j's
+            if (i, j) not in le:
+                le[i, j] = Signal(name=f"le_{i}_{j}")
+                le_stage.d.sync += le[i, j].eq(lrs[i].Priority <= lrs[j].Priority)
+            return le[i, j]
+
+        def left_wins(l, r, l_leaves, r_leaves):
+            if len(l_leaves) * len(r_leaves) <= 4:
+                bl, br = (len(l_leaves) - 1).bit_length(), (len(r_leaves) - 1).bit_length()
+                table = Cat(prio_le(l_leaves[a], r_leaves[b]) if b < len(r_leaves) else 0
+                            for a in range(len(l_leaves)) for b in range(1 << br))
+                lower = table.bit_select(Cat(r.idx[:br], l.idx[:bl]), 1) if bl + br else table
+            else:
+                lower = l.prio <= r.prio
+            return l.valid & (~r.valid | lower)
+
+        root, _, _ = _tree(m, leaves, left_wins, "best", registered=True)
+        m.d.comb += [
+            self.best.valid.eq(root.valid), self.best.prio.eq(root.prio),
+            self.best.grp1.eq(root.grp1), self.best.gprio.eq(root.gprio),
+            self.best.vid.eq(Array(vids)[root.idx] if n_lrs > 1 else vids[0]),
+        ]
         m.submodules.best_sel = stage = Module()
-        stage.d.sync += [best_sel[n].eq(Cat(*best_path[n]).all()) for n in range(n_lrs)]
+        stage.d.sync += best_sel.eq(1 << root.idx)
 
         # vID match: the lowest-index hit, one-hot
-        root, match_path, _ = _tree(m, hits, lambda l, r: l, "match", registered=False)
+        root, match_path, _ = _tree(m, hits, lambda l, r, *_: l, "match", registered=False)
         match_valid = Signal()
         m.submodules.match_sel = stage = Module()
         stage.d.sync += match_valid.eq(root)
