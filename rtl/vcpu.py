@@ -60,6 +60,16 @@ def _gmask(binary_point, minimum):
     return (Const(0x1F, 5) << (binary_point - minimum)[:3])[:5]
 
 
+def _below(bits):
+    """[any(bits[:i]) for each i], as a log-depth prefix OR (no carry chain)."""
+    seen = [bits[i] for i in range(len(bits))]         # seen[i]: any of bits[..i]
+    span = 1
+    while span < len(seen):
+        seen = [seen[i] | seen[i - span] if i >= span else seen[i] for i in range(len(seen))]
+        span *= 2
+    return [Const(0, 1)] + seen[:-1]
+
+
 class VCPU(wiring.Component):
     response_latency = 1             # edges from a valid best_sel to valid responses (its
                                      # first stage samples `best` together with best_sel)
@@ -124,7 +134,7 @@ class VCPU(wiring.Component):
         m.d.sync += [
             self.gmask0.eq(_gmask(self.bpr, BPR_MIN)),     # Group 0, or both with CBPR
             self.gmask1.eq(Mux(ctlr.CBPR, _gmask(self.bpr, BPR_MIN), _gmask(self.abpr, ABPR_MIN))),
-            apr_low.eq(apr & (~apr + 1)),
+            apr_low.eq(Cat(apr[i] & ~below for i, below in enumerate(_below(apr)))),
             self.rp.eq(Cat(Cat(apr_low[i] for i in range(32) if i >> b & 1).any()
                            for b in range(5))),
             self.rp_idle.eq(apr == 0),
@@ -132,19 +142,30 @@ class VCPU(wiring.Component):
         rpr = Signal(8)
         m.d.comb += rpr.eq(Mux(self.rp_idle, IDLE_RPR, Cat(Const(0, 3), self.rp)))
 
-        # -- response, stage 1: the R1 preemption test of the best candidate ----
+        # -- response, stage 1: the R1 preemption test of the best candidate,
+        #    and the conditions stage 2 chooses by (so that each of its bits is
+        #    one small function of registers)
         cand = Signal(Best, name="cand")
         preempts = Signal()
-        m.d.sync += [cand.eq(best), preempts.eq(best.valid & (self.rp_idle | (best.gprio < self.rp)))]
+        avail = Signal()                 # HCR.En, a group enabled, a candidate
+        seen = Signal()                  # HCR.En, a candidate (HPPIR/AHPPIR)
+        hidden = Signal()                # Group 1 with AckCtl = 0: IAR/HPPIR report 1022
+        fiq = Signal()                   # Group 0 with FIQEn: signalled as vFIQ
+        m.d.sync += [
+            cand.eq(best),
+            preempts.eq(best.valid & (self.rp_idle | (best.gprio < self.rp))),
+            avail.eq(self.en & (ctlr.EnableGrp0 | ctlr.EnableGrp1) & best.valid),
+            seen.eq(self.en & best.valid),
+            hidden.eq(best.grp1 & ~ctlr.AckCtl),
+            fiq.eq(~best.grp1 & ctlr.FIQEn),
+        ]
 
         # -- response, stage 2: R6 lines, R6a/R6b acknowledge, R7 highest pending
-        no_cand = ~self.en | ~(ctlr.EnableGrp0 | ctlr.EnableGrp1) | ~cand.valid
-        grp1_hidden = cand.grp1 & ~ctlr.AckCtl        # IAR/HPPIR report 1022
         iar = Signal(13)
         iar_ok = Signal()
-        with m.If(no_cand):
+        with m.If(~avail):
             m.d.sync += [iar.eq(SPURIOUS), iar_ok.eq(0)]
-        with m.Elif(grp1_hidden):
+        with m.Elif(hidden):
             m.d.sync += [iar.eq(SPURIOUS_GRP1), iar_ok.eq(0)]   # before the RP test (QEMU order)
         with m.Elif(~preempts):
             m.d.sync += [iar.eq(SPURIOUS), iar_ok.eq(0)]
@@ -152,26 +173,25 @@ class VCPU(wiring.Component):
             m.d.sync += [iar.eq(cand.vid), iar_ok.eq(1)]
         aiar = Signal(13)
         aiar_ok = Signal()
-        with m.If(no_cand | ~cand.grp1 | ~preempts):  # AIAR: Group 1 only
-            m.d.sync += [aiar.eq(SPURIOUS), aiar_ok.eq(0)]
-        with m.Else():
+        with m.If(avail & cand.grp1 & preempts):       # AIAR: Group 1 only
             m.d.sync += [aiar.eq(cand.vid), aiar_ok.eq(1)]
+        with m.Else():
+            m.d.sync += [aiar.eq(SPURIOUS), aiar_ok.eq(0)]
         hppir = Signal(13)
-        with m.If(~self.en | ~cand.valid):
+        with m.If(~seen):
             m.d.sync += hppir.eq(SPURIOUS)
-        with m.Elif(grp1_hidden):
+        with m.Elif(hidden):
             m.d.sync += hppir.eq(SPURIOUS_GRP1)
         with m.Else():
             m.d.sync += hppir.eq(cand.vid)
         ahppir = Signal(13)
-        m.d.sync += ahppir.eq(Mux(~self.en | ~cand.valid | ~cand.grp1, SPURIOUS, cand.vid))
+        m.d.sync += ahppir.eq(Mux(seen & cand.grp1, cand.vid, SPURIOUS))
         apr_set = Signal(32)             # R4: the APR bit an acknowledge sets
         m.d.sync += apr_set.eq(1 << cand.gprio)
-        fiq = ~cand.grp1 & ctlr.FIQEn
         with m.If(self.lines_load):
             m.d.sync += [
-                self.virq.eq(self.en & preempts & ~fiq),
-                self.vfiq.eq(self.en & preempts & fiq),
+                self.virq.eq(seen & preempts & ~fiq),
+                self.vfiq.eq(seen & preempts & fiq),
             ]
 
         # -- GICV frame reads. Stage 1, registered at the edge ending the
