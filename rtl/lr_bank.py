@@ -9,24 +9,27 @@ state, so its results are valid once the state has been still for
 ``best_latency`` cycles (the core holds its bus off that long, rtl/top.py):
 
     edge 1        cand[n]: LR n is pending (01), its group enabled, its
-                  priority below PMR (the R5 leaf condition)
+                  priority below PMR (the R5 leaf condition); and the
+                  pairwise Priority comparisons the two lowest tree levels
+                  look up (le_i_j: LR i's <= LR j's, 1.5 per LR)
     edges 2..L+1  a binary tree, one registered level per edge, lower
                   indices on the left so that ties go to the lowest index
-                  (L = ceil(log2 num_lrs), at least 1); each leaf carries its
-                  group priority (R3) along
-    edge L+2      best_sel: one-hot, the LR the root came from (the AND of the
-                  registered decisions on its path); acknowledge uses it
+                  (L = ceil(log2 num_lrs), at least 1); each node carries
+                  valid, Priority, Grp1, its group priority (R3) and the LR
+                  index, not the vID (narrow nodes, short select paths)
+    edge L+2      best_sel: one-hot, the LR the root came from (acknowledge
+                  uses it), and best_vid: that LR's vID
 
 The vID match (R8, R9) is a second pipeline over the vID/source CPUID the
 vCPU holds during an EOIR/AEOIR/DIR: edge 1 registers each LR's hit (and
 whether deactivating it forwards its pINTID), edge 2 the lowest-index hit (a
-log-depth tree) as a one-hot select; ``match`` is then that LR's forwarding
+log-depth prefix OR) as a one-hot select; ``match`` is then that LR's forwarding
 bit and pINTID.
 """
 import operator
 from functools import reduce
 
-from amaranth.hdl import Array, Module, Signal, Mux, Cat
+from amaranth.hdl import Array, Module, Signal, Mux, Cat, Const
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -39,17 +42,17 @@ LR = regs.layout(LR_FIELDS)          # GICH_LR<n>: .HW .Grp1 .State .Priority .E
 
 
 class Best(data.Struct):
-    """The highest-priority pending candidate (R5)."""
+    """The highest-priority pending candidate (R5); its vID is the separate,
+    one edge later port best_vid."""
     valid:    1
     prio:     5                      # Priority field, P[7:3]
     grp1:     1
-    vid:      13                     # vid_out: VirtualID, CPUID in [12:10] when HW = 0
     gprio:    5                      # group priority >> 3 (R3)
 
 
 class Node(data.Struct):
     """A candidate-tree node: what the comparison and R1 need, and which LR
-    it is (the vID is fetched by `idx` at the root, so the tree stays narrow)."""
+    it is (the vID is fetched by the root's `idx`, so the tree stays narrow)."""
     valid:    1
     prio:     5
     grp1:     1
@@ -64,42 +67,45 @@ class Match(data.Struct):
     pintid: 10                       # PhysicalID
 
 
-def _tree(m, leaves, left_wins, name, registered):
-    """Reduce `leaves` pairwise, level by level (one submodule per level), to
-    one node: a node keeps its left child when `left_wins(left, right,
-    left's leaf indices, right's leaf indices)`, else
-    the right one. With `registered`, every level's nodes and decisions are
-    registers (a pipeline, at least one level even for a single leaf).
-    Returns the root, the list of per-leaf path decisions, and the depth."""
+def _tree(m, leaves, left_wins, name):
+    """Reduce `leaves` pairwise, level by level (one registered level per
+    edge, one submodule per level, at least one level even for a single
+    leaf), to one node: a node keeps its left child when `left_wins(left,
+    right, left's leaf indices, right's leaf indices)`, else the right one.
+    Returns the root."""
     nodes = [(leaf, [i]) for i, leaf in enumerate(leaves)]     # (value, leaf indices below)
-    path = [[] for _ in leaves]                                # decisions on each leaf's path
-    domain = "sync" if registered else "comb"
     level = 0
-    while len(nodes) > 1 or (registered and level == 0):
+    while len(nodes) > 1 or level == 0:
         level += 1
         m.submodules[f"{name}_l{level}"] = stage = Module()
         up = []
         for i in range(0, len(nodes), 2):
             pair = nodes[i:i + 2]
-            k = i // 2
-            node = Signal(pair[0][0].shape(), name=f"{name}_l{level}_{k}")
+            node = Signal(pair[0][0].shape(), name=f"{name}_l{level}_{i // 2}")
             if len(pair) == 1:                                # odd one out: passed up
-                stage.d[domain] += node.eq(pair[0][0])
+                stage.d.sync += node.eq(pair[0][0])
                 up.append((node, pair[0][1]))
                 continue
             (l, l_leaves), (r, r_leaves) = pair
-            left = Signal(name=f"{name}_l{level}_{k}_left")
-            decide = Signal(name=f"{name}_l{level}_{k}_decide")
+            decide = Signal(name=f"{name}_l{level}_{i // 2}_decide")
             stage.d.comb += decide.eq(left_wins(l, r, l_leaves, r_leaves))
-            stage.d[domain] += [left.eq(decide), node.eq(Mux(decide, l, r))]
-            path_left = left if registered else decide
-            for j in l_leaves:
-                path[j].append(path_left)
-            for j in r_leaves:
-                path[j].append(~path_left)
+            stage.d.sync += node.eq(Mux(decide, l, r))
             up.append((node, l_leaves + r_leaves))
         nodes = up
-    return nodes[0][0], path, level
+    return nodes[0][0]
+
+
+def below_any(m, bits, name):
+    """[any(bits[:i]) for each i], as a log-depth prefix OR (no carry chain);
+    each step is a signal of its own (shared, not re-expanded)."""
+    seen = bits                                        # seen[i]: any of bits[..i]
+    span = 1
+    while span < len(bits):
+        step = Signal(len(bits), name=f"{name}_or{span}")
+        m.d.comb += step.eq(Cat(seen[i] | seen[i - span] if i >= span else seen[i]
+                                for i in range(len(bits))))
+        seen, span = step, span * 2
+    return [Const(0, 1)] + [seen[i] for i in range(len(bits) - 1)]
 
 
 class LRBank(wiring.Component):
@@ -111,6 +117,8 @@ class LRBank(wiring.Component):
       enable_grp0/1, vmprimask   GICV_CTLR.EnableGrp0/1 and GICV_PMR[7:3] (R5 filter)
       gmask0, gmask1          group-priority masks of P[7:3] for Group 0/1 (R3)
       best                    R5 candidate with its group priority (registered)
+      best_vid                its vid_out (VirtualID, CPUID in [12:10] when HW = 0),
+                              registered one edge after best, with best_sel
       ack_stb                 an IAR/AIAR read acknowledged at the last edge: the LR
                               best_sel marked then (ack_sel) goes 01 -> 10 (R6a)
       match_vid, match_src -> match    vID match for EOIR/AEOIR/DIR (registered)
@@ -145,6 +153,7 @@ class LRBank(wiring.Component):
             "gmask0":      In(5),
             "gmask1":      In(5),
             "best":        Out(Best),
+            "best_vid":    Out(13),
             "ack_stb":     In(1),
             "match_vid":   In(10),
             "match_src":   In(3),
@@ -240,22 +249,24 @@ class LRBank(wiring.Component):
                 lower = l.prio <= r.prio
             return l.valid & (~r.valid | lower)
 
-        root, _, _ = _tree(m, leaves, left_wins, "best", registered=True)
+        root = _tree(m, leaves, left_wins, "best")
         m.d.comb += [
             self.best.valid.eq(root.valid), self.best.prio.eq(root.prio),
             self.best.grp1.eq(root.grp1), self.best.gprio.eq(root.gprio),
-            self.best.vid.eq(Array(vids)[root.idx] if n_lrs > 1 else vids[0]),
         ]
+        # the root's LR, one edge later: one-hot (acknowledge) and its vID
         m.submodules.best_sel = stage = Module()
-        stage.d.sync += best_sel.eq(1 << root.idx)
+        stage.d.sync += [
+            best_sel.eq(1 << root.idx),
+            self.best_vid.eq(Array(vids)[root.idx] if n_lrs > 1 else vids[0]),
+        ]
 
         # vID match: the lowest-index hit, one-hot
-        root, match_path, _ = _tree(m, hits, lambda l, r, *_: l, "match", registered=False)
         match_valid = Signal()
         m.submodules.match_sel = stage = Module()
-        stage.d.sync += match_valid.eq(root)
-        stage.d.sync += [match_sel[n].eq(hits[n] & Cat(*match_path[n]).all())
-                         for n in range(n_lrs)]
+        hit_vec = Cat(hits)
+        stage.d.sync += match_valid.eq(hit_vec.any())
+        stage.d.sync += match_sel.eq(Cat(hit & ~below for hit, below in zip(hits, below_any(stage, hit_vec, "hit"))))
         m.d.comb += [
             self.match.valid.eq(match_valid),
             self.match.fwd.eq((match_sel & Cat(fwds)).any()),

@@ -41,7 +41,7 @@ from . import regs
 from .regs import (CTLR_FIELDS, VMCR_FIELDS, BPR_MIN, ABPR_MIN, IDLE_RPR, SPURIOUS,
                    SPURIOUS_GRP1, IIDR_DEFAULT)
 from .regbus import ADDR_WIDTH
-from .lr_bank import Best, Match
+from .lr_bank import Best, Match, below_any
 
 __all__ = ["CTLR", "VMCR", "VCPU"]
 
@@ -58,16 +58,6 @@ def _gmask(binary_point, minimum):
     """R3 tables: the group-priority bits of P[7:3] for a stored binary point
     (BPR n keeps P[7:n+1], minimum 2; ABPR n keeps P[7:n], minimum 3)."""
     return (Const(0x1F, 5) << (binary_point - minimum)[:3])[:5]
-
-
-def _below(bits):
-    """[any(bits[:i]) for each i], as a log-depth prefix OR (no carry chain)."""
-    seen = [bits[i] for i in range(len(bits))]         # seen[i]: any of bits[..i]
-    span = 1
-    while span < len(seen):
-        seen = [seen[i] | seen[i - span] if i >= span else seen[i] for i in range(len(seen))]
-        span *= 2
-    return [Const(0, 1)] + seen[:-1]
 
 
 class VCPU(wiring.Component):
@@ -107,6 +97,7 @@ class VCPU(wiring.Component):
             "rp_idle":      Out(1),
             # LR bank
             "best":         In(Best),
+            "best_vid":     In(13),          # best's vID, one edge later (as `cand` here)
             "match":        In(Match),
             "match_vid":    Out(10),
             "match_src":    Out(3),
@@ -134,7 +125,7 @@ class VCPU(wiring.Component):
         m.d.sync += [
             self.gmask0.eq(_gmask(self.bpr, BPR_MIN)),     # Group 0, or both with CBPR
             self.gmask1.eq(Mux(ctlr.CBPR, _gmask(self.bpr, BPR_MIN), _gmask(self.abpr, ABPR_MIN))),
-            apr_low.eq(Cat(apr[i] & ~below for i, below in enumerate(_below(apr)))),
+            apr_low.eq(Cat(apr[i] & ~below for i, below in enumerate(below_any(m, apr, "apr")))),
             self.rp.eq(Cat(Cat(apr_low[i] for i in range(32) if i >> b & 1).any()
                            for b in range(5))),
             self.rp_idle.eq(apr == 0),
@@ -170,11 +161,11 @@ class VCPU(wiring.Component):
         with m.Elif(~preempts):
             m.d.sync += [iar.eq(SPURIOUS), iar_ok.eq(0)]
         with m.Else():
-            m.d.sync += [iar.eq(cand.vid), iar_ok.eq(1)]
+            m.d.sync += [iar.eq(self.best_vid), iar_ok.eq(1)]
         aiar = Signal(13)
         aiar_ok = Signal()
         with m.If(avail & cand.grp1 & preempts):       # AIAR: Group 1 only
-            m.d.sync += [aiar.eq(cand.vid), aiar_ok.eq(1)]
+            m.d.sync += [aiar.eq(self.best_vid), aiar_ok.eq(1)]
         with m.Else():
             m.d.sync += [aiar.eq(SPURIOUS), aiar_ok.eq(0)]
         hppir = Signal(13)
@@ -183,9 +174,9 @@ class VCPU(wiring.Component):
         with m.Elif(hidden):
             m.d.sync += hppir.eq(SPURIOUS_GRP1)
         with m.Else():
-            m.d.sync += hppir.eq(cand.vid)
+            m.d.sync += hppir.eq(self.best_vid)
         ahppir = Signal(13)
-        m.d.sync += ahppir.eq(Mux(seen & cand.grp1, cand.vid, SPURIOUS))
+        m.d.sync += ahppir.eq(Mux(seen & cand.grp1, self.best_vid, SPURIOUS))
         apr_set = Signal(32)             # R4: the APR bit an acknowledge sets
         m.d.sync += apr_set.eq(1 << cand.gprio)
         with m.If(self.lines_load):
