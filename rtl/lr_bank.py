@@ -16,7 +16,9 @@ state, so its results are valid once the state has been still for
                   indices on the left so that ties go to the lowest index
                   (L = ceil(log2 num_lrs), at least 1); each node carries
                   valid, Priority, Grp1, its group priority (R3) and the LR
-                  index, not the vID (narrow nodes, short select paths)
+                  index, not the vID (narrow nodes): with more than 4 LRs
+                  level 2 fetches it from the node's 4 LRs by index and
+                  carries it up, else best_vid is fetched from the root's
     edge L+2      best_sel: one-hot, the LR the root came from (acknowledge
                   uses it), and best_vid: that LR's vID
 
@@ -58,6 +60,7 @@ class Node(data.Struct):
     grp1:     1
     gprio:    5
     idx:      6
+    vid:      13                     # from level 2 up (fetched there by idx), else 0
 
 
 class Match(data.Struct):
@@ -67,12 +70,13 @@ class Match(data.Struct):
     pintid: 10                       # PhysicalID
 
 
-def _tree(m, leaves, left_wins, name):
+def _tree(m, leaves, left_wins, name, also=None):
     """Reduce `leaves` pairwise, level by level (one registered level per
     edge, one submodule per level, at least one level even for a single
     leaf), to one node: a node keeps its left child when `left_wins(left,
     right, left's leaf indices, right's leaf indices)`, else the right one.
-    Returns the root."""
+    `also(stage, node, its next value, leaf indices, level)` may add
+    statements for a node (later assignments win). Returns the root."""
     nodes = [(leaf, [i]) for i, leaf in enumerate(leaves)]     # (value, leaf indices below)
     level = 0
     while len(nodes) > 1 or level == 0:
@@ -82,15 +86,20 @@ def _tree(m, leaves, left_wins, name):
         for i in range(0, len(nodes), 2):
             pair = nodes[i:i + 2]
             node = Signal(pair[0][0].shape(), name=f"{name}_l{level}_{i // 2}")
+            nxt = Signal(pair[0][0].shape(), name=f"{name}_l{level}_{i // 2}_next")
             if len(pair) == 1:                                # odd one out: passed up
-                stage.d.sync += node.eq(pair[0][0])
-                up.append((node, pair[0][1]))
-                continue
-            (l, l_leaves), (r, r_leaves) = pair
-            decide = Signal(name=f"{name}_l{level}_{i // 2}_decide")
-            stage.d.comb += decide.eq(left_wins(l, r, l_leaves, r_leaves))
-            stage.d.sync += node.eq(Mux(decide, l, r))
-            up.append((node, l_leaves + r_leaves))
+                stage.d.comb += nxt.eq(pair[0][0])
+                below = pair[0][1]
+            else:
+                (l, l_leaves), (r, r_leaves) = pair
+                decide = Signal(name=f"{name}_l{level}_{i // 2}_decide")
+                stage.d.comb += [decide.eq(left_wins(l, r, l_leaves, r_leaves)),
+                                 nxt.eq(Mux(decide, l, r))]
+                below = l_leaves + r_leaves
+            stage.d.sync += node.eq(nxt)
+            if also is not None:
+                also(stage, node, nxt, below, level)
+            up.append((node, below))
         nodes = up
     return nodes[0][0]
 
@@ -249,7 +258,16 @@ class LRBank(wiring.Component):
                 lower = l.prio <= r.prio
             return l.valid & (~r.valid | lower)
 
-        root = _tree(m, leaves, left_wins, "best")
+        def fetch_vid(stage, node, nxt, below, level):
+            # with more than 4 LRs, level 1 takes a node's vID from its 2 LRs
+            # by its next idx and the tree carries it up (a fetch by the
+            # root's idx would be a wide mux over LRs all over the chip)
+            if level == 1 and n_lrs > 4:
+                bits = (len(below) - 1).bit_length()
+                pick = Array(vids[j] for j in below)[nxt.idx[:bits]] if bits else vids[below[0]]
+                stage.d.sync += node.vid.eq(pick)
+
+        root = _tree(m, leaves, left_wins, "best", also=fetch_vid)
         m.d.comb += [
             self.best.valid.eq(root.valid), self.best.prio.eq(root.prio),
             self.best.grp1.eq(root.grp1), self.best.gprio.eq(root.gprio),
@@ -258,7 +276,8 @@ class LRBank(wiring.Component):
         m.submodules.best_sel = stage = Module()
         stage.d.sync += [
             best_sel.eq(1 << root.idx),
-            self.best_vid.eq(Array(vids)[root.idx] if n_lrs > 1 else vids[0]),
+            # the root's vID: carried from level 2 up, or (up to 4 LRs) fetched here
+            self.best_vid.eq(root.vid if n_lrs > 4 else Array(vids)[root.idx[:2]]),
         ]
 
         # vID match: the lowest-index hit, one-hot
