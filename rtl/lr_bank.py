@@ -24,9 +24,10 @@ state, so its results are valid once the state has been still for
 
 The vID match (R8, R9) is a second pipeline over the vID/source CPUID the
 vCPU holds during an EOIR/AEOIR/DIR: edge 1 registers each LR's hit (and
-whether deactivating it forwards its pINTID), edge 2 the lowest-index hit (a
-log-depth prefix OR) as a one-hot select; ``match`` is then that LR's forwarding
-bit and pINTID.
+whether deactivating it forwards its pINTID), edge 2, per group of 8 LRs,
+the group's lowest hit (one-hot) with its forwarding bit and pINTID, and
+the group of the lowest hit of all (log-depth prefix ORs); ``match`` is then
+that group's forwarding bit and pINTID, and the deactivated LR its lowest hit.
 """
 import operator
 from functools import reduce
@@ -104,6 +105,15 @@ def _tree(m, leaves, left_wins, name, also=None):
     return nodes[0][0]
 
 
+def _less(a, b):
+    """a < b (unsigned), as plain logic: no carry chain (5-bit fields, where a
+    carry chain's entry and exit cost more than a LUT level)."""
+    lt = Const(0, 1)
+    for i in range(len(a)):                            # from the LSB up
+        lt = (~a[i] & b[i]) | (~(a[i] ^ b[i]) & lt)
+    return lt
+
+
 def below_any(m, bits, name):
     """[any(bits[:i]) for each i], as a log-depth prefix OR (no carry chain);
     each step is a signal of its own (shared, not re-expanded)."""
@@ -130,7 +140,8 @@ class LRBank(wiring.Component):
                               registered one edge after best, with best_sel
       ack_stb                 an IAR/AIAR read acknowledged at the last edge: the LR
                               best_sel marked then (ack_sel) goes 01 -> 10 (R6a)
-      match_vid, match_src -> match    vID match for EOIR/AEOIR/DIR (registered)
+      match_vid, match_src, match_sgi -> match    vID match for EOIR/AEOIR/DIR
+                              (registered; match_sgi: match_vid < 16, a vSGI)
       deact_stb               deactivate the matched LR: 10 -> 00, 11 -> 01 (R10)
       elrsr, eisr, valid, pending   one bit per LR (0 above num_lrs), combinational
 
@@ -166,6 +177,7 @@ class LRBank(wiring.Component):
             "ack_stb":     In(1),
             "match_vid":   In(10),
             "match_src":   In(3),
+            "match_sgi":   In(1),        # match_vid < 16, set with it
             "match":       Out(Match),
             "deact_stb":   In(1),
             "elrsr":       Out(MAX_LRS),
@@ -202,7 +214,7 @@ class LRBank(wiring.Component):
 
             # -- R5 leaf: pending (01 only), group enabled, priority below PMR
             enabled = Mux(lr.Grp1, self.enable_grp1, self.enable_grp0)
-            cell.d.sync += cand.eq((lr.State == PENDING) & enabled & (lr.Priority < self.vmprimask))
+            cell.d.sync += cand.eq((lr.State == PENDING) & enabled & _less(lr.Priority, self.vmprimask))
             leaf = Signal(Node, name=f"leaf{n}")
             cell.d.comb += [
                 leaf.valid.eq(cand),
@@ -216,7 +228,7 @@ class LRBank(wiring.Component):
 
             # -- R8/R9 leaf: VirtualID matches, State 10 or 11; a vSGI (vid < 16,
             #    HW = 0) also needs CPUID == the writer's source CPUID
-            sgi_src_ok = (self.match_vid >= 16) | lr.HW | (lr.CPUID == self.match_src)
+            sgi_src_ok = ~self.match_sgi | lr.HW | (lr.CPUID == self.match_src)
             cell.d.sync += hit.eq((lr.VirtualID == self.match_vid) & lr.State[1] & sgi_src_ok)
             # R10: deactivating LR n forwards its pINTID (HW = 1, and a PPI or SPI:
             # 0-15 and 1020-1023 would be UNPREDICTABLE; not forwarded, as in the model)
@@ -255,7 +267,7 @@ class LRBank(wiring.Component):
                             for a in range(len(l_leaves)) for b in range(1 << br))
                 lower = table.bit_select(Cat(r.idx[:br], l.idx[:bl]), 1) if bl + br else table
             else:
-                lower = l.prio <= r.prio
+                lower = ~_less(r.prio, l.prio)                # l.prio <= r.prio
             return l.valid & (~r.valid | lower)
 
         def fetch_vid(stage, node, nxt, below, level):
@@ -276,20 +288,44 @@ class LRBank(wiring.Component):
         m.submodules.best_sel = stage = Module()
         stage.d.sync += [
             best_sel.eq(1 << root.idx),
-            # the root's vID: carried from level 2 up, or (up to 4 LRs) fetched here
+            # the root's vID: carried from level 1 up, or (up to 4 LRs) fetched here
             self.best_vid.eq(root.vid if n_lrs > 4 else Array(vids)[root.idx[:2]]),
         ]
 
-        # vID match: the lowest-index hit, one-hot
+        # vID match: the lowest-index hit, in groups of 8 LRs: per group its
+        # lowest hit (one-hot, first_sel) with that LR's forwarding bit and
+        # pINTID, and which group holds the lowest hit of all (group_sel), so
+        # that no path runs through a 64-way priority or mux in one cycle;
+        # match_sel (one-hot, the deactivation's) = first_sel in that group
         match_valid = Signal()
         m.submodules.match_sel = stage = Module()
         hit_vec = Cat(hits)
-        stage.d.sync += match_valid.eq(hit_vec.any())
-        stage.d.sync += match_sel.eq(Cat(hit & ~below for hit, below in zip(hits, below_any(stage, hit_vec, "hit"))))
+        groups = range((n_lrs + 7) // 8)
+        group_hit = Cat(hit_vec[8 * g:8 * g + 8].any() for g in groups)
+        group_sel = Signal(len(groups))
+        group_fwd = Signal(len(groups))
+        group_pintid = [Signal(10, name=f"group_pintid{g}") for g in groups]
+        first_sel = Signal(n_lrs)
+        stage.d.sync += [
+            match_valid.eq(hit_vec.any()),
+            group_sel.eq(Cat(hit & ~below for hit, below in
+                             zip(group_hit, below_any(stage, group_hit, "group_hit")))),
+        ]
+        for g in groups:
+            ns = range(8 * g, min(8 * g + 8, n_lrs))
+            first = [hits[n] & ~below for n, below in
+                     zip(ns, below_any(stage, hit_vec[8 * g:8 * g + 8], f"hit_g{g}"))]
+            stage.d.sync += [
+                first_sel[8 * g:8 * g + len(ns)].eq(Cat(first)),
+                group_fwd[g].eq(Cat(f & fwds[n] for f, n in zip(first, ns)).any()),
+                group_pintid[g].eq(reduce(operator.or_, (Mux(f, lrs[n].PhysicalID, 0)
+                                                         for f, n in zip(first, ns)))),
+            ]
+        m.d.comb += match_sel.eq(Cat(first_sel[n] & group_sel[n // 8] for n in range(n_lrs)))
         m.d.comb += [
             self.match.valid.eq(match_valid),
-            self.match.fwd.eq((match_sel & Cat(fwds)).any()),
-            self.match.pintid.eq(reduce(operator.or_, (Mux(match_sel[n], lr.PhysicalID, 0)
-                                                       for n, lr in enumerate(lrs)))),
+            self.match.fwd.eq((group_sel & group_fwd).any()),
+            self.match.pintid.eq(reduce(operator.or_, (Mux(group_sel[g], group_pintid[g], 0)
+                                                       for g in groups))),
         ]
         return m

@@ -16,6 +16,7 @@ long enough, see rtl/top.py):
   apr_low, rp     edges 1, 2: the lowest set APR bit, one-hot, then its
                   index (the running priority >> 3, R4)
   rp_idle         edge 1: APR == 0
+  rpr             edge 3: GICV_RPR from rp and rp_idle
   response        two register stages after the LR bank's `best`: the R1
                   preemption test, then the IAR/AIAR/HPPIR/AHPPIR values,
                   whether IAR/AIAR would acknowledge, the APR bit an
@@ -101,6 +102,7 @@ class VCPU(wiring.Component):
             "match":        In(Match),
             "match_vid":    Out(10),
             "match_src":    Out(3),
+            "match_sgi":    Out(1, init=1),  # match_vid < 16 (a vSGI: R9 checks the source)
             "ack_stb":      Out(1),          # an IAR/AIAR read acknowledged at the last edge
             "deact_stb":    Out(1),          # deactivate the matched LR
             # to the top: an EOIR/AEOIR/DIR sequence starts (longer hold-off)
@@ -130,8 +132,8 @@ class VCPU(wiring.Component):
                            for b in range(5))),
             self.rp_idle.eq(apr == 0),
         ]
-        rpr = Signal(8)
-        m.d.comb += rpr.eq(Mux(self.rp_idle, IDLE_RPR, Cat(Const(0, 3), self.rp)))
+        rpr = Signal(8)                  # GICV_RPR (R4), edge 3
+        m.d.sync += rpr.eq(Mux(self.rp_idle, IDLE_RPR, Cat(Const(0, 3), self.rp)))
 
         # -- response, stage 1: the R1 preemption test of the best candidate,
         #    and the conditions stage 2 chooses by (so that each of its bits is
@@ -262,7 +264,7 @@ class VCPU(wiring.Component):
         with m.If(we["eoi"] | we["dir"]):
             m.d.comb += self.eoi_stb.eq(1)
             m.d.sync += [self.match_vid.eq(vid), self.match_src.eq(src), eoi_dir.eq(we["dir"]),
-                         special.eq(vid >= 1020)]
+                         self.match_sgi.eq(vid < 16), special.eq(vid >= 1020)]
         with m.If(we["apr"]):
             m.d.sync += apr.eq(self.w_data)
         m.d.sync += eoi_step.eq(Cat(self.eoi_stb, eoi_step[:2]))

@@ -98,6 +98,7 @@ def test_lr_bank_matches_the_model(num_lrs):
                 vid, src = rng.choice(vids), rng.randrange(8)
                 ctx.set(dut.match_vid, vid)
                 ctx.set(dut.match_src, src)
+                ctx.set(dut.match_sgi, vid < 16)
                 await settle(ctx, dut.match_latency)
                 n = model.match(vid, src)
                 match = ctx.get(dut.match)
