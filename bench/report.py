@@ -36,7 +36,9 @@ def hw_block(doc):
     partial = "" if doc.get("complete", True) else " Partial run: not every configuration finished."
     lines = [f"{where}.{partial}", "",
              f"Command: `{doc['command']}` ({doc['date']}, {doc.get('total_s', 0) / 60:.0f} min on "
-             f"{m['cpu']}, {m['cores']} cores; {doc['yosys']}; nextpnr seed {doc['seed']}"
+             f"{m['cpu']}, {m['cores']} cores; {doc['yosys']}; "
+             + (f"nextpnr seeds {doc['seeds'][0]}-{doc['seeds'][-1]}, Fmax the median with the range"
+                if len(doc.get("seeds", [])) > 1 else f"nextpnr seed {doc['seed']}")
              + (f", synth options `{doc['synth_opts']}`" if doc.get("synth_opts") else "") + ").",
              "",
              "Area columns: the core's own cells after synthesis (the I/O harness is counted "
@@ -54,7 +56,8 @@ def hw_block(doc):
                              f"logic levels ({cp['routing_ns']} ns routing), `{cp['from']}` -> "
                              f"`{cp['to']}`; RTL lines: {', '.join(cp['rtl_sources'][:8]) or '-'}")
     if paths:
-        lines += ["", "Critical paths (worst register-to-register path per run):", ""] + paths
+        lines += ["", "Critical paths (worst register-to-register path per run"
+                  + (", of the median seed" if len(doc.get("seeds", [])) > 1 else "") + "):", ""] + paths
     return "\n".join(lines)
 
 
