@@ -55,6 +55,13 @@ def hw_block(doc):
                 paths.append(f"- {r['config']} {fam}: {cp['delay_ns']} ns, {cp['logic_levels']} "
                              f"logic levels ({cp['routing_ns']} ns routing), `{cp['from']}` -> "
                              f"`{cp['to']}`; RTL lines: {', '.join(cp['rtl_sources'][:8]) or '-'}")
+    slow = [f"- {r['config']}: " + ", ".join(f"{x['arrival_ns']} `{x['register']}`"
+                                              for x in r["ecp5"]["slow_registers"][:6])
+            for r in doc["results"] if r.get("ecp5", {}).get("slow_registers")]
+    if slow:
+        lines += ["", "Latest data arrivals on ECP5 (ns after the clock edge, setup not "
+                  "included; one entry per register, `--slow`): what limits besides the "
+                  "critical path.", ""] + slow
     if paths:
         lines += ["", "Critical paths (worst register-to-register path per run"
                   + (", of the median seed" if len(doc.get("seeds", [])) > 1 else "") + "):", ""] + paths
