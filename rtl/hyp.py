@@ -20,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from . import regs
 from .regs import HCR_FIELDS, MAX_LRS
-from .regbus import ADDR_WIDTH
+from .regbus import ADDR_WIDTH, first_words
 from .lr_bank import LR
 from .vcpu import CTLR, VMCR
 
@@ -111,7 +111,7 @@ class Hyp(wiring.Component):
         #    it: that value or the LR group's, 0 for any other address (the top
         #    ORs the blocks' answers). APR comes straight from its register then
         #    (no request's effect is in flight while a read is answered).
-        first16 = {
+        low, hit_low = first_words(m, self.addr, {
             regs.GICH_HCR:    hcr.as_value(),
             regs.GICH_VTR:    Const(vtr, 32),
             regs.GICH_VMCR:   vmcr.as_value(),
@@ -120,20 +120,9 @@ class Hyp(wiring.Component):
             regs.GICH_EISR1:  self.eisr[32:],
             regs.GICH_ELRSR0: self.elrsr[:32],
             regs.GICH_ELRSR1: self.elrsr[32:],
-        }
-        base = regs.GICH_HCR.word        # the frame's first word
-        assert base % 16 == 0
-        words = [Const(0, 32)] * 16      # reserved words read 0
-        for reg, value in first16.items():
-            assert base <= reg.word < base + 16
-            words[reg.word - base] = value
-        low = Signal(32)
-        hit_low, hit_apr = Signal(), Signal()
-        m.d.sync += [
-            low.eq(Array(words)[self.addr[:4]]),
-            hit_low.eq(self.addr[4:] == base >> 4),
-            hit_apr.eq(self.addr == regs.GICH_APR.word),
-        ]
+        })
+        hit_apr = Signal()
+        m.d.sync += hit_apr.eq(self.addr == regs.GICH_APR.word)
         m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, self.apr, 0)
                                    | Mux(lr_hit, lr_read, 0))
 

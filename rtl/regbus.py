@@ -34,12 +34,13 @@ directions as seen from the initiator, i.e. a bridge):
 - addr is a word address of CORE_ADDR_BITS - 2 = 12 bits (16 KiB window,
   map in rtl/regs.py).
 """
+from amaranth.hdl import Array, Const, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .regs import CORE_ADDR_BITS
 
-__all__ = ["RegBusSignature", "ADDR_WIDTH", "LATENCY"]
+__all__ = ["RegBusSignature", "ADDR_WIDTH", "LATENCY", "first_words"]
 
 ADDR_WIDTH = CORE_ADDR_BITS - 2
 LATENCY = 2                      # cycles from an accepted strobe to its ack
@@ -57,3 +58,18 @@ class RegBusSignature(wiring.Signature):
             "ack":    In(1),
             "ready":  In(1),
         })
+
+
+def first_words(m, addr, values):
+    """Stage 1 of a block's read mux (rtl/vcpu.py, rtl/hyp.py): its frame's
+    first 16 words, `values` = {Reg: value} (others read 0), muxed on the word
+    address's low 4 bits, and whether the address names one of those words;
+    both registered. Returns (word, hit)."""
+    base = min(reg.word for reg in values) & ~0xF     # the frame's first word
+    words = [Const(0, 32)] * 16
+    for reg, value in values.items():
+        assert base <= reg.word < base + 16, f"{reg.full_name} is not in the first 16 words"
+        words[reg.word - base] = value
+    word, hit = Signal(32, name="first_word"), Signal(name="first_hit")
+    m.d.sync += [word.eq(Array(words)[addr[:4]]), hit.eq(addr[4:] == base >> 4)]
+    return word, hit

@@ -34,7 +34,7 @@ After reset, ready = 0 for P cycles. deact_valid pulses for exactly one cycle
 per deactivated HW = 1 LR, at most one per transaction, in the order of the
 guest's EOIR/AEOIR/DIR writes, in the cycle after the LR's new State lands.
 """
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

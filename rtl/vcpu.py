@@ -34,14 +34,14 @@ match, edge 2 drops the priority (APR), edge 4 applies the match result
 (deactivate, forward, EOICount), the edges being counted from the one that
 ends the cycle after the write's.
 """
-from amaranth.hdl import Array, Module, Signal, Mux, Cat, Const
+from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regs
 from .regs import (CTLR_FIELDS, VMCR_FIELDS, BPR_MIN, ABPR_MIN, IDLE_RPR, SPURIOUS,
                    SPURIOUS_GRP1, IIDR_DEFAULT)
-from .regbus import ADDR_WIDTH
+from .regbus import ADDR_WIDTH, first_words
 from .lr_bank import Best, Match, below_any
 
 __all__ = ["CTLR", "VMCR", "VCPU"]
@@ -195,7 +195,7 @@ class VCPU(wiring.Component):
         #    the GICH frame), so the top can OR the blocks' answers. APR0 comes
         #    straight from its register then: it cannot change before the read
         #    is answered (the bus was ready, so no request's effect is in flight).
-        first16 = {
+        low, hit_low = first_words(m, self.addr, {
             regs.GICV_CTLR:   ctlr.as_value(),
             regs.GICV_PMR:    Cat(Const(0, 3), self.vmprimask),
             regs.GICV_BPR:    self.bpr,
@@ -205,18 +205,9 @@ class VCPU(wiring.Component):
             regs.GICV_ABPR:   self.abpr,
             regs.GICV_AIAR:   aiar,
             regs.GICV_AHPPIR: ahppir,
-        }
-        base = regs.GICV_CTLR.word       # the frame's first word
-        assert base % 16 == 0
-        words = [Const(0, 32)] * 16      # EOIR, AEOIR and words 11-15 read 0
-        for reg, value in first16.items():
-            assert base <= reg.word < base + 16
-            words[reg.word - base] = value
-        low = Signal(32)                 # stage 1: the word of the first 16
-        hit_low, hit_apr, hit_iidr = Signal(), Signal(), Signal()
+        })                               # EOIR, AEOIR and words 11-15 read 0
+        hit_apr, hit_iidr = Signal(), Signal()
         m.d.sync += [
-            low.eq(Array(words)[self.addr[:4]]),
-            hit_low.eq(self.addr[4:] == base >> 4),
             hit_apr.eq(self.addr == regs.GICV_APR0.word),
             hit_iidr.eq(self.addr == regs.GICV_IIDR.word),
         ]
