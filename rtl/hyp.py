@@ -7,9 +7,11 @@ block reads them and strobes their writes), the LRs, EISR and ELRSR in the LR
 bank, MISR in the maintenance block. Requests arrive frame-selected by the
 top. Writes are decoded at the edge that ends the request's cycle (one-hot
 enables, also the LR bank's lr_w_sel) and land at the next, with w_data
-registered by the top. r_data is valid in the cycle after the request (the read pipeline's
-first stage, the top registers it again, rtl/regbus.py): the registers other
-than the LRs are muxed and registered in one stage; the LR window is muxed on
+registered by the top. r_data is valid in the cycle after the request, 0 for
+any address not of this block (the top ORs the blocks' answers and registers
+them again, rtl/regbus.py): the first 16 words (HCR .. ELRSR1) are muxed on
+the address's low bits and registered with a hit flag (regbus.first_words),
+APR is read from its register after that stage; the LR window is muxed on
 the LR index's low 3 bits into groups of 8 LRs, registered, and the group is
 selected after the registers (so with 64 LRs no path runs from the address
 through a 64-way mux in one clock).

@@ -7,8 +7,9 @@ Twin of sim/model/vcpu.py. GICH_VMCR and GICH_APR are the hypervisor's names
 for storage held here: the hyp block decodes them and strobes vmcr_w_stb /
 apr_w_stb (data on w_data). Requests arrive frame-selected and accepted by
 the top (which holds the bus off while the pipelines below refresh); r_data
-is registered (the read pipeline's first stage: valid in the cycle after the
-request, the top registers it again, rtl/regbus.py).
+is valid in the cycle after the request, from the read pipeline's first
+stage (registered) and APR0, and 0 for any address not of this block (the
+top ORs the blocks' answers and registers them again, rtl/regbus.py).
 
 Registers computed every cycle from the state (valid once it has been still
 long enough, see rtl/top.py):
