@@ -16,9 +16,9 @@ state, so its results are valid once the state has been still for
                   indices on the left so that ties go to the lowest index
                   (L = ceil(log2 num_lrs), at least 1); each node carries
                   valid, Priority, Grp1, its group priority (R3) and the LR
-                  index, not the vID (narrow nodes): with more than 4 LRs
-                  level 2 fetches it from the node's 4 LRs by index and
-                  carries it up, else best_vid is fetched from the root's
+                  index; the vID only with more than 4 LRs, taken at
+                  level 1 from the node's 2 LRs by index and carried up
+                  (up to 4 LRs best_vid is fetched by the root's index)
     edge L+2      best_sel: one-hot, the LR the root came from (acknowledge
                   uses it), and best_vid: that LR's vID
 
@@ -55,13 +55,14 @@ class Best(data.Struct):
 
 class Node(data.Struct):
     """A candidate-tree node: what the comparison and R1 need, and which LR
-    it is (the vID is fetched by the root's `idx`, so the tree stays narrow)."""
+    it is; the vID only with more than 4 LRs (up to 4, it is fetched by the
+    root's `idx`, so the tree stays narrow)."""
     valid:    1
     prio:     5
     grp1:     1
     gprio:    5
     idx:      6
-    vid:      13                     # from level 2 up (fetched there by idx), else 0
+    vid:      13                     # more than 4 LRs: from level 1 up (taken there by idx), else 0
 
 
 class Match(data.Struct):
