@@ -324,7 +324,7 @@ class Harness(Elaboratable):
         # that (ready = 0) each register is either still as it was or already
         # final (`expect`), which also rules out changes from anything else
         # early (short inductions). No state may change in idle cycles either.
-        # `rdata` is the r_data of its response (two cycles after acceptance),
+        # `rdata` is the r_data of its response (LATENCY cycles after acceptance),
         # held. A reset clears all.
         was = now.past("was", enable=accepted)
         last = {}
@@ -336,18 +336,25 @@ class Harness(Elaboratable):
         has_last = Signal()
         with m.If(accepted):
             m.d.sync += has_last.eq(1)
-        # The response (regbus LATENCY = 2): `responding` two cycles after
-        # acceptance, with the request's address and kind (`resp`). Another
-        # read may be accepted in between (then `last` is that one); the state
-        # `was` it captured is the same, since only a non-IAR read, which
-        # changes nothing, leaves the core ready in the next cycle.
-        assert LATENCY == 2
-        responding_1, responding = Signal(), Signal()
-        resp_1 = {"addr": Signal(ADDR_WIDTH, name="resp_1_addr"), "r_stb": Signal(name="resp_1_r_stb")}
-        resp = {"addr": Signal(ADDR_WIDTH, name="resp_addr"), "r_stb": Signal(name="resp_r_stb")}
-        m.d.sync += [responding_1.eq(accepted), responding.eq(responding_1),
-                     resp_1["addr"].eq(bus.addr), resp_1["r_stb"].eq(bus.r_stb),
-                     resp["addr"].eq(resp_1["addr"]), resp["r_stb"].eq(resp_1["r_stb"])]
+        # The response (regbus LATENCY): `responding` LATENCY cycles after
+        # acceptance, with the request's address and kind (`resp`); after[k]:
+        # a request was accepted k cycles before (after[LATENCY] = responding).
+        # Another read may be accepted in between (then `last` is that one); the
+        # state `was` it captured is the same, since only a read that is not of
+        # IAR/AIAR, which changes nothing, leaves the core ready in the next cycle.
+        after = [accepted]
+        hist = [{"addr": bus.addr, "r_stb": bus.r_stb, "w_stb": bus.w_stb,
+                 "w_data": bus.w_data, "w_strb": bus.w_strb}]    # hist[k]: that request
+        for k in range(1, LATENCY + 1):
+            stage = Signal(name=f"after_{k}")
+            nxt = {key: Signal(len(sig), name=f"hist_{k}_{key}") for key, sig in hist[-1].items()}
+            m.d.sync += [stage.eq(after[-1])] + [nxt[key].eq(hist[-1][key]) for key in nxt]
+            after.append(stage)
+            hist.append(nxt)
+        responding, resp = after[LATENCY], hist[LATENCY]
+        # the cycle in which a request's decoded registers hold it (rtl/top.py:
+        # registered at the entry at the edge ending t, decoded at the next)
+        decoded, dec = after[2], hist[2]
         held = Signal(32)
         rdata = Mux(responding, bus.r_data, held)
         m.d.sync += held.eq(rdata)
@@ -379,7 +386,8 @@ class Harness(Elaboratable):
                    hold=_register(dut, "hold"), eoi_step=_register(frags["vcpu"], "eoi_step"),
                    frags=frags, top_frag=dut,
                    window=window, expect=expect,
-                   accepted=accepted, responding=responding, responding_1=responding_1, resp=resp,
+                   accepted=accepted, responding=responding, after=after, decoded=decoded, dec=dec,
+                   resp=resp,
                    rdata=rdata, N=N,
                    top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint,
                    was_read=was_read, read_resp=read_resp, was_write=was_write,
@@ -391,7 +399,7 @@ class Harness(Elaboratable):
     # Stored-value rules the other properties rely on (they also strengthen
     # the induction): R3 clamps, 2.8 reserved LR bits, 2.1 reserved HCR bits.
     def _invariants(self, m, now, vcpu, hyp, N, ready, top, hold, eoi_step, frags, top_frag,
-                    last, responding_1, **_):
+                    last, after, decoded, dec, **_):
         # Property 6, no deadlock (in every group: it also bounds how long an
         # induction trace can hide stale pipeline state behind ready = 0):
         # ready is 0 for at most the hold-off that rtl/top.py documents
@@ -405,44 +413,56 @@ class Harness(Elaboratable):
             m.d.sync += waiting.eq(waiting + 1)
         m.d.comb += Assert(waiting <= bound)
         # Strengthening only: the hold-off counter of rtl/top.py counts down
-        # from at most `bound` and ready = (hold == 0) (both loaded from one
-        # next value). Its register is wider than `bound`, so without these an
+        # from at most `bound`, and ready = (hold == 0) except in the cycle
+        # after an accepted request (which may drop ready before it is
+        # decoded). Its register is wider than `bound`, so without these an
         # induction would have to be deeper than its largest value.
         if self.strengthen and hold is not None and bound:
-            m.d.comb += [Assert(hold <= bound), Assert(ready == (hold == 0)),
+            m.d.comb += [Assert(hold <= bound), Assert(~ready | (hold == 0)),
+                         Assert(ready | (hold != 0) | after[1]),
                          Assert(waiting + hold <= bound)]
         # Strengthening only: the vCPU's EOIR/AEOIR/DIR sequence (rtl/vcpu.py
         # `eoi_step`, one-hot: edges 2, 3, 4) runs in step with the hold-off it
-        # started (rtl/top.py: eoi_hold_cycles - 1 loaded with the decoded
+        # started (rtl/top.py: eoi_hold_cycles - 2 loaded with the decoded
         # write, then counting down), so an induction cannot start from a
         # sequence further on than its hold-off.
         eoi_hold = getattr(top, "eoi_hold_cycles", None)
         if self.strengthen and hold is not None and eoi_step is not None and eoi_hold:
             for k in range(len(eoi_step)):
-                m.d.comb += Assert(~eoi_step[k] | (hold == eoi_hold - 1 - k))
-        # Strengthening only: a request is decoded at the edge that ends its
-        # cycle and applied at the next (rtl/top.py), so the decoded registers
+                m.d.comb += Assert(~eoi_step[k] | (hold == eoi_hold - 2 - k))
+        # Strengthening only: the top's entry registers (rtl/top.py) hold the
+        # request accepted in the cycle before, and nothing else.
+        entry = {k: _register(top_frag, f"req_{k}") for k in ("r", "w", "addr", "w_data", "w_strb")}
+        if self.strengthen and all(v is not None for v in entry.values()):
+            m.d.comb += [Assert(entry["r"] == (after[1] & last["r_stb"])),
+                         Assert(entry["w"] == (after[1] & last["w_stb"]))]
+            with m.If(after[1]):
+                m.d.comb += [Assert(entry["addr"] == last["addr"]),
+                             Assert(entry["w_data"] == last["w_data"]),
+                             Assert(entry["w_strb"] == last["w_strb"])]
+        # Strengthening only: a request is decoded at the edge that ends the
+        # cycle after its own and applied at the next (rtl/top.py), so the decoded registers
         # (rtl/vcpu.py `we_*` and the registered acknowledge `ack_stb`,
         # rtl/hyp.py `hcr_we` and its write strobes, the top's `w_data`) are set
-        # only in the cycle after the request was accepted (`responding_1`), and
+        # only in the cycle after that decode (`decoded`, t+2), and
         # only for that request. Without these an induction could start with a
         # decoded write or acknowledge that no request made.
-        w_full = responding_1 & last["w_stb"] & (last["w_strb"] == 0b1111)
-        decoded = [(_register(frags["vcpu"], f"we_{k}"), [r.word for r in rs]) for k, rs in (
+        w_full = decoded & dec["w_stb"] & (dec["w_strb"] == 0b1111)
+        decodes = [(_register(frags["vcpu"], f"we_{k}"), [r.word for r in rs]) for k, rs in (
             ("ctlr", [regs.GICV_CTLR]), ("pmr", [regs.GICV_PMR]), ("bpr", [regs.GICV_BPR]),
             ("abpr", [regs.GICV_ABPR]), ("eoi", [regs.GICV_EOIR, regs.GICV_AEOIR]),
             ("dir", [regs.GICV_DIR]), ("apr", [regs.GICV_APR0]))]
-        decoded += [(_register(frags["hyp"], "hcr_we"), [regs.GICH_HCR.word]),
+        decodes += [(_register(frags["hyp"], "hcr_we"), [regs.GICH_HCR.word]),
                     (hyp.vmcr_w_stb, [regs.GICH_VMCR.word]), (hyp.apr_w_stb, [regs.GICH_APR.word])]
-        decoded += [(hyp.lr_w_sel[n], [regs.lr(n).word]) for n in range(N)]
+        decodes += [(hyp.lr_w_sel[n], [regs.lr(n).word]) for n in range(N)]
         w_data = _register(top_frag, "w_data")
-        if self.strengthen and w_data is not None and all(d is not None for d, _ in decoded):
-            for sig, words in decoded:
-                m.d.comb += Assert(sig == (w_full & Cat(*(last["addr"] == w for w in words)).any()))
+        if self.strengthen and w_data is not None and all(d is not None for d, _ in decodes):
+            for sig, words in decodes:
+                m.d.comb += Assert(sig == (w_full & Cat(*(dec["addr"] == w for w in words)).any()))
             with m.If(w_full):
-                m.d.comb += Assert(w_data == last["w_data"])
-            iar_read = responding_1 & last["r_stb"] & ((last["addr"] == regs.GICV_IAR.word)
-                                                        | (last["addr"] == regs.GICV_AIAR.word))
+                m.d.comb += Assert(w_data == dec["w_data"])
+            iar_read = decoded & dec["r_stb"] & ((dec["addr"] == regs.GICV_IAR.word)
+                                                  | (dec["addr"] == regs.GICV_AIAR.word))
             m.d.comb += Assert(~vcpu.ack_stb | iar_read)
         # Strengthening only: the vCPU registers whether the EOIR/AEOIR/DIR vID
         # is a vSGI together with the vID (rtl/vcpu.py match_sgi).
@@ -499,7 +519,7 @@ class Harness(Elaboratable):
 
     # -- 3. acknowledge ----------------------------------------------------------------
     def _iar(self, m, now, was, rdata, ready, window, expect, last, N, top, was_read,
-             read_resp, frags, responding_1, vcpu, **_):
+             read_resp, frags, decoded, dec, vcpu, **_):
         lr_same = [now.lr[n] == was.lr[n] for n in range(N)]
         all_same = Cat(*lr_same).all() & (now.apr == was.apr)
 
@@ -542,13 +562,13 @@ class Harness(Elaboratable):
                 m.d.comb += Assert(expect(now.apr, was.apr, apr_final))
             with m.If(read_resp(reg)):
                 m.d.comb += Assert(rdata == expected)       # ... and the value read
-            # Strengthening only: in the cycle after the read, the registered
+            # Strengthening only: in the read's decoded cycle (t+2), the registered
             # acknowledge (rtl/vcpu.py `ack_stb`, `ack_bit`; rtl/lr_bank.py
             # `ack_sel`) is R6a's: whether it acknowledges, its LR and APR bit.
             ack_sel = _register(frags["lr_bank"], "ack_sel")
             ack_bit = _register(frags["vcpu"], "ack_bit")
             if self.strengthen and ack_sel is not None and ack_bit is not None:
-                with m.If(responding_1 & was_read(reg)):
+                with m.If(decoded & dec["r_stb"] & (dec["addr"] == reg.word)):
                     m.d.comb += Assert(vcpu.ack_stb == Cat(*ack).any())
                     for n in range(N):
                         with m.If(ack[n]):
@@ -696,7 +716,7 @@ class Harness(Elaboratable):
     # -- 6. the bus ------------------------------------------------------------------
     def _bus(self, m, now, was, bus, rdata, ready, accepted, responding, resp, window, expect,
              last, N, top, read_resp, was_write, **_):
-        # regbus: ack exactly two cycles after each accepted request (a strobe
+        # regbus: ack exactly LATENCY cycles after each accepted request (a strobe
         # with ready = 1), never otherwise: a strobe while ready = 0 is ignored
         has_cycle = Signal()
         m.d.sync += has_cycle.eq(1)

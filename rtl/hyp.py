@@ -4,25 +4,27 @@ frame's register decode.
 
 Twin of sim/model/hyp.py. VMCR and APR are stored in the vCPU block (this
 block reads them and strobes their writes), the LRs, EISR and ELRSR in the LR
-bank, MISR in the maintenance block. Requests arrive frame-selected by the
-top. Writes are decoded at the edge that ends the request's cycle (one-hot
-enables, also the LR bank's lr_w_sel) and land at the next, with w_data
-registered by the top. r_data is valid in the cycle after the request, 0 for
-any address not of this block (the top ORs the blocks' answers and registers
-them again, rtl/regbus.py): the first 16 words (HCR .. ELRSR1) are muxed on
-the address's low bits and registered with a hit flag (regbus.first_words),
-APR is read from its register after that stage; the LR window is muxed on
-the LR index's low 3 bits into groups of 8 LRs, registered, and the group is
-selected after the registers (so with 64 LRs no path runs from the address
-through a 64-way mux in one clock).
+bank, MISR in the maintenance block. A request (accepted in cycle t) arrives
+registered by the top in cycle t+1, frame-selected (`r_stb`, `w_stb`), with
+its word address and that address predecoded (`addr`, `dec`, rtl/regbus.py).
+Writes are decoded at the edge ending t+1 (one-hot enables, also the LR
+bank's lr_w_sel) and land at the next, with w_data registered by the top.
+r_data is valid in cycle t+2, 0 for any address not of this block (the top
+ORs the blocks' answers and registers them again, rtl/regbus.py):
+the first 16 words (HCR .. ELRSR1) are selected by the predecoded address's
+low field and registered with a hit flag (regbus.first_words), APR is read
+from its register after that stage; the LR window is muxed on the LR index's
+low 3 bits into groups of 8 LRs, registered, and the group is selected after
+the registers (so with 64 LRs no path runs from the address through a 64-way
+mux in one clock).
 """
-from amaranth.hdl import Array, Module, Signal, Mux, Const
+from amaranth.hdl import Array, Cat, Module, Signal, Mux, Const
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regs
 from .regs import HCR_FIELDS, MAX_LRS
-from .regbus import ADDR_WIDTH, first_words
+from .regbus import ADDR_WIDTH, AddrDecode, names, first_words
 from .lr_bank import LR
 from .vcpu import CTLR, VMCR
 
@@ -39,9 +41,11 @@ class Hyp(wiring.Component):
             self._MustUse__silence = True    # never built: no "never used" warning
             raise
         super().__init__({
-            # GICH frame requests (frame-selected and accepted by the top);
-            # w_data is registered by the top: valid when a write lands, the
-            # cycle after w_stb
+            # the request's address predecoded (registered by the top, cycle t+1)
+            "dec":          In(AddrDecode),
+            # GICH frame requests, cycle t+1 (registered, frame-selected and
+            # accepted by the top); w_data is registered by the top: valid
+            # when a write lands, the cycle after w_stb
             "addr":         In(ADDR_WIDTH),
             "r_stb":        In(1),
             "w_stb":        In(1),
@@ -107,13 +111,13 @@ class Hyp(wiring.Component):
         m.d.sync += lr_hit.eq((self.addr[6:] == regs.lr(0).word >> 6) & (self.addr[k:6] == 0))
         lr_read = Array(groups)[group_index] if len(groups) > 1 else groups[0]
 
-        # -- GICH frame reads (no side effects). Stage 1, registered: the
-        #    frame's first 16 words (HCR .. ELRSR1) muxed on the word address's
-        #    low 4 bits, and which of them or APR the whole address names. After
+        # -- GICH frame reads (no side effects). Stage 1, registered at the edge
+        #    ending t+1: the frame's first 16 words (HCR .. ELRSR1) by the
+        #    predecoded address's low field, and which of them or APR the whole address names. After
         #    it: that value or the LR group's, 0 for any other address (the top
         #    ORs the blocks' answers). APR comes straight from its register then
         #    (no request's effect is in flight while a read is answered).
-        low, hit_low = first_words(m, self.addr, {
+        low, hit_low = first_words(m, self.dec, {
             regs.GICH_HCR:    hcr.as_value(),
             regs.GICH_VTR:    Const(vtr, 32),
             regs.GICH_VMCR:   vmcr.as_value(),
@@ -128,23 +132,18 @@ class Hyp(wiring.Component):
         m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, self.apr, 0)
                                    | Mux(lr_hit, lr_read, 0))
 
-        # -- GICH frame writes: decoded at the edge ending the request's cycle
-        #    (one-hot enables, so that no bus input reaches an LR's enable in
-        #    that cycle), they land at the next with w_data (registered by the top)
+        # -- GICH frame writes: decoded at the edge ending t+1 (one-hot enables,
+        #    so that no bus input reaches an LR's enable in one cycle), they land
+        #    at the next with w_data (registered by the top)
         hcr_we = Signal()
-        m.d.sync += [hcr_we.eq(0), self.vmcr_w_stb.eq(0), self.apr_w_stb.eq(0),
-                     self.lr_w_sel.eq(0)]
-        with m.If(self.w_stb):
-            with m.Switch(self.addr):
-                with m.Case(regs.GICH_HCR.word):
-                    m.d.sync += hcr_we.eq(1)
-                with m.Case(regs.GICH_VMCR.word):
-                    m.d.sync += self.vmcr_w_stb.eq(1)
-                with m.Case(regs.GICH_APR.word):
-                    m.d.sync += self.apr_w_stb.eq(1)
-                with m.Case(lr_window):                 # GICH_LR<n>, n = addr[5:0]; none
-                    m.d.sync += self.lr_w_sel.eq(1 << self.addr[:6])  # above ListRegs: WI
-                # RO registers and reserved offsets: ignored
+        m.d.sync += [
+            hcr_we.eq(self.w_stb & names(self.dec, regs.GICH_HCR.word)),
+            self.vmcr_w_stb.eq(self.w_stb & names(self.dec, regs.GICH_VMCR.word)),
+            self.apr_w_stb.eq(self.w_stb & names(self.dec, regs.GICH_APR.word)),
+            # GICH_LR<n>; none above ListRegs: WI. RO registers, reserved offsets: ignored
+            self.lr_w_sel.eq(Cat(self.w_stb & names(self.dec, regs.lr(n).word)
+                                 for n in range(self.num_lrs))),
+        ]
         with m.If(hcr_we):
             m.d.sync += hcr.eq(self.w_data & regs.GICH_HCR.wmask)
 

@@ -1,21 +1,23 @@
 # Ref: project-internal (no spec register); the core's one register bus.
 """The internal register bus between a bus bridge and the core.
 
-Single-cycle strobes, fixed 2-cycle response, and a hold-off (signal
+Single-cycle strobes, fixed 3-cycle response, and a hold-off (signal
 directions as seen from the initiator, i.e. a bridge):
 
     cycle t:   ready = 1 and r_stb or w_stb = 1 with addr (word address),
                w_data, w_strb: the request is accepted
-    cycle t+2: ack = 1; for a read, r_data holds the value (registered),
+    cycle t+3: ack = 1; for a read, r_data holds the value (registered),
                the state as it was in cycle t
 
-- LATENCY = 2: the cycles from the strobe to ack. The core decodes a request
-  at the edge that ends cycle t and applies it at the next; its read mux is
-  two register stages (rtl/top.py), so that no path runs from the bus to a
-  register's enable or through the whole read mux in one clock (Fmax,
-  docs/benchmarks.md). Every later request sees a write's effects (the core
-  holds ready low until they have landed), so an initiator may answer a
-  write from cycle t+1 on without waiting for ack.
+- LATENCY = 3: the cycles from the strobe to ack. The core registers a
+  request at the edge that ends cycle t (with a first decode of its
+  address), decodes it at the next and applies it at the one after; its
+  read mux is two register stages after the entry (rtl/top.py), so that no
+  path runs from the bus further than that first decode, nor through the
+  whole read mux in one clock (Fmax, docs/benchmarks.md). Every later
+  request sees a write's effects (the core holds ready low until they have
+  landed), so an initiator may answer a write from cycle t+1 on without
+  waiting for ack.
 
 - ready (core -> initiator): a strobe may be issued only in a cycle with
   ready = 1; the core ignores strobes while ready = 0 (no ack, no effect).
@@ -28,22 +30,28 @@ directions as seen from the initiator, i.e. a bridge):
 - One strobe = one transaction: an IAR/AIAR read acknowledges once per
   accepted r_stb. r_stb and w_stb are never both 1.
 - While ready stays 1, a new request may be issued in any cycle, including
-  t+1 (back-to-back transactions, one per clock, two in flight).
+  t+1 (back-to-back transactions, one per clock, three in flight).
 - w_strb other than 0b1111 (a partial write): the core ignores the write
   (registers are word-accessible only); bridges may also report an error.
 - addr is a word address of CORE_ADDR_BITS - 2 = 12 bits (16 KiB window,
   map in rtl/regs.py).
 """
-from amaranth.hdl import Array, Const, Signal
+import operator
+from functools import reduce
+
+from amaranth.hdl import Cat, Mux, Signal
+from amaranth.lib import data
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .regs import CORE_ADDR_BITS
 
-__all__ = ["RegBusSignature", "ADDR_WIDTH", "LATENCY", "first_words"]
+__all__ = ["RegBusSignature", "ADDR_WIDTH", "LATENCY", "AddrDecode", "predecode", "names",
+           "first_words"]
 
 ADDR_WIDTH = CORE_ADDR_BITS - 2
-LATENCY = 2                      # cycles from an accepted strobe to its ack
+assert ADDR_WIDTH == 12                 # three 4-bit fields (AddrDecode)
+LATENCY = 3                      # cycles from an accepted strobe to its ack
 
 
 class RegBusSignature(wiring.Signature):
@@ -60,16 +68,36 @@ class RegBusSignature(wiring.Signature):
         })
 
 
-def first_words(m, addr, values):
+class AddrDecode(data.Struct):
+    """A word address predecoded: each 4-bit field one-hot (the core registers
+    it at its entry, rtl/top.py), so that any one register's decode is an AND
+    of three bits (`names`)."""
+    lo:  16                          # 1 << addr[3:0]
+    mid: 16                          # 1 << addr[7:4]
+    hi:  16                          # 1 << addr[11:8]
+
+
+def predecode(addr):
+    """The AddrDecode value of a word address."""
+    return Cat(1 << addr[:4], 1 << addr[4:8], 1 << addr[8:12])
+
+
+def names(dec, word):
+    """The predecoded address `dec` is word address `word`."""
+    return dec.lo[word & 0xF] & dec.mid[word >> 4 & 0xF] & dec.hi[word >> 8]
+
+
+def first_words(m, dec, values):
     """Stage 1 of a block's read mux (rtl/vcpu.py, rtl/hyp.py): its frame's
-    first 16 words, `values` = {Reg: value} (others read 0), muxed on the word
-    address's low 4 bits, and whether the address names one of those words;
-    both registered. Returns (word, hit)."""
+    first 16 words, `values` = {Reg: value} (others read 0), selected by the
+    predecoded address's low field, and whether the address names one of
+    them; both registered. Returns (word, hit)."""
     base = min(reg.word for reg in values) & ~0xF     # the frame's first word
-    words = [Const(0, 32)] * 16
+    word, hit = Signal(32, name="first_word"), Signal(name="first_hit")
+    terms = []
     for reg, value in values.items():
         assert base <= reg.word < base + 16, f"{reg.full_name} is not in the first 16 words"
-        words[reg.word - base] = value
-    word, hit = Signal(32, name="first_word"), Signal(name="first_hit")
-    m.d.sync += [word.eq(Array(words)[addr[:4]]), hit.eq(addr[4:] == base >> 4)]
+        terms.append(Mux(dec.lo[reg.word - base], value, 0))
+    m.d.sync += [word.eq(reduce(operator.or_, terms)),
+                 hit.eq(dec.mid[base >> 4 & 0xF] & dec.hi[base >> 8])]
     return word, hit

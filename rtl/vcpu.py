@@ -5,35 +5,38 @@ acknowledge/EOI/deactivate logic and the VIRQ/VFIQ lines.
 
 Twin of sim/model/vcpu.py. GICH_VMCR and GICH_APR are the hypervisor's names
 for storage held here: the hyp block decodes them and strobes vmcr_w_stb /
-apr_w_stb (data on w_data). Requests arrive frame-selected and accepted by
-the top (which holds the bus off while the pipelines below refresh); r_data
-is valid in the cycle after the request, from the read pipeline's first
-stage (registered) and APR0, and 0 for any address not of this block (the
-top ORs the blocks' answers and registers them again, rtl/regbus.py).
+apr_w_stb (data on w_data). A request (accepted in cycle t) arrives
+registered by the top in cycle t+1, frame-selected (`r_stb`, `w_stb`), with
+its word address and that address predecoded (`addr`, `dec`: one-hot 4-bit
+fields, so that the decode of any one register is an AND of three bits,
+rtl/regbus.py `names`); the top holds the bus off while the pipelines below
+refresh. r_data is valid in cycle t+2, from the
+read pipeline's first stage (registered) and APR0, and 0 for any address not
+of this block (the top ORs the blocks' answers and registers them again,
+rtl/regbus.py).
 
 Registers computed every cycle from the state (valid once it has been still
 long enough, see rtl/top.py):
   gmask0/gmask1   edge 1: the R3 group-priority masks of P[7:3]
-  apr_low, rp     edges 1, 2: the lowest set APR bit, one-hot, then its
-                  index (the running priority >> 3, R4)
-  rp_idle         edge 1: APR == 0
-  rpr             edge 3: GICV_RPR from rp and rp_idle
+  apr_low, rp     edges 1, 2, 3: per APR byte its lowest set bit and whether
+                  it has one, then the lowest set bit (one-hot) and APR == 0
+                  (rp_idle), then its index (the running priority >> 3, R4)
+  rpr             edge 4: GICV_RPR from rp and rp_idle
   response        two register stages after the LR bank's `best`: the R1
                   preemption test, then the IAR/AIAR/HPPIR/AHPPIR values,
                   whether IAR/AIAR would acknowledge, the APR bit an
                   acknowledge sets, and the lines (loaded only on lines_load)
 
 An IAR/AIAR read uses only those registers: the value read and whether it
-acknowledges (`ack_stb`) are registered at the edge that ends the read, with
-the APR bit it sets (`ack_bit`, apr_set captured every cycle) and, in the LR
-bank, the LR it acknowledges (`ack_sel`, best_sel likewise); State 01 -> 10
-and APR |= the bit land at the next. A
-write is decoded at the edge that ends its cycle (one-hot `we`) and lands at
-the next, with w_data registered by the top. An EOIR/AEOIR/DIR write is then
-a 3-edge sequence: edge 1 latches the vID and source CPUID for the LR bank's
-match, edge 2 drops the priority (APR), edge 4 applies the match result
-(deactivate, forward, EOICount), the edges being counted from the one that
-ends the cycle after the write's.
+acknowledges (`ack_stb`) are registered at the edge that ends cycle t+1,
+with the APR bit it sets (`ack_bit`, apr_set captured every cycle) and, in
+the LR bank, the LR it acknowledges (`ack_sel`, best_sel likewise); State
+01 -> 10 and APR |= the bit land at the next. A write is decoded at the edge
+that ends cycle t+1 (one-hot `we`) and lands at the next, with w_data registered by the top. An EOIR/AEOIR/DIR
+write is then a 3-edge sequence: edge 1 latches the vID and source CPUID for
+the LR bank's match, edge 2 drops the priority (APR), edge 4 applies the
+match result (deactivate, forward, EOICount), the edges being counted from
+the one that ends the cycle after the write's decode.
 """
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring
@@ -42,7 +45,7 @@ from amaranth.lib.wiring import In, Out
 from . import regs
 from .regs import (CTLR_FIELDS, VMCR_FIELDS, BPR_MIN, ABPR_MIN, IDLE_RPR, SPURIOUS,
                    SPURIOUS_GRP1, IIDR_DEFAULT)
-from .regbus import ADDR_WIDTH, first_words
+from .regbus import ADDR_WIDTH, AddrDecode, names, first_words
 from .lr_bank import Best, Match, below_any
 
 __all__ = ["CTLR", "VMCR", "VCPU"]
@@ -66,6 +69,8 @@ class VCPU(wiring.Component):
     response_latency = 1             # edges from a valid best_sel to valid responses (its
                                      # first stage samples `best` together with best_sel)
     eoi_latency = 3                  # edges from an EOIR/AEOIR/DIR to its last state change
+    apr_latency = 4                  # edges from an APR change until the response's first
+                                     # stage has sampled rp/rp_idle (cf. LRBank.latency)
 
     def __init__(self, iidr=IIDR_DEFAULT, match_latency=2):
         if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
@@ -74,9 +79,11 @@ class VCPU(wiring.Component):
         assert match_latency == self.eoi_latency - 1
         self.iidr = iidr
         super().__init__({
-            # GICV frame requests (frame-selected and accepted by the top);
-            # w_data is registered by the top: valid when a write lands, the
-            # cycle after w_stb
+            # the request's address predecoded (registered by the top, cycle t+1)
+            "dec":          In(AddrDecode),
+            # GICV frame requests, cycle t+1 (registered, frame-selected and
+            # accepted by the top); w_data is registered by the top: valid
+            # when a write lands, the cycle after w_stb
             "addr":         In(ADDR_WIDTH),
             "r_stb":        In(1),
             "w_stb":        In(1),
@@ -124,16 +131,24 @@ class VCPU(wiring.Component):
         ctlr, best, match, apr = self.ctlr, self.best, self.match, self.apr
 
         # -- R3, R4: computed from the storage ----------------------------------
-        apr_low = Signal(32)             # the lowest set APR bit, one-hot
+        # the lowest set APR bit in two stages: per byte (its lowest set bit,
+        # whether it has one), then across the bytes
+        apr_first = Signal(32)           # edge 1: each byte's lowest set bit, one-hot
+        apr_any = Signal(4)              # edge 1: the byte has a set bit
+        apr_low = Signal(32)             # edge 2: the lowest set APR bit, one-hot
+        byte_below = [below_any(m, apr[8 * g:8 * g + 8], f"apr{g}") for g in range(4)]
         m.d.sync += [
             self.gmask0.eq(_gmask(self.bpr, BPR_MIN)),     # Group 0, or both with CBPR
             self.gmask1.eq(Mux(ctlr.CBPR, _gmask(self.bpr, BPR_MIN), _gmask(self.abpr, ABPR_MIN))),
-            apr_low.eq(Cat(apr[i] & ~below for i, below in enumerate(below_any(m, apr, "apr")))),
+            apr_any.eq(Cat(apr[8 * g:8 * g + 8].any() for g in range(4))),
+            apr_first.eq(Cat(apr[i] & ~byte_below[i // 8][i % 8] for i in range(32))),
+            apr_low.eq(Cat(apr_first[8 * g:8 * g + 8] & Cat(~below).replicate(8)
+                           for g, below in enumerate(below_any(m, apr_any, "apr_any")))),
+            self.rp_idle.eq(apr_any == 0),
             self.rp.eq(Cat(Cat(apr_low[i] for i in range(32) if i >> b & 1).any()
                            for b in range(5))),
-            self.rp_idle.eq(apr == 0),
         ]
-        rpr = Signal(8)                  # GICV_RPR (R4), edge 3
+        rpr = Signal(8)                  # GICV_RPR (R4), edge 4
         m.d.sync += rpr.eq(Mux(self.rp_idle, IDLE_RPR, Cat(Const(0, 3), self.rp)))
 
         # -- response, stage 1: the R1 preemption test of the best candidate,
@@ -188,15 +203,15 @@ class VCPU(wiring.Component):
                 self.vfiq.eq(seen & preempts & fiq),
             ]
 
-        # -- GICV frame reads. Stage 1, registered at the edge ending the
-        #    request's cycle: the frame's first 16 words (CTLR .. AHPPIR) muxed
-        #    on the word address's low 4 bits, and which of them, APR0 or IIDR
-        #    the whole address names. r_data, the cycle after: that value, 0 for
+        # -- GICV frame reads. Stage 1, registered at the edge ending t+1: the
+        #    frame's first 16 words (CTLR .. AHPPIR) by the predecoded address's
+        #    low field, and which of them, APR0 or IIDR the whole address
+        #    names. r_data, cycle t+2: that value, 0 for
         #    any other address (WO registers EOIR/AEOIR/DIR, reserved offsets,
         #    the GICH frame), so the top can OR the blocks' answers. APR0 comes
         #    straight from its register then: it cannot change before the read
         #    is answered (the bus was ready, so no request's effect is in flight).
-        low, hit_low = first_words(m, self.addr, {
+        low, hit_low = first_words(m, self.dec, {
             regs.GICV_CTLR:   ctlr.as_value(),
             regs.GICV_PMR:    Cat(Const(0, 3), self.vmprimask),
             regs.GICV_BPR:    self.bpr,
@@ -217,33 +232,20 @@ class VCPU(wiring.Component):
         # the read's side effect (R6a): an IAR/AIAR read acknowledges when its
         # registered response says so; registered below
         ack_now = Signal()
-        m.d.comb += ack_now.eq(self.r_stb & (((self.addr == regs.GICV_IAR.word) & iar_ok)
-                                             | ((self.addr == regs.GICV_AIAR.word) & aiar_ok)))
+        m.d.comb += ack_now.eq(self.r_stb & ((names(self.dec, regs.GICV_IAR.word) & iar_ok)
+                                             | (names(self.dec, regs.GICV_AIAR.word) & aiar_ok)))
 
-        # -- GICV frame writes: decoded at the edge ending the request's cycle
-        #    (one-hot `we`), they land at the next with w_data (registered by the top)
+        # -- GICV frame writes: decoded at the edge ending t+1 (one-hot `we`),
+        #    they land at the next with w_data (registered by the top)
         vid, src = self.w_data[:10], self.w_data[10:13]
         eoi_dir = Signal()               # the sequence running is a DIR (else EOIR/AEOIR)
         eoi_step = Signal(3)             # one-hot: edges 2, 3, 4 of the sequence
-        we = {k: Signal(name=f"we_{k}") for k in ("ctlr", "pmr", "bpr", "abpr", "eoi", "dir", "apr")}
-        m.d.sync += [we_k.eq(0) for we_k in we.values()]
-        with m.If(self.w_stb):
-            with m.Switch(self.addr):
-                with m.Case(regs.GICV_CTLR.word):
-                    m.d.sync += we["ctlr"].eq(1)
-                with m.Case(regs.GICV_PMR.word):
-                    m.d.sync += we["pmr"].eq(1)
-                with m.Case(regs.GICV_BPR.word):
-                    m.d.sync += we["bpr"].eq(1)
-                with m.Case(regs.GICV_ABPR.word):
-                    m.d.sync += we["abpr"].eq(1)
-                with m.Case(regs.GICV_EOIR.word, regs.GICV_AEOIR.word):
-                    m.d.sync += we["eoi"].eq(1)
-                with m.Case(regs.GICV_DIR.word):
-                    m.d.sync += we["dir"].eq(1)
-                with m.Case(regs.GICV_APR0.word):
-                    m.d.sync += we["apr"].eq(1)
-                # RO registers and reserved offsets: ignored
+        words = {"ctlr": [regs.GICV_CTLR], "pmr": [regs.GICV_PMR], "bpr": [regs.GICV_BPR],
+                 "abpr": [regs.GICV_ABPR], "eoi": [regs.GICV_EOIR, regs.GICV_AEOIR],
+                 "dir": [regs.GICV_DIR], "apr": [regs.GICV_APR0]}   # RO, reserved: ignored
+        we = {k: Signal(name=f"we_{k}") for k in words}
+        m.d.sync += [we[k].eq(self.w_stb & Cat(names(self.dec, r.word) for r in rs).any())
+                     for k, rs in words.items()]
         with m.If(we["ctlr"]):
             m.d.sync += ctlr.eq(self.w_data & regs.GICV_CTLR.wmask)
         with m.If(we["pmr"]):

@@ -3,7 +3,7 @@
 
 - ``bus_read`` / ``bus_write`` / ``bus_wait_ready``: async helpers for
   Amaranth testbenches, one register-bus transaction each (wait for ready,
-  strobe for one cycle, wait the bus latency (LATENCY = 2 clock edges), check ack,
+  strobe for one cycle, wait the bus latency (LATENCY = 3 clock edges), check ack,
   return the registered read data); ``bus_wait_ready`` waits out the hold-off that follows.
 - ``RTLEngine``: the RTL in Amaranth's simulator behind the golden model's
   interface (``read``/``write``/``read_addr``/``write_addr``/``reset``,

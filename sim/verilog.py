@@ -104,7 +104,8 @@ def header(top, name):
     if hold is not None:
         lines += [
             f"  core hold-off    {hold} cycles after a write or an IAR/AIAR read,",
-            f"                   {eoi_hold} after EOIR/AEOIR/DIR (the bus waits); other reads run",
+            f"                   {eoi_hold} after EOIR/AEOIR/DIR (the bus waits), 1 after other",
+            "                   reads of word offsets with low bits 3 or 8; other reads run",
             "                   back to back. virq/vfiq/maint_irq and deact_valid follow the",
             "                   access by the end of its hold-off (rtl/top.py, timing).",
         ]

@@ -31,7 +31,7 @@ from amaranth.lib.wiring import In
 from amaranth.sim import Simulator
 
 from vgic.rtl import regs
-from vgic.rtl.regbus import ADDR_WIDTH, RegBusSignature
+from vgic.rtl.regbus import ADDR_WIDTH, LATENCY, RegBusSignature
 from vgic.rtl.bridges import apb as apb_mod, axi4lite as axi4lite_mod, wishbone as wishbone_mod
 from vgic.rtl.bridges.axi4lite import AXI4LiteBridge
 from vgic.rtl.bridges.apb import APBBridge
@@ -43,7 +43,7 @@ OKAY, SLVERR = 0, 2
 
 class FakeTarget(wiring.Component):
     """Register-bus target: full-word writes store, partial writes are ignored
-    (like the core), reads of SIDE count, ack two cycles after a strobe
+    (like the core), reads of SIDE count, ack LATENCY cycles after a strobe
     (rtl/regbus.py LATENCY).
     With a `ready` member on the bus: ready is low for `hold` cycles after each
     accepted strobe and while the testbench drives `busy`; strobes while ready
@@ -78,10 +78,14 @@ class FakeTarget(wiring.Component):
             wp.en.eq(take & bus.w_stb & (bus.w_strb == 0b1111)),
             rp.addr.eq(bus.addr), rp.en.eq(take & bus.r_stb),
         ]
-        # the regbus LATENCY (2): the read port's data (t+1) registered again
-        acked = Signal()
-        m.d.sync += [acked.eq(take & (bus.r_stb | bus.w_stb)), bus.ack.eq(acked),
-                     bus.r_data.eq(Mux(side_q, side_val, rp.data)), side_q.eq(0)]
+        # the regbus LATENCY: the read port's data (t+1) registered LATENCY - 1 more times
+        acked, data = take & (bus.r_stb | bus.w_stb), Mux(side_q, side_val, rp.data)
+        for k in range(LATENCY - 1):
+            acked_k, data_k = Signal(name=f"acked_{k}"), Signal(32, name=f"data_{k}")
+            m.d.sync += [acked_k.eq(acked), data_k.eq(data)]
+            acked, data = acked_k, data_k
+        m.d.comb += [bus.ack.eq(acked), bus.r_data.eq(data)]
+        m.d.sync += side_q.eq(0)
         with m.If(take & bus.r_stb & (bus.addr == SIDE.word)):
             m.d.sync += [side_q.eq(1), side_val.eq(count), count.eq(count + 1)]
         return m
@@ -305,9 +309,11 @@ def random_ops(rng, n, num_lrs=4):
 def test_axi_back_to_back_timing():
     """AXI4-Lite with VALID and READY always high (rtl/bridges/axi4lite.py,
     "Timing"): a request reaches the core in the cycle after its handshake; a
-    write is answered in the next cycle (one per 2 cycles), a read two cycles
-    after its issue, with the core's ack (one per 3 cycles); mixed, a write
-    goes in the cycle after each read."""
+    write is answered in the next cycle (one per 2 cycles), a read LATENCY (3)
+    cycles after its issue, with the core's ack (one per 4 cycles); mixed, a
+    write goes in the cycle after each read, and another while the read is in
+    flight (when both can go, the one not served last goes first)."""
+    assert LATENCY == 3
     writes = [(regs.lr(n).addr, 0x1000 + n, 0xF) for n in range(4)]
     reads = [regs.lr(n).addr for n in range(4)]
     rec = run_axi(writes, [])
@@ -316,10 +322,10 @@ def test_axi_back_to_back_timing():
     assert rec.cycles == 7 + 2              # the last B is seen in the cycle after its issue
     rec = run_axi([], reads)
     assert [k for k, *_ in rec.log] == ["r"] * 4
-    assert rec.times == [1, 4, 7, 10] and rec.cycles == 10 + 3   # R two cycles after issue
+    assert rec.times == [1, 5, 9, 13] and rec.cycles == 13 + 4   # R three cycles after issue
     rec = run_axi(writes, reads)
-    assert [k for k, *_ in rec.log] == ["r", "w"] * 4
-    assert rec.times == [1, 2, 4, 5, 7, 8, 10, 11] and rec.cycles == 10 + 3
+    assert [k for k, *_ in rec.log] == ["r", "w", "w"] * 2 + ["r", "r"]
+    assert rec.times == [1, 2, 4, 5, 6, 8, 9, 13] and rec.cycles == 13 + 4
 
 
 @pytest.mark.parametrize("w_delay,aw_delay", [(0, 5), (5, 0), (3, 3)])
@@ -366,8 +372,8 @@ def test_axi_side_effect_read_once_under_r_backpressure():
         (arready,) = await rec.tick(ctx, axi.arready)
         assert arready
         ctx.set(axi.araddr, SIDE.addr)       # a second read queued behind it
-        for _ in range(2):                   # the issue cycle and the next: RVALID comes
-            (rvalid,) = await rec.tick(ctx, axi.rvalid)   # two cycles after the issue
+        for _ in range(LATENCY):             # the issue cycle and the next two: RVALID
+            (rvalid,) = await rec.tick(ctx, axi.rvalid)   # comes LATENCY cycles after the issue
             assert not rvalid
         for _ in range(30):
             rvalid, rdata = await rec.tick(ctx, axi.rvalid, axi.rdata)
@@ -504,13 +510,13 @@ def seq_ops(rng, n, num_lrs=4, word_addressed=False):
     return ops
 
 
-def test_apb_one_wait_state():
-    """APB4: each transfer takes setup + two access cycles (PREADY low, then
-    high: the core's 2-cycle latency) and back-to-back transfers reach the
+def test_apb_two_wait_states():
+    """APB4: each transfer takes setup + three access cycles (PREADY low twice,
+    then high: the core's 3-cycle latency) and back-to-back transfers reach the
     core once each."""
     ops = [("w", LR0, 0x1234, 0xF), ("r", LR0), ("r", SIDE.addr), ("r", SIDE.addr)]
     rec = run_seq(APBBridge, apb_requester, ops)
-    assert rec.cycles == 3 * len(ops)
+    assert rec.cycles == (1 + LATENCY) * len(ops)
 
 
 @pytest.mark.parametrize("errors", ["ignore", "report"])
@@ -582,20 +588,20 @@ async def wb_pipelined_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_cycles=500
     return out
 
 
-def test_wishbone_classic_three_cycles_per_transfer():
-    """Wishbone classic: ACK two cycles after STB, the held request is not
-    issued again (two side-effect reads give counts 0 and 1)."""
+def test_wishbone_classic_four_cycles_per_transfer():
+    """Wishbone classic: ACK three cycles after STB (LATENCY), the held request
+    is not issued again (two side-effect reads give counts 0 and 1)."""
     ops = [("r", SIDE.addr), ("r", SIDE.addr), ("w", LR0, 7, 0xF), ("r", LR0)]
     rec = run_seq(WishboneBridge, wb_classic_master, ops)
-    assert rec.cycles == 3 * len(ops)
+    assert rec.cycles == (1 + LATENCY) * len(ops)
 
 
 def test_wishbone_pipelined_one_per_cycle():
     """Wishbone pipelined: STALL low, one transfer per cycle, ACKs in order,
-    each two cycles after its request."""
+    each LATENCY (3) cycles after its request."""
     ops = [("w", LR0, 7, 0xF), ("r", LR0), ("r", SIDE.addr), ("r", SIDE.addr), ("w", LR1, 9, 0xF)]
     rec = run_seq(WishboneBridge, wb_pipelined_master, ops, bridge={"pipelined": True})
-    assert rec.cycles == len(ops) + 2
+    assert rec.cycles == len(ops) + LATENCY
 
 
 @pytest.mark.parametrize("pipelined", [False, True])

@@ -28,8 +28,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
+from ..regbus import LATENCY
 
-__all__ = ["ERROR_POLICIES", "check_errors", "mapped_words", "AccessCheck", "core_ready"]
+__all__ = ["ERROR_POLICIES", "check_errors", "mapped_words", "AccessCheck", "core_ready",
+           "in_flight"]
 
 ERROR_POLICIES = ("ignore", "report")
 
@@ -45,6 +47,15 @@ def core_ready(reg):
     """The core's hold-off (a strobe only while ready = 1, rtl/regbus.py), or a
     constant 1 for a register bus without one."""
     return reg.ready if "ready" in reg.signature.members else Const(1)
+
+
+def in_flight(m, issued, name):
+    """`issued` (a 1-bit value of a request's cycle) through LATENCY registers,
+    as the core's answer goes: [cycle t+1, ..., cycle t+LATENCY], the last one
+    being the core's ack cycle (rtl/regbus.py)."""
+    stages = [Signal(name=f"{name}_{k}") for k in range(1, LATENCY + 1)]
+    m.d.sync += [stage.eq(prev) for stage, prev in zip(stages, [issued] + stages[:-1])]
+    return stages
 
 
 def mapped_words(num_lrs):

@@ -3,8 +3,8 @@
 
 The request goes to the core exactly once per transfer, in its first cycle in
 which the core is ready: normally the setup phase (PSEL = 1, PENABLE = 0), so
-the core's ack cycle (two cycles later, rtl/regbus.py) is the access phase's
-second cycle and the transfer has one wait state. PREADY is high in the ack
+the core's ack cycle (three cycles later, rtl/regbus.py) is the access phase's
+third cycle and the transfer has two wait states. PREADY is high in the ack
 cycle, with PRDATA straight from the core's registered r_data; while the core holds off (a ``ready`` on the register
 bus, rtl/regbus.py) the access phase waits with PREADY low. PSLVERR: the
 accesses access.py rejects when errors="report" (rejected reads return
@@ -17,7 +17,7 @@ from amaranth.lib.wiring import In, Out
 
 from .. import regs
 from ..regbus import RegBusSignature
-from .access import AccessCheck, check_errors, core_ready
+from .access import AccessCheck, check_errors, core_ready, in_flight
 from .axi4lite import check_addr_width
 
 __all__ = ["APBSignature", "APBBridge"]
@@ -63,15 +63,11 @@ class APBBridge(wiring.Component):
             reg.w_stb.eq(issue & apb.pwrite & check.forward),
             reg.r_stb.eq(issue & ~apb.pwrite & check.forward),
         ]
-        # PREADY in the core's ack cycle (LATENCY = 2 cycles after the issue): the
-        # issue's answer passes through two registers, as the core's does.
-        in_flight, r_core_q, error_q = Signal(), Signal(), Signal()
-        ack, r_core, error = Signal(), Signal(), Signal()
-        m.d.sync += [
-            in_flight.eq(issue), ack.eq(in_flight),
-            r_core_q.eq(issue & ~apb.pwrite & check.forward), r_core.eq(r_core_q),
-            error_q.eq(issue & check.error), error.eq(error_q),
-        ]
+        # PREADY in the core's ack cycle (LATENCY cycles after the issue): the
+        # issue's answer passes through as many registers as the core's does.
+        ack = in_flight(m, issue, "issued")[-1]
+        r_core = in_flight(m, issue & ~apb.pwrite & check.forward, "r_core")[-1]
+        error = in_flight(m, issue & check.error, "error")[-1]
         with m.If(issue):
             m.d.sync += issued.eq(1)
         with m.Elif(~apb.psel | (apb.penable & ack)):

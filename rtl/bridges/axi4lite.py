@@ -12,13 +12,14 @@
   address is buffered and RVALID is low; when both could go, the one not served
   last time goes first, and no read is issued while one is in flight.
   BVALID follows one cycle after the issue (every later request sees the
-  write, rtl/regbus.py); RVALID two cycles after it, with the core's ack; RDATA comes
+  write, rtl/regbus.py); RVALID three cycles after it, with the core's ack
+  (its LATENCY); RDATA comes
   straight from the core's registered r_data, held in a register while RREADY
   is low.
 - Timing with VALID/READY held high and the core ready: a request is issued in
   the cycle after its handshake; a write is answered in the next cycle (2
-  cycles from handshake to response, one write per 2 cycles), a read one
-  cycle later (3 cycles, one read per 3 cycles); reads and writes
+  cycles from handshake to response, one write per 2 cycles), a read two
+  cycles later (4 cycles, one read per 4 cycles); reads and writes
   interleave.
 - Every issued request gets exactly one response, and a request reaches the core
   exactly once (an IAR read under R back-pressure is not repeated).
@@ -29,13 +30,13 @@
 - The address is a byte address; its low CORE_ADDR_BITS bits select the register
   (rtl/regs.py), higher bits (addr_width > 14) are ignored.
 """
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
 from ..regbus import RegBusSignature
-from .access import AccessCheck, check_errors, core_ready
+from .access import AccessCheck, check_errors, core_ready, in_flight
 
 __all__ = ["AXI4LiteSignature", "AXI4LiteBridge", "OKAY", "SLVERR"]
 
@@ -109,12 +110,16 @@ class AXI4LiteBridge(wiring.Component):
         aw_full_n = Mux(do_w, 0, aw_full) | (axi.awvalid & ~aw_full)
         w_full_n = Mux(do_w, 0, w_full) | (axi.wvalid & ~w_full)
         ar_full_n = Mux(do_r, 0, ar_full) | (axi.arvalid & ~ar_full)
-        r_wait = Signal(name="r_wait")  # a read issued last cycle: its data comes next
+        # a read issued LATENCY - 1 cycles ago (its data comes next), and those
+        # issued since (none can be: one read in flight at a time)
+        r_stages = in_flight(m, do_r, "r_issued")
+        r_wait = r_stages[-2]
+        r_younger = Cat(r_stages[:-2]).any()
         bvalid_n = do_w | (axi.bvalid & ~axi.bready)
         rvalid_n = r_wait | (axi.rvalid & ~axi.rready)
         write_first_n = Mux(do_w, 0, Mux(do_r, 1, write_first))
         can_w_n = aw_full_n & w_full_n & ~bvalid_n
-        can_r_n = ar_full_n & ~rvalid_n & ~do_r
+        can_r_n = ar_full_n & ~rvalid_n & ~do_r & ~r_younger
         pick_w_n = can_w_n & (~can_r_n | write_first_n)
         m.d.sync += [go_w.eq(pick_w_n), go_r.eq(can_r_n & ~pick_w_n),
                      write_first.eq(write_first_n)]
@@ -161,10 +166,10 @@ class AXI4LiteBridge(wiring.Component):
         with m.If(do_w):
             m.d.sync += axi.bresp.eq(Mux(w_error, SLVERR, OKAY))
 
-        # R channel: core data arrives two cycles after issue (regbus LATENCY),
+        # R channel: core data arrives LATENCY cycles after issue (regbus),
         # RVALID with it; a rejected read answers 0.
-        r_wait_forward, r_wait_error = Signal(name="r_wait_forward"), Signal(name="r_wait_error")
-        m.d.sync += [r_wait.eq(do_r), r_wait_forward.eq(r_forward), r_wait_error.eq(r_error)]
+        r_wait_forward = in_flight(m, r_forward, "r_forward")[-2]
+        r_wait_error = in_flight(m, r_error, "r_error")[-2]
         with m.If(r_wait):
             m.d.sync += [
                 axi.rresp.eq(Mux(r_wait_error, SLVERR, OKAY)),

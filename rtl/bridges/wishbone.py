@@ -6,12 +6,12 @@
 [addr_width-1:2]), SEL the byte selects.
 
 - Classic (pipelined=False): a request (CYC & STB) goes to the core in its first
-  cycle, ACK or ERR follows two cycles later (the register bus's LATENCY,
+  cycle, ACK or ERR follows three cycles later (the register bus's LATENCY,
   rtl/regbus.py); the request is not issued again while STB is held until
-  then. Three cycles per transfer.
+  then. Four cycles per transfer.
 - Pipelined (pipelined=True): a request is taken in every cycle with CYC & STB
   and STALL low (STALL is low unless the core holds off), and its ACK or ERR
-  comes exactly two cycles later, in order. One transfer per cycle.
+  comes exactly three cycles later, in order. One transfer per cycle.
 ACK/ERR are gated by CYC (an abandoned cycle sees no late response). ERR: the
 accesses access.py rejects when errors="report" (rejected reads return 0).
 When the register bus has a ``ready`` hold-off (rtl/regbus.py), a request waits
@@ -23,7 +23,7 @@ from amaranth.lib.wiring import In, Out
 
 from .. import regs
 from ..regbus import RegBusSignature
-from .access import AccessCheck, check_errors, core_ready
+from .access import AccessCheck, check_errors, core_ready, in_flight
 from .axi4lite import check_addr_width
 
 __all__ = ["WishboneSignature", "WishboneBridge"]
@@ -64,11 +64,13 @@ class WishboneBridge(wiring.Component):
         m.submodules.check = check = AccessCheck(self.num_lrs, self.errors)
 
         word = wb.adr[:regs.CORE_ADDR_BITS - 2]
-        in_flight = Signal()             # a request started last cycle
-        busy = Signal()                  # this cycle answers a request (ACK/ERR)
+        start = Signal()
+        started = in_flight(m, start, "started")     # cycles t+1 .. t+LATENCY after a start
+        busy = started[-1]               # this cycle answers a request (ACK/ERR)
         ready = core_ready(reg)
         # classic: the held request is not started again until its answer is out
-        start = wb.cyc & wb.stb & ready & (Const(1) if self.pipelined else ~(in_flight | busy))
+        m.d.comb += start.eq(wb.cyc & wb.stb & ready
+                             & (Const(1) if self.pipelined else ~Cat(started).any()))
         m.d.comb += [
             check.addr.eq(Cat(Const(0, 2), word)), check.write.eq(wb.we), check.strb.eq(wb.sel),
             reg.addr.eq(word),
@@ -80,14 +82,9 @@ class WishboneBridge(wiring.Component):
         if self.pipelined:
             m.d.comb += wb.stall.eq(~ready)
 
-        # Response two cycles after the request (the core's ack cycle, LATENCY).
-        r_core_q, error_q = Signal(), Signal()
-        r_core, error = Signal(), Signal()
-        m.d.sync += [
-            in_flight.eq(start), busy.eq(in_flight),
-            r_core_q.eq(start & ~wb.we & check.forward), r_core.eq(r_core_q),
-            error_q.eq(start & check.error), error.eq(error_q),
-        ]
+        # Response LATENCY cycles after the request (the core's ack cycle).
+        r_core = in_flight(m, start & ~wb.we & check.forward, "r_core")[-1]
+        error = in_flight(m, start & check.error, "error")[-1]
         m.d.comb += [
             wb.ack.eq(busy & ~error & wb.cyc),
             wb.err.eq(busy & error & wb.cyc),
