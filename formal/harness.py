@@ -464,10 +464,6 @@ class Harness(Elaboratable):
             iar_read = decoded & dec["r_stb"] & ((dec["addr"] == regs.GICV_IAR.word)
                                                   | (dec["addr"] == regs.GICV_AIAR.word))
             m.d.comb += Assert(~vcpu.ack_stb | iar_read)
-        # Strengthening only: the vCPU registers whether the EOIR/AEOIR/DIR vID
-        # is a vSGI together with the vID (rtl/vcpu.py match_sgi).
-        if self.strengthen and hasattr(vcpu, "match_sgi"):
-            m.d.comb += Assert(vcpu.match_sgi == (vcpu.match_vid < 16))
         m.d.comb += [
             Assert(now.bpr >= regs.BPR_MIN),                  # R3: BPR stored >= 2
             Assert(now.abpr >= regs.ABPR_MIN),                # R3: ABPR stored >= 3

@@ -22,9 +22,11 @@ state, so its results are valid once the state has been still for
     edge L+2      best_sel: one-hot, the LR the root came from (acknowledge
                   uses it), and best_vid: that LR's vID
 
-The vID match (R8, R9) is a second pipeline over the vID/source CPUID the
-vCPU holds during an EOIR/AEOIR/DIR: edge 1 registers each LR's hit (and
-whether deactivating it forwards its pINTID), edge 2, per group of 8 LRs,
+The vID match (R8, R9) is a second pipeline over the vID/source CPUID of an
+EOIR/AEOIR/DIR, on w_data while match_stb is 1: the edge ending that cycle
+registers, per LR, whether its VirtualID equals the vID and whether the vSGI
+source check passes; edge 1 after it each LR's hit (and whether deactivating
+it forwards its pINTID), edge 2, per group of 8 LRs,
 the group's lowest hit (one-hot) with its forwarding bit and pINTID, and
 the group of the lowest hit of all (log-depth prefix ORs); ``match`` is then
 that group's forwarding bit and pINTID, and the deactivated LR its lowest hit.
@@ -141,16 +143,16 @@ class LRBank(wiring.Component):
                               registered one edge after best, with best_sel
       ack_stb                 an IAR/AIAR read acknowledged at the last edge: the LR
                               best_sel marked then (ack_sel) goes 01 -> 10 (R6a)
-      match_vid, match_src, match_sgi -> match    vID match for EOIR/AEOIR/DIR
-                              (registered; match_sgi: match_vid < 16, a vSGI)
+      match_stb, w_data -> match   vID match for an EOIR/AEOIR/DIR: its vID and
+                              source CPUID on w_data while match_stb is 1
       deact_stb               deactivate the matched LR: 10 -> 00, 11 -> 01 (R10)
       elrsr, eisr, valid, pending   one bit per LR (0 above num_lrs), combinational
 
     best_latency: edges after a change of the LRs, CTLR, PMR or the group
     masks until best and the acknowledge select are valid.
-    match_latency: edges after match_vid/match_src are set until match is valid.
+    match_latency: edges from the end of the match_stb cycle until match is valid.
     """
-    match_latency = 2
+    match_latency = 3
 
     @staticmethod
     def latency(num_lrs):
@@ -176,9 +178,7 @@ class LRBank(wiring.Component):
             "best":        Out(Best),
             "best_vid":    Out(13),
             "ack_stb":     In(1),
-            "match_vid":   In(10),
-            "match_src":   In(3),
-            "match_sgi":   In(1),        # match_vid < 16, set with it
+            "match_stb":   In(1),        # an EOIR/AEOIR/DIR's value is on w_data
             "match":       Out(Match),
             "deact_stb":   In(1),
             "elrsr":       Out(MAX_LRS),
@@ -228,9 +228,16 @@ class LRBank(wiring.Component):
             vids.append(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID)))     # vid_out
 
             # -- R8/R9 leaf: VirtualID matches, State 10 or 11; a vSGI (vid < 16,
-            #    HW = 0) also needs CPUID == the writer's source CPUID
-            sgi_src_ok = ~self.match_sgi | lr.HW | (lr.CPUID == self.match_src)
-            cell.d.sync += hit.eq((lr.VirtualID == self.match_vid) & lr.State[1] & sgi_src_ok)
+            #    HW = 0) also needs CPUID == the writer's source CPUID. The
+            #    comparisons are registered with match_stb, then the hit.
+            vid_eq = Signal(name=f"vid_eq{n}")
+            src_ok = Signal(name=f"src_ok{n}")
+            with cell.If(self.match_stb):
+                cell.d.sync += [
+                    vid_eq.eq(lr.VirtualID == self.w_data[:10]),
+                    src_ok.eq(lr.HW | (lr.VirtualID >= 16) | (lr.CPUID == self.w_data[10:13])),
+                ]
+            cell.d.sync += hit.eq(vid_eq & src_ok & lr.State[1])
             # R10: deactivating LR n forwards its pINTID (HW = 1, and a PPI or SPI:
             # 0-15 and 1020-1023 would be UNPREDICTABLE; not forwarded, as in the model)
             fwd = Signal(name=f"fwd{n}")

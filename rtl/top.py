@@ -177,8 +177,7 @@ class VirtualInterface(wiring.Component):
             lrs.enable_grp1.eq(vcpu.ctlr.EnableGrp1),
             lrs.vmprimask.eq(vcpu.vmprimask),
             lrs.gmask0.eq(vcpu.gmask0), lrs.gmask1.eq(vcpu.gmask1),
-            lrs.match_vid.eq(vcpu.match_vid), lrs.match_src.eq(vcpu.match_src),
-            lrs.match_sgi.eq(vcpu.match_sgi),
+            lrs.match_stb.eq(vcpu.eoi_stb),
             lrs.ack_stb.eq(vcpu.ack_stb), lrs.deact_stb.eq(vcpu.deact_stb),
             vcpu.best.eq(lrs.best), vcpu.best_vid.eq(lrs.best_vid), vcpu.match.eq(lrs.match),
         ]

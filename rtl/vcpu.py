@@ -33,8 +33,8 @@ with the APR bit it sets (`ack_bit`, apr_set captured every cycle) and, in
 the LR bank, the LR it acknowledges (`ack_sel`, best_sel likewise); State
 01 -> 10 and APR |= the bit land at the next. A write is decoded at the edge
 that ends cycle t+1 (one-hot `we`) and lands at the next, with w_data registered by the top. An EOIR/AEOIR/DIR
-write is then a 3-edge sequence: edge 1 latches the vID and source CPUID for
-the LR bank's match, edge 2 drops the priority (APR), edge 4 applies the
+write is then a 3-edge sequence: edge 1 registers the LR bank's vID and
+source comparisons (eoi_stb, w_data), edge 2 drops the priority (APR), edge 4 applies the
 match result (deactivate, forward, EOICount), the edges being counted from
 the one that ends the cycle after the write's decode.
 """
@@ -72,11 +72,11 @@ class VCPU(wiring.Component):
     apr_latency = 4                  # edges from an APR change until the response's first
                                      # stage has sampled rp/rp_idle (cf. LRBank.latency)
 
-    def __init__(self, iidr=IIDR_DEFAULT, match_latency=2):
+    def __init__(self, iidr=IIDR_DEFAULT, match_latency=3):
         if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
             self._MustUse__silence = True        # never built: no "never used" warning
             raise ValueError(f"iidr must be a 32-bit value, got {iidr!r}")
-        assert match_latency == self.eoi_latency - 1
+        assert match_latency == self.eoi_latency
         self.iidr = iidr
         super().__init__({
             # the request's address predecoded (registered by the top, cycle t+1)
@@ -108,12 +108,10 @@ class VCPU(wiring.Component):
             "best":         In(Best),
             "best_vid":     In(13),          # best's vID, one edge later (as `cand` here)
             "match":        In(Match),
-            "match_vid":    Out(10),
-            "match_src":    Out(3),
-            "match_sgi":    Out(1, init=1),  # match_vid < 16 (a vSGI: R9 checks the source)
             "ack_stb":      Out(1),          # an IAR/AIAR read acknowledged at the last edge
             "deact_stb":    Out(1),          # deactivate the matched LR
-            # to the top: an EOIR/AEOIR/DIR sequence starts (longer hold-off)
+            # to the top and the LR bank: an EOIR/AEOIR/DIR sequence starts (longer
+            # hold-off; the vID match takes its value from w_data)
             "eoi_stb":      Out(1),
             # to the hyp block: R11
             "eoicount_inc": Out(1),
@@ -237,7 +235,7 @@ class VCPU(wiring.Component):
 
         # -- GICV frame writes: decoded at the edge ending t+1 (one-hot `we`),
         #    they land at the next with w_data (registered by the top)
-        vid, src = self.w_data[:10], self.w_data[10:13]
+        vid = self.w_data[:10]
         eoi_dir = Signal()               # the sequence running is a DIR (else EOIR/AEOIR)
         eoi_step = Signal(3)             # one-hot: edges 2, 3, 4 of the sequence
         words = {"ctlr": [regs.GICV_CTLR], "pmr": [regs.GICV_PMR], "bpr": [regs.GICV_BPR],
@@ -257,8 +255,7 @@ class VCPU(wiring.Component):
         special = Signal()               # the vID is 1020-1023: ignored (R8, R9)
         with m.If(we["eoi"] | we["dir"]):
             m.d.comb += self.eoi_stb.eq(1)
-            m.d.sync += [self.match_vid.eq(vid), self.match_src.eq(src), eoi_dir.eq(we["dir"]),
-                         self.match_sgi.eq(vid < 16), special.eq(vid >= 1020)]
+            m.d.sync += [eoi_dir.eq(we["dir"]), special.eq(vid >= 1020)]
         with m.If(we["apr"]):
             m.d.sync += apr.eq(self.w_data)
         m.d.sync += eoi_step.eq(Cat(self.eoi_stb, eoi_step[:2]))

@@ -96,10 +96,12 @@ def test_lr_bank_matches_the_model(num_lrs):
             # vID match (R8/R9) and deactivate (R10)
             for _ in range(4):
                 vid, src = rng.choice(vids), rng.randrange(8)
-                ctx.set(dut.match_vid, vid)
-                ctx.set(dut.match_src, src)
-                ctx.set(dut.match_sgi, vid < 16)
-                await settle(ctx, dut.match_latency)
+                ctx.set(dut.w_data, vid | src << 10)      # the EOIR/DIR value, one cycle
+                ctx.set(dut.match_stb, 1)
+                await ctx.tick()
+                ctx.set(dut.match_stb, 0)
+                ctx.set(dut.w_data, rng.getrandbits(32))  # then anything
+                await settle(ctx, dut.match_latency - 1)
                 n = model.match(vid, src)
                 match = ctx.get(dut.match)
                 assert match.valid == (n is not None), (vid, src)
