@@ -8,9 +8,10 @@ VirtualInterface with one connection of rtl/top.py re-driven after
 elaboration: Amaranth keeps the last assignment to a signal in a module, so
 the added statement replaces the top's own. Nothing here is part of the design.
 """
-from amaranth.hdl import Cat, Const
+from amaranth.hdl import Cat, Const, Signal
 
 from vgic.rtl import regs
+from vgic.rtl.regbus import ADDR_WIDTH, predecode
 from vgic.rtl.top import VirtualInterface
 
 __all__ = ["MUTANTS", "Mutant", "describe", "mutant"]
@@ -52,16 +53,21 @@ def gicv_aliases_gich(top, m):
     """The GICH decode ignores the frame: a guest write at GICV offset X also
     writes GICH offset X (GICV_CTLR -> GICH_HCR, GICV+0x100 -> GICH_LR0), 2.8, 1.4."""
     bus, hyp = top.bus, m.submodules["hyp"]
-    m.d.comb += [hyp.addr.eq(bus.addr & 0x3FF),
-                 hyp.w_stb.eq(bus.w_stb & (bus.w_strb == 0b1111))]
+    addr, w_ok = Signal(ADDR_WIDTH, name="mutant_addr"), Signal(name="mutant_w_ok")
+    m.d.sync += [addr.eq(bus.addr & 0x3FF),      # as the top's entry registers them
+                 w_ok.eq(bus.w_stb & bus.ready & (bus.w_strb == 0b1111))]
+    m.d.comb += [hyp.addr.eq(addr), hyp.dec.eq(predecode(addr)), hyp.w_stb.eq(w_ok)]
 
 
 def eoir_writes_apr(top, m):
     """A GICV_EOIR write also lands in GICH_APR instead of only dropping the
     highest active priority (R4, R8)."""
     bus, hyp, vcpu = top.bus, m.submodules["hyp"], m.submodules["vcpu"]
-    eoir = bus.w_stb & (bus.w_strb == 0b1111) & (bus.addr == regs.GICV_EOIR.word)
-    m.d.comb += vcpu.apr_w_stb.eq(hyp.apr_w_stb | eoir)
+    eoir = [Signal(name=f"mutant_eoir_{k}") for k in range(2)]   # decoded as the blocks do
+    m.d.sync += [eoir[0].eq(bus.w_stb & bus.ready & (bus.w_strb == 0b1111)
+                            & (bus.addr == regs.GICV_EOIR.word)),
+                 eoir[1].eq(eoir[0])]
+    m.d.comb += vcpu.apr_w_stb.eq(hyp.apr_w_stb | eoir[1])
 
 
 def matched_eoi_counts(top, m):
@@ -72,8 +78,8 @@ def matched_eoi_counts(top, m):
 
 
 def writes_not_acked(top, m):
-    """Only reads get their ack, one cycle early (rtl/regbus.py: every request,
-    2 cycles later)."""
+    """Only reads get their ack, two cycles early (rtl/regbus.py: every request,
+    LATENCY = 3 cycles later)."""
     m.d.sync += top.bus.ack.eq(top.bus.r_stb)
 
 
@@ -84,16 +90,16 @@ def eoicount_stuck(top, m):
 
 # name -> (group that must fail, patch, BMC depth from reset at 1 LR). The
 # depth covers the transactions of the shortest counterexample, each followed
-# by the bus hold-off (rtl/top.py: 5 cycles at 1 LR, 8 after an EOI), plus 2
+# by the bus hold-off (rtl/top.py: 7 cycles at 1 LR, 10 after an EOI), plus 2
 # (measured: the step of the first failing assertion + 2).
 MUTANTS = {
-    "elrsr_ignores_eoi":  ("elrsr_eisr", elrsr_ignores_eoi, 15),
-    "np_ignores_pending": ("misr", np_ignores_pending, 19),
-    "pmr_ignored":        ("iar", pmr_ignored, 25),
-    "gicv_aliases_gich":  ("isolation", gicv_aliases_gich, 8),
-    "eoir_writes_apr":    ("apr", eoir_writes_apr, 8),
-    "matched_eoi_counts": ("eoi", matched_eoi_counts, 18),
-    "writes_not_acked":   ("bus", writes_not_acked, 3),
+    "elrsr_ignores_eoi":  ("elrsr_eisr", elrsr_ignores_eoi, 20),
+    "np_ignores_pending": ("misr", np_ignores_pending, 24),
+    "pmr_ignored":        ("iar", pmr_ignored, 36),
+    "gicv_aliases_gich":  ("isolation", gicv_aliases_gich, 13),
+    "eoir_writes_apr":    ("apr", eoir_writes_apr, 13),
+    "matched_eoi_counts": ("eoi", matched_eoi_counts, 24),
+    "writes_not_acked":   ("bus", writes_not_acked, 4),
     "eoicount_stuck":     ("cover", eoicount_stuck, None),   # cover: the group's depth
 }
 
