@@ -256,6 +256,8 @@ class VCPU(wiring.Component):
         with m.If(we["eoi"] | we["dir"]):
             m.d.comb += self.eoi_stb.eq(1)
             m.d.sync += [eoi_dir.eq(we["dir"]), special.eq(vid >= 1020)]
+        drop = Signal()                  # an EOIR/AEOIR of vID < 1020: edge 2 drops (R8)
+        m.d.sync += drop.eq(we["eoi"] & (vid < 1020))
         with m.If(we["apr"]):
             m.d.sync += apr.eq(self.w_data)
         m.d.sync += eoi_step.eq(Cat(self.eoi_stb, eoi_step[:2]))
@@ -284,7 +286,7 @@ class VCPU(wiring.Component):
         # was one (~rp_idle): both registered from APR, which has not changed
         # since the EOIR/AEOIR was accepted (the bus was ready: nothing in flight)
         dropped = Signal()                             # APR was non-zero at the drop
-        with m.If(eoi_step[0] & ~eoi_dir & ~special):
+        with m.If(drop):
             m.d.sync += [apr.eq(apr & ~apr_low), dropped.eq(~self.rp_idle)]   # drop the highest
         # what the match result will do: EOIR/AEOIR with EOImode 0 deactivate, or
         # count an unmatched EOI if a priority was dropped (EOImode 1: drop only);
