@@ -1,5 +1,5 @@
 # Ref: digest 2.4-2.8 (MISR, EISR, ELRSR, APR, LR), 2.14 (RPR), 1.4 (access rules),
-#      R1-R13; rtl/regbus.py (2-cycle response); issue 7 properties 1-7.
+#      R1-R13; rtl/regbus.py (3-cycle response); issue 7 properties 1-7.
 """Formal harness around the real VirtualInterface (not part of the design).
 
 The register bus is driven by free inputs (any request, any address, any data,
