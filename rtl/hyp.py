@@ -96,7 +96,6 @@ class Hyp(wiring.Component):
         # `k1` bits pick one LR per group of 2**k1; after it, the registered
         # upper index bits pick the group.
         assert regs.lr(0).word % regs.MAX_LRS == 0 and regs.MAX_LRS == 64
-        lr_window = f"{regs.lr(0).word >> 6:0{ADDR_WIDTH - 6}b}" + "-" * 6
         k = max(1, (self.num_lrs - 1).bit_length())
         k1 = min(k, 3)
         level = [self.lr[n].as_value() if n < self.num_lrs else Const(0, 32)

@@ -9,7 +9,7 @@ once converted to Verilog, ``clk`` and ``rst`` (synchronous, active high).
 """
 from amaranth import Module
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import In
 
 from . import regs
 from .top import VirtualInterface
