@@ -112,7 +112,8 @@ class Hyp(wiring.Component):
 
         # -- GICH frame reads (no side effects). Stage 1, registered at the edge
         #    ending t+1: the frame's first 16 words (HCR .. ELRSR1) by the
-        #    predecoded address's low field, and which of them or APR the whole address names. After
+        #    predecoded address's low field, and which of them or APR the
+        #    whole address names. After
         #    it: that value or the LR group's, 0 for any other address (the top
         #    ORs the blocks' answers). APR comes straight from its register then
         #    (no request's effect is in flight while a read is answered).
@@ -127,7 +128,7 @@ class Hyp(wiring.Component):
             regs.GICH_ELRSR1: self.elrsr[32:],
         })
         hit_apr = Signal()
-        m.d.sync += hit_apr.eq(self.addr == regs.GICH_APR.word)
+        m.d.sync += hit_apr.eq(names(self.dec, regs.GICH_APR.word))
         m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, self.apr, 0)
                                    | Mux(lr_hit, lr_read, 0))
 

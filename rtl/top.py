@@ -155,7 +155,7 @@ class VirtualInterface(wiring.Component):
         m.d.comb += [
             hyp.addr.eq(addr), hyp.w_data.eq(w_data),
             hyp.r_stb.eq(r_stb & gich), hyp.w_stb.eq(w_ok & gich),
-            vcpu.addr.eq(addr), vcpu.w_data.eq(w_data),
+            vcpu.w_data.eq(w_data),
             vcpu.r_stb.eq(r_stb & gicv), vcpu.w_stb.eq(w_ok & gicv),
         ]
         # three-cycle response (rtl/regbus.py): the blocks register their read

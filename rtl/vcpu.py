@@ -7,9 +7,8 @@ Twin of sim/model/vcpu.py. GICH_VMCR and GICH_APR are the hypervisor's names
 for storage held here: the hyp block decodes them and strobes vmcr_w_stb /
 apr_w_stb (data on w_data). A request (accepted in cycle t) arrives
 registered by the top in cycle t+1, frame-selected (`r_stb`, `w_stb`), with
-its word address and that address predecoded (`addr`, `dec`: one-hot 4-bit
-fields, so that the decode of any one register is an AND of three bits,
-rtl/regbus.py `names`); the top holds the bus off while the pipelines below
+its word address predecoded (`dec`: one-hot 4-bit fields, so that the decode
+of any one register is an AND of three bits, rtl/regbus.py `names`); the top holds the bus off while the pipelines below
 refresh. r_data is valid in cycle t+2, from the
 read pipeline's first stage (registered) and APR0, and 0 for any address not
 of this block (the top ORs the blocks' answers and registers them again,
@@ -32,11 +31,12 @@ acknowledges (`ack_stb`) are registered at the edge that ends cycle t+1,
 with the APR bit it sets (`ack_bit`, apr_set captured every cycle) and, in
 the LR bank, the LR it acknowledges (`ack_sel`, best_sel likewise); State
 01 -> 10 and APR |= the bit land at the next. A write is decoded at the edge
-that ends cycle t+1 (one-hot `we`) and lands at the next, with w_data registered by the top. An EOIR/AEOIR/DIR
-write is then a 3-edge sequence: edge 1 registers the LR bank's vID and
-source comparisons (eoi_stb, w_data), edge 2 drops the priority (APR), edge 4 applies the
-match result (deactivate, forward, EOICount), the edges being counted from
-the one that ends the cycle after the write's decode.
+that ends cycle t+1 (one-hot `we`) and lands at the next, with w_data
+registered by the top. An EOIR/AEOIR/DIR write is then a 3-edge sequence:
+edge 1 registers the LR bank's vID and source comparisons (eoi_stb, w_data),
+edge 2 drops the priority (APR), edge 4 applies the match result
+(deactivate, forward, EOICount), the edges being counted from the one that
+ends the cycle after the write's decode.
 """
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring
@@ -45,7 +45,7 @@ from amaranth.lib.wiring import In, Out
 from . import regs
 from .regs import (CTLR_FIELDS, VMCR_FIELDS, BPR_MIN, ABPR_MIN, IDLE_RPR, SPURIOUS,
                    SPURIOUS_GRP1, IIDR_DEFAULT)
-from .regbus import ADDR_WIDTH, AddrDecode, names, first_words
+from .regbus import AddrDecode, names, first_words
 from .lr_bank import Best, Match, below_any
 
 __all__ = ["CTLR", "VMCR", "VCPU"]
@@ -84,7 +84,6 @@ class VCPU(wiring.Component):
             # GICV frame requests, cycle t+1 (registered, frame-selected and
             # accepted by the top); w_data is registered by the top: valid
             # when a write lands, the cycle after w_stb
-            "addr":         In(ADDR_WIDTH),
             "r_stb":        In(1),
             "w_stb":        In(1),
             "w_data":       In(32),
@@ -222,8 +221,8 @@ class VCPU(wiring.Component):
         })                               # EOIR, AEOIR and words 11-15 read 0
         hit_apr, hit_iidr = Signal(), Signal()
         m.d.sync += [
-            hit_apr.eq(self.addr == regs.GICV_APR0.word),
-            hit_iidr.eq(self.addr == regs.GICV_IIDR.word),
+            hit_apr.eq(names(self.dec, regs.GICV_APR0.word)),
+            hit_iidr.eq(names(self.dec, regs.GICV_IIDR.word)),
         ]
         m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, apr, 0)
                                    | Mux(hit_iidr, self.iidr, 0))
@@ -252,12 +251,13 @@ class VCPU(wiring.Component):
             m.d.sync += self.bpr.eq(_clamp(self.w_data[:3], BPR_MIN))
         with m.If(we["abpr"]):
             m.d.sync += self.abpr.eq(_clamp(self.w_data[:3], ABPR_MIN))
-        special = Signal()               # the vID is 1020-1023: ignored (R8, R9)
+        vid_special = vid >= 1020        # the written vID is 1020-1023
+        special = Signal()               # the sequence's vID is special: ignored (R8, R9)
         with m.If(we["eoi"] | we["dir"]):
             m.d.comb += self.eoi_stb.eq(1)
-            m.d.sync += [eoi_dir.eq(we["dir"]), special.eq(vid >= 1020)]
+            m.d.sync += [eoi_dir.eq(we["dir"]), special.eq(vid_special)]
         drop = Signal()                  # an EOIR/AEOIR of vID < 1020: edge 2 drops (R8)
-        m.d.sync += drop.eq(we["eoi"] & (vid < 1020))
+        m.d.sync += drop.eq(we["eoi"] & ~vid_special)
         with m.If(we["apr"]):
             m.d.sync += apr.eq(self.w_data)
         m.d.sync += eoi_step.eq(Cat(self.eoi_stb, eoi_step[:2]))

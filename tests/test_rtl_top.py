@@ -197,7 +197,8 @@ def test_hold_off_lengths(num_lrs):
         assert await transact(ctx, "w", EOIR, 7) == p_eoi
         assert await transact(ctx, "w", regs.GICV_DIR.addr, 7) == p_eoi
         assert await transact(ctx, "w", regs.GICH_VTR.addr, 0) == p   # RO: still a write
-        assert await transact(ctx, "r", regs.lr(num_lrs - 1).addr) == int((num_lrs - 1) % 16 in (3, 8))
+        last_lr = regs.lr(num_lrs - 1)
+        assert await transact(ctx, "r", last_lr.addr) == int(last_lr.word % 16 in (3, 8))
         assert await transact(ctx, "r", regs.lr(3).addr) == 1          # word 0x43: low bits 3
         assert await transact(ctx, "r", regs.lr(8).addr) == 1          # word 0x48: low bits 8
         assert await transact(ctx, "r", regs.GICV_IAR.addr + 0x1000) == 1   # unmapped alias

@@ -49,11 +49,11 @@ def core_ready(reg):
     return reg.ready if "ready" in reg.signature.members else Const(1)
 
 
-def in_flight(m, issued, name):
-    """`issued` (a 1-bit value of a request's cycle) through LATENCY registers,
-    as the core's answer goes: [cycle t+1, ..., cycle t+LATENCY], the last one
-    being the core's ack cycle (rtl/regbus.py)."""
-    stages = [Signal(name=f"{name}_{k}") for k in range(1, LATENCY + 1)]
+def in_flight(m, issued, name, depth=LATENCY):
+    """`issued` (a 1-bit value of a request's cycle) through `depth` registers,
+    as the core's answer goes: [cycle t+1, ..., cycle t+depth], the last one,
+    by default, being the core's ack cycle (rtl/regbus.py LATENCY)."""
+    stages = [Signal(name=f"{name}_{k}") for k in range(1, depth + 1)]
     m.d.sync += [stage.eq(prev) for stage, prev in zip(stages, [issued] + stages[:-1])]
     return stages
 

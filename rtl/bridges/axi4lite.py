@@ -35,7 +35,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
-from ..regbus import RegBusSignature
+from ..regbus import LATENCY, RegBusSignature
 from .access import AccessCheck, check_errors, core_ready, in_flight
 
 __all__ = ["AXI4LiteSignature", "AXI4LiteBridge", "OKAY", "SLVERR"]
@@ -112,9 +112,9 @@ class AXI4LiteBridge(wiring.Component):
         ar_full_n = Mux(do_r, 0, ar_full) | (axi.arvalid & ~ar_full)
         # a read issued LATENCY - 1 cycles ago (its data comes next), and those
         # issued since (none can be: one read in flight at a time)
-        r_stages = in_flight(m, do_r, "r_issued")
-        r_wait = r_stages[-2]
-        r_younger = Cat(r_stages[:-2]).any()
+        r_stages = in_flight(m, do_r, "r_issued", LATENCY - 1)
+        r_wait = r_stages[-1]
+        r_younger = Cat(r_stages[:-1]).any()
         bvalid_n = do_w | (axi.bvalid & ~axi.bready)
         rvalid_n = r_wait | (axi.rvalid & ~axi.rready)
         write_first_n = Mux(do_w, 0, Mux(do_r, 1, write_first))
@@ -168,8 +168,8 @@ class AXI4LiteBridge(wiring.Component):
 
         # R channel: core data arrives LATENCY cycles after issue (regbus),
         # RVALID with it; a rejected read answers 0.
-        r_wait_forward = in_flight(m, r_forward, "r_forward")[-2]
-        r_wait_error = in_flight(m, r_error, "r_error")[-2]
+        r_wait_forward = in_flight(m, r_forward, "r_forward", LATENCY - 1)[-1]
+        r_wait_error = in_flight(m, r_error, "r_error", LATENCY - 1)[-1]
         with m.If(r_wait):
             m.d.sync += [
                 axi.rresp.eq(Mux(r_wait_error, SLVERR, OKAY)),
