@@ -21,7 +21,7 @@ from vgic.sim.trace import read_trace
 from test_bridges import (Recorder, apb_requester, axi_manager, wb_classic_master,
                           wb_pipelined_master, spec_outcome, SLVERR)
 
-TRACES = pathlib.Path(__file__).resolve().parents[2] / "shared" / "conformance" / "qemu-7.2"
+TRACES = pathlib.Path(__file__).resolve().parent / "data" / "qemu-7.2"
 
 
 class SocRecorder(Recorder):
@@ -69,7 +69,6 @@ async def one_access(ctx, bus, top, rec, port, op, rng):
     return (data if op[0] == "r" else None, bool(err))
 
 
-@pytest.mark.skipif(not TRACES.is_dir(), reason=f"conformance traces not found at {TRACES}")
 @pytest.mark.parametrize("errors", ["ignore", "report"])
 @pytest.mark.parametrize("bus", ["axi4lite", "apb", "wishbone", "wishbone-pipelined"])
 def test_soc_conformance_scenarios_match_model(bus, errors):

@@ -12,7 +12,7 @@ from vgic.rtl import regs
 from vgic.sim.replay import make_engine, replay
 from vgic.sim.trace import read_trace
 
-TRACES = pathlib.Path(__file__).resolve().parents[2] / "shared" / "conformance" / "qemu-7.2"
+TRACES = pathlib.Path(__file__).resolve().parent / "data" / "qemu-7.2"
 SCENARIOS = "abcdef"
 
 # (scenario, seq) -> (register, spec value, why QEMU differs). Values from the

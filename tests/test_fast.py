@@ -14,7 +14,7 @@ from vgic.sim.trace import read_trace
 
 fast = pytest.importorskip("vgic.sim.fast")
 
-TRACES = pathlib.Path(__file__).resolve().parents[2] / "shared" / "conformance" / "qemu-7.2"
+TRACES = pathlib.Path(__file__).resolve().parent / "data" / "qemu-7.2"
 
 
 def _engine(num_lrs):

@@ -1,5 +1,5 @@
 # Ref: rtl/soc.py (ports), rtl/bridges/access.py (error policy), digest 1.4;
-#      golden model sim/model (the scoreboard); conformance traces (../shared).
+#      golden model sim/model (the scoreboard); conformance traces (tests/data/qemu-7.2).
 """cocotb bench for the Verilog from `vgic verilog`, run by test_verilog_sim.py.
 
 Every access goes over the real bus port: AXI4-Lite through cocotbext-axi's
@@ -355,8 +355,7 @@ async def conformance_traces(dut):
     bench = Bench(dut, SEED)
     await bench.reset()
     files = sorted(pathlib.Path(TRACES).glob("scenario_*.jsonl")) if TRACES else []
-    if not files:
-        dut._log.warning("no conformance traces found (VGIC_TRACES=%r)", TRACES)
+    assert files, f"no conformance traces found (VGIC_TRACES={TRACES!r})"
     for path in files:
         await bench.reset()
         await bench.run(txn_ops(read_trace(path)), path.name)
