@@ -54,6 +54,28 @@ def build_parser():
                    help="GIC-400 memory map from its base instead: GICH +0x4000 (and CPU 0's "
                         "alias +0x5000), GICV +0x6000; GICD, GICC and other CPUs' GICH "
                         "aliases are passed over. A 'reg' name always wins over 'addr'.")
+    # -- import: sim/qemu_log.py ------------------------------------------------
+    im = sub.add_parser(
+        "import", help="turn another tool's log into a replay trace",
+        description="Turn a log of another tool into a replay trace (docs/traces.md).")
+    isub = im.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    q = isub.add_parser(
+        "qemu", help="a QEMU GICv2 trace log (-trace ... -D LOG) into a replay trace",
+        description="Read a log of QEMU's 'log' trace backend with the GICv2 events "
+                    "(gic_hyp_*, gic_cpu_*, gic_dist_*, gic_acknowledge_irq, "
+                    "gic_update_set_irq, gic_update_maintenance_irq, gic_lr_entry), plain "
+                    "or gzip-compressed, and write every GICH and GICV access in order as "
+                    "a replay trace, with the line levels where the log determines them "
+                    "(docs/traces.md). Physical GICD/GICC accesses are left out and "
+                    "counted on stderr. Exit status: 0 ok, 2 bad input (file:line: what is "
+                    "wrong; no output file is left behind).")
+    q.add_argument("log", help="QEMU log file (plain text or .gz)")
+    q.add_argument("-o", "--output", metavar="TRACE", required=True,
+                   help="replay trace to write (JSON lines; '-' for standard output)")
+    q.add_argument("--skip-unknown", action="store_true",
+                   help="count and skip lines of events other than the GIC ones, instead "
+                        "of stopping at the first")
+    q.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     # -- regs: sim/docs.py -----------------------------------------------------
     d = sub.add_parser("regs", help="print the register map (Markdown) from rtl/regs.py",
                        description="Print the GICH/GICV register map as a Markdown table, "
@@ -125,6 +147,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.command == "replay":
         from .replay import run
+    elif args.command == "import":
+        from .qemu_log import run
     elif args.command == "regs":
         from .docs import run
     elif args.command == "fuzz":
