@@ -31,21 +31,37 @@ def build_parser():
     # -- replay: sim/replay.py ------------------------------------------------
     r = sub.add_parser(
         "replay", help="replay a JSON-lines register trace on the model and/or the RTL",
-        description="Replay a JSON-lines trace (format: shared/conformance/README.md, "
-                    "'Replay contract') and print one JSON result line per transaction. "
-                    "Exit status: 0 ok, 1 divergence (--engine both) or mismatch "
-                    "(--compare), 2 bad input.")
-    r.add_argument("trace", help="input trace, one JSON object per line")
+        description="Replay a JSON-lines trace (format: docs/traces.md; plain or gzip) and "
+                    "write one JSON result line per transaction. The trace streams: memory "
+                    "stays flat whatever its length. Results are written only when the whole "
+                    "trace ran: a bad line or a divergence leaves no output file. "
+                    "Exit status: 0 ok, 1 divergence (--engine both) or difference "
+                    "(--compare), 2 bad input or option, or a --compare that compared "
+                    "nothing, 130 interrupted.")
+    r.add_argument("trace", help="input trace, one JSON object per line (.gz accepted)")
     r.add_argument("--lrs", type=_num_lrs, default=4, help="number of list registers, 1..64 (default 4)")
-    r.add_argument("--engine", choices=["model", "rtl", "both"], default="model",
-                   help="model: golden model; rtl: Amaranth simulation of the RTL; "
-                        "both: run both and stop at the first divergence (default model)")
-    r.add_argument("-o", "--output", metavar="FILE", help="write results here instead of stdout")
+    r.add_argument("--engine", choices=["model", "rtl", "fast", "both"], default="model",
+                   help="model: golden model; rtl: the RTL in Amaranth's simulator; fast: the "
+                        "RTL in Verilator (built on first use, then cached); both: the model "
+                        "and an RTL engine (--rtl) in lock step, stopping at the first "
+                        "divergence (default model)")
+    r.add_argument("--rtl", choices=["amaranth", "fast"], default="amaranth",
+                   help="the RTL engine of --engine both: amaranth (Amaranth's simulator) or "
+                        "fast (Verilator) (default amaranth)")
+    r.add_argument("-o", "--output", metavar="FILE",
+                   help="write results here instead of stdout (must not be the trace)")
     r.add_argument("--compare", action="store_true",
                    help="compare each read value and line level with the one recorded in "
-                        "the trace, print a summary on stderr, exit 1 on any difference")
+                        "the trace; print the first differences (--max-report) with the "
+                        "transactions before them, then counts per register; exit 1 on any "
+                        "difference, 2 if nothing could be compared or most of the trace "
+                        "was skipped as physical-GIC accesses")
+    r.add_argument("--max-report", type=_int, default=20, metavar="N",
+                   help="with --compare, show the first N differences in full (default 20)")
     r.add_argument("--vcd", metavar="FILE",
-                   help="(rtl/both) write a VCD of the RTL run and a GTKWave save file beside it")
+                   help="(rtl, fast, both) write a VCD of the RTL run and a GTKWave save file "
+                        "beside it")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     r.add_argument("--gich-base", type=_int, metavar="ADDR",
                    help="absolute GICH base for 'addr' fields (default 0x08030000, QEMU virt)")
     r.add_argument("--gicv-base", type=_int, metavar="ADDR",

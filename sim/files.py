@@ -13,6 +13,9 @@
 import gzip
 import io
 import os
+import shutil
+import sys
+import tempfile
 
 __all__ = ["FileError", "open_text", "check_output", "AtomicOutput"]
 
@@ -73,8 +76,9 @@ class AtomicOutput:
             f.commit()          # renames into place; without it the file is dropped
 
     Leaving the block without commit() (an error, Ctrl-C) removes the
-    temporary file and leaves `path` as it was. `path` None or "-" writes to
-    standard output instead (commit() then only flushes)."""
+    temporary file and leaves `path` as it was. `path` None or "-" means
+    standard output: the text is kept in an anonymous temporary file (memory
+    stays flat) and copied out by commit(), so a failed run prints nothing."""
 
     def __init__(self, path, stdout=None):
         self.path = None if path in (None, "-") else path
@@ -83,8 +87,7 @@ class AtomicOutput:
 
     def __enter__(self):
         if self.path is None:
-            import sys
-            self._file = self._stdout or sys.stdout
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8")
             return self
         folder = os.path.dirname(os.path.abspath(self.path))
         try:
@@ -111,16 +114,17 @@ class AtomicOutput:
         self._file.write(text)
 
     def commit(self):
-        self._file.flush()
         if self.path is None:
+            out = self._stdout or sys.stdout
+            self._file.seek(0)
+            shutil.copyfileobj(self._file, out)
+            out.flush()
             return
         self._file.close()
         os.replace(self._tmp, self.path)
         self._tmp = None
 
     def __exit__(self, *exc):
-        if self.path is None:
-            return False
         if not self._file.closed:
             self._file.close()
         if self._tmp is not None:

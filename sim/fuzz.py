@@ -17,6 +17,7 @@ import sys
 import time
 
 from ..rtl import regs
+from .files import AtomicOutput, FileError, check_output
 from .diff import ENGINES, DiffRunner, Divergence, make_engine, minimize
 from .model import VirtualInterface
 from .stimulus import CORE, PROFILES, RandomChoices, stream
@@ -80,6 +81,14 @@ class EngineUnavailable(Exception):
     """The engine could not be built or loaded."""
 
 
+class FuzzInterrupted(Exception):
+    """Ctrl-C during `fuzz`: how far it got."""
+
+    def __init__(self, num_lrs, done, total_done):
+        super().__init__(f"interrupted at {num_lrs} LRs")
+        self.num_lrs, self.done, self.total_done = num_lrs, done, total_done
+
+
 class FuzzFailure(Exception):
     """A divergence during `fuzz`: the Divergence, and where it happened."""
 
@@ -96,6 +105,7 @@ def fuzz(n, lrs=DEFAULT_LRS, seed=0, engine="rtl", profile="mixed", progress=Non
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
     counts = {}
+    total_done = 0
     for num_lrs, share in zip(lrs, split(n, lrs)):
         if share == 0:
             continue
@@ -118,6 +128,8 @@ def fuzz(n, lrs=DEFAULT_LRS, seed=0, engine="rtl", profile="mixed", progress=Non
                     progress.update(num_lrs, i, share)
         except Divergence as d:
             raise FuzzFailure(d, num_lrs, seen) from None
+        except KeyboardInterrupt:
+            raise FuzzInterrupted(num_lrs, len(seen), total_done + len(seen)) from None
         finally:
             close = getattr(dut, "close", None)
             if close is not None:
@@ -126,13 +138,13 @@ def fuzz(n, lrs=DEFAULT_LRS, seed=0, engine="rtl", profile="mixed", progress=Non
             progress.update(num_lrs, share, share, force=True)
             progress.base += share
         counts[num_lrs] = share
+        total_done += share
     return counts
 
 
 # -- saving a failing sequence in the replay format --------------------------
 def trace_lines(txns):
-    """Replay-format JSON lines (shared/conformance/README.md, 'Replay
-    contract') for a list of Txn. Accesses to the core's unmapped hole have no
+    """Replay-format JSON lines (docs/traces.md) for a list of Txn. Accesses to the core's unmapped hole have no
     address in that format and become comment lines."""
     from .trace import DEFAULT_BASES
     out = [json.dumps({"scenario": "fuzz", "title": "vgic fuzz: transactions up to a divergence"})]
@@ -160,8 +172,9 @@ def trace_lines(txns):
 
 
 def save_trace(path, txns):
-    with open(path, "w", encoding="utf-8") as f:
+    with AtomicOutput(path) as f:
         f.write("\n".join(trace_lines(txns)) + "\n")
+        f.commit()
 
 
 # -- command line ------------------------------------------------------------
@@ -187,6 +200,11 @@ def run(args):
         return 2
     if args.n < 0:
         print(f"vgic fuzz: -n must be at least 0, got {args.n}", file=sys.stderr)
+        return 2
+    try:
+        check_output(args.save, option="--save")
+    except FileError as e:
+        print(f"vgic fuzz: {e}", file=sys.stderr)
         return 2
     progress = None if args.quiet else Progress(args.n, args.seed, args.engine)
     start = time.monotonic()
@@ -217,6 +235,15 @@ def run(args):
             print(f"saved {len(txns)} transactions to {args.save} "
                   f"(vgic replay {args.save} --lrs {f.num_lrs} --engine both)", file=sys.stderr)
         return 1
+    except FuzzInterrupted as i:
+        if progress is not None:
+            progress.finish()
+        print(f"vgic fuzz: interrupted after {i.total_done:,} transactions, no divergence "
+              f"(at {i.num_lrs} LRs, {i.done:,} of that count's stream; seed {args.seed}, "
+              f"profile {args.profile}, engine {args.engine}).\n"
+              f"reproduce up to there: vgic fuzz -n {i.done} --lrs {i.num_lrs} --seed "
+              f"{args.seed} --engine {args.engine} --profile {args.profile}", file=sys.stderr)
+        return 130
     except EngineUnavailable as e:
         if progress is not None:
             progress.finish()

@@ -1,16 +1,25 @@
-# Ref: ../shared/conformance/README.md, "Replay contract"
-"""`vgic replay`: run a JSON-lines trace on the golden model, the RTL, or both."""
+# Ref: docs/traces.md (the replay trace format, `vgic replay`)
+"""`vgic replay`: run a JSON-lines trace on the golden model, an RTL engine,
+or the model and an RTL engine in lock step.
+
+The trace streams: each line is read, checked, run and its result written
+before the next is read, so memory does not grow with the trace. Results go
+through a temporary file renamed into place only when the whole trace ran
+(sim/files.py), so a bad line or a divergence near the end never leaves an
+output file that looks complete.
+"""
+import collections
 import json
 import os
 import sys
-import tempfile
 import time
 
 from .diff import DiffRunner, Divergence, make_engine, observe
+from .files import AtomicOutput, FileError, check_output
 from .stimulus import Txn
-from .trace import TraceError, address_map, read_trace, result_line
+from .trace import TraceError, address_map, iter_trace, result_line
 
-__all__ = ["make_engine", "replay", "run"]
+__all__ = ["make_engine", "replay", "replay_iter", "Comparison", "run"]
 
 LINES = ("virq", "vfiq", "maint")
 
@@ -19,106 +28,192 @@ def _txn(t):
     return Txn(t.op, t.frame or "GICH", t.offset, t.value or 0, t.strb)
 
 
-def replay(transactions, engines, progress=None):
+def replay_iter(transactions, engines, names=("model", "rtl")):
     """Run transactions on one engine, or on two in lock step (sim/diff.py,
-    which raises Divergence at the first difference). Returns the result
-    lines (of the first engine)."""
-    runner = DiffRunner(*engines) if len(engines) == 2 else None
-    results = []
-    start = time.monotonic()
-    for i, t in enumerate(transactions):
+    which raises Divergence at the first difference; `names` name the two in
+    its report). Yields (transaction, result line of the first engine) one at
+    a time."""
+    runner = DiffRunner(*engines, names=names) if len(engines) == 2 else None
+    for t in transactions:
         if t.skipped:                        # physical GIC: passed over
             e = engines[0]
-            results.append(result_line(t, t.value, e.virq, e.vfiq, e.maint, []))
+            yield t, result_line(t, t.value, e.virq, e.vfiq, e.maint, [])
             continue
         try:
             obs = runner.step(_txn(t)) if runner else observe(engines[0], _txn(t))
         except Divergence as e:
             e.context = f"  trace line {t.lineno} (seq {t.seq})" + ("\n" + e.context if e.context else "")
             raise
+        for e in engines:                    # what this access forwarded is in obs
+            e.forwarded.clear()
         value = obs.data if t.op == "read" else t.value
-        results.append(result_line(t, value, obs.virq, obs.vfiq, obs.maint, obs.forwarded))
-        if progress and (i + 1) % 5000 == 0:
-            rate = (i + 1) / max(time.monotonic() - start, 1e-9)
-            print(f"replay: {i + 1}/{len(transactions)} transactions, {rate:.0f}/s",
-                  file=progress, flush=True)
-    return results
+        yield t, result_line(t, value, obs.virq, obs.vfiq, obs.maint, obs.forwarded)
 
 
-def compare_recorded(transactions, results):
-    """Differences between the results and the values recorded in the trace:
-    list of (transaction, field, recorded, ours)."""
-    diffs = []
-    for t, r in zip(transactions, results):
+def replay(transactions, engines):
+    """replay_iter as a list of result lines (for short traces)."""
+    return [r for _, r in replay_iter(transactions, engines)]
+
+
+class Comparison:
+    """Replay results against the values recorded in the trace: every read
+    value and every recorded virq/vfiq/maint/deactivate. Keeps the first
+    `keep` differences (each with the transactions just before it) and
+    counts the rest per register and field, so the report stays short."""
+
+    def __init__(self, keep=20, context=3):
+        self.keep, self.compared, self.total = keep, 0, 0
+        self.first = []                                  # (t, field, recorded, ours, context)
+        self.by_reg = collections.Counter()              # (reg, field) -> differences
+        self._recent = collections.deque(maxlen=context)
+
+    def add(self, t, r):
         if t.skipped:
-            continue
-        if t.op == "read" and t.value is not None and r["value"] != t.value:
-            diffs.append((t, "value", t.value, r["value"]))
-        for k in (*LINES, "deactivate"):
-            if k in t.recorded and t.recorded[k] != r[k]:
-                diffs.append((t, k, t.recorded[k], r[k]))
-    return diffs
+            return
+        checks = []
+        if t.op == "read" and t.value is not None:
+            checks.append(("value", t.value, r["value"]))
+        checks += [(k, t.recorded[k], r[k]) for k in (*LINES, "deactivate") if k in t.recorded]
+        self.compared += len(checks)
+        for k, rec, ours in checks:
+            if rec != ours:
+                self.total += 1
+                self.by_reg[(t.reg or "(reset)", k)] += 1
+                if len(self.first) < self.keep:
+                    self.first.append((t, k, rec, ours, list(self._recent)))
+        self._recent.append((t, r))
+
+    def report(self, path, out):
+        for t, k, rec, ours, context in self.first:
+            for c, cr in context:
+                print(f"    {path}:{c.lineno}: seq {c.seq} {c.op} {c.reg or ''} -> "
+                      f"value {cr.get('value')!r} virq={cr['virq']} vfiq={cr['vfiq']} "
+                      f"maint={cr['maint']}", file=out)
+            print(f"{path}:{t.lineno}: seq {t.seq} {t.op} {t.reg}: {k} recorded {rec!r}, "
+                  f"replay {ours!r}", file=out)
+        if self.total > len(self.first):
+            print(f"... {self.total - len(self.first)} more; differences per register and field:",
+                  file=out)
+            for (reg, k), n in self.by_reg.most_common():
+                print(f"    {reg} {k}: {n}", file=out)
 
 
-def _write_atomically(path, text):
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".replay-")
+class Progress:
+    """A status line on stderr every few seconds for long runs."""
+
+    def __init__(self, out, what, interval=2.0):
+        self.out, self.what, self.interval = out, what, interval
+        self.start = self.last = time.monotonic()
+        self.shown = False
+
+    def update(self, n):
+        now = time.monotonic()
+        if now - self.last >= self.interval:
+            self.last, self.shown = now, True
+            rate = n / max(now - self.start, 1e-9)
+            print(f"replay {self.what}: {n:,} transactions, {rate:,.0f}/s", file=self.out, flush=True)
+
+
+def _check_args(args):
+    """Argument errors, found before anything runs: a message, or None."""
+    if args.vcd and args.engine == "model":
+        return "--vcd needs --engine rtl or both, or --engine fast (the model has no waveform)"
+    if args.rtl != "amaranth" and args.engine != "both":
+        return "--rtl chooses the RTL engine of --engine both"
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        check_output(args.output, inputs=[args.trace])
+        if args.vcd:
+            if args.output and os.path.abspath(args.output) == os.path.abspath(args.vcd):
+                return f"--vcd {args.vcd}: the same file as -o"
+            check_output(args.vcd, inputs=[args.trace], option="--vcd")
+            check_output(os.path.splitext(args.vcd)[0] + ".gtkw", inputs=[args.trace],
+                         option="--vcd (its GTKWave save file)")
+    except FileError as e:
+        return str(e)
+    return None
+
+
+def _engines(args):
+    """The engines to run, with their names for the report."""
+    rtl = "fast" if args.engine == "fast" or (args.engine == "both" and args.rtl == "fast") else "rtl"
+    kinds = ["model", rtl] if args.engine == "both" else [rtl if args.engine != "model" else "model"]
+    return kinds, [make_engine(k, args.lrs, args.vcd if k != "model" else None) for k in kinds]
 
 
 def run(args):
     err = sys.stderr
+    problem = _check_args(args)
     try:
         amap = address_map(args.gich_base, args.gicv_base, args.gic400_base)
     except ValueError as e:
-        print(f"vgic replay: error: {e}", file=err)
+        problem = problem or str(e)
+    if problem:
+        print(f"vgic replay: error: {problem}", file=err)
         return 2
     try:
-        transactions = read_trace(args.trace, amap)
+        kinds, engines = _engines(args)
+    except Exception as e:                   # Verilator missing, build failure
+        print(f"vgic replay: error: engine {args.engine} is not available: {e}", file=err)
+        return 2
+    what = "+".join(kinds)
+    comparison = Comparison(keep=args.max_report) if args.compare else None
+    progress = None if args.quiet else Progress(err, what)
+    n = skipped = 0
+    t = None
+    try:
+        with AtomicOutput(args.output) as out:
+            for t, r in replay_iter(iter_trace(args.trace, amap), engines, tuple(kinds)):
+                n += 1
+                skipped += t.skipped
+                out.write(json.dumps(r) + "\n")
+                if comparison is not None:
+                    comparison.add(t, r)
+                if progress is not None and n % 1024 == 0:
+                    progress.update(n)
+            if n == 0:
+                print(f"vgic replay: error: {args.trace}: no transactions (lines with 'op')",
+                      file=err)
+                return 2
+            out.commit()
     except TraceError as e:
         print(f"vgic replay: error: {e}", file=err)
         return 2
-    if args.vcd and args.engine == "model":
-        print("vgic replay: error: --vcd needs --engine rtl or both (the model has no waveform)",
-              file=err)
-        return 2
-    kinds = ["model", "rtl"] if args.engine == "both" else [args.engine]
-    engines = [make_engine(k, args.lrs, args.vcd if k == "rtl" else None) for k in kinds]
-    try:
-        results = replay(transactions, engines, progress=err)
     except Divergence as e:
         print(f"vgic replay: {args.trace}: {e.report()}", file=err)
         return 1
+    except KeyboardInterrupt:
+        where = f" (last: {args.trace}:{t.lineno}, seq {t.seq})" if t is not None else ""
+        print(f"\nvgic replay: interrupted after {n:,} transactions{where}; no output written",
+              file=err)
+        return 130
     finally:
         for e in engines:
             if hasattr(e, "close"):
                 e.close()
-        if args.vcd:                         # also (above all) after a divergence
+        if args.vcd and os.path.exists(args.vcd):     # also (above all) after a divergence
             from .wave import write_gtkw
             write_gtkw(args.vcd, num_lrs=args.lrs)
-    text = "".join(json.dumps(r) + "\n" for r in results)
-    if args.output:
-        _write_atomically(args.output, text)
-    else:
-        sys.stdout.write(text)
-    n = sum(1 for t in transactions if not t.skipped)
-    print(f"vgic replay: {n} transactions on {args.engine} ({args.lrs} LRs)"
-          + (", no divergence" if args.engine == "both" else ""), file=err)
+    ran = n - skipped
+    print(f"vgic replay: {ran} transactions on {what} ({args.lrs} LRs)"
+          + (f", {skipped} physical-GIC accesses skipped" if skipped else "")
+          + (", no divergence" if len(engines) == 2 else ""), file=err)
     if args.vcd:
         print(f"vgic replay: waveform {args.vcd}, GTKWave save file "
               f"{os.path.splitext(args.vcd)[0]}.gtkw", file=err)
-    if args.compare:
-        diffs = compare_recorded(transactions, results)
-        for t, k, rec, ours in diffs:
-            print(f"{args.trace}:{t.lineno}: seq {t.seq} {t.op} {t.reg}: {k} recorded "
-                  f"{rec!r}, replay {ours!r}", file=err)
-        print(f"vgic replay: compared with the recording: {len(diffs)} difference(s)", file=err)
-        return 1 if diffs else 0
+    if comparison is None:
+        return 0
+    comparison.report(args.trace, err)
+    print(f"vgic replay: compared with the recording: {comparison.compared} values, "
+          f"{comparison.total} difference(s)", file=err)
+    if comparison.total:
+        return 1
+    if comparison.compared == 0:
+        print("vgic replay: error: --compare found no recorded value to compare "
+              "(no read values or line levels in the trace)", file=err)
+        return 2
+    if skipped * 2 > n:
+        print(f"vgic replay: error: {skipped} of {n} transactions were skipped as physical-GIC "
+              "accesses; check the address map (--gich-base/--gicv-base, --gic400-base)", file=err)
+        return 2
     return 0
+

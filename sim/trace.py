@@ -1,12 +1,17 @@
-# Ref: ../shared/conformance/README.md, "Replay contract"
-"""JSON-lines register traces: reading (with file:line errors) and result lines."""
+# Ref: docs/traces.md (the replay trace format)
+"""JSON-lines register traces: reading line by line (with file:line errors)
+and result lines. ``iter_trace`` streams a file of any length (plain or
+gzip); ``read_trace`` is the same as a list, for short traces."""
+import gzip
 import json
+import zlib
 from dataclasses import dataclass, field
 
 from ..rtl import regs
+from .files import FileError, open_text
 
-__all__ = ["Transaction", "TraceError", "read_trace", "parse_lines", "result_line",
-           "address_map", "DEFAULT_BASES"]
+__all__ = ["Transaction", "TraceError", "iter_trace", "read_trace", "iter_transactions",
+           "parse_lines", "result_line", "address_map", "DEFAULT_BASES"]
 
 # Absolute address maps. Only GICH/GICV are modelled; windows of the physical
 # GIC (GICD, GICC, other CPUs' GICH aliases) are passed over ("skipped").
@@ -40,11 +45,21 @@ def address_map(gich_base=None, gicv_base=None, gic400_base=None):
         wins += [Window(b + 0x5000 + 0x200 * cpu, 0x200, f"GICH(CPU{cpu})", modelled=False)
                  for cpu in range(1, 8)]
         return wins + [Window(b + 0x6000, 0x2000, "GICV")]
-    wins = [Window(base, size, name, modelled=False) for name, (base, size) in QEMU_PHYSICAL.items()]
-    return wins + [Window(DEFAULT_BASES["GICH"] if gich_base is None else gich_base,
-                          regs.FRAME_SIZE["GICH"], "GICH"),
-                   Window(DEFAULT_BASES["GICV"] if gicv_base is None else gicv_base,
-                          regs.FRAME_SIZE["GICV"], "GICV")]
+    ours = [Window(DEFAULT_BASES["GICH"] if gich_base is None else gich_base,
+                   regs.FRAME_SIZE["GICH"], "GICH"),
+            Window(DEFAULT_BASES["GICV"] if gicv_base is None else gicv_base,
+                   regs.FRAME_SIZE["GICV"], "GICV")]
+    if _overlap(*ours):
+        raise ValueError(f"the GICH window {ours[0].base:#x}+{ours[0].size:#x} and the GICV "
+                         f"window {ours[1].base:#x}+{ours[1].size:#x} overlap")
+    # QEMU's physical windows only where they do not collide with the user's map
+    physical = [Window(base, size, name, modelled=False)
+                for name, (base, size) in QEMU_PHYSICAL.items()]
+    return [w for w in physical if not any(_overlap(w, o) for o in ours)] + ours
+
+
+def _overlap(a, b):
+    return a.base < b.base + b.size and b.base < a.base + a.size
 
 
 class TraceError(Exception):
@@ -93,10 +108,15 @@ def _resolve_addr(addr, amap):
     return None
 
 
-def parse_lines(lines, path="<trace>", amap=None):
-    """Parse an iterable of text lines. Raises TraceError at the first bad line."""
+# keys that only a transaction has: a line with one of them but no 'op' is a mistake
+ACCESS_KEYS = ("reg", "addr", "frame", "offset", "value", "strb")
+
+
+def iter_transactions(lines, path="<trace>", amap=None):
+    """Transactions of an iterable of text lines, one at a time. Raises
+    TraceError at the first bad line (after yielding the ones before it)."""
     amap = address_map() if amap is None else amap
-    out = []
+    count = 0
     for lineno, text in enumerate(lines, 1):
         if not text.strip():
             continue
@@ -104,42 +124,62 @@ def parse_lines(lines, path="<trace>", amap=None):
             obj = json.loads(text)
         except json.JSONDecodeError as e:
             raise TraceError(path, lineno, f"not valid JSON ({e.msg} at column {e.colno})") from None
+        except ValueError as e:                      # e.g. an integer of thousands of digits
+            raise TraceError(path, lineno, f"not valid JSON ({e})") from None
+        except RecursionError:
+            raise TraceError(path, lineno, "not valid JSON (nested too deeply)") from None
         if not isinstance(obj, dict):
             raise TraceError(path, lineno, "expected a JSON object")
         if "op" not in obj:
-            continue                                    # title, check: not transactions
-        op = obj["op"]
-        if op not in ("read", "write", "reset"):
-            raise TraceError(path, lineno, f"unknown op {op!r}: expected 'read', 'write' or 'reset'")
-        seq = obj.get("seq", len(out))
-        if isinstance(seq, bool) or not isinstance(seq, int):
-            raise TraceError(path, lineno, f"'seq' must be an integer, got {seq!r}")
-        t = Transaction(lineno=lineno, seq=seq, op=op)
-        for line_name in ("virq", "vfiq", "maint"):
-            if line_name in obj:
-                if obj[line_name] not in (0, 1):
-                    raise TraceError(path, lineno, f"'{line_name}' must be 0 or 1, got {obj[line_name]!r}")
-                t.recorded[line_name] = int(obj[line_name])
-        if "deactivate" in obj:
-            d = obj["deactivate"]
-            if not isinstance(d, list) or not all(isinstance(x, int) and not isinstance(x, bool)
-                                                  and 0 <= x < 1024 for x in d):
-                raise TraceError(path, lineno, f"'deactivate' must be a list of INTIDs 0..1023, got {d!r}")
-            t.recorded["deactivate"] = d
-        if op == "reset":
-            out.append(t)
-            continue
+            misspelt = [k for k in obj if k.strip().lower() == "op"]
+            if misspelt:
+                raise TraceError(path, lineno, f"key {misspelt[0]!r}: did you mean 'op'?")
+            given = [k for k in ACCESS_KEYS if k in obj]
+            if given:
+                raise TraceError(path, lineno, f"has {given[0]!r} but no 'op' "
+                                 "('read', 'write' or 'reset')")
+            continue                                    # title, check, note: not transactions
+        yield _transaction(obj, count, path, lineno, amap)
+        count += 1
+
+
+def parse_lines(lines, path="<trace>", amap=None):
+    """All transactions of an iterable of text lines, as a list."""
+    return list(iter_transactions(lines, path, amap))
+
+
+def _transaction(obj, count, path, lineno, amap):
+    op = obj["op"]
+    if op not in ("read", "write", "reset"):
+        raise TraceError(path, lineno, f"unknown op {op!r}: expected 'read', 'write' or 'reset'")
+    seq = obj.get("seq", count)
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        raise TraceError(path, lineno, f"'seq' must be an integer, got {seq!r}")
+    t = Transaction(lineno=lineno, seq=seq, op=op)
+    for line_name in ("virq", "vfiq", "maint"):
+        if line_name in obj:
+            if isinstance(obj[line_name], bool) or obj[line_name] not in (0, 1):
+                raise TraceError(path, lineno, f"'{line_name}' must be 0 or 1, got {obj[line_name]!r}")
+            t.recorded[line_name] = int(obj[line_name])
+    if "deactivate" in obj:
+        d = obj["deactivate"]
+        if not isinstance(d, list) or not all(isinstance(x, int) and not isinstance(x, bool)
+                                              and 0 <= x < 1024 for x in d):
+            raise TraceError(path, lineno, f"'deactivate' must be a list of INTIDs 0..1023, got {d!r}")
+        t.recorded["deactivate"] = d
+    if op != "reset":
         _parse_access(obj, t, path, lineno, amap)
-        out.append(t)
-    return out
+    return t
 
 
 def _parse_access(obj, t, path, lineno, amap):
     name = obj.get("reg")
     if name is not None and not isinstance(name, str):
         raise TraceError(path, lineno, f"'reg' must be a string, got {name!r}")
-    at = None                                   # (window, frame offset) of 'addr'
-    if "addr" in obj:
+    at = None                                   # (window, frame offset) of 'addr' or 'frame'+'offset'
+    if "frame" in obj or "offset" in obj:
+        at = _frame_offset(obj, path, lineno, amap)
+    elif "addr" in obj:
         addr = _int_field(obj, "addr", path, lineno, bits=64)
         at = _resolve_addr(addr, amap)
         if name is None and at is None:
@@ -149,7 +189,7 @@ def _parse_access(obj, t, path, lineno, amap):
         if at is not None and at[1] % 4:
             raise TraceError(path, lineno, f"address {addr:#x} is not word aligned")
     if name is None and at is None:
-        raise TraceError(path, lineno, f"a {t.op} needs 'reg' or 'addr'")
+        raise TraceError(path, lineno, f"a {t.op} needs 'reg' or 'addr' (or 'frame' and 'offset')")
 
     if name is not None and name.upper().startswith(PHYSICAL_PREFIXES):
         t.reg, t.skipped = name, True           # the physical GIC: out of scope
@@ -160,7 +200,8 @@ def _parse_access(obj, t, path, lineno, amap):
             raise TraceError(path, lineno, f"unknown register name {name!r}")
         if at is not None and at[0].modelled and (at[0].frame, at[1]) != (reg.frame, reg.offset):
             raise TraceError(path, lineno, f"'reg' {name} is at {reg.frame}+{reg.offset:#x} "
-                             f"but 'addr' points at {at[0].frame}+{at[1]:#x}")
+                             f"but {'frame/offset' if 'offset' in obj else repr('addr')} points at "
+                             f"{at[0].frame}+{at[1]:#x}")
         t.reg, t.frame, t.offset = reg.full_name, reg.frame, reg.offset
     elif not at[0].modelled:
         t.reg, t.skipped = f"{at[0].frame}+{at[1]:#05x}", True
@@ -170,24 +211,60 @@ def _parse_access(obj, t, path, lineno, amap):
         t.reg = reg.full_name if reg else f"{frame}+{offset:#05x}"
         t.frame, t.offset = frame, offset
 
-    if t.op == "write" and "value" not in obj:
-        raise TraceError(path, lineno, "a write needs 'value'")
+    if t.op == "write" and obj.get("value") is None:
+        raise TraceError(path, lineno, "a write needs 'value' (an integer or hex string)")
     if "value" in obj and obj["value"] is not None:
         t.value = _int_field(obj, "value", path, lineno)
     if "strb" in obj:
         t.strb = _int_field(obj, "strb", path, lineno, bits=4)
 
 
-def read_trace(path, amap=None):
-    """Read and validate a whole trace file before anything runs."""
+def _frame_offset(obj, path, lineno, amap):
+    """(window, offset) of a 'frame' + 'offset' pair (the 'addr', if also
+    given, must agree)."""
+    frame = obj.get("frame")
+    if frame not in regs.FRAME_SIZE:
+        raise TraceError(path, lineno, f"'frame' must be one of {', '.join(regs.FRAME_SIZE)}, "
+                         f"got {frame!r}")
+    if "offset" not in obj:
+        raise TraceError(path, lineno, "'frame' needs 'offset'")
+    offset = _int_field(obj, "offset", path, lineno, bits=16)
+    if offset >= regs.FRAME_SIZE[frame] or offset % 4:
+        raise TraceError(path, lineno, f"offset {offset:#x} is not a word in the {frame} frame "
+                         f"(0..{regs.FRAME_SIZE[frame] - 4:#x}, word aligned)")
+    window = next(w for w in amap if w.modelled and w.frame == frame)
+    if "addr" in obj:
+        addr = _int_field(obj, "addr", path, lineno, bits=64)
+        if _resolve_addr(addr, amap) != (window, offset):
+            raise TraceError(path, lineno, f"'addr' {addr:#x} is not {frame}+{offset:#x} "
+                             f"({frame} at {window.base:#x}; see --gich-base/--gicv-base)")
+    return window, offset
+
+
+def iter_trace(path, amap=None):
+    """Transactions of a trace file (plain or gzip), read line by line."""
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.readlines()
-    except OSError as e:
-        raise TraceError(path, 0, f"cannot read: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise TraceError(path, 0, "not a UTF-8 text file") from None
-    return parse_lines(lines, path, amap)
+        f = open_text(path)
+    except FileError as e:
+        raise TraceError(path, 0, str(e).removeprefix(f"{path}: ")) from None
+    with f:
+        lineno = 0
+
+        def lines():
+            nonlocal lineno
+            for lineno, text in enumerate(f, 1):
+                yield text
+        try:
+            yield from iter_transactions(lines(), path, amap)
+        except UnicodeDecodeError:
+            raise TraceError(path, lineno + 1, "not UTF-8 text") from None
+        except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
+            raise TraceError(path, lineno + 1, f"cannot read: {e}") from None
+
+
+def read_trace(path, amap=None):
+    """A whole trace file as a list (validated before anything runs)."""
+    return list(iter_trace(path, amap))
 
 
 def result_line(t, value, virq, vfiq, maint, deactivate):

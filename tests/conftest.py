@@ -17,11 +17,31 @@ test (a long run); VGIC_ENGINES=model (or rtl) runs one engine only.
 import importlib
 import importlib.util
 import os
+import pathlib
 
 import pytest
 
-from vgic.rtl import regs
-from vgic.sim.model import VirtualInterface
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _installed_elsewhere():
+    """A message when `import vgic` finds another checkout than this one (an
+    editable install of another tree: the tests would silently test it)."""
+    spec = importlib.util.find_spec("vgic")
+    if spec is None:
+        return (f"the package 'vgic' is not installed; run `make setup` (pip install -e "
+                f"'.[test,hw]') in {ROOT}")
+    for name, folder in (("vgic", "vgic"), ("vgic.rtl", "rtl"), ("vgic.sim", "sim")):
+        found = pathlib.Path(importlib.util.find_spec(name).origin).resolve().parent
+        if found != ROOT / folder:
+            return (f"these tests are in {ROOT}, but `import {name}` loads {found}: another "
+                    f"checkout is installed. Run `make setup` (pip install -e '.[test,hw]') "
+                    f"in {ROOT} to test this tree, or run the tests of the installed one.")
+    return None
+
+
+from vgic.rtl import regs                           # noqa: E402  (checked in pytest_configure)
+from vgic.sim.model import VirtualInterface         # noqa: E402
 
 MODEL_LRS = (1, 4, 16, 64)
 RTL_LRS = (4,)
@@ -48,6 +68,9 @@ def _env_list(name):
 
 
 def pytest_configure(config):
+    problem = _installed_elsewhere()
+    if problem:
+        pytest.exit(f"refusing to run: {problem}", returncode=4)
     config.addinivalue_line("markers", "lr_dependent: rule depends on the LR count; "
                                        "runs on the RTL at 1, 4 and 64 LRs")
     config.addinivalue_line("markers", "lrs(model=(...), rtl=(...)): explicit LR counts")

@@ -244,3 +244,32 @@ def test_fuzz_cli_rejects_bad_lr_list(capsys):
 def test_fuzz_spreads_n_over_lr_counts():
     from vgic.sim.fuzz import fuzz
     assert fuzz(1000, (1, 4, 64), engine="model") == {1: 334, 4: 333, 64: 333}
+
+
+def test_fuzz_cli_ctrl_c_prints_a_summary(monkeypatch, capsys):
+    """Ctrl-C during `vgic fuzz`: how far it got, the seed, the command that
+    reruns up to there; no traceback, exit 130."""
+    from vgic.sim import fuzz
+    from vgic.sim.cli import main
+
+    class Interrupted(VirtualInterface):
+        steps = 0
+
+        def read(self, frame, offset):
+            Interrupted.steps += 1
+            if Interrupted.steps == 500:
+                raise KeyboardInterrupt
+            return super().read(frame, offset)
+    monkeypatch.setattr(fuzz, "make_engine", lambda name, num_lrs: Interrupted(num_lrs))
+    assert main(["fuzz", "-n", "3000", "--lrs", "1,4", "--engine", "model", "-q",
+                 "--seed", "9"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted after" in err and "seed 9" in err
+    assert "reproduce up to there: vgic fuzz -n " in err and "--lrs 1 --seed 9" in err
+    assert "Traceback" not in err
+
+
+def test_fuzz_cli_bad_save_path_is_an_error_before_the_run(tmp_path, capsys):
+    from vgic.sim.cli import main
+    assert main(["fuzz", "-n", "10", "--engine", "model", "--save", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err

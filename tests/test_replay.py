@@ -1,7 +1,11 @@
 """`vgic replay` and the trace reader (sim/replay.py, sim/trace.py): the
-replay contract of ../shared/conformance/README.md and clear errors on bad input."""
+trace format of docs/traces.md, streaming, clear errors on bad input, and no
+false pass."""
+import gzip
 import json
+import os
 import pathlib
+import stat
 import subprocess
 import sys
 
@@ -189,3 +193,193 @@ def test_gic400_base_excludes_frame_bases(capsys, tmp_path):
     p = write_trace(tmp_path, {"op": "read", "reg": "GICH_HCR"})
     code, _, err = run(capsys, "replay", p, "--gic400-base", "0", "--gich-base", "0x1000")
     assert code == 2 and "not both" in err
+
+
+# -- streaming, output files, false passes (issue 14) ---------------------------
+
+def long_trace(tmp_path, n, last=None, name="long.jsonl"):
+    """n reads of GICH_VTR with their recorded value, then an optional last line."""
+    p = tmp_path / name
+    with open(p, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"seq": i, "op": "read", "reg": "GICH_VTR", "value": 0x90000003})
+                    + "\n")
+        if last is not None:
+            f.write(last + "\n")
+    return p
+
+
+def test_bad_line_near_the_end_of_a_long_trace_leaves_no_output(capsys, tmp_path):
+    """The trace streams, so the bad line is found after 20,000 ran: exit 2 with
+    file:line, the -o file is not created, and an existing one is untouched."""
+    p = long_trace(tmp_path, 20000, '{"op": "read", "reg": "GICH_NOPE"}')
+    out_file = tmp_path / "out.jsonl"
+    code, out, err = run(capsys, "replay", p, "-o", out_file, "-q")
+    assert code == 2 and f"{p}:20001: unknown register name 'GICH_NOPE'" in err
+    assert not out_file.exists()
+    out_file.write_text("precious\n")
+    code, out, err = run(capsys, "replay", p, "-o", out_file, "-q")
+    assert code == 2 and out_file.read_text() == "precious\n"
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]   # no temporary left
+    code, out, err = run(capsys, "replay", p, "-q")                         # to stdout
+    assert code == 2 and out == ""
+
+
+def test_gzip_trace_and_frame_offset_lines(capsys, tmp_path):
+    """A .gz trace reads like the plain one; 'frame' + 'offset' name a register
+    (and an unnamed offset) without an absolute address."""
+    lines = [{"op": "write", "frame": "GICH", "offset": "0x000", "value": 1},
+             {"op": "read", "frame": "GICH", "offset": 0, "value": 1},
+             {"op": "write", "frame": "GICV", "offset": "0x0d4", "value": 5,
+              "addr": "0x80400d4"},
+             {"op": "read", "frame": "GICV", "offset": "0x0d4", "value": 0}]
+    p = tmp_path / "t.jsonl.gz"
+    with gzip.open(p, "wt") as f:
+        f.writelines(json.dumps(o) + "\n" for o in lines)
+    code, out, err = run(capsys, "replay", p, "--compare")
+    assert code == 0, err
+    r = [json.loads(l) for l in out.splitlines()]
+    assert [x["reg"] for x in r] == ["GICH_HCR", "GICH_HCR", "GICV_APR1", "GICV_APR1"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"op": "read", "frame": "GICX", "offset": 0}', "'frame' must be one of"),
+    ('{"op": "read", "frame": "GICV", "offset": "0x2000"}', "not a word in the GICV frame"),
+    ('{"op": "read", "frame": "GICV", "offset": 4, "addr": "0x08030004"}', "'addr' 0x8030004 is not GICV+0x4"),
+    ('{"Op": "read", "reg": "GICH_HCR"}', "did you mean 'op'"),
+    ('{"reg": "GICH_HCR", "value": 1}', "has 'reg' but no 'op'"),
+    ('{"op": "write", "reg": "GICH_HCR", "value": null}', "a write needs 'value'"),
+    ('{"op": "write", "reg": "GICH_HCR", "value": ' + "9" * 5000 + '}', "not valid JSON"),
+    ('{"op": "read", "reg": "GICH_HCR", "x": ' + "[" * 100000 + "]" * 100000 + '}', "not valid JSON"),
+    ('{"op": "read", "reg": "GICH_HCR", "virq": true}', "'virq' must be 0 or 1"),
+])
+def test_more_bad_input(capsys, tmp_path, line, message):
+    p = write_trace(tmp_path, {"op": "read", "reg": "GICH_HCR"}, line)
+    code, out, err = run(capsys, "replay", p)
+    assert code == 2 and out == ""
+    assert f"{p}:2: " in err and message in err
+    assert "Traceback" not in err
+
+
+def test_a_trace_without_transactions_is_an_error(capsys, tmp_path):
+    p = write_trace(tmp_path, {"title": "nothing here"})
+    code, out, err = run(capsys, "replay", p, "--compare")
+    assert code == 2 and "no transactions" in err
+
+
+def test_compare_of_nothing_recorded_is_not_a_pass(capsys, tmp_path):
+    """Writes without line levels and reads without values: nothing to compare."""
+    p = write_trace(tmp_path, {"op": "write", "reg": "GICH_HCR", "value": 1},
+                    {"op": "read", "reg": "GICH_HCR"})
+    code, _, err = run(capsys, "replay", p, "--compare")
+    assert code == 2 and "no recorded value to compare" in err
+
+
+def test_user_map_over_qemus_physical_windows_is_not_skipped(capsys, tmp_path):
+    """--gich-base/--gicv-base where QEMU virt has its GICD/GICC: the accesses
+    are the user's GICH/GICV, compared, and a wrong value is found."""
+    p = write_trace(tmp_path,
+                    {"op": "read", "addr": "0x08000004", "value": 0x90000003},   # GICH_VTR
+                    {"op": "read", "addr": "0x08010014", "value": 0x12})         # GICV_RPR: 0xFF
+    code, out, err = run(capsys, "replay", p, "--gich-base", "0x08000000",
+                         "--gicv-base", "0x08010000", "--compare")
+    r = [json.loads(l) for l in out.splitlines()]
+    assert code == 1, err
+    assert [x["reg"] for x in r] == ["GICH_VTR", "GICV_RPR"] and not any("skipped" in x for x in r)
+    assert "value recorded 18, replay 255" in err
+
+
+def test_compare_of_a_mostly_skipped_trace_is_not_a_pass(capsys, tmp_path):
+    p = write_trace(tmp_path, {"op": "read", "reg": "GICH_VTR", "value": 0x90000003},
+                    {"op": "read", "addr": "0x08000004", "value": 7},
+                    {"op": "read", "addr": "0x08010004", "value": 7})
+    code, _, err = run(capsys, "replay", p, "--compare")
+    assert code == 2 and "2 of 3 transactions were skipped" in err
+
+
+def test_overlapping_gich_and_gicv_windows_are_an_error(capsys, tmp_path):
+    p = write_trace(tmp_path, {"op": "read", "reg": "GICH_HCR"})
+    code, _, err = run(capsys, "replay", p, "--gich-base", "0x1000", "--gicv-base", "0x1800")
+    assert code == 2 and "overlap" in err
+
+
+def test_output_paths_are_checked_before_the_run(capsys, tmp_path, monkeypatch):
+    """A bad -o or --vcd is an argument error (exit 2) before any engine is built."""
+    from vgic.sim import replay
+    monkeypatch.setattr(replay, "make_engine", lambda *a: pytest.fail("engine built"))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for argv, message in [(["-o", tmp_path], "is a directory"),
+                          (["-o", blocker / "out.jsonl"], "is not a directory"),
+                          (["-o", EXAMPLE], "is the input file"),
+                          (["--engine", "rtl", "--vcd", blocker / "w.vcd"], "is not a directory"),
+                          (["--engine", "rtl", "--vcd", tmp_path / "a.vcd", "-o",
+                            tmp_path / "a.vcd"], "the same file as -o")]:
+        code, out, err = run(capsys, "replay", EXAMPLE, *argv)
+        assert code == 2 and message in err, (argv, err)
+    assert blocker.read_text() == "x"
+
+
+def test_output_equal_to_input_keeps_the_trace(capsys, tmp_path):
+    p = write_trace(tmp_path, {"op": "read", "reg": "GICH_HCR"})
+    before = p.read_text()
+    code, _, err = run(capsys, "replay", p, "-o", p)
+    assert code == 2 and "is the input file" in err and p.read_text() == before
+
+
+def test_output_file_mode_follows_the_umask(capsys, tmp_path):
+    old = os.umask(0o022)
+    try:
+        code, _, _ = run(capsys, "replay", EXAMPLE, "-o", tmp_path / "out.jsonl")
+    finally:
+        os.umask(old)
+    assert code == 0
+    assert stat.S_IMODE(os.stat(tmp_path / "out.jsonl").st_mode) == 0o644
+
+
+def test_many_differences_give_a_bounded_report(capsys, tmp_path):
+    """5,000 wrong recorded values: the first few in full with the transactions
+    before them, then counts per register and field."""
+    p = tmp_path / "wrong.jsonl"
+    with open(p, "w") as f:
+        for i in range(5000):
+            f.write(json.dumps({"seq": i, "op": "read", "reg": "GICV_RPR", "value": 0}) + "\n")
+        f.write(json.dumps({"seq": 5000, "op": "read", "reg": "GICH_VTR", "value": 1}) + "\n")
+    code, _, err = run(capsys, "replay", p, "--compare", "--max-report", "5")
+    assert code == 1
+    lines = err.splitlines()
+    assert len(lines) < 40
+    assert sum(": value recorded 0, replay 255" in l for l in lines) == 5
+    assert "... 4996 more" in err
+    assert "GICV_RPR value: 5000" in err and "GICH_VTR value: 1" in err
+    assert "5001 values, 5001 difference(s)" in err
+
+
+def test_ctrl_c_stops_with_a_summary(capsys, tmp_path, monkeypatch):
+    """Ctrl-C during a replay: a one-line summary, no traceback, exit 130, no output."""
+    from vgic.sim import replay
+    from vgic.sim.model import VirtualInterface
+
+    class Interrupted(VirtualInterface):
+        def read(self, frame, offset):
+            if self.reads == 100:
+                raise KeyboardInterrupt
+            self.reads += 1
+            return super().read(frame, offset)
+
+    def engine(kind, n, vcd=None):
+        e = Interrupted(n)
+        e.reads = 0
+        return e
+    monkeypatch.setattr(replay, "make_engine", engine)
+    p = long_trace(tmp_path, 1000)
+    out_file = tmp_path / "out.jsonl"
+    code, out, err = run(capsys, "replay", p, "-o", out_file)
+    assert code == 130 and not out_file.exists()
+    assert "interrupted after 100 transactions" in err and f"{p}:101" not in err
+    assert "Traceback" not in err
+
+
+def test_rtl_option_needs_engine_both(capsys):
+    code, _, err = run(capsys, "replay", EXAMPLE, "--rtl", "fast")
+    assert code == 2 and "--rtl chooses the RTL engine of --engine both" in err
