@@ -1,4 +1,4 @@
-# Ref: digest 1.4 (access rules), R6 (output lines), R10 (deactivation forwarding), R13
+# Ref: arch 1.4 (access rules), R6 (output lines), R10 (deactivation forwarding), R13
 """Differential runner: the same transactions into two engines (the golden
 model and the RTL, or any two objects with the model's interface), compared
 after every transaction: the read data, the VIRQ, VFIQ and maintenance
@@ -43,8 +43,8 @@ ENGINES = ("rtl", "fast", "model")
 def make_engine(name, num_lrs, vcd_path=None):
     """A fresh engine in its reset state: "model" (golden model, sim/model),
     "rtl" (Amaranth simulation, sim/driver.py; a waveform into vcd_path when
-    given) or "fast" (Verilator, sim/fast.py). Used by `vgic replay` and
-    `vgic fuzz`."""
+    given) or "fast" (Verilator, sim/fast.py; likewise). Used by `vgic
+    replay` and `vgic fuzz`."""
     match name:
         case "model":
             from .model import VirtualInterface
@@ -54,7 +54,7 @@ def make_engine(name, num_lrs, vcd_path=None):
             return RTLEngine(num_lrs, vcd_path=vcd_path)
         case "fast":
             from .fast import FastEngine
-            return FastEngine(num_lrs=num_lrs)
+            return FastEngine(num_lrs=num_lrs, vcd_path=vcd_path)
     raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
 
 

@@ -18,6 +18,9 @@ hold-off while the core is busy), a strobe waits for ready = 1 and the lines
 are sampled once ready is back after the ack. A `deact_valid` pulse seen in
 any clocked cycle of a transaction adds `deact_pintid` to `forwarded`.
 
+`vcd_path`: Verilator writes a waveform of every cycle there (a separate,
+slower build with tracing; the file is complete after ``close()``).
+
 Build artifacts are cached under build/fast/ (or $VGIC_BUILD/fast/), keyed by
 num_lrs and a hash of the generated Verilog, the harness and the compiler
 flags; the first use of an LR count takes tens of seconds (Verilator + g++),
@@ -43,6 +46,7 @@ TOP_NAME = "vgic_core"
 CXXFLAGS = ["-O2", "-fPIC", "-std=c++17", "-w"]
 VERILATOR_FLAGS = ["--cc", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "0",
                    "--x-initial", "0", "-O3"]
+TRACE_FLAGS = ["--trace", "--timescale", "1ns/1ns"]
 
 # The C++ harness: one register-bus transaction per call (rtl/regbus.py).
 # Results are packed into one 64-bit word to keep ctypes calls to one per access:
@@ -53,6 +57,9 @@ HARNESS = r"""
 #include "verilated.h"
 #include <cstdint>
 #include <vector>
+#ifdef VGIC_TRACE
+#include "verilated_vcd_c.h"
+#endif
 
 struct Eng {
     VerilatedContext ctx;
@@ -61,7 +68,16 @@ struct Eng {
     bool deact_seen;          // deact_valid already counted in the current cycle
     int settle;
     uint64_t cycles;
+#ifdef VGIC_TRACE
+    VerilatedVcdC* vcd;       // waveform: a 10 ns clock, low phase dumped at 10c, high at 10c + 5
+#endif
 };
+
+#ifdef VGIC_TRACE
+static inline void dump(Eng* e, uint64_t t) { if (e->vcd) e->vcd->dump(t); }
+#else
+static inline void dump(Eng* e, uint64_t t) { (void)e; (void)t; }
+#endif
 
 static inline void sample_deact(Eng* e) {
     if (e->top->deact_valid && !e->deact_seen) {
@@ -75,7 +91,9 @@ static inline void cycle(Eng* e) {
     V@TOP@* t = e->top;
     t->clk = 0; t->eval();
     sample_deact(e);
+    dump(e, 10 * e->cycles);
     t->clk = 1; t->eval();
+    dump(e, 10 * e->cycles + 5);
     e->deact_seen = false;
     e->cycles++;
 }
@@ -123,14 +141,30 @@ void* vg_new(int settle) {
     e->settle = settle;
     e->deact_seen = false;
     e->cycles = 0;
+#ifdef VGIC_TRACE
+    e->vcd = nullptr;
+#endif
     e->top->clk = 0; e->top->rst = 0;
     e->top->bus__r_stb = 0; e->top->bus__w_stb = 0;
     e->top->eval();
     return e;
 }
 
+#ifdef VGIC_TRACE
+void vg_trace_open(void* p, const char* path) {
+    Eng* e = (Eng*)p;
+    e->ctx.traceEverOn(true);
+    e->vcd = new VerilatedVcdC();
+    e->top->trace(e->vcd, 99);
+    e->vcd->open(path);
+}
+#endif
+
 void vg_free(void* p) {
     Eng* e = (Eng*)p;
+#ifdef VGIC_TRACE
+    if (e->vcd) { dump(e, 10 * e->cycles); e->vcd->close(); delete e->vcd; }
+#endif
     e->top->final();
     delete e->top;
     delete e;
@@ -245,12 +279,13 @@ def _run(cmd, cwd, what):
     return p
 
 
-def _runtime_objects(root, cache, log):
-    """Verilator's runtime (verilated.cpp, verilated_threads.cpp) compiled
-    once per Verilator install."""
-    key = hashlib.sha256((str(root) + " ".join(CXXFLAGS)).encode()).hexdigest()[:12]
+def _runtime_objects(root, cache, log, trace=False):
+    """Verilator's runtime (verilated.cpp, verilated_threads.cpp, and
+    verilated_vcd_c.cpp for waveforms) compiled once per Verilator install."""
+    names = ["verilated", "verilated_threads"] + (["verilated_vcd_c"] if trace else [])
+    key = hashlib.sha256((str(root) + " ".join(CXXFLAGS + names)).encode()).hexdigest()[:12]
     d = cache / f"runtime-{key}"
-    objs = [d / "verilated.o", d / "verilated_threads.o"]
+    objs = [d / f"{n}.o" for n in names]
     if all(o.exists() for o in objs):
         return objs
     cache.mkdir(parents=True, exist_ok=True)
@@ -267,9 +302,10 @@ def _runtime_objects(root, cache, log):
     return objs
 
 
-def build_library(num_lrs, verilog=None, log=None):
+def build_library(num_lrs, verilog=None, log=None, trace=False):
     """Path of the compiled shared library for num_lrs LRs (built if not cached).
-    `verilog` overrides the generated core Verilog (module vgic_core)."""
+    `verilog` overrides the generated core Verilog (module vgic_core);
+    `trace` builds the variant that can write a VCD (slower, so separate)."""
     regs.check_num_lrs(num_lrs)
     log = log or (lambda msg: None)
     root = verilator_root()
@@ -281,21 +317,24 @@ def build_library(num_lrs, verilog=None, log=None):
     harness = f"#define LATENCY {LATENCY}\n" + HARNESS.replace("@TOP@", TOP_NAME).replace("->bus__", "->bus___05F")
     if re.search(r"\binput\b[^;]*\bbus__ready\b|\boutput\b[^;]*\bbus__ready\b", verilog):
         harness = "#define HAS_READY 1\n" + harness       # a register bus with hold-off
-    key = hashlib.sha256("\0".join([verilog, harness, str(root), *CXXFLAGS, *VERILATOR_FLAGS])
+    vflags = VERILATOR_FLAGS + (TRACE_FLAGS if trace else [])
+    if trace:
+        harness = "#define VGIC_TRACE 1\n" + harness
+    key = hashlib.sha256("\0".join([verilog, harness, str(root), *CXXFLAGS, *vflags])
                          .encode()).hexdigest()[:16]
     cache = build_root() / "fast"
-    final = cache / f"lrs{num_lrs}-{key}"
+    final = cache / f"lrs{num_lrs}{'-vcd' if trace else ''}-{key}"
     lib = final / "libvgic_fast.so"
     if lib.exists():
         return lib
-    runtime = _runtime_objects(root, cache, log)
+    runtime = _runtime_objects(root, cache, log, trace)
     tmp = pathlib.Path(tempfile.mkdtemp(dir=cache, prefix=f".lrs{num_lrs}-"))
     try:
         (tmp / "core.v").write_text(verilog)
         (tmp / "harness.cpp").write_text(harness)
         env = dict(os.environ, VERILATOR_ROOT=str(root))
         log(f"fast: verilating {num_lrs} LRs into {final}")
-        p = subprocess.run([str(root / "bin" / "verilator"), *VERILATOR_FLAGS, "core.v",
+        p = subprocess.run([str(root / "bin" / "verilator"), *vflags, "core.v",
                             "--top-module", TOP_NAME, "--prefix", f"V{TOP_NAME}", "-Mdir", "obj"],
                            cwd=tmp, env=env, capture_output=True, text=True)
         if p.returncode != 0:
@@ -341,6 +380,8 @@ def _load(path):
         lib.vg_run.restype = None
         lib.vg_run.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_uint32),
                                ctypes.POINTER(_U64)]
+        if hasattr(lib, "vg_trace_open"):
+            lib.vg_trace_open.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         _libs[path] = lib
     return _libs[path]
 
@@ -351,15 +392,18 @@ class FastEngine:
     read_addr/write_addr by core byte address, reset(), virq, vfiq, maint,
     forwarded."""
 
-    def __init__(self, num_lrs=4, settle=0, verilog=None, log=None):
+    def __init__(self, num_lrs=4, settle=0, verilog=None, log=None, vcd_path=None):
         self.num_lrs = regs.check_num_lrs(num_lrs)
         if not isinstance(settle, int) or settle < 0:
             raise ValueError(f"settle must be a non-negative number of cycles, got {settle!r}")
         if log is None and os.environ.get("VGIC_FAST_VERBOSE"):
             log = lambda msg: print(msg, file=sys.stderr, flush=True)
-        self.library = build_library(num_lrs, verilog=verilog, log=log)
+        self.library = build_library(num_lrs, verilog=verilog, log=log, trace=vcd_path is not None)
         self._lib = _load(self.library)
         self._eng = self._lib.vg_new(settle)
+        if vcd_path is not None:
+            os.makedirs(os.path.dirname(os.path.abspath(vcd_path)), exist_ok=True)
+            self._lib.vg_trace_open(self._eng, os.fsencode(os.path.abspath(vcd_path)))
         self._buf = (ctypes.c_uint16 * 256)()
         self.forwarded = []
         self.virq = self.vfiq = self.maint = 0

@@ -13,7 +13,7 @@ __all__ = ["vcd_signals", "write_gtkw"]
 
 HEX, DEC, BIN = "@22", "@24", "@28"          # GTKWave trace flags (right-justified)
 GROUP_BEGIN, GROUP_END = "@800200", "@1000200"
-# LR State as words: a GTKWave text translate file (value -> name), digest 2.8
+# LR State as words: a GTKWave text translate file (value -> name), arch 2.8
 STATE_NAMES = {0: "invalid", 1: "pending", 2: "active", 3: "pend+act"}
 
 # (group, [(signal path relative to the core's scope, format)]); {n} = LR index
@@ -58,11 +58,21 @@ def vcd_signals(vcd_path):
 
 
 def _core_scope(signals):
-    """The scope that holds the core's bus ports (shortest such path)."""
+    """The scope that holds the core's bus ports and its registers: the
+    deepest with bus__addr (Verilator also lists the ports in a scope above)."""
     scopes = sorted((n[: -len(".bus__addr")] for n in signals if n.endswith(".bus__addr")), key=len)
     if not scopes:
         raise ValueError("VCD has no 'bus__addr': not a trace of rtl/top.py")
-    return scopes[0]
+    return scopes[-1]
+
+
+def _find(signals, top, rel):
+    """The full name of a signal in the core's scope: Amaranth's VCDs keep the
+    escape of names like \\lr[3].State, Verilator's drop it. None if absent."""
+    for name in (f"{top}.{rel}", f"{top}.{rel.lstrip(chr(92))}"):
+        if name in signals:
+            return name
+    return None
 
 
 def _ref(name, width):
@@ -100,7 +110,7 @@ def write_gtkw(vcd_path, gtkw_path=None, num_lrs=None):
     states = os.path.splitext(gtkw_path)[0] + ".state.txt"
     if num_lrs is None:
         num_lrs = len({m.group(1) for n in signals
-                       if (m := re.fullmatch(re.escape(top) + r"\.\\lr\[(\d+)\]", n))})
+                       if (m := re.fullmatch(re.escape(top) + r"\.\\?lr\[(\d+)\]", n))})
     groups = list(GROUPS)
     for n in range(num_lrs):
         groups.append((f"LR{n}", [(rf"\lr[{n}].{f}", fmt) for f, fmt in LR_FIELDS]))
@@ -115,8 +125,8 @@ def write_gtkw(vcd_path, gtkw_path=None, num_lrs=None):
     for group, members in groups:
         lines = []
         for rel, fmt in members:
-            name = f"{top}.{rel}"
-            if name not in signals:
+            name = _find(signals, top, rel)
+            if name is None:
                 continue
             if fmt == "STATE":
                 lines += [f"^1 {os.path.abspath(states)}", "@2022"]
