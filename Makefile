@@ -7,7 +7,7 @@ LRS   ?= 4
 BUS   ?= axi4lite
 BUILD ?= build
 
-.PHONY: help setup run test docs fuzz verilog bench-hw bench-sim formal clean
+.PHONY: help setup run test docs fuzz verilog bench-hw bench-sim bench-replay formal clean
 
 help:
 	@echo "make run        replay the example trace on the model and the RTL, write build/example.vcd"
@@ -15,6 +15,7 @@ help:
 	@echo "make fuzz N=..  random model-vs-RTL differential run of N transactions"
 	@echo "make verilog    write $(BUILD)/vgic.v (LRS=$(LRS) BUS=$(BUS))"
 	@echo "make bench-hw   area/Fmax/latency tables;  make bench-sim  simulation speed"
+	@echo "make bench-replay  vgic replay throughput and peak memory on a 1M-transaction trace"
 	@echo "make formal     prove the invariants with SymbiYosys"
 
 # Python packages (pip), then Debian's Icarus Verilog when missing and we are root.
@@ -65,6 +66,12 @@ bench-hw: setup
 
 bench-sim: setup
 	$(PY) bench/bench_sim.py --json $(BUILD)/bench_sim.json $(SIM_ARGS)
+
+# make bench-replay [REPLAY_ARGS="--n 1000000 --rtl-n 20000"]: `vgic replay --compare`
+# per engine on the KVM sample repeated (bench/bench_replay.py; about 2 minutes).
+REPLAY_ARGS ?=
+bench-replay: setup
+	$(PY) bench/bench_replay.py --build $(BUILD) $(REPLAY_ARGS)
 
 # make formal [FORMAL_ARGS="--fast" | "iar misr:lrs4" | "--mutant elrsr_ignores_eoi"]:
 # every property group of formal/*.sby at every LR count (k-induction and
