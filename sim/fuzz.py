@@ -18,6 +18,7 @@ import time
 
 from ..rtl import regs
 from .files import AtomicOutput, FileError, check_output
+from .progress import StatusLine
 from .diff import ENGINES, DiffRunner, Divergence, make_engine, minimize
 from .model import VirtualInterface
 from .stimulus import CORE, PROFILES, RandomChoices, stream
@@ -39,42 +40,26 @@ def split(n, lrs):
     return [q + (1 if i < r else 0) for i in range(len(lrs))]
 
 
-class Progress:
-    """One status line on stderr: rewritten in place on a terminal, a new
-    line every `interval` seconds otherwise."""
+class Progress(StatusLine):
+    """fuzz's status line: transactions done of the total, the current LR
+    count's share, rate, seed, time left."""
 
-    def __init__(self, total, seed, engine, out=sys.stderr):
-        self.total, self.seed, self.engine, self.out = total, seed, engine, out
-        self.tty = hasattr(out, "isatty") and out.isatty()
-        self.interval = 0.5 if self.tty else 10.0
-        self.start = self.last = time.monotonic()
+    def __init__(self, total, seed, engine, out=None):
+        super().__init__(out)
+        self.total, self.seed, self.engine = total, seed, engine
         self.done = self.base = 0         # base: transactions of LR counts already finished
 
     def line(self, lrs, lrs_done, lrs_total):
-        elapsed = max(time.monotonic() - self.start, 1e-9)
-        rate = self.done / elapsed
+        rate = self.done / self.elapsed
         eta = (self.total - self.done) / rate if rate else 0
         return (f"fuzz {self.engine}: {self.done:,}/{self.total:,} transactions "
                 f"({lrs} LRs: {lrs_done:,}/{lrs_total:,})  {rate:,.0f} txn/s  "
-                f"seed {self.seed}  elapsed {elapsed:.0f}s  eta {eta:.0f}s")
+                f"seed {self.seed}  elapsed {self.elapsed:.0f}s  eta {eta:.0f}s")
 
     def update(self, lrs, lrs_done, lrs_total, force=False):
         self.done = self.base + lrs_done
-        now = time.monotonic()
-        if not force and now - self.last < self.interval:
-            return
-        self.last = now
-        text = self.line(lrs, lrs_done, lrs_total)
-        if self.tty:
-            self.out.write("\r" + text + "\x1b[K")
-        else:
-            self.out.write(text + "\n")
-        self.out.flush()
-
-    def finish(self):
-        if self.tty:
-            self.out.write("\n")
-            self.out.flush()
+        if self.due() or force:
+            self.show(self.line(lrs, lrs_done, lrs_total))
 
 
 class EngineUnavailable(Exception):

@@ -22,13 +22,13 @@ import json
 import os
 import re
 import sys
-import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 
 from ..rtl import regs
 from .files import AtomicOutput, FileError, check_output, open_text
+from .progress import StatusLine
 from .trace import DEFAULT_BASES
 
 __all__ = ["LogError", "Counts", "Importer", "scenario_name", "run"]
@@ -245,32 +245,6 @@ class Importer:
         return done
 
 
-class Progress:
-    """Lines read and transactions written, on stderr every few seconds:
-    rewritten in place on a terminal, a new line otherwise."""
-
-    def __init__(self, out=sys.stderr):
-        self.out = out
-        self.tty = hasattr(out, "isatty") and out.isatty()
-        self.start = self.last = time.monotonic()
-        self.shown = False
-
-    def update(self, counts):
-        now = time.monotonic()
-        if now - self.last < PROGRESS_SECONDS:
-            return
-        self.last, self.shown = now, True
-        text = (f"vgic import qemu: {counts.lines:,} lines read, {counts.written:,} transactions "
-                f"written, {now - self.start:.0f}s")
-        self.out.write("\r" + text + "\x1b[K" if self.tty else text + "\n")
-        self.out.flush()
-
-    def finish(self):
-        if self.tty and self.shown:
-            self.out.write("\n")
-            self.out.flush()
-
-
 def numbered(log, path):
     """(line number, text) of each line; a read error as a LogError."""
     lineno = 0
@@ -292,8 +266,10 @@ def convert(log, out, importer, progress=None):
     for lineno, text in numbered(log, importer.path):
         for t in importer.feed(lineno, text):
             out.write(json.dumps(t) + "\n")
-        if progress is not None and lineno % 4096 == 0:
-            progress.update(importer.counts)
+        if progress is not None and lineno % 4096 == 0 and progress.due():
+            c = importer.counts
+            progress.show(f"vgic import qemu: {c.lines:,} lines read, {c.written:,} "
+                          f"transactions written, {progress.elapsed:.0f}s")
     for t in importer.finish():
         out.write(json.dumps(t) + "\n")
     return importer.counts
@@ -325,7 +301,7 @@ def run(args):
     try:
         with open_text(args.log) as log:
             check_output(args.output, inputs=[args.log])       # before any work
-            progress = None if args.quiet else Progress(sys.stderr)
+            progress = None if args.quiet else StatusLine(interval=PROGRESS_SECONDS)
             importer = Importer(args.log, scenario_name(args.log), args.skip_unknown)
             with AtomicOutput(args.output) as out:
                 counts = convert(log, out, importer, progress)

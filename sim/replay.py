@@ -12,10 +12,10 @@ import collections
 import json
 import os
 import sys
-import time
 
 from .diff import DiffRunner, Divergence, make_engine, observe
 from .files import AtomicOutput, FileError, check_output
+from .progress import StatusLine
 from .stimulus import Txn
 from .trace import TraceError, address_map, iter_trace, result_line
 
@@ -98,22 +98,6 @@ class Comparison:
                 print(f"    {reg} {k}: {n}", file=out)
 
 
-class Progress:
-    """A status line on stderr every few seconds for long runs."""
-
-    def __init__(self, out, what, interval=2.0):
-        self.out, self.what, self.interval = out, what, interval
-        self.start = self.last = time.monotonic()
-        self.shown = False
-
-    def update(self, n):
-        now = time.monotonic()
-        if now - self.last >= self.interval:
-            self.last, self.shown = now, True
-            rate = n / max(now - self.start, 1e-9)
-            print(f"replay {self.what}: {n:,} transactions, {rate:,.0f}/s", file=self.out, flush=True)
-
-
 def _check_args(args):
     """Argument errors, found before anything runs: a message, or None."""
     if args.vcd and args.engine == "model":
@@ -157,7 +141,7 @@ def run(args):
         return 2
     what = "+".join(kinds)
     comparison = Comparison(keep=args.max_report) if args.compare else None
-    progress = None if args.quiet else Progress(err, what)
+    progress = None if args.quiet else StatusLine(err, interval=2.0)
     n = skipped = 0
     t = None
     try:
@@ -168,20 +152,24 @@ def run(args):
                 out.write(json.dumps(r) + "\n")
                 if comparison is not None:
                     comparison.add(t, r)
-                if progress is not None and n % 1024 == 0:
-                    progress.update(n)
+                if progress is not None and n % 1024 == 0 and progress.due():
+                    progress.show(f"replay {what}: {n:,} transactions, "
+                                  f"{n / progress.elapsed:,.0f}/s")
             if n == 0:
                 print(f"vgic replay: error: {args.trace}: no transactions (lines with 'op')",
                       file=err)
                 return 2
             out.commit()
     except TraceError as e:
+        _finish(progress)
         print(f"vgic replay: error: {e}", file=err)
         return 2
     except Divergence as e:
+        _finish(progress)
         print(f"vgic replay: {args.trace}: {e.report()}", file=err)
         return 1
     except KeyboardInterrupt:
+        _finish(progress)
         where = f" (last: {args.trace}:{t.lineno}, seq {t.seq})" if t is not None else ""
         print(f"\nvgic replay: interrupted after {n:,} transactions{where}; no output written",
               file=err)
@@ -193,6 +181,7 @@ def run(args):
         if args.vcd and os.path.exists(args.vcd):     # also (above all) after a divergence
             from .wave import write_gtkw
             write_gtkw(args.vcd, num_lrs=args.lrs)
+    _finish(progress)
     ran = n - skipped
     print(f"vgic replay: {ran} transactions on {what} ({args.lrs} LRs)"
           + (f", {skipped} physical-GIC accesses skipped" if skipped else "")
@@ -217,3 +206,8 @@ def run(args):
         return 2
     return 0
 
+
+
+def _finish(progress):
+    if progress is not None:
+        progress.finish()
