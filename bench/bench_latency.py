@@ -1,4 +1,4 @@
-# Ref: rtl/regbus.py (bus timing); digest R6, R6a, R8, R13, R14
+# Ref: rtl/regbus.py (bus timing); docs/architecture.md R6, R6a, R8, R13, R14
 """Cycle latencies of the core, measured in Amaranth simulation.
 
 Cycle 0 is the cycle in which the register bus strobe (r_stb / w_stb) is

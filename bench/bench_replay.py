@@ -104,7 +104,7 @@ def main(argv=None):
         print(f"[bench-replay] {e}: {secs:.1f} s, {n / secs:,.0f} txn/s, {rss:.0f} MB",
               file=sys.stderr, flush=True)
 
-    print(f"`vgic replay --compare` of the KVM sample repeated (4 LRs), end to end per command")
+    print("`vgic replay --compare` of the KVM sample repeated (4 LRs), end to end per command")
     print()
     print("| engine | transactions | seconds | transactions/s | peak RSS (MB) | compare | exit |")
     print("|---|---:|---:|---:|---:|---|---:|")

@@ -1,4 +1,4 @@
-# Ref: digest 2.4-2.8 (MISR, EISR, ELRSR, APR, LR), 2.14 (RPR), 1.4 (access rules),
+# Ref: arch 2.4-2.8 (MISR, EISR, ELRSR, APR, LR), arch 2.14 (RPR), arch 1.4 (access rules),
 #      R1-R13; rtl/regbus.py (3-cycle response); issue 7 properties 1-7.
 """Formal harness around the real VirtualInterface (not part of the design).
 
@@ -12,7 +12,7 @@ State is read from the blocks' ports (LR bank `lr`, `elrsr`, `eisr`; vCPU
 `ctlr`, `vmprimask`, `bpr`, `abpr`, `apr`; hyp `hcr`; maintenance `misr`), and
 group `bus` proves that the register reads return exactly that state, so the
 properties are about the architectural registers. Every expected value below
-is the digest's rule written out in Amaranth (definitions of section 3:
+is the rule of docs/architecture.md written out in Amaranth (definitions of arch 3:
 prio, en, gmask, gprio, RP, vid_out, R5 candidate), not the RTL's expression.
 """
 from amaranth.hdl import (Elaboratable, Module, Signal, Const, Cat, Mux, Fragment,
@@ -28,13 +28,13 @@ __all__ = ["GROUPS", "Harness"]
 
 # property group -> what it proves (the .sby file of the same name runs it)
 GROUPS = {
-    "elrsr_eisr": "1. GICH_ELRSR/EISR equal their definition over the LRs (2.5, 2.6, R12)",
-    "misr":       "2. each GICH_MISR bit and maint_irq = HCR.En && MISR != 0 (2.4, R13, R14)",
-    "iar":        "3. GICV_IAR/AIAR acknowledge per R5/R6a/R6b, HPPIR per R7, lines per R6; no other read has side effects (1.4.4)",
-    "isolation":  "4. GICV accesses change only LR State and HCR.EOICount (2.8, R10, R11)",
+    "elrsr_eisr": "1. GICH_ELRSR/EISR equal their definition over the LRs (arch 2.5, 2.6, R12)",
+    "misr":       "2. each GICH_MISR bit and maint_irq = HCR.En && MISR != 0 (arch 2.4, R13, R14)",
+    "iar":        "3. GICV_IAR/AIAR acknowledge per R5/R6a/R6b, HPPIR per R7, lines per R6; no other read has side effects (arch 1.4 rule 4)",
+    "isolation":  "4. GICV accesses change only LR State and HCR.EOICount (arch 2.8, R10, R11)",
     "apr":        "5. EOIR/AEOIR drop the lowest set APR bit only; RPR = highest active priority (R4, R8, R9)",
     "eoi":        "5b. EOIR/AEOIR/DIR deactivate the matched LR, count unmatched EOIs, forward HW pINTIDs (R8-R11)",
-    "bus":        "6. every request is acked exactly 2 cycles later; reads return and writes store the registers (regbus, 1.4, 2.19)",
+    "bus":        "6. every request is acked exactly 2 cycles later; reads return and writes store the registers (regbus, arch 1.4, 2.19)",
     "cover":      "7. reachability: every MISR bit, EOICount wrap, a preempting IAR, the lines",
 }
 
@@ -63,7 +63,7 @@ def ctz(value):
 
 class Arch:
     """Architectural state (GICH_LR<n>, HCR, GICV_CTLR, PMR, BPR, ABPR, APR) and
-    the digest's section 3 definitions over it. Built twice: on the current
+    the arch 3 definitions over it. Built twice: on the current
     values and on their copies one cycle earlier (`past`)."""
 
     def __init__(self, m, name, num_lrs, lr, hcr, ctlr, pmr, bpr, abpr, apr):
@@ -104,7 +104,7 @@ class Arch:
     def state(self, n):
         return self.lrf(n, "State")
 
-    # -- 2.5, 2.6: EISR and ELRSR ------------------------------------------------
+    # -- arch 2.5, 2.6: EISR and ELRSR ------------------------------------------------
     def elrsr(self, n):
         if n >= self.num_lrs:
             return Const(0)                                  # unimplemented LR reads 0
@@ -121,7 +121,7 @@ class Arch:
     def eisr_vec(self):
         return Cat(*(self.eisr(n) for n in range(MAX_LRS)))
 
-    # -- 2.4: MISR ---------------------------------------------------------------
+    # -- arch 2.4: MISR ---------------------------------------------------------------
     def misr_bits(self):
         h, c = self.hcrf, self.ctl
         valid = [self.state(n) != INVALID for n in range(self.num_lrs)]
@@ -165,7 +165,7 @@ class Arch:
         return self._signal("rp", 9, Mux(self.apr == 0, 0x100, Cat(Const(0, 3), ctz(self.apr))))
 
     def rpr(self):
-        """GICV_RPR (2.14): 0xFF idle."""
+        """GICV_RPR (arch 2.14): 0xFF idle."""
         return Mux(self.apr == 0, 0xFF, Cat(Const(0, 3), ctz(self.apr)))
 
     def vid_out(self, n):
@@ -244,7 +244,7 @@ class Arch:
 
     def matches(self, n, vid, src):
         """R8/R9 match: VirtualID == vid, State 10 or 11; for a vSGI (vid < 16,
-        HW = 0) also CPUID == the written source CPUID (digest R8; HW = 1 LRs
+        HW = 0) also CPUID == the written source CPUID (R8, open point 30; HW = 1 LRs
         have no CPUID field, as in sim/model/lr_bank.py)."""
         return ((self.lrf(n, "VirtualID") == vid)
                 & ((self.state(n) == ACTIVE) | (self.state(n) == PENDING_ACTIVE))
@@ -397,7 +397,7 @@ class Harness(Elaboratable):
         return m
 
     # Stored-value rules the other properties rely on (they also strengthen
-    # the induction): R3 clamps, 2.8 reserved LR bits, 2.1 reserved HCR bits.
+    # the induction): R3 clamps, arch 2.8 reserved LR bits, arch 2.1 reserved HCR bits.
     def _invariants(self, m, now, vcpu, hyp, N, ready, top, hold, eoi_step, frags, top_frag,
                     last, after, decoded, dec, **_):
         # Property 6, no deadlock (in every group: it also bounds how long an
@@ -467,10 +467,10 @@ class Harness(Elaboratable):
         m.d.comb += [
             Assert(now.bpr >= regs.BPR_MIN),                  # R3: BPR stored >= 2
             Assert(now.abpr >= regs.ABPR_MIN),                # R3: ABPR stored >= 3
-            Assert((now.hcr & ~regs.GICH_HCR.wmask) == 0),    # 2.1: reserved HCR bits 0
+            Assert((now.hcr & ~regs.GICH_HCR.wmask) == 0),    # arch 2.1: reserved HCR bits 0
         ]
         for n in range(N):
-            m.d.comb += Assert((now.lr[n] & ~regs.LR_WMASK) == 0)   # 2.8: [22:20] not stored
+            m.d.comb += Assert((now.lr[n] & ~regs.LR_WMASK) == 0)   # arch 2.8: [22:20] not stored
         # Strengthening only: the vCPU keeps caches of R3/R4 values (rtl/vcpu.py
         # docstring: equal to a function of the others). An acknowledge updates
         # them from themselves, so without these an induction could start from
@@ -489,8 +489,8 @@ class Harness(Elaboratable):
         with m.If(ready):
             for n in range(MAX_LRS):
                 m.d.comb += [
-                    Assert(lrb.elrsr[n] == now.elrsr(n)),     # 2.6, R12 (0 above ListRegs)
-                    Assert(lrb.eisr[n] == now.eisr(n)),       # 2.5, R12
+                    Assert(lrb.elrsr[n] == now.elrsr(n)),     # arch 2.6, R12 (0 above ListRegs)
+                    Assert(lrb.eisr[n] == now.eisr(n)),       # arch 2.5, R12
                 ]
         # what a read returns: the definition over the LRs of the request's cycle
         elrsr, eisr = was.elrsr_vec(), was.eisr_vec()
@@ -508,7 +508,7 @@ class Harness(Elaboratable):
         bits = now.misr_bits()
         with m.If(ready):
             for name, bit in MISR_BITS.items():
-                m.d.comb += Assert(maint.misr[bit] == bits[name])    # 2.4, one per bit
+                m.d.comb += Assert(maint.misr[bit] == bits[name])    # arch 2.4, one per bit
             m.d.comb += Assert(top.maint_irq == (now.hcrf("En") & (now.misr() != 0)))  # R13, R14
         with m.If(read_resp(regs.GICH_MISR)):
             m.d.comb += Assert(rdata == was.misr())
@@ -599,7 +599,7 @@ class Harness(Elaboratable):
         virq, vfiq = now.lines()
         with m.If(ready):
             m.d.comb += [Assert(top.virq == virq), Assert(top.vfiq == vfiq)]
-        # 1.4 rule 4: no other read changes an LR or APR
+        # arch 1.4 rule 4: no other read changes an LR or APR
         other_read = (window & last["r_stb"] & ~was_read(regs.GICV_IAR)
                       & ~was_read(regs.GICV_AIAR))
         with m.If(other_read):
@@ -613,7 +613,7 @@ class Harness(Elaboratable):
         with m.If(gicv):
             changed = []
             for n in range(N):
-                # 2.8: vID, pID/EOI/CPUID, Priority, Grp1, HW are the hypervisor's
+                # arch 2.8: vID, pID/EOI/CPUID, Priority, Grp1, HW are the hypervisor's
                 m.d.comb += Assert(((now.lr[n] ^ was.lr[n]) & ~state_mask) == 0)
                 # R6a, R10: the only State changes are 01->10, 10->00, 11->01
                 s0, s1 = was.state(n), now.state(n)
@@ -628,7 +628,7 @@ class Harness(Elaboratable):
             m.d.comb += Assert(((now.hcr ^ was.hcr) & ~eoicount_mask) == 0)
             m.d.comb += Assert((now.hcrf("EOICount") == was.hcrf("EOICount"))
                                | (now.hcrf("EOICount") == (was.hcrf("EOICount") + 1)[:5]))
-        # a partial write changes nothing (regbus; digest 1.4 rule 1)
+        # a partial write changes nothing (regbus; arch 1.4 rule 1)
         with m.If(window & last["w_stb"] & (last["w_strb"] != 0b1111)):
             for n in range(N):
                 m.d.comb += Assert(now.lr[n] == was.lr[n])
@@ -702,10 +702,10 @@ class Harness(Elaboratable):
                  & ~was_write(regs.GICH_APR) & ~was_write(regs.GICV_APR0))
         with m.If(other):
             m.d.comb += Assert(now.apr == was.apr)
-        # 2.14, R4: GICV_RPR reads the highest active priority, 0xFF when none
+        # arch 2.14, R4: GICV_RPR reads the highest active priority, 0xFF when none
         with m.If(read_resp(regs.GICV_RPR)):
             m.d.comb += Assert(rdata == was.rpr())
-        # 2.16: GICV_APR0 and GICH_APR are one storage
+        # arch 2.16: GICV_APR0 and GICH_APR are one storage
         with m.If(read_resp(regs.GICH_APR) | read_resp(regs.GICV_APR0)):
             m.d.comb += Assert(rdata == was.apr)
 
@@ -720,7 +720,7 @@ class Harness(Elaboratable):
             m.d.comb += Assert(bus.ack == responding)
 
         # Reads return the state the other groups read (so their properties
-        # are about the architectural registers). 2.3: VMCR is another name
+        # are about the architectural registers). arch 2.3: VMCR is another name
         # for GICV_CTLR/PMR/BPR/ABPR.
         vmcr = Const(0, 32)
         for name, value in (("VMPriMask", was.pmr[3:]), ("VMBP", was.bpr), ("VMABP", was.abpr),
@@ -729,16 +729,16 @@ class Harness(Elaboratable):
                             ("VMGrp1En", was.ctl("EnableGrp1")), ("VMGrp0En", was.ctl("EnableGrp0"))):
             vmcr = vmcr | (value << VMCR_FIELDS[name][0])
         reads = [(regs.GICH_HCR, was.hcr), (regs.GICH_VMCR, vmcr),
-                 (regs.GICH_VTR, regs.vtr_value(N)),                  # 2.2
-                 (regs.GICH_APR, was.apr), (regs.GICV_APR0, was.apr),  # 2.16: one storage
+                 (regs.GICH_VTR, regs.vtr_value(N)),                  # arch 2.2
+                 (regs.GICH_APR, was.apr), (regs.GICV_APR0, was.apr),  # arch 2.16: one storage
                  (regs.GICV_CTLR, was.ctlr), (regs.GICV_PMR, was.pmr),
                  (regs.GICV_BPR, was.bpr), (regs.GICV_ABPR, was.abpr),
-                 (regs.GICV_IIDR, regs.IIDR_DEFAULT)]                 # 2.17
+                 (regs.GICV_IIDR, regs.IIDR_DEFAULT)]                 # arch 2.17
         reads += [(regs.lr(n), was.lr[n]) for n in range(N)]
         for reg, value in reads:
             with m.If(read_resp(reg)):
                 m.d.comb += Assert(rdata == value)
-        # 1.4.2/1.4.3: reserved offsets, LRs above ListRegs and write-only
+        # arch 1.4 rules 2 and 3: reserved offsets, LRs above ListRegs and write-only
         # registers read 0 (the registers of the other groups' reads excluded)
         known = {r.word for r, _ in reads} | {r.word for r in (
             regs.GICH_MISR, regs.GICH_EISR0, regs.GICH_EISR1, regs.GICH_ELRSR0,
@@ -748,7 +748,7 @@ class Harness(Elaboratable):
                   & ~Cat(*(resp["addr"] == w for w in sorted(known))).any()):
             m.d.comb += Assert(rdata == 0)
 
-        # Writes store the value through the write masks and clamps of 2.19
+        # Writes store the value through the write masks and clamps of arch 2.19
         w = last["w_data"]
         clamp = lambda v, lo: Mux(v < lo, lo, v)
         with m.If(was_write(regs.GICH_HCR)):
@@ -774,7 +774,7 @@ class Harness(Elaboratable):
             m.d.comb += Assert(expect(now.bpr, was.bpr, clamp(w[:3], regs.BPR_MIN)))
         with m.If(was_write(regs.GICV_ABPR)):
             m.d.comb += Assert(expect(now.abpr, was.abpr, clamp(w[:3], regs.ABPR_MIN)))
-        # RO registers, reserved offsets and LRs above ListRegs: WI (1.4.2, 1.4.3)
+        # RO registers, reserved offsets and LRs above ListRegs: WI (arch 1.4 rules 2 and 3)
         writable = [regs.GICH_HCR, regs.GICH_VMCR, regs.GICH_APR, regs.GICV_CTLR,
                     regs.GICV_PMR, regs.GICV_BPR, regs.GICV_ABPR, regs.GICV_APR0,
                     regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR] + [regs.lr(n) for n in range(N)]

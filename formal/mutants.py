@@ -31,13 +31,13 @@ class Mutant(VirtualInterface):
 
 
 def elrsr_ignores_eoi(top, m):
-    """GICH_ELRSR reads State == 00, forgetting `HW == 1 || EOI == 0` (digest 2.6)."""
+    """GICH_ELRSR reads State == 00, forgetting `HW == 1 || EOI == 0` (arch 2.6)."""
     lrs, hyp = m.submodules["lr_bank"], m.submodules["hyp"]
     m.d.comb += hyp.elrsr.eq(Cat(lr.State == regs.INVALID for lr in lrs.lr))
 
 
 def np_ignores_pending(top, m):
-    """MISR.NP is set only with no valid LR, not with no pending LR (digest 2.4)."""
+    """MISR.NP is set only with no valid LR, not with no pending LR (arch 2.4)."""
     lrs, maint = m.submodules["lr_bank"], m.submodules["maintenance"]
     m.d.comb += maint.pending.eq(lrs.valid)
 
@@ -51,7 +51,7 @@ def pmr_ignored(top, m):
 
 def gicv_aliases_gich(top, m):
     """The GICH decode ignores the frame: a guest write at GICV offset X also
-    writes GICH offset X (GICV_CTLR -> GICH_HCR, GICV+0x100 -> GICH_LR0), 2.8, 1.4."""
+    writes GICH offset X (GICV_CTLR -> GICH_HCR, GICV+0x100 -> GICH_LR0), arch 2.8, 1.4."""
     bus, hyp = top.bus, m.submodules["hyp"]
     addr, w_ok = Signal(ADDR_WIDTH, name="mutant_addr"), Signal(name="mutant_w_ok")
     m.d.sync += [addr.eq(bus.addr & 0x3FF),      # as the top's entry registers them

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Ref: digest rules R1-R16 (../shared/spec/gicv2-virtual-interface.md); issue 7.
+# Ref: rules R1-R16 of docs/architecture.md; issue 7.
 """Run the formal proofs of the virtual interface with SymbiYosys (YoWASP build).
 
 Each property group is one .sby file in formal/ (mode, depth, engine); its

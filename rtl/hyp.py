@@ -1,4 +1,4 @@
-# Ref: IHI0048B 5.3 (GICH_* registers); digest 2.1-2.8
+# Ref: IHI0048B 5.3 (GICH_* registers); arch 2.1-2.8
 """Hypervisor control interface (GICH_*): HCR (with EOICount) and the GICH
 frame's register decode.
 
@@ -75,7 +75,7 @@ class Hyp(wiring.Component):
         m = Module()
         hcr = self.hcr
 
-        # GICH_VMCR (digest 2.3): the guest's GICV_CTLR/PMR/BPR/ABPR, not a copy
+        # GICH_VMCR (arch 2.3): the guest's GICV_CTLR/PMR/BPR/ABPR, not a copy
         vmcr = Signal(VMCR)
         m.d.comb += [
             vmcr.VMPriMask.eq(self.vmprimask),

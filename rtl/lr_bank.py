@@ -1,4 +1,4 @@
-# Ref: IHI0048B 5.3 (GICH_LR<n>, GICH_EISR, GICH_ELRSR); digest 2.5, 2.6, 2.8, R3, R5, R8-R10
+# Ref: IHI0048B 5.3 (GICH_LR<n>, GICH_EISR, GICH_ELRSR); arch 2.5, 2.6, 2.8, R3, R5, R8-R10
 """List-register bank: storage, ELRSR/EISR, candidate selection, vID match.
 
 Twin of sim/model/lr_bank.py. The hardware changes only State (acknowledge,

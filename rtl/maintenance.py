@@ -1,4 +1,4 @@
-# Ref: IHI0048B 5.3 (GICH_MISR, GICH_HCR); digest 2.4, R13, R14
+# Ref: IHI0048B 5.3 (GICH_MISR, GICH_HCR); arch 2.4, R13, R14
 """GICH_MISR and the maintenance interrupt line.
 
 Twin of sim/model/maintenance.py. Every MISR bit is a level computed from the

@@ -1,5 +1,5 @@
 # Ref: IHI0048B ch. 5, GICH_* and GICV_* register summaries;
-#      ../shared/spec/gicv2-virtual-interface.md sections 1 and 2.
+#      docs/architecture.md, arch 1 and arch 2.
 """The one register table of the virtual interface.
 
 Imported by the RTL (address decode), the golden model (read/write dispatch),
@@ -52,7 +52,7 @@ class Reg:
         return self.addr >> 2
 
 
-# Ref: IHI0048B table 5-2 (GICH_* summary), digest 1.1 and 2.1-2.8
+# Ref: IHI0048B table 5-2 (GICH_* summary), arch 1.1 and 2.1-2.8
 GICH_HCR    = Reg("GICH", 0x000, "HCR",    "RW", 0x0000_0000, 0xF800_00FF)
 GICH_VTR    = Reg("GICH", 0x004, "VTR",    "RO", 0x9000_0003, 0)
 GICH_VMCR   = Reg("GICH", 0x008, "VMCR",   "RW", 0x004C_0000, 0xF8FC_021F)
@@ -63,7 +63,7 @@ GICH_ELRSR0 = Reg("GICH", 0x030, "ELRSR0", "RO", 0x0000_000F, 0)
 GICH_ELRSR1 = Reg("GICH", 0x034, "ELRSR1", "RO", 0, 0)
 GICH_APR    = Reg("GICH", 0x0F0, "APR",    "RW", 0, 0xFFFF_FFFF)
 GICH_LR_BASE = 0x100
-LR_WMASK = 0xFF8F_FFFF                   # bits [22:20] reserved (digest 2.8)
+LR_WMASK = 0xFF8F_FFFF                   # bits [22:20] reserved (arch 2.8)
 
 
 def lr(n):
@@ -73,7 +73,7 @@ def lr(n):
     return Reg("GICH", GICH_LR_BASE + 4 * n, f"LR{n}", "RW", 0, LR_WMASK)
 
 
-# Ref: IHI0048B table 5-8 (GICV_* summary), digest 1.2 and 2.9-2.18
+# Ref: IHI0048B table 5-8 (GICV_* summary), arch 1.2 and 2.9-2.18
 GICV_CTLR   = Reg("GICV", 0x000,  "CTLR",   "RW", 0, 0x0000_021F)
 GICV_PMR    = Reg("GICV", 0x004,  "PMR",    "RW", 0, 0x0000_00F8)
 GICV_BPR    = Reg("GICV", 0x008,  "BPR",    "RW", 2, 0x0000_0007)
@@ -90,7 +90,7 @@ GICV_IIDR   = Reg("GICV", 0x0FC,  "IIDR",   "RO", IIDR_DEFAULT, 0)
 GICV_DIR    = Reg("GICV", 0x1000, "DIR",    "WO", 0, 0x0000_1FFF)
 
 # Names software knows from GICC or GICv3 that have nothing to hold here
-# (5 preemption bits, one security state): reserved, RAZ/WI (digest 1.2).
+# (5 preemption bits, one security state): reserved, RAZ/WI (arch 1.2).
 RESERVED_NAMES = [Reg("GICV", 0x0D4 + 4 * i, f"APR{i + 1}", "RES") for i in range(3)] + \
                  [Reg("GICV", 0x0E0 + 4 * i, f"NSAPR{i}", "RES") for i in range(4)]
 
@@ -147,7 +147,7 @@ def check_num_lrs(num_lrs):
 
 
 # Field layouts, (lsb, width), shared by the model (shifts) and the RTL (slices).
-# Ref: digest 2.1 (GICH_HCR), 2.3 (GICH_VMCR), 2.8 (GICH_LR<n>), 2.9 (GICV_CTLR)
+# Ref: arch 2.1 (GICH_HCR), 2.3 (GICH_VMCR), 2.8 (GICH_LR<n>), 2.9 (GICV_CTLR)
 HCR_FIELDS = {
     "En": (0, 1), "UIE": (1, 1), "LRENPIE": (2, 1), "NPIE": (3, 1),
     "VGrp0EIE": (4, 1), "VGrp0DIE": (5, 1), "VGrp1EIE": (6, 1), "VGrp1DIE": (7, 1),

@@ -1,4 +1,4 @@
-# Ref: IHI0048B ch. 5; digest section 1 (frames) and 1.4 (access rules)
+# Ref: IHI0048B ch. 5; arch 1 (frames) and arch 1.4 (access rules)
 """VirtualInterface: the RTL top. Wires the blocks, selects the frame and
 holds the register bus off while the core's pipelines catch up.
 
@@ -144,7 +144,7 @@ class VirtualInterface(wiring.Component):
         m.d.sync += [hold.eq(hold_next), ready.eq(~early & ~start & (hold <= 1)),
                      lines_load.eq(~start & (hold <= 2))]
 
-        # -- frame select; partial writes are ignored (digest 1.4 rule 1) -------
+        # -- frame select; partial writes are ignored (arch 1.4 rule 1) -------
         gich = _frame_select(addr, "GICH")
         gicv = _frame_select(addr, "GICV")
         w_ok = w_stb & (req_w_strb == 0b1111)

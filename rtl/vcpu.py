@@ -1,5 +1,5 @@
 # Ref: IHI0048B 5.4 (GICV_* registers) and 3.3/4.4 (CPU interface rules it inherits);
-#      digest 2.9-2.18 and rules R1-R11
+#      arch 2.9-2.18 and rules R1-R11
 """Virtual CPU interface (GICV_*): CTLR, PMR, BPR, ABPR, APR storage, the
 acknowledge/EOI/deactivate logic and the VIRQ/VFIQ lines.
 

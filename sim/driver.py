@@ -1,4 +1,4 @@
-# Ref: rtl/regbus.py (the core's register bus); digest 1.4 (access rules)
+# Ref: rtl/regbus.py (the core's register bus); arch 1.4 (access rules)
 """Driving the RTL from Python.
 
 - ``bus_read`` / ``bus_write`` / ``bus_wait_ready``: async helpers for

@@ -1,5 +1,5 @@
 # Ref: IHI0048B ch. 5 (GICH/GICV programming model), 3.3/4.4 (CPU interface use);
-#      digest sections 1-3 (R1-R16) and 4 (UNPREDICTABLE choices the model makes)
+#      arch 1-3 (R1-R16) and arch 4 (open points: the choices the model makes)
 """Stimulus for differential testing: reproducible register-transaction
 sequences shaped like real use, plus raw noise.
 
@@ -196,7 +196,7 @@ class World:
 
 
 def lr_value(vid, state, prio5, grp1=0, hw=0, pintid=0, eoi=0, cpuid=0):
-    """A GICH_LR<n> value from its fields (digest 2.8)."""
+    """A GICH_LR<n> value from its fields (arch 2.8)."""
     v = hw << 31 | grp1 << 30 | state << 28 | prio5 << 23 | vid
     return v | (pintid << 10 if hw else eoi << 19 | cpuid << 10)
 

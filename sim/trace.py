@@ -33,7 +33,7 @@ def address_map(gich_base=None, gicv_base=None, gic400_base=None):
     """The absolute windows: QEMU virt by default, GICH/GICV bases overridable,
     or the GIC-400 layout from its base (GICD +0x1000, GICC +0x2000, GICH
     +0x4000, GICH aliases +0x5000 + 0x200*cpu of which CPU 0's is ours, GICV
-    +0x6000; digest 1.3)."""
+    +0x6000; arch 1.3)."""
     if gic400_base is not None:
         if gich_base is not None or gicv_base is not None:
             raise ValueError("give either the GIC-400 base or the GICH/GICV bases, not both")

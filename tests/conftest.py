@@ -1,4 +1,4 @@
-# Ref: digest sections 1 (frames), 2.8 (GICH_LR<n> layout); test harness only.
+# Ref: arch 1 (frames), arch 2.8 (GICH_LR<n> layout); test harness only.
 """The `vgic` fixture: one virtual interface per test, on every engine.
 
 Engines: "model" (vgic.sim.model.VirtualInterface) and "rtl"
@@ -47,7 +47,7 @@ MODEL_LRS = (1, 4, 16, 64)
 RTL_LRS = (4,)
 RTL_LRS_DEPENDENT = (1, 4, 64)
 
-# LR State encodings (digest 2.8)
+# LR State encodings (arch 2.8)
 INVALID, PENDING, ACTIVE, PENDING_ACTIVE = 0b00, 0b01, 0b10, 0b11
 
 
@@ -126,7 +126,7 @@ def vgic(request):
 
 
 def lr_value(vid=0, state=INVALID, prio=0, grp1=0, hw=0, eoi=0, cpuid=0, pintid=0):
-    """A GICH_LR<n> value from its fields (digest 2.8: HW[31] Grp1[30]
+    """A GICH_LR<n> value from its fields (arch 2.8: HW[31] Grp1[30]
     State[29:28] Priority[27:23] PhysicalID[19:10] or EOI[19]+CPUID[12:10],
     VirtualID[9:0]). `prio` is the 8-bit priority P; the LR holds P[7:3]."""
     assert prio & 7 == 0 and 0 <= prio <= 0xF8, "the LR keeps P[7:3]"
@@ -141,7 +141,7 @@ def lr_state(value):
 
 
 def lr_fields(value):
-    """Decode an LR value (digest 2.8) into a dict."""
+    """Decode an LR value (arch 2.8) into a dict."""
     return {"hw": value >> 31 & 1, "grp1": value >> 30 & 1, "state": value >> 28 & 3,
             "prio": (value >> 23 & 0x1F) << 3, "pintid": value >> 10 & 0x3FF,
             "eoi": value >> 19 & 1, "cpuid": value >> 10 & 7, "vid": value & 0x3FF}

@@ -1,6 +1,6 @@
 # Ref: AMBA AXI4-Lite (IHI0022 B1), AMBA APB4 (IHI0024C), Wishbone B4;
 #      rtl/regbus.py (core bus contract); rtl/bridges/access.py (error policy);
-#      digest 1.4 (word accesses, reserved offsets RAZ/WI).
+#      arch 1.4 (word accesses, reserved offsets RAZ/WI).
 """Bus bridges against a fake register target.
 
 The fake target is a memory of 4096 words plus one side-effect register at
@@ -109,7 +109,7 @@ class FakeRef:
 
 
 def spec_outcome(addr, write, strb, num_lrs, errors):
-    """(forwarded, error) for one access: digest 1.4 and the policy in
+    """(forwarded, error) for one access: arch 1.4 and the policy in
     rtl/bridges/access.py, decoded here from the register table by name."""
     addr &= (1 << regs.CORE_ADDR_BITS) - 1
     word_ok = addr % 4 == 0 and (not write or strb == 0b1111)

@@ -1,4 +1,4 @@
-# Ref: rtl/soc.py; QEMU conformance traces (../shared/conformance); golden model
+# Ref: rtl/soc.py; QEMU conformance traces (tests/data/qemu-7.2); golden model
 """The bus-wrapped top (rtl/soc.py: bridge + the real core) in the Amaranth
 simulator, driven through each bus by the masters of test_bridges.py over the
 QEMU conformance scenarios, and compared access by access with the golden

@@ -1,6 +1,6 @@
-"""The QEMU 7.2 conformance traces (../shared/conformance/qemu-7.2), replayed on
+"""The QEMU 7.2 conformance traces (tests/data/qemu-7.2), replayed on
 the golden model and on the RTL. Every read value and line level must equal
-QEMU's, except at the QEMU quirks listed in the conformance README, where the
+QEMU's, except at the QEMU quirks (arch 5 of docs/architecture.md), where the
 spec value is asserted instead; every `check` line with a non-null `spec`
 must match."""
 import json
@@ -16,7 +16,7 @@ TRACES = pathlib.Path(__file__).resolve().parent / "data" / "qemu-7.2"
 SCENARIOS = "abcdef"
 
 # (scenario, seq) -> (register, spec value, why QEMU differs). Values from the
-# spec digest, not from our code: GICV_AHPPIR/AIAR reset to 1023 (digest 1.2, R15).
+# docs/architecture.md, not from our code: GICV_AHPPIR/AIAR reset to 1023 (arch 1.2, R15).
 QUIRKS = {
     ("a", 23): ("GICV_AHPPIR", 1023, "QEMU quirk 1: AHPPIR not implemented (reads 0)"),
     ("a", 24): ("GICV_AIAR", 1023, "QEMU quirk 1: AIAR not implemented (reads 0)"),

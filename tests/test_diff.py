@@ -1,4 +1,4 @@
-# Ref: digest R1-R16 (every rule, through the golden model); sim/diff.py, sim/stimulus.py
+# Ref: docs/architecture.md R1-R16 (every rule, through the golden model); sim/diff.py, sim/stimulus.py
 """Differential tests: the golden model against the RTL (Amaranth simulation)
 on generated transaction sequences, at 1, 4 and 64 LRs; and the differential
 runner itself, against deliberately broken models.
@@ -92,7 +92,7 @@ def test_model_vs_rtl_seeded_stream(num_lrs):
 # The runner catches and reports a divergence (expected values: the spec)
 # ---------------------------------------------------------------------------
 class IdleRprF8(VirtualInterface):
-    """Broken: idle GICV_RPR reads 0xF8 (digest 2.14 says 0xFF)."""
+    """Broken: idle GICV_RPR reads 0xF8 (arch 2.14 says 0xFF)."""
     def read(self, frame, offset):
         v = super().read(frame, offset)
         return 0xF8 if (frame, offset) == R("GICV_RPR") and v == 0xFF else v
@@ -112,7 +112,7 @@ class NoForwarding(VirtualInterface):
 
 class TiesToHighestLR(VirtualInterface):
     """Broken: among equal-priority pending LRs the highest index wins
-    (digest R5: the lowest index)."""
+    (R5: the lowest index)."""
     def __init__(self, num_lrs=4):
         super().__init__(num_lrs)
         lrs, best = self.lrs, self.lrs.best

@@ -1,5 +1,9 @@
-"""The README's register map is the one rendered from rtl/regs.py (no second copy)."""
+"""The README's register map is the one rendered from rtl/regs.py (no second copy);
+every citation of docs/architecture.md in the repository names one of its
+headings; no file points outside the repository."""
 import pathlib
+import re
+import subprocess
 
 from vgic.sim.docs import register_map_markdown, splice
 
@@ -18,4 +22,133 @@ def test_register_map_lists_every_register_once():
                  "GICV_IAR", "GICV_EOIR", "GICV_RPR", "GICV_HPPIR", "GICV_ABPR", "GICV_AIAR",
                  "GICV_AEOIR", "GICV_AHPPIR", "GICV_APR0", "GICV_IIDR", "GICV_DIR"]:
         assert table.count(f"| {name} |") == 1, name
-    assert "| 0x3000 | 0x1000 | GICV_DIR | WO |" in table       # digest 1.2: DIR at +0x1000
+    assert "| 0x3000 | 0x1000 | GICV_DIR | WO |" in table       # arch 1.2: DIR at +0x1000
+
+
+# -- docs/architecture.md: every citation in the repository names one of its headings --
+
+ROOT = README.parent
+ARCH = ROOT / "docs" / "architecture.md"
+SCANNED_DIRS = ("rtl", "sim", "tests", "formal", "bench", "docs", "vgic", "examples")
+SCANNED_TOP = ("README.md", "Makefile")
+SCANNED_SUFFIXES = (".py", ".md", ".sby", ".jsonl")
+
+# `arch 2.9`, `arch 4`, continued by `, 2.6` / `/2.6` / `-2.18` / `and 2.6`
+ARCH_CITE = re.compile(r"\barch (\d+(?:\.\d+)?)((?:(?:\s*[,/]\s*|-|\s+and\s+)\d+\.\d+(?![\d.]\d)|-\d+(?![\d.]))*)")
+RULE_CITE = re.compile(r"(?<![\w.])R(\d{1,2}[a-z]?)(?!\w)")
+OPEN_CITE = re.compile(r"\bopen points? (\d+)((?:(?:\s*,\s*|\s+and\s+|-)\d+)*)")
+QUIRK_CITE = re.compile(r"\bquirks? (\d+)((?:(?:\s*,\s*|\s+and\s+|-)\d+)*)")
+# The citation forms used before docs/architecture.md existed.
+OLD_FORMS = re.compile(r"\bdigest (?:\d|(?:rules? )?R\d)|§\s*4|\bsection 4 #\d")
+
+
+def _repo_files():
+    """Files git knows (tracked, or new and not ignored), as paths relative to ROOT."""
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                         cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    return sorted({f for f in out.split("\0") if f and (ROOT / f).is_file()})
+
+
+def _scanned_files():
+    files = []
+    for f in _repo_files():
+        top = f.split("/", 1)[0]
+        if f in SCANNED_TOP or (top in SCANNED_DIRS and f.endswith(SCANNED_SUFFIXES)
+                                and not f.startswith("tests/data/")):
+            files.append(f)
+    return files
+
+
+def _headings():
+    """What a citation may name: section numbers, rule ids, open points, quirks."""
+    sections, rules, open_points, quirks = set(), set(), set(), set()
+    for line in ARCH.read_text().splitlines():
+        if m := re.match(r"## (\d+)\. ", line):
+            sections.add(m[1])
+        elif m := re.match(r"### (\d+\.\d+) ", line):
+            sections.add(m[1])
+        elif m := re.match(r"### R(\d+[a-z]?)\. ", line):
+            rules.add(m[1])
+        elif m := re.match(r"### Open point (\d+): ", line):
+            open_points.add(int(m[1]))
+        elif m := re.match(r"### Quirk (\d+): ", line):
+            quirks.add(int(m[1]))
+    return sections, rules, open_points, quirks
+
+
+def _numbers(first, rest):
+    """The numbers of `first` and its continuation; a range a-b names both ends."""
+    return [first] + re.findall(r"\d+(?:\.\d+)?", rest)
+
+
+def _citations():
+    """(file, line number, kind, what) for every citation in the scanned files."""
+    found = []
+    for f in _scanned_files():
+        for no, line in enumerate((ROOT / f).read_text(errors="replace").splitlines(), 1):
+            for m in ARCH_CITE.finditer(line):
+                found += [(f, no, "arch", n) for n in _numbers(m[1], m[2])]
+            for m in RULE_CITE.finditer(line):
+                found.append((f, no, "rule", m[1]))
+            for m in OPEN_CITE.finditer(line):
+                found += [(f, no, "open point", int(n)) for n in _numbers(m[1], m[2])]
+            for m in QUIRK_CITE.finditer(line):
+                found += [(f, no, "quirk", int(n)) for n in _numbers(m[1], m[2])]
+    return found
+
+
+def test_architecture_document_has_the_heading_scheme():
+    sections, rules, open_points, quirks = _headings()
+    assert {"1", "2", "3", "4", "5"} <= sections
+    assert {"1.1", "1.2", "1.3", "1.4"} <= sections
+    assert {f"2.{i}" for i in range(1, 20)} <= sections
+    assert rules == {str(i) for i in range(1, 17)} | {"6a", "6b"}
+    assert open_points == set(range(1, 31))
+    assert quirks == set(range(1, 7))
+
+
+def test_every_citation_resolves_to_a_heading_of_the_architecture_document():
+    sections, rules, open_points, quirks = _headings()
+    known = {"arch": sections, "rule": rules, "open point": open_points, "quirk": quirks}
+    found = _citations()
+    kinds = {kind: sum(1 for c in found if c[2] == kind) for kind in known}
+    # The repository cites the document hundreds of times: a scan that finds
+    # little is broken, not clean.
+    assert len(found) > 300, kinds
+    assert kinds["arch"] > 100 and kinds["rule"] > 200 and kinds["open point"] > 30 \
+        and kinds["quirk"] > 10, kinds
+    assert len({c[0] for c in found}) > 30
+    unresolved = [f"{f}:{no}: {kind} {what}" for f, no, kind, what in found if what not in known[kind]]
+    assert not unresolved, "citations with no heading in docs/architecture.md:\n" + "\n".join(unresolved)
+
+
+def test_no_citation_uses_the_old_digest_forms():
+    """The forms used before docs/architecture.md existed (the word "digest"
+    followed by a section or rule, the section-sign form of a section-4 row)
+    are gone: sections are `arch 2.9`, rows of the open-point table are
+    `open point 12` (docs/architecture.md, "How to cite")."""
+    old = [f"{f}:{no}: {line.strip()}"
+           for f in _scanned_files()
+           for no, line in enumerate((ROOT / f).read_text(errors="replace").splitlines(), 1)
+           if OLD_FORMS.search(line)]
+    assert not old, "old citation forms (see docs/architecture.md, 'How to cite'):\n" + "\n".join(old)
+
+
+def test_no_file_names_a_path_outside_the_repository():
+    """The repository is self-contained: no file points at a directory beside
+    the checkout (the shared spec and conformance directories) or at an
+    absolute work or home directory of some machine."""
+    outside = re.compile(r"\.\./shared|/(?:work|home|root)/")
+    hits, scanned = [], 0
+    for f in _repo_files():
+        if f.startswith("tests/data/") or f.endswith(".gz"):
+            continue
+        data = (ROOT / f).read_bytes()
+        if b"\0" in data[:8192]:
+            continue                                    # binary
+        scanned += 1
+        for no, line in enumerate(data.decode(errors="replace").splitlines(), 1):
+            if outside.search(line):
+                hits.append(f"{f}:{no}: {line.strip()}")
+    assert scanned > 50
+    assert not hits, "paths outside the repository:\n" + "\n".join(hits)

@@ -1,4 +1,4 @@
-# Ref: issue 7 (formal verification); properties in formal/harness.py cite the digest rules.
+# Ref: issue 7 (formal verification); properties in formal/harness.py cite the rules of docs/architecture.md.
 """Formal proofs (SymbiYosys, YoWASP toolchain) and the mutation check.
 
 By default the `fast` task of every property group (1 LR, k-induction) runs,

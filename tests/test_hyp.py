@@ -1,4 +1,4 @@
-# Ref: digest 1.1-1.4 (frames, access rules), 2.1 (GICH_HCR), 2.17 (IIDR), 2.19 (masks)
+# Ref: arch 1.1-1.4 (frames, access rules), arch 2.1 (GICH_HCR), arch 2.17 (IIDR), arch 2.19 (masks)
 """Hypervisor control frame and the access rules of both frames: HCR mask,
 reserved offsets RAZ/WI, WO registers read 0, RO writes ignored, partial
 (byte-enable) writes ignored, bad frame/offset/value errors."""
@@ -55,10 +55,10 @@ def reserved_offsets(vgic):
     return sorted((f, o) for f, o in probe if not mapped(f, o))
 
 
-# -- GICH_HCR (2.1) --------------------------------------------------------------
+# -- GICH_HCR (arch 2.1) --------------------------------------------------------------
 
 def test_hcr_write_mask(vgic):
-    """2.1: GICH_HCR keeps EOICount [31:27] and [7:0]; [26:8] reserved (0xF80000FF)."""
+    """arch 2.1: GICH_HCR keeps EOICount [31:27] and [7:0]; [26:8] reserved (0xF80000FF)."""
     vgic.wr("GICH_HCR", ALL_ONES)
     assert vgic.rd("GICH_HCR") == 0xF800_00FF
     vgic.wr("GICH_HCR", 0x07FF_FF00)
@@ -69,14 +69,14 @@ def test_hcr_write_mask(vgic):
 
 
 def test_hcr_reset_zero(vgic):
-    """2.1/R15: HCR resets to 0 (GIC-400)."""
+    """arch 2.1/R15: HCR resets to 0 (GIC-400)."""
     assert vgic.rd("GICH_HCR") == 0
 
 
-# -- GICV_IIDR (2.17) ---------------------------------------------------------
+# -- GICV_IIDR (arch 2.17) ---------------------------------------------------------
 
 def test_iidr_default(vgic):
-    """2.17 / section 4 #25: GICV_IIDR = 0x0002043B (Arm, GICv2, product 0)."""
+    """arch 2.17 / open point 25: GICV_IIDR = 0x0002043B (Arm, GICv2, product 0)."""
     iidr = vgic.rd("GICV_IIDR")
     assert iidr == 0x0002_043B
     assert iidr & 0xFFF == 0x43B and (iidr >> 16) & 0xF == 0x2
@@ -84,16 +84,16 @@ def test_iidr_default(vgic):
 
 @pytest.mark.model_only
 def test_iidr_parameter(vgic):
-    """2.17: a parameter may set another IIDR (e.g. GIC-400's 0x0202143B)."""
+    """arch 2.17: a parameter may set another IIDR (e.g. GIC-400's 0x0202143B)."""
     m = VirtualInterface(num_lrs=vgic.num_lrs, iidr=0x0202_143B)
     assert m.read("GICV", regs.GICV_IIDR.offset) == 0x0202_143B
 
 
-# -- reserved offsets (1.4 rule 2) ------------------------------------------------
+# -- reserved offsets (arch 1.4 rule 2) ------------------------------------------------
 
 @pytest.mark.lr_dependent
 def test_reserved_offsets_raz_wi(vgic):
-    """1.1/1.2/1.4 rule 2: every offset of either frame that holds no register
+    """arch 1.1/1.2/1.4 rule 2: every offset of either frame that holds no register
     reads 0, ignores writes, and neither access changes anything (a read
     there does not acknowledge)."""
     busy_state(vgic)
@@ -106,7 +106,7 @@ def test_reserved_offsets_raz_wi(vgic):
 
 @pytest.mark.parametrize("name", RESERVED_NAMES)
 def test_reserved_names_raz_wi(vgic, name):
-    """1.2: GICV_APR1-3 (nothing to hold with 5 preemption bits) and GICV_NSAPRn
+    """arch 1.2: GICV_APR1-3 (nothing to hold with 5 preemption bits) and GICV_NSAPRn
     (one security view) are reserved: RAZ/WI; APR0 is not touched."""
     busy_state(vgic)
     before = vgic.snapshot()
@@ -116,7 +116,7 @@ def test_reserved_names_raz_wi(vgic, name):
 
 
 def test_gich_has_no_alias_above_0x200(vgic):
-    """1.1: all GICH registers live in 0x000-0x1FF; the rest of the 4 KiB page
+    """arch 1.1: all GICH registers live in 0x000-0x1FF; the rest of the 4 KiB page
     is reserved (no GIC-400-style repetition in the core)."""
     vgic.wr("GICH_HCR", 0x1F)
     vgic.set_lr(0, 0x1234)
@@ -126,7 +126,7 @@ def test_gich_has_no_alias_above_0x200(vgic):
 
 
 def test_gicv_dir_only_at_0x1000(vgic):
-    """1.2: GICV_DIR is at 0x1000; 0x1004-0x1FFC and 0x000+0x10 aliases aside
+    """arch 1.2: GICV_DIR is at 0x1000; 0x1004-0x1FFC and 0x000+0x10 aliases aside
     from EOIR are reserved: a write of an active vid there deactivates nothing."""
     vgic.guest(ctlr=0x1 | 0x200)                              # EOImode 1
     vgic.set_lr(0, lr_value(vid=40, state=ACTIVE, prio=0x40))
@@ -138,11 +138,11 @@ def test_gicv_dir_only_at_0x1000(vgic):
     assert vgic.lr_state(vgic.lr(0)) == 0
 
 
-# -- WO registers (1.4 rule 3) -----------------------------------------------------
+# -- WO registers (arch 1.4 rule 3) -----------------------------------------------------
 
 @pytest.mark.parametrize("name", WO_REGS)
 def test_wo_registers_read_zero_without_effect(vgic, name):
-    """1.4 rule 3: reads of EOIR, AEOIR, DIR return 0 and change nothing."""
+    """arch 1.4 rule 3: reads of EOIR, AEOIR, DIR return 0 and change nothing."""
     busy_state(vgic)
     vgic.wr("GICV_CTLR", 0x207)                               # EOImode 1: DIR live
     before = vgic.snapshot()
@@ -150,11 +150,11 @@ def test_wo_registers_read_zero_without_effect(vgic, name):
     assert vgic.snapshot() == before
 
 
-# -- RO registers (1.4 rule 3) -------------------------------------------------
+# -- RO registers (arch 1.4 rule 3) -------------------------------------------------
 
 @pytest.mark.parametrize("name", RO_REGS)
 def test_ro_register_writes_ignored(vgic, name):
-    """1.4 rule 3: writes to RO registers are ignored (a write to IAR does not
+    """arch 1.4 rule 3: writes to RO registers are ignored (a write to IAR does not
     acknowledge, to MISR/EISR/ELRSR changes nothing)."""
     busy_state(vgic)
     before = vgic.snapshot()
@@ -164,7 +164,7 @@ def test_ro_register_writes_ignored(vgic, name):
 
 
 def test_only_iar_aiar_reads_have_side_effects(vgic):
-    """1.4 rule 4: reads of every register but IAR/AIAR change nothing."""
+    """arch 1.4 rule 4: reads of every register but IAR/AIAR change nothing."""
     busy_state(vgic)
     before = vgic.snapshot()
     for r in regs.GICH[:9] + [r for r in regs.GICV if r.name not in ("IAR", "AIAR")]:
@@ -174,14 +174,14 @@ def test_only_iar_aiar_reads_have_side_effects(vgic):
     assert vgic.snapshot() == before
 
 
-# -- partial writes (1.4 rule 1) -------------------------------------------------
+# -- partial writes (arch 1.4 rule 1) -------------------------------------------------
 
 PARTIAL_STRB = [0b0000, 0b0001, 0b0010, 0b0100, 0b1000, 0b0011, 0b1100, 0b0111, 0b1110]
 
 
 @pytest.mark.parametrize("name", RW_REGS + WO_REGS + ["GICH_LRlast"])
 def test_partial_writes_ignored(vgic, name):
-    """1.4 rule 1 (UNPREDICTABLE, model choice): a write with byte enables other
+    """arch 1.4 rule 1 (UNPREDICTABLE, model choice): a write with byte enables other
     than 0b1111 is ignored entirely, for RW and WO registers alike."""
     busy_state(vgic)
     vgic.wr("GICV_CTLR", 0x207)                               # EOImode 1: DIR live
@@ -195,17 +195,17 @@ def test_partial_writes_ignored(vgic, name):
 
 
 def test_full_write_after_partial_works(vgic):
-    """1.4 rule 1: the same write with strb = 0b1111 does take effect."""
+    """arch 1.4 rule 1: the same write with strb = 0b1111 does take effect."""
     vgic.wr("GICV_PMR", 0x80, strb=0b0001)
     assert vgic.rd("GICV_PMR") == 0
     vgic.wr("GICV_PMR", 0x80, strb=0b1111)
     assert vgic.rd("GICV_PMR") == 0x80
 
 
-# -- unaligned offsets (1.4 rule 1) ---------------------------------------------
+# -- unaligned offsets (arch 1.4 rule 1) ---------------------------------------------
 
 def test_unaligned_offsets_raz_wi(vgic):
-    """1.4 rule 1 / section 4 #26 (model choice): an unaligned offset is not a
+    """arch 1.4 rule 1 / open point 26 (model choice): an unaligned offset is not a
     register: it reads 0 and writes are ignored (IAR+1 does not acknowledge)."""
     busy_state(vgic)
     before = vgic.snapshot()
@@ -223,7 +223,7 @@ def test_unaligned_offsets_raz_wi(vgic):
                                           ("GICH", -4), ("GICH", 0x1000), ("GICV", 0x2000),
                                           ("GICV", -1), ("GICH", 1 << 40)])
 def test_bad_frame_or_offset_raises(vgic, frame, offset):
-    """1.1/1.2: frames are GICH (4 KiB) and GICV (8 KiB); anything else is an
+    """arch 1.1/1.2: frames are GICH (4 KiB) and GICV (8 KiB); anything else is an
     error of the caller, reported as ValueError, on read and write."""
     with pytest.raises(ValueError):
         vgic.read(frame, offset)
@@ -249,14 +249,14 @@ def test_bad_strb_raises(vgic, strb):
 
 @pytest.mark.parametrize("num_lrs", [0, 65, -1, 4.0, "4", True, None])
 def test_bad_num_lrs_raises(num_lrs):
-    """2.2: ListRegs + 1 is 1..64; any other LR count is rejected with a message."""
+    """arch 2.2: ListRegs + 1 is 1..64; any other LR count is rejected with a message."""
     with pytest.raises(ValueError, match="num_lrs"):
         VirtualInterface(num_lrs=num_lrs)
 
 
 @pytest.mark.parametrize("iidr", [-1, 2**32, "0x43b", None])
 def test_bad_iidr_raises(iidr):
-    """2.17: the IIDR parameter is a 32-bit value."""
+    """arch 2.17: the IIDR parameter is a 32-bit value."""
     with pytest.raises(ValueError, match="iidr"):
         VirtualInterface(num_lrs=4, iidr=iidr)
 

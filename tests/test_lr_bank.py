@@ -1,14 +1,14 @@
-# Ref: digest 2.2 (GICH_VTR), 2.5 (EISR), 2.6 (ELRSR), 2.8 (GICH_LR<n>), 1.4 rule 2,
+# Ref: arch 2.2 (GICH_VTR), arch 2.5 (EISR), arch 2.6 (ELRSR), arch 2.8 (GICH_LR<n>), arch 1.4 rule 2,
 #      R5 (candidate selection), R8/R9 (vID match), R12, R15
 """List-register bank: LR storage and write mask, LRs above ListRegs, VTR,
 ELRSR/EISR (both words), candidate selection and the EOI vID match.
-Expected values come from the spec digest, not from the model."""
+Expected values come from docs/architecture.md, not from the model."""
 import pytest
 
 from conftest import INVALID, PENDING, ACTIVE, PENDING_ACTIVE, lr_value
 
 ALL_ONES = 0xFFFF_FFFF
-LR_WMASK_SPEC = 0xFF8F_FFFF          # digest 2.8/2.19: bits [22:20] reserved
+LR_WMASK_SPEC = 0xFF8F_FFFF          # arch 2.8/2.19: bits [22:20] reserved
 
 
 def sample_lrs(n):
@@ -17,11 +17,11 @@ def sample_lrs(n):
     return sorted({i for i in (0, 1, n // 2, 30, 31, 32, 33, n - 2, n - 1) if 0 <= i < n})
 
 
-# -- GICH_VTR (digest 2.2) ----------------------------------------------------
+# -- GICH_VTR (arch 2.2) ----------------------------------------------------
 
 @pytest.mark.lr_dependent
 def test_vtr_listregs_is_num_lrs_minus_one(vgic):
-    """2.2 GICH_VTR: PRIbits = PREbits = 4 (5 bits), [25:6] RAZ, ListRegs = n - 1."""
+    """arch 2.2 GICH_VTR: PRIbits = PREbits = 4 (5 bits), [25:6] RAZ, ListRegs = n - 1."""
     vtr = vgic.rd("GICH_VTR")
     assert vtr == 0x9000_0000 | (vgic.num_lrs - 1)
     assert vtr >> 29 == 4 and (vtr >> 26) & 7 == 4
@@ -31,7 +31,7 @@ def test_vtr_listregs_is_num_lrs_minus_one(vgic):
 
 @pytest.mark.lr_dependent
 def test_vtr_is_read_only(vgic):
-    """2.2 / 1.4 rule 3: a write to GICH_VTR is ignored."""
+    """arch 2.2 / 1.4 rule 3: a write to GICH_VTR is ignored."""
     before = vgic.rd("GICH_VTR")
     vgic.wr("GICH_VTR", 0)
     vgic.wr("GICH_VTR", ALL_ONES)
@@ -39,13 +39,13 @@ def test_vtr_is_read_only(vgic):
 
 
 def test_vtr_gic400_value_at_4_lrs(vgic):
-    """2.2: GIC-400 and QEMU read 0x90000003 with 4 LRs."""
+    """arch 2.2: GIC-400 and QEMU read 0x90000003 with 4 LRs."""
     if vgic.num_lrs != 4:
         pytest.skip("GIC-400 value is for 4 LRs")
     assert vgic.rd("GICH_VTR") == 0x9000_0003
 
 
-# -- GICH_LR<n> storage (digest 2.8, 2.19) ----------------------------------------
+# -- GICH_LR<n> storage (arch 2.8, 2.19) ----------------------------------------
 
 @pytest.mark.lr_dependent
 def test_lr_reset_zero(vgic):
@@ -55,7 +55,7 @@ def test_lr_reset_zero(vgic):
 
 @pytest.mark.lr_dependent
 def test_lr_write_mask_drops_bits_22_20(vgic):
-    """2.8/2.19 GICH_LR<n> write mask 0xFF8FFFFF: reserved bits [22:20] read 0,
+    """arch 2.8/2.19 GICH_LR<n> write mask 0xFF8FFFFF: reserved bits [22:20] read 0,
     every other bit is stored, on every implemented LR."""
     for n in range(vgic.num_lrs):
         vgic.set_lr(n, ALL_ONES)
@@ -67,7 +67,7 @@ def test_lr_write_mask_drops_bits_22_20(vgic):
 
 @pytest.mark.lr_dependent
 def test_lr_each_register_is_its_own_storage(vgic):
-    """2.8: GICH_LR<n> at 0x100 + 4n, one register each (no aliasing)."""
+    """arch 2.8: GICH_LR<n> at 0x100 + 4n, one register each (no aliasing)."""
     values = [lr_value(vid=(37 * n + 5) % 1020, prio=(n * 8) % 256, grp1=n & 1,
                        eoi=(n >> 1) & 1, cpuid=n % 8) for n in range(vgic.num_lrs)]
     for n, v in enumerate(values):
@@ -81,7 +81,7 @@ def test_lr_each_register_is_its_own_storage(vgic):
 
 @pytest.mark.lr_dependent
 def test_lr_fields_round_trip(vgic):
-    """2.8: every field is hypervisor-owned storage (HW=1 layout with pINTID,
+    """arch 2.8: every field is hypervisor-owned storage (HW=1 layout with pINTID,
     HW=0 layout with EOI and CPUID)."""
     cases = [lr_value(vid=1019, state=INVALID, prio=0xF8, grp1=1, hw=1, pintid=1019),
              lr_value(vid=15, state=INVALID, prio=0x00, eoi=1, cpuid=7),
@@ -94,7 +94,7 @@ def test_lr_fields_round_trip(vgic):
 
 @pytest.mark.lr_dependent
 def test_lrs_above_listregs_raz_wi(vgic):
-    """1.4 rule 2 (QEMU quirk 2): GICH_LR<n> for n > VTR.ListRegs reads 0 and
+    """arch 1.4 rule 2 (QEMU quirk 2): GICH_LR<n> for n > VTR.ListRegs reads 0 and
     ignores writes, and such a write changes nothing else."""
     vgic.guest()
     before = vgic.snapshot()
@@ -109,7 +109,7 @@ def test_lrs_above_listregs_raz_wi(vgic):
 
 @pytest.mark.lr_dependent
 def test_lr_above_listregs_never_signals(vgic):
-    """1.4 rule 2: a pending value written above ListRegs is not an LR: no VIRQ,
+    """arch 1.4 rule 2: a pending value written above ListRegs is not an LR: no VIRQ,
     no EISR, no ELRSR bit."""
     if vgic.num_lrs == 64:
         pytest.skip("no LR above ListRegs with 64 LRs")
@@ -123,11 +123,11 @@ def test_lr_above_listregs_never_signals(vgic):
     assert vgic.elrsr() == (1 << vgic.num_lrs) - 1
 
 
-# -- ELRSR / EISR (digest 2.5, 2.6, R12) -------------------------------------
+# -- ELRSR / EISR (arch 2.5, 2.6, R12) -------------------------------------
 
 @pytest.mark.lr_dependent
 def test_elrsr_reset_all_implemented_lrs(vgic):
-    """2.6/R15: with every LR empty ELRSR = 2^(ListRegs+1) - 1, split over
+    """arch 2.6/R15: with every LR empty ELRSR = 2^(ListRegs+1) - 1, split over
     ELRSR0 (LR0-31) and ELRSR1 (LR32-63); EISR = 0."""
     n = vgic.num_lrs
     full = (1 << n) - 1
@@ -138,19 +138,19 @@ def test_elrsr_reset_all_implemented_lrs(vgic):
 
 
 def expected_elrsr(state, hw, eoi):
-    """2.6: State == 00 && (HW == 1 || EOI == 0)."""
+    """arch 2.6: State == 00 && (HW == 1 || EOI == 0)."""
     return int(state == INVALID and (hw or not eoi))
 
 
 def expected_eisr(state, hw, eoi):
-    """2.5: State == 00 && HW == 0 && EOI == 1."""
+    """arch 2.5: State == 00 && HW == 0 && EOI == 1."""
     return int(state == INVALID and not hw and eoi)
 
 
 @pytest.mark.lr_dependent
 @pytest.mark.parametrize("hw", [0, 1])
 def test_elrsr_eisr_definitions(vgic, hw):
-    """2.5/2.6/R12: EISR and ELRSR bits follow the LR contents at once, for every
+    """arch 2.5/2.6/R12: EISR and ELRSR bits follow the LR contents at once, for every
     State x HW x EOI (bit 19, which is pINTID[9] when HW = 1), on LRs on both
     sides of the word boundary. Other LRs' bits are unaffected."""
     n = vgic.num_lrs
@@ -172,7 +172,7 @@ def test_elrsr_eisr_definitions(vgic, hw):
 
 @pytest.mark.lrs(model=(32, 33, 40, 63, 64), rtl=(33,))
 def test_eisr1_elrsr1_at_33_to_64_lrs(vgic):
-    """2.5/2.6: EISR1/ELRSR1 bit k is LR 32+k; bits of unimplemented LRs read 0."""
+    """arch 2.5/2.6: EISR1/ELRSR1 bit k is LR 32+k; bits of unimplemented LRs read 0."""
     n = vgic.num_lrs
     hi = n - 32                                              # LRs in the second word
     assert vgic.rd("GICH_ELRSR1") == ((1 << hi) - 1 if hi > 0 else 0)
@@ -194,7 +194,7 @@ def test_eisr1_elrsr1_at_33_to_64_lrs(vgic):
 
 @pytest.mark.lr_dependent
 def test_eisr_set_on_deactivation_and_stays_until_rewrite(vgic):
-    """2.5/R10/R12: an EOI-maintenance LR deactivated by EOIR shows its EISR bit
+    """arch 2.5/R10/R12: an EOI-maintenance LR deactivated by EOIR shows its EISR bit
     (ELRSR bit 0) and keeps it until the hypervisor rewrites the LR."""
     vgic.guest()
     n = vgic.num_lrs - 1
@@ -236,7 +236,7 @@ def test_best_is_highest_priority_at_any_index(vgic):
 
 @pytest.mark.lr_dependent
 def test_equal_priority_lowest_index_wins(vgic):
-    """R5 / section 4 #2 (IMPLEMENTATION DEFINED, QEMU's choice): among equal
+    """R5 / open point 2 (IMPLEMENTATION DEFINED, QEMU's choice): among equal
     priorities the lowest LR index wins."""
     vgic.guest()
     n = vgic.num_lrs
@@ -250,7 +250,7 @@ def test_equal_priority_lowest_index_wins(vgic):
 
 @pytest.mark.lr_dependent
 def test_best_tie_between_far_lrs(vgic):
-    """R5 / section 4 #2: a tie between the last LR and a middle LR goes to the
+    """R5 / open point 2: a tie between the last LR and a middle LR goes to the
     lower index; a strictly better priority in the last LR wins."""
     n = vgic.num_lrs
     if n < 2:
@@ -300,7 +300,7 @@ def test_disabled_group_is_not_a_candidate(vgic):
 
 @pytest.mark.lr_dependent
 def test_pmr_masks_priority_equal_or_lower(vgic):
-    """R5/2.10: an LR is a candidate only if P < PMR (strictly)."""
+    """R5/arch 2.10: an LR is a candidate only if P < PMR (strictly)."""
     vgic.guest(pmr=0x80)
     n = vgic.num_lrs
     vgic.set_lr(n - 1, lr_value(vid=70, state=PENDING, prio=0x80))

@@ -1,4 +1,4 @@
-# Ref: digest 2.1 (GICH_HCR enables), 2.4 (GICH_MISR), R13 (maintenance line), R14
+# Ref: arch 2.1 (GICH_HCR enables), arch 2.4 (GICH_MISR), R13 (maintenance line), R14
 """GICH_MISR bit by bit with its HCR enable, and the maintenance line
 (level, = HCR.En && MISR != 0)."""
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from conftest import INVALID, PENDING, ACTIVE, PENDING_ACTIVE, lr_value
 
 ALL_ONES = 0xFFFF_FFFF
-# GICH_HCR bits (2.1) and GICH_MISR bits (2.4)
+# GICH_HCR bits (arch 2.1) and GICH_MISR bits (arch 2.4)
 EN, UIE, LRENPIE, NPIE = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 VGRP0EIE, VGRP0DIE, VGRP1EIE, VGRP1DIE = 1 << 4, 1 << 5, 1 << 6, 1 << 7
 M_EOI, M_U, M_LRENP, M_NP = 1 << 0, 1 << 1, 1 << 2, 1 << 3
@@ -23,13 +23,13 @@ def check_line(vgic):
 
 
 def test_misr_reset_zero(vgic):
-    """2.4/R15: MISR resets to 0, the line is low."""
+    """arch 2.4/R15: MISR resets to 0, the line is low."""
     assert misr(vgic) == 0
     assert vgic.maint == 0
 
 
 def test_misr_reserved_bits_read_zero(vgic):
-    """2.4: MISR [31:8] reserved; with every enable and every condition only
+    """arch 2.4: MISR [31:8] reserved; with every enable and every condition only
     bits [7:0] can be set. MISR is RO."""
     vgic.wr("GICH_HCR", ALL_ONES)
     vgic.set_lr(0, lr_value(vid=40, state=INVALID, eoi=1))
@@ -41,7 +41,7 @@ def test_misr_reserved_bits_read_zero(vgic):
 
 
 def test_no_enable_no_bit(vgic):
-    """2.4: with HCR = En only, every condition true gives no bit but EOI
+    """arch 2.4: with HCR = En only, every condition true gives no bit but EOI
     (which has no enable)."""
     vgic.wr("GICH_HCR", EN)
     assert misr(vgic) == 0                                  # 0 valid LRs, no pending: U, NP
@@ -52,11 +52,11 @@ def test_no_enable_no_bit(vgic):
     assert misr(vgic) == 0
 
 
-# -- EOI (2.4 bit 0) -----------------------------------------------------------
+# -- EOI (arch 2.4 bit 0) -----------------------------------------------------------
 
 @pytest.mark.lr_dependent
 def test_misr_eoi_from_any_eisr_bit(vgic):
-    """2.4 MISR.EOI: set while any EISR0/EISR1 bit is set; no HCR enable."""
+    """arch 2.4 MISR.EOI: set while any EISR0/EISR1 bit is set; no HCR enable."""
     vgic.wr("GICH_HCR", EN)
     for n in sorted({0, vgic.num_lrs // 2, 31 % vgic.num_lrs, vgic.num_lrs - 1}):
         vgic.set_lr(n, lr_value(vid=40, state=INVALID, eoi=1))
@@ -73,14 +73,14 @@ def test_misr_eoi_from_any_eisr_bit(vgic):
                                    lr_value(vid=40, state=PENDING_ACTIVE, eoi=1),
                                    lr_value(vid=40, state=INVALID, hw=1, pintid=0x200)])
 def test_misr_eoi_clear_without_eisr(vgic, value):
-    """2.4/2.5: no EISR bit (valid state, EOI = 0 or HW = 1), no MISR.EOI."""
+    """arch 2.4/2.5: no EISR bit (valid state, EOI = 0 or HW = 1), no MISR.EOI."""
     vgic.wr("GICH_HCR", EN)
     vgic.set_lr(0, value)
     assert misr(vgic) & M_EOI == 0
 
 
 def test_misr_eoi_after_guest_eoi(vgic):
-    """2.4/R12/R13: EOIR of an EOI=1 LR raises MISR.EOI and the line; the line
+    """arch 2.4/R12/R13: EOIR of an EOI=1 LR raises MISR.EOI and the line; the line
     drops when the hypervisor rewrites the LR."""
     vgic.guest(ctlr=0x1)
     vgic.set_lr(0, lr_value(vid=40, state=PENDING, prio=0x40, eoi=1))
@@ -93,12 +93,12 @@ def test_misr_eoi_after_guest_eoi(vgic):
     assert vgic.maint == 0
 
 
-# -- U (2.4 bit 1) --------------------------------------------------------------
+# -- U (arch 2.4 bit 1) --------------------------------------------------------------
 
 @pytest.mark.lr_dependent
 @pytest.mark.parametrize("state", [PENDING, ACTIVE, PENDING_ACTIVE])
 def test_misr_u_counts_valid_lrs(vgic, state):
-    """2.4 MISR.U / R13 example: with UIE, 0 or 1 valid LRs (State != 00) give
+    """arch 2.4 MISR.U / R13 example: with UIE, 0 or 1 valid LRs (State != 00) give
     U; 2 valid LRs (here the first and the last) clear it."""
     vgic.wr("GICH_HCR", EN | UIE)
     assert misr(vgic) == M_U and vgic.maint == 1
@@ -113,7 +113,7 @@ def test_misr_u_counts_valid_lrs(vgic, state):
 
 
 def test_misr_u_ignores_invalid_lr_waiting_on_eoi(vgic):
-    """2.4 MISR.U: an invalid LR still waiting on EOI maintenance is not valid."""
+    """arch 2.4 MISR.U: an invalid LR still waiting on EOI maintenance is not valid."""
     if vgic.num_lrs < 2:
         pytest.skip("needs two LRs")
     vgic.wr("GICH_HCR", EN | UIE)
@@ -123,7 +123,7 @@ def test_misr_u_ignores_invalid_lr_waiting_on_eoi(vgic):
 
 
 def test_misr_u_follows_guest_eoi(vgic):
-    """2.4/R13: U rises when a guest EOI leaves at most one valid LR."""
+    """arch 2.4/R13: U rises when a guest EOI leaves at most one valid LR."""
     if vgic.num_lrs < 2:
         pytest.skip("needs two LRs")
     vgic.guest(ctlr=0x1, hcr=EN | UIE)
@@ -139,17 +139,17 @@ def test_misr_u_follows_guest_eoi(vgic):
 
 @pytest.mark.lr_dependent
 def test_misr_u_many_lrs(vgic):
-    """2.4 MISR.U: all LRs valid: U only if there is exactly one LR."""
+    """arch 2.4 MISR.U: all LRs valid: U only if there is exactly one LR."""
     vgic.wr("GICH_HCR", EN | UIE)
     for n in range(vgic.num_lrs):
         vgic.set_lr(n, lr_value(vid=40 + n, state=ACTIVE, prio=0x40))
     assert (misr(vgic) & M_U != 0) == (vgic.num_lrs == 1)
 
 
-# -- LRENP (2.4 bit 2) ------------------------------------------------------------
+# -- LRENP (arch 2.4 bit 2) ------------------------------------------------------------
 
 def test_misr_lrenp(vgic):
-    """2.4 MISR.LRENP: LRENPIE && EOICount != 0, for every EOICount value."""
+    """arch 2.4 MISR.LRENP: LRENPIE && EOICount != 0, for every EOICount value."""
     for count in range(32):
         vgic.wr("GICH_HCR", count << 27 | EN | LRENPIE)
         assert misr(vgic) == (M_LRENP if count else 0)
@@ -159,7 +159,7 @@ def test_misr_lrenp(vgic):
 
 
 def test_misr_lrenp_from_unmatched_eoi(vgic):
-    """2.4/R11: an EOIR with no LR raises EOICount and so LRENP; the
+    """arch 2.4/R11: an EOIR with no LR raises EOICount and so LRENP; the
     hypervisor clears it by writing HCR."""
     vgic.guest(ctlr=0x1, hcr=EN | LRENPIE)
     vgic.wr("GICH_APR", 1 << 4)
@@ -172,7 +172,7 @@ def test_misr_lrenp_from_unmatched_eoi(vgic):
 
 
 def test_misr_lrenp_after_wrap_to_zero(vgic):
-    """2.1/R11: EOICount wrapping 31 -> 0 clears LRENP."""
+    """arch 2.1/R11: EOICount wrapping 31 -> 0 clears LRENP."""
     vgic.guest(ctlr=0x201, hcr=31 << 27 | EN | LRENPIE)       # EOImode 1 for DIR
     assert misr(vgic) == M_LRENP
     vgic.wr("GICV_DIR", 600)
@@ -181,11 +181,11 @@ def test_misr_lrenp_after_wrap_to_zero(vgic):
     assert vgic.maint == 0
 
 
-# -- NP (2.4 bit 3) -------------------------------------------------------------
+# -- NP (arch 2.4 bit 3) -------------------------------------------------------------
 
 @pytest.mark.lr_dependent
 def test_misr_np_no_pending_lr(vgic):
-    """2.4 MISR.NP: NPIE && no LR in state 01; a pending LR anywhere clears it."""
+    """arch 2.4 MISR.NP: NPIE && no LR in state 01; a pending LR anywhere clears it."""
     vgic.wr("GICH_HCR", EN | NPIE)
     assert misr(vgic) == M_NP
     assert vgic.maint == 1
@@ -199,7 +199,7 @@ def test_misr_np_no_pending_lr(vgic):
 
 @pytest.mark.parametrize("state", [ACTIVE, PENDING_ACTIVE])
 def test_misr_np_with_active_or_pending_active(vgic, state):
-    """2.4 MISR.NP / section 4 #5 / R13 example: only state 01 counts as
+    """arch 2.4 MISR.NP / open point 5 / R13 example: only state 01 counts as
     pending: with only active or active+pending LRs NP is still set."""
     vgic.wr("GICH_HCR", EN | NPIE)
     vgic.set_lr(vgic.num_lrs - 1, lr_value(vid=40, state=state, prio=0x40))
@@ -207,7 +207,7 @@ def test_misr_np_with_active_or_pending_active(vgic, state):
 
 
 def test_misr_np_disabled_group_pending_still_counts(vgic):
-    """2.4 MISR.NP is about LR state only: a pending LR of a disabled group, or
+    """arch 2.4 MISR.NP is about LR state only: a pending LR of a disabled group, or
     masked by PMR, still clears NP."""
     vgic.wr("GICH_HCR", EN | NPIE)
     vgic.wr("GICV_CTLR", 0)
@@ -216,7 +216,7 @@ def test_misr_np_disabled_group_pending_still_counts(vgic):
 
 
 def test_misr_np_after_acknowledge(vgic):
-    """2.4 MISR.NP: acknowledging the last pending LR sets NP."""
+    """arch 2.4 MISR.NP: acknowledging the last pending LR sets NP."""
     vgic.guest(ctlr=0x1, hcr=EN | NPIE)
     vgic.set_lr(0, lr_value(vid=40, state=PENDING, prio=0x40))
     assert vgic.maint == 0
@@ -225,12 +225,12 @@ def test_misr_np_after_acknowledge(vgic):
     assert vgic.maint == 1
 
 
-# -- VGrp0E/D, VGrp1E/D (2.4 bits 4-7) --------------------------------------------
+# -- VGrp0E/D, VGrp1E/D (arch 2.4 bits 4-7) --------------------------------------------
 
 @pytest.mark.parametrize("via", ["GICV_CTLR", "GICH_VMCR"])
 @pytest.mark.parametrize("ctlr", [0, 1, 2, 3])
 def test_misr_vgrp_enable_disable(vgic, via, ctlr):
-    """2.4 MISR.VGrp0E/VGrp0D/VGrp1E/VGrp1D: each enable reports its group's
+    """arch 2.4 MISR.VGrp0E/VGrp0D/VGrp1E/VGrp1D: each enable reports its group's
     EnableGrp (E when 1, D when 0), set through GICV_CTLR or GICH_VMCR."""
     g0, g1 = ctlr & 1, ctlr >> 1 & 1
     vgic.wr(via, ctlr)
@@ -259,7 +259,7 @@ def test_misr_vgrp_follows_guest_ctlr_at_once(vgic):
 
 @pytest.mark.lr_dependent
 def test_misr_all_bits_at_once(vgic):
-    """2.4: every condition true with every enable set gives all 8 bits
+    """arch 2.4: every condition true with every enable set gives all 8 bits
     that can be true together (EnableGrp decides E vs D)."""
     vgic.wr("GICH_HCR", 1 << 27 | 0xFF)
     vgic.set_lr(vgic.num_lrs - 1, lr_value(vid=40, state=INVALID, eoi=1))
@@ -270,7 +270,7 @@ def test_misr_all_bits_at_once(vgic):
 
 
 def test_misr_computed_with_en_0(vgic):
-    """R13/R14 / section 4 #6 (QEMU: MISR reads 0xA with En = 0, line low):
+    """R13/R14 / open point 6 (QEMU: MISR reads 0xA with En = 0, line low):
     MISR shows its conditions whatever HCR.En is; the line needs En."""
     vgic.wr("GICH_HCR", UIE | NPIE)
     assert misr(vgic) == M_U | M_NP

@@ -1,18 +1,18 @@
-# Ref: digest 2.1-2.19 and rules R1-R14, written out as executable pseudo-code below
-"""Property tests (hypothesis) of the golden model against the spec digest.
+# Ref: arch 2.1-2.19 and rules R1-R14, written out as executable pseudo-code below
+"""Property tests (hypothesis) of the golden model against docs/architecture.md.
 
-`SpecState` is the digest's pseudo-code (section 3 and the register tables)
+`SpecState` is the pseudo-code of docs/architecture.md (arch 3 and the register tables)
 transcribed on its own, on a snapshot of the architectural state read back
 through the registers. Random hypervisor + guest sequences run on the model
 at random LR counts; after every access:
 
 - the access's result, the new state and the forwarded deactivations equal
-  what the digest's rules give for the state before it (R5-R11, 2.19 masks);
-- ELRSR/EISR agree with the LR contents (2.5, 2.6); MISR bits equal their
-  definitions (2.4); maint == En && MISR != 0 (R13); VIRQ/VFIQ follow R6 and
+  what the rules give for the state before it (R5-R11, arch 2.19 masks);
+- ELRSR/EISR agree with the LR contents (arch 2.5, 2.6); MISR bits equal their
+  definitions (arch 2.4); maint == En && MISR != 0 (R13); VIRQ/VFIQ follow R6 and
   are never both 1; RPR follows APR (R4); HPPIR/AHPPIR follow R7;
-- GICV accesses change only the State field of LRs (2.8);
-- the VMCR fields and GICV_CTLR/PMR/BPR/ABPR are one storage (2.3).
+- GICV accesses change only the State field of LRs (arch 2.8);
+- the VMCR fields and GICV_CTLR/PMR/BPR/ABPR are one storage (arch 2.3).
 """
 from dataclasses import dataclass, replace
 
@@ -29,7 +29,7 @@ def ctz(x):
     return (x & -x).bit_length() - 1
 
 
-# -- the digest's pseudo-code ---------------------------------------------------
+# -- the architecture document's pseudo-code (arch 3) ---------------------------
 
 def lr_state(v):
     return v >> 28 & 3
@@ -111,7 +111,7 @@ class SpecState:
         p = self.en and self.preempts()
         return int(bool(p and not fiq)), int(bool(p and fiq))
 
-    # 2.5, 2.6
+    # arch 2.5, 2.6
     def eisr(self):
         return sum(1 << i for i, v in enumerate(self.lrs)
                    if lr_state(v) == 0 and not lr_hw(v) and v >> 19 & 1)
@@ -120,7 +120,7 @@ class SpecState:
         return sum(1 << i for i, v in enumerate(self.lrs)
                    if lr_state(v) == 0 and (lr_hw(v) or not v >> 19 & 1))
 
-    # 2.4
+    # arch 2.4
     def misr(self):
         h, c = self.hcr, self.ctlr
         valid = sum(1 for v in self.lrs if lr_state(v) != 0)
@@ -139,7 +139,7 @@ class SpecState:
         return int(bool(self.en and self.misr()))           # R13
 
     def rpr(self):
-        return 0xFF if self.apr == 0 else ctz(self.apr) << 3  # R4, 2.14
+        return 0xFF if self.apr == 0 else ctz(self.apr) << 3  # R4, arch 2.14
 
     def vmcr(self):
         return (self.pmr >> 3) << 27 | self.bpr << 21 | self.abpr << 18 | self.ctlr
@@ -179,7 +179,7 @@ class SpecState:
         for i, v in enumerate(self.lrs):
             if lr_vid(v) == vid and lr_state(v) in (2, 3):
                 if vid < 16 and not lr_hw(v) and lr_cpuid(v) != src:
-                    continue                                 # section 4 #30
+                    continue                                 # open point 30
                 return i
         return None
 
@@ -223,12 +223,12 @@ class SpecState:
             return replace(self, lrs=tuple(lrs)), fwd
         return replace(self, hcr=self.count()), []
 
-    # 2.19 write masks and clamps
+    # arch 2.19 write masks and clamps
     def write(self, name, v):
         if name.startswith("GICH_LR"):
             i = int(name[7:])
             if i >= self.n:
-                return self                                  # 1.4 rule 2
+                return self                                  # arch 1.4 rule 2
             lrs = list(self.lrs)
             lrs[i] = v & 0xFF8F_FFFF
             return replace(self, lrs=tuple(lrs))
@@ -272,10 +272,10 @@ def observe(m):
 
 
 def check_derived(m, s):
-    """Every derived register and line against the digest's definitions."""
+    """Every derived register and line against the definitions of docs/architecture.md."""
     n = m.num_lrs
     assert rd(m, "GICH_VMCR") == s.vmcr()
-    # 2.3 alias, seen from the guest
+    # arch 2.3 alias, seen from the guest
     assert (rd(m, "GICV_CTLR"), rd(m, "GICV_PMR"), rd(m, "GICV_BPR"),
             rd(m, "GICV_ABPR")) == (s.ctlr, s.pmr, s.bpr, s.abpr)
     assert rd(m, "GICV_APR0") == s.apr
@@ -295,7 +295,7 @@ def check_derived(m, s):
 
 
 def only_state_changed(before, after):
-    """2.8: on GICV accesses the hardware changes only State [29:28]."""
+    """arch 2.8: on GICV accesses the hardware changes only State [29:28]."""
     return all((a ^ b) & ~(3 << 28) == 0 for a, b in zip(before, after))
 
 
@@ -319,16 +319,16 @@ def step(m, s, op):
     elif kind == "DIR":
         wr(m, "GICV_DIR", op[1])
         expect, fwd = s.dir(op[1])
-    elif kind == "partial":                                  # 1.4 rule 1: ignored
+    elif kind == "partial":                                  # arch 1.4 rule 1: ignored
         _, name, value, strb = op
         wr(m, name, value, strb)
         expect, fwd = s, []
-    elif kind == "reserved":                                 # 1.4 rule 2: RAZ/WI
+    elif kind == "reserved":                                 # arch 1.4 rule 2: RAZ/WI
         _, frame, offset, value = op
         m.write(frame, offset, value)
         assert m.read(frame, offset) == 0
         expect, fwd = s, []
-    elif kind == "read":                                     # no side effects (1.4 rule 4)
+    elif kind == "read":                                     # no side effects (arch 1.4 rule 4)
         rd(m, op[1])
         expect, fwd = s, []
     else:
@@ -464,8 +464,8 @@ def setups(draw, num_lrs):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_sequences_follow_the_spec(data):
-    """R5-R11, 2.3-2.8, 2.19, 1.4: every step of a random hypervisor + guest
-    sequence gives the digest's result and state; derived registers, lines
+    """R5-R11, arch 2.3-2.8, 2.19, 1.4: every step of a random hypervisor + guest
+    sequence gives the rules' result and state; derived registers, lines
     and MISR always equal their definitions."""
     num_lrs = data.draw(st.sampled_from(LR_COUNTS), label="num_lrs")
     m = VirtualInterface(num_lrs=num_lrs)
@@ -484,7 +484,7 @@ def test_random_sequences_follow_the_spec(data):
 @given(st.sampled_from(LR_COUNTS), st.lists(st.tuples(st.integers(0, 63), lr_values()),
                                              max_size=80))
 def test_elrsr_eisr_agree_with_lr_contents(num_lrs, writes):
-    """2.5/2.6/R12: after any LR writes, ELRSR/EISR equal their definitions on
+    """arch 2.5/2.6/R12: after any LR writes, ELRSR/EISR equal their definitions on
     the LRs read back, and LRs above ListRegs stay RAZ."""
     m = VirtualInterface(num_lrs=num_lrs)
     for i, v in writes:
@@ -499,7 +499,7 @@ def test_elrsr_eisr_agree_with_lr_contents(num_lrs, writes):
 @given(st.integers(0, ALL_ONES), st.integers(0, 0x3FF), st.integers(0, 0xFF),
        st.integers(0, 7), st.integers(0, 7))
 def test_vmcr_gicv_alias_consistency(vmcr, ctlr, pmr, bpr, abpr):
-    """2.3: a VMCR write is seen through the GICV names, GICV writes are seen in
+    """arch 2.3: a VMCR write is seen through the GICV names, GICV writes are seen in
     VMCR, with the masks and clamps of 2.19."""
     m = VirtualInterface(num_lrs=4)
     wr(m, "GICH_VMCR", vmcr)
@@ -518,7 +518,7 @@ def test_vmcr_gicv_alias_consistency(vmcr, ctlr, pmr, bpr, abpr):
 @settings(max_examples=200, deadline=None)
 @given(apr_values())
 def test_rpr_consistent_with_apr(apr):
-    """R4/2.14: RPR = 0xFF if APR == 0 else (index of the lowest set bit) << 3."""
+    """R4/arch 2.14: RPR = 0xFF if APR == 0 else (index of the lowest set bit) << 3."""
     m = VirtualInterface(num_lrs=4)
     wr(m, "GICH_APR", apr)
     want = 0xFF if apr == 0 else ((apr & -apr).bit_length() - 1) << 3

@@ -30,7 +30,7 @@ def run(capsys, *argv):
 
 
 def test_example_trace_matches_its_spec_expectations(capsys):
-    """The shipped example's recorded values were written from the spec digest
+    """The shipped example's recorded values were written from docs/architecture.md
     (R6, R6a, R4, R10, R13); the model replays it with no difference."""
     code, out, err = run(capsys, "replay", EXAMPLE, "--compare")
     assert code == 0, err
@@ -70,8 +70,8 @@ def test_lrs_option_changes_vtr(capsys, tmp_path):
     p = write_trace(tmp_path, {"op": "read", "reg": "GICH_VTR"}, {"op": "read", "reg": "GICH_ELRSR1"})
     code, out, _ = run(capsys, "replay", p, "--lrs", "64")
     r = [json.loads(l) for l in out.splitlines()]
-    assert r[0]["value"] == 0x9000003F          # ListRegs = 63 (digest 2.2)
-    assert r[1]["value"] == 0xFFFFFFFF          # LR32..63 empty (digest 2.6)
+    assert r[0]["value"] == 0x9000003F          # ListRegs = 63 (arch 2.2)
+    assert r[1]["value"] == 0xFFFFFFFF          # LR32..63 empty (arch 2.6)
 
 
 @pytest.mark.parametrize("line, message", [
@@ -171,7 +171,7 @@ def test_register_name_wins_over_an_address_from_another_memory_map(capsys, tmp_
 
 def test_gic400_memory_map(capsys, tmp_path):
     """--gic400-base: GICH at +0x4000, CPU 0's GICH alias at +0x5000, GICV at
-    +0x6000 with GICV_DIR at +0x7000 (digest 1.3); GICD/GICC and the other
+    +0x6000 with GICV_DIR at +0x7000 (arch 1.3); GICD/GICC and the other
     CPUs' aliases are passed over."""
     base = 0xFFFC0000
     p = write_trace(tmp_path,

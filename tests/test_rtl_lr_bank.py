@@ -1,4 +1,4 @@
-# Ref: digest 2.5, 2.6 (EISR/ELRSR), R3, R5 (candidate), R8/R9 (vID match), R6a/R10
+# Ref: arch 2.5, 2.6 (EISR/ELRSR), R3, R5 (candidate), R8/R9 (vID match), R6a/R10
 """The RTL LR bank alone, against the golden model's LR bank: random LR
 contents (few priorities and vIDs, so ties and duplicate vIDs are common) at
 LR counts that leave the trees full and partly empty. Checks, once the

@@ -1,9 +1,9 @@
-# Ref: rtl/regbus.py (bus contract), rtl/top.py (timing table), digest 1.4 (access rules),
+# Ref: rtl/regbus.py (bus contract), rtl/top.py (timing table), arch 1.4 (access rules),
 #      R3, R4, R5, R6a, R8, R10, R16
 """The RTL top: Verilog conversion, parameter errors, register-bus timing
 (cycle by cycle, ready hold-off), the deactivation port, and directed spec checks run on the
 RTL (RTLEngine) and the golden model side by side. Expected values come from
-the spec digest; the model must agree at every step."""
+docs/architecture.md; the model must agree at every step."""
 import json
 import pathlib
 import random
@@ -25,7 +25,7 @@ CTLR, PMR, IAR, EOIR = regs.GICV_CTLR.addr, regs.GICV_PMR.addr, regs.GICV_IAR.ad
 
 
 def lr_value(vid, state, prio, grp1=0, hw=0, eoi=0, cpuid=0, pintid=0):
-    """GICH_LR<n> from its fields (digest 2.8); prio is the 8-bit P."""
+    """GICH_LR<n> from its fields (arch 2.8); prio is the 8-bit P."""
     return (hw << 31 | grp1 << 30 | state << 28 | (prio >> 3) << 23 | pintid << 10
             | eoi << 19 | cpuid << 10 | vid)
 
@@ -47,7 +47,7 @@ def test_converts_to_verilog_without_warnings(num_lrs):
 
 @pytest.mark.parametrize("bad", [0, 65, -1, 4.0, "4", None, True])
 def test_bad_num_lrs_is_a_clear_error(bad):
-    """GICH_VTR.ListRegs + 1 is 1..64 (digest 2.2)."""
+    """GICH_VTR.ListRegs + 1 is 1..64 (arch 2.2)."""
     with pytest.raises(ValueError, match="num_lrs must be an integer from 1 to 64"):
         VirtualInterface(bad)
     with pytest.raises(ValueError, match="num_lrs"):
@@ -61,7 +61,7 @@ def test_bad_iidr_is_a_clear_error(bad):
 
 
 def test_iidr_parameter_reads_back():
-    """2.17: GICV_IIDR is a build parameter (GIC-400 value as an example)."""
+    """arch 2.17: GICV_IIDR is a build parameter (GIC-400 value as an example)."""
     e = RTLEngine(1, iidr=0x0202143B)
     assert e.read("GICV", regs.GICV_IIDR.offset) == 0x0202143B
 
@@ -265,7 +265,7 @@ def test_lines_change_once_when_ready_returns():
 
 
 def test_iar_acknowledges_once_per_strobe():
-    """1.4 rule 4 / regbus: an IAR read acknowledges once per r_stb; the
+    """arch 1.4 rule 4 / regbus: an IAR read acknowledges once per r_stb; the
     address alone (no strobe) has no effect, and neither do HPPIR reads."""
     dut = VirtualInterface(4)
 
@@ -328,7 +328,7 @@ def test_back_to_back_reads_every_cycle():
 
 
 def test_partial_writes_are_acknowledged_and_ignored():
-    """1.4 rule 1 / regbus: w_strb != 0b1111 is acked but changes nothing."""
+    """arch 1.4 rule 1 / regbus: w_strb != 0b1111 is acked but changes nothing."""
     dut = VirtualInterface(4)
 
     async def bench(ctx):
@@ -339,7 +339,7 @@ def test_partial_writes_are_acknowledged_and_ignored():
         assert await bus_read(ctx, bus, HCR) == 0
         assert await bus_read(ctx, bus, LR0) == 0
         await bus_write(ctx, bus, HCR, 0xFFFF_FFFF)
-        assert await bus_read(ctx, bus, HCR) == 0xF80000FF     # 2.1 write mask
+        assert await bus_read(ctx, bus, HCR) == 0xF80000FF     # arch 2.1 write mask
 
     run_bench(dut, bench)
 

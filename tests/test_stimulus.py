@@ -1,4 +1,4 @@
-# Ref: digest R1-R16 (the behaviours the stimulus must reach); sim/stimulus.py
+# Ref: docs/architecture.md R1-R16 (the behaviours the stimulus must reach); sim/stimulus.py
 """The stimulus generators: reproducible, well-formed, shaped like real use
 (they reach the behaviours named in each test), and strong enough to tell
 the golden model from a model with one rule broken (mutation tests).
@@ -251,10 +251,10 @@ MUTANTS = {
     "state 11 is a candidate": lambda m: _best_with(m, states=(1, 3)),
     # R5: disabled groups are excluded before picking (QEMU quirk 5)
     "disabled group picked, then gated": lambda m: _best_with(m, filter_groups_after=True),
-    # 2.4: MISR.NP counts State 01 only
+    # arch 2.4: MISR.NP counts State 01 only
     "MISR.NP counts state 11": lambda m: setattr(
         m.lrs, "any_pending", lambda: any(lr_get(v, "State") in (1, 3) for v in m.lrs.lr)),
-    # 2.4: MISR.U counts valid LRs only
+    # arch 2.4: MISR.U counts valid LRs only
     "MISR.U counts EOI-waiting LRs": lambda m: setattr(
         m.lrs, "valid_count", lambda: sum(1 for v in m.lrs.lr if lr_get(v, "State")
                                           or (not lr_get(v, "HW") and lr_get(v, "EOI")))),
@@ -286,9 +286,9 @@ MUTANTS = {
     # R3/R1: preemption compares the group priority
     "preemption by full priority": lambda m: setattr(m.vcpu, "preempts", lambda: (
         m.vcpu.best() is not None and prio(m.lrs.lr[m.vcpu.best()]) < m.vcpu.running_priority())),
-    # 2.6: ELRSR covers every implemented LR
+    # arch 2.6: ELRSR covers every implemented LR
     "ELRSR misses the last LR": lambda m: _replace(m.lrs, "elrsr", lambda f: lambda: f() & ~(1 << (m.num_lrs - 1))),
-    # 1.4: partial writes are ignored
+    # arch 1.4: partial writes are ignored
     "partial writes take effect": lambda m: _replace(m, "write", lambda f: lambda fr, off, v, strb=0xF: f(fr, off, v)),
     # R13/R14: MISR is computed whatever HCR.En is
     "MISR reads 0 with En = 0": lambda m: _replace(m.hyp, "read", lambda f: lambda reg: (
@@ -296,7 +296,7 @@ MUTANTS = {
     # R10: a pINTID that is not a PPI/SPI is not forwarded (model's choice)
     "any pINTID forwarded": lambda m: _replace(m.lrs, "deactivate", lambda f: lambda n: (
         lambda v, r: lr_get(v, "PhysicalID") if lr_get(v, "HW") else r)(m.lrs.lr[n], f(n))),
-    # 2.11: ABPR minimum 3
+    # arch 2.11: ABPR minimum 3
     "ABPR clamped to 2": lambda m: _replace(m.vcpu, "write", lambda f: lambda reg, v: (
         setattr(m.vcpu, "abpr", max(2, v & 7)) if reg.name == "ABPR" else f(reg, v))),
 }

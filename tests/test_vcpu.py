@@ -1,4 +1,4 @@
-# Ref: digest 2.3 (GICH_VMCR), 2.7 (APR), 2.9-2.18 (GICV_*), rules R1-R11, R14-R16
+# Ref: arch 2.3 (GICH_VMCR), arch 2.7 (APR), arch 2.9-2.18 (GICV_*), rules R1-R11, R14-R16
 """Virtual CPU interface (GICV_*): register masks and clamps, the VMCR alias,
 acknowledge / highest-pending tables, binary points and preemption, priority
 drop and deactivation, EOICount, vSGI CPUID, HW=1 forwarding, output lines,
@@ -8,7 +8,7 @@ import pytest
 from conftest import INVALID, PENDING, ACTIVE, PENDING_ACTIVE, lr_value
 
 ALL_ONES = 0xFFFF_FFFF
-# GICV_CTLR bits (digest 2.9)
+# GICV_CTLR bits (arch 2.9)
 GRP0, GRP1, ACKCTL, FIQEN, CBPR, EOIMODE = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 9
 # R3 tables: stored binary point -> group-priority mask
 BPR_GMASK = {2: 0xF8, 3: 0xF0, 4: 0xE0, 5: 0xC0, 6: 0x80, 7: 0x00}
@@ -23,10 +23,10 @@ def states(vgic):
     return [vgic.lr_state(v) for v in vgic.lrs()]
 
 
-# -- GICV_CTLR / PMR / BPR / ABPR masks and clamps (2.9-2.11, 2.19) ------------
+# -- GICV_CTLR / PMR / BPR / ABPR masks and clamps (arch 2.9-2.11, 2.19) ------------
 
 def test_ctlr_write_mask_0x21f(vgic):
-    """2.9: GICV_CTLR keeps EOImode[9], CBPR, FIQEn, AckCtl, EnableGrp1/0 (0x21F)."""
+    """arch 2.9: GICV_CTLR keeps EOImode[9], CBPR, FIQEn, AckCtl, EnableGrp1/0 (0x21F)."""
     vgic.wr("GICV_CTLR", ALL_ONES)
     assert vgic.rd("GICV_CTLR") == 0x21F
     vgic.wr("GICV_CTLR", ~0x21F & ALL_ONES)
@@ -37,7 +37,7 @@ def test_ctlr_write_mask_0x21f(vgic):
 
 
 def test_pmr_keeps_bits_7_3(vgic):
-    """2.10: GICV_PMR [7:3] stored, [2:0] RAZ/WI (0xFF reads 0xF8), [31:8] reserved."""
+    """arch 2.10: GICV_PMR [7:3] stored, [2:0] RAZ/WI (0xFF reads 0xF8), [31:8] reserved."""
     vgic.wr("GICV_PMR", 0xFF)
     assert vgic.rd("GICV_PMR") == 0xF8
     vgic.wr("GICV_PMR", 0x07)
@@ -52,7 +52,7 @@ def test_pmr_keeps_bits_7_3(vgic):
 @pytest.mark.parametrize("value,stored", [(0, 2), (1, 2), (2, 2), (3, 3), (4, 4), (5, 5),
                                           (6, 6), (7, 7), (0xFFFF_FFF8, 2), (0xFFFF_FFF5, 5)])
 def test_bpr_clamped_to_2(vgic, value, stored):
-    """2.11/R3 (section 4 #19): GICV_BPR [2:0], a value below 2 is stored as 2."""
+    """arch 2.11/R3 (open point 19): GICV_BPR [2:0], a value below 2 is stored as 2."""
     vgic.wr("GICV_BPR", value)
     assert vgic.rd("GICV_BPR") == stored
     assert (vgic.rd("GICH_VMCR") >> 21) & 7 == stored
@@ -61,7 +61,7 @@ def test_bpr_clamped_to_2(vgic, value, stored):
 @pytest.mark.parametrize("value,stored", [(0, 3), (1, 3), (2, 3), (3, 3), (4, 4), (5, 5),
                                           (6, 6), (7, 7), (0xFFFF_FFF9, 3), (0xFFFF_FFFE, 6)])
 def test_abpr_clamped_to_3(vgic, value, stored):
-    """2.11/R3 (QEMU quirk 3, section 4 #18): GICV_ABPR below 3 is stored as 3."""
+    """arch 2.11/R3 (QEMU quirk 3, open point 18): GICV_ABPR below 3 is stored as 3."""
     vgic.wr("GICV_ABPR", value)
     assert vgic.rd("GICV_ABPR") == stored
     assert (vgic.rd("GICH_VMCR") >> 18) & 7 == stored
@@ -69,7 +69,7 @@ def test_abpr_clamped_to_3(vgic, value, stored):
 
 @pytest.mark.parametrize("cbpr", [0, 1])
 def test_abpr_own_storage_whatever_cbpr(vgic, cbpr):
-    """2.11 (section 4 #27): with CBPR = 1 GICV_ABPR still reads back its own
+    """arch 2.11 (open point 27): with CBPR = 1 GICV_ABPR still reads back its own
     value and writes are stored (clamped to 3); BPR is not changed by them."""
     vgic.wr("GICV_CTLR", CBPR if cbpr else 0)
     vgic.wr("GICV_BPR", 4)
@@ -81,10 +81,10 @@ def test_abpr_own_storage_whatever_cbpr(vgic, cbpr):
     assert vgic.rd("GICV_BPR") == 4
 
 
-# -- GICH_VMCR alias (2.3) ------------------------------------------------------
+# -- GICH_VMCR alias (arch 2.3) ------------------------------------------------------
 
 def test_vmcr_reset_and_write_zero(vgic):
-    """2.3/R15: VMCR resets to 0x004C0000 (VMBP 2, VMABP 3); a write of 0 reads
+    """arch 2.3/R15: VMCR resets to 0x004C0000 (VMBP 2, VMABP 3); a write of 0 reads
     back 0x004C0000 (GIC-400, Linux KVM relies on it)."""
     assert vgic.rd("GICH_VMCR") == 0x004C_0000
     vgic.wr("GICH_VMCR", ALL_ONES)
@@ -95,7 +95,7 @@ def test_vmcr_reset_and_write_zero(vgic):
 
 
 def test_vmcr_write_mask(vgic):
-    """2.3/2.19: VMCR write mask 0xF8FC021F; reserved [26:24], [17:10], [8:5] read 0."""
+    """arch 2.3/2.19: VMCR write mask 0xF8FC021F; reserved [26:24], [17:10], [8:5] read 0."""
     vgic.wr("GICH_VMCR", ALL_ONES)
     assert vgic.rd("GICH_VMCR") == 0xF8FC_021F
     vgic.wr("GICH_VMCR", ~0xF8FC_021F & ALL_ONES)
@@ -103,7 +103,7 @@ def test_vmcr_write_mask(vgic):
 
 
 def test_vmcr_gic400_example(vgic):
-    """2.3: GIC-400: 0xF85C0201 reads back unchanged; the guest sees
+    """arch 2.3: GIC-400: 0xF85C0201 reads back unchanged; the guest sees
     GICV_CTLR = 0x201, PMR = 0xF8, BPR = 2, ABPR = 7."""
     vgic.wr("GICH_VMCR", 0xF85C_0201)
     assert vgic.rd("GICH_VMCR") == 0xF85C_0201
@@ -116,7 +116,7 @@ def test_vmcr_gic400_example(vgic):
 @pytest.mark.parametrize("vmbp,vmabp,bpr,abpr", [(0, 0, 2, 3), (1, 2, 2, 3), (2, 3, 2, 3),
                                                  (3, 4, 3, 4), (7, 7, 7, 7), (5, 1, 5, 3)])
 def test_vmcr_binary_point_clamps(vgic, vmbp, vmabp, bpr, abpr):
-    """2.3: VMCR.VMBP >= 2 and VMCR.VMABP >= 3, clamped as through GICV_BPR/ABPR."""
+    """arch 2.3: VMCR.VMBP >= 2 and VMCR.VMABP >= 3, clamped as through GICV_BPR/ABPR."""
     vgic.wr("GICH_VMCR", vmbp << 21 | vmabp << 18)
     assert vgic.rd("GICV_BPR") == bpr
     assert vgic.rd("GICV_ABPR") == abpr
@@ -124,7 +124,7 @@ def test_vmcr_binary_point_clamps(vgic, vmbp, vmabp, bpr, abpr):
 
 
 def test_vmcr_fields_alias_gicv_both_ways(vgic):
-    """2.3: VMPriMask = PMR[7:3], VMBP = BPR, VMABP = ABPR, VEM/VMCBPR/VMFIQEn/
+    """arch 2.3: VMPriMask = PMR[7:3], VMBP = BPR, VMABP = ABPR, VEM/VMCBPR/VMFIQEn/
     VMAckCtl/VMGrp1En/VMGrp0En = CTLR bits 9,4,3,2,1,0: one storage, seen at
     once through either name."""
     for k in range(32):
@@ -148,7 +148,7 @@ def test_vmcr_fields_alias_gicv_both_ways(vgic):
 
 
 def test_vmcr_single_guest_field_write_leaves_others(vgic):
-    """2.3: a write to one GICV register changes only its own VMCR field."""
+    """arch 2.3: a write to one GICV register changes only its own VMCR field."""
     vgic.wr("GICH_VMCR", 0xF85C_0201)
     vgic.wr("GICV_PMR", 0x40)
     assert vgic.rd("GICH_VMCR") == 0x405C_0201
@@ -161,7 +161,7 @@ def test_vmcr_single_guest_field_write_leaves_others(vgic):
 
 
 def test_vmcr_write_takes_effect_at_once(vgic):
-    """2.3/R6: a VMCR write is seen at once on signalling: enabling Group 0 and
+    """arch 2.3/R6: a VMCR write is seen at once on signalling: enabling Group 0 and
     unmasking PMR through VMCR raises VIRQ; setting VMFIQEn moves it to VFIQ."""
     vgic.wr("GICH_HCR", 1)
     vgic.set_lr(0, lr_value(vid=40, state=PENDING, prio=0x50))
@@ -219,7 +219,7 @@ def test_iar_no_candidate_returns_1023(vgic):
 
 
 def test_iar_group1_without_ackctl_returns_1022(vgic):
-    """R6a/2.9 AckCtl = 0: IAR returns 1022 for a Group 1 best, nothing changes."""
+    """R6a/arch 2.9 AckCtl = 0: IAR returns 1022 for a Group 1 best, nothing changes."""
     vgic.guest(ctlr=GRP0 | GRP1)
     vgic.set_lr(0, lr_value(vid=42, state=PENDING, prio=0xA0, grp1=1))
     assert vgic.virq == 1                                    # R6: still signalled
@@ -229,7 +229,7 @@ def test_iar_group1_without_ackctl_returns_1022(vgic):
 
 
 def test_iar_1022_before_running_priority_test(vgic):
-    """R6a / section 4 #28 (QEMU's order): the 1022 answer does not look at RP:
+    """R6a / open point 28 (QEMU's order): the 1022 answer does not look at RP:
     a Group 1 best that cannot preempt still gives 1022 with AckCtl = 0."""
     vgic.guest(ctlr=GRP0 | GRP1)
     vgic.wr("GICH_APR", 1 << 2)                              # RP = 0x10
@@ -240,7 +240,7 @@ def test_iar_1022_before_running_priority_test(vgic):
 
 
 def test_iar_group1_with_ackctl(vgic):
-    """R6a/2.9 AckCtl = 1: IAR acknowledges Group 1 too (APR bit from ABPR)."""
+    """R6a/arch 2.9 AckCtl = 1: IAR acknowledges Group 1 too (APR bit from ABPR)."""
     vgic.guest(ctlr=GRP1 | ACKCTL, abpr=5)
     vgic.set_lr(0, lr_value(vid=77, state=PENDING, prio=0x98, grp1=1))
     assert vgic.rd("GICV_IAR") == 77
@@ -318,10 +318,10 @@ def test_acknowledge_never_gives_pending_active(vgic):
     assert PENDING_ACTIVE not in states(vgic)
 
 
-# -- vSGI CPUID, HW = 1 vid_out (2.8, 2.12, 2.15) ---------------------------------
+# -- vSGI CPUID, HW = 1 vid_out (arch 2.8, 2.12, 2.15) ---------------------------------
 
 def test_iar_returns_vsgi_cpuid(vgic):
-    """2.12: IAR [12:10] is the LR's CPUID (HW = 0)."""
+    """arch 2.12: IAR [12:10] is the LR's CPUID (HW = 0)."""
     vgic.guest()
     vgic.set_lr(0, lr_value(vid=7, state=PENDING, prio=0x40, cpuid=3))
     assert vgic.rd("GICV_HPPIR") == 3 << 10 | 7
@@ -338,7 +338,7 @@ def test_hppir_reports_vsgi_cpuid(vgic):
 
 
 def test_hw1_vid_out_has_no_cpuid(vgic):
-    """2.8/R6a vid_out: with HW = 1 bits [19:10] are the pINTID, so IAR and
+    """arch 2.8/R6a vid_out: with HW = 1 bits [19:10] are the pINTID, so IAR and
     HPPIR return only the VirtualID."""
     vgic.guest()
     vgic.set_lr(0, lr_value(vid=45, state=PENDING, prio=0x40, hw=1, pintid=0x3FF))
@@ -358,7 +358,7 @@ def test_hppir_ahppir_table(vgic, grp1, ackctl, hppir, ahppir):
     before = vgic.snapshot()
     assert vgic.rd("GICV_HPPIR") == (vid if hppir == "vid" else hppir)
     assert vgic.rd("GICV_AHPPIR") == (vid if ahppir == "vid" else ahppir)
-    assert vgic.snapshot() == before                         # 1.4 rule 4: no side effects
+    assert vgic.snapshot() == before                         # arch 1.4 rule 4: no side effects
 
 
 def test_hppir_none_is_1023(vgic):
@@ -402,7 +402,7 @@ def test_hppir_hcr_en_0_or_groups_disabled(vgic):
 
 
 def test_hppir_filtered_by_pmr(vgic):
-    """R7 / section 4 #4 (QEMU's choice): an LR with P >= PMR reads 1023."""
+    """R7 / open point 4 (QEMU's choice): an LR with P >= PMR reads 1023."""
     vgic.guest(pmr=0x60)
     vgic.set_lr(0, lr_value(vid=40, state=PENDING, prio=0x60))
     assert vgic.rd("GICV_HPPIR") == 1023
@@ -424,7 +424,7 @@ def test_hppir_group_disabled(vgic):
 @pytest.mark.parametrize("grp1,fiqen,lines", [(0, 0, (1, 0)), (0, 1, (0, 1)),
                                               (1, 0, (1, 0)), (1, 1, (1, 0))])
 def test_virq_vfiq_by_group_and_fiqen(vgic, grp1, fiqen, lines):
-    """R6/2.8 Grp1/2.9 FIQEn: Group 0 goes to VFIQ when FIQEn, else VIRQ;
+    """R6/arch 2.8 Grp1/arch 2.9 FIQEn: Group 0 goes to VFIQ when FIQEn, else VIRQ;
     Group 1 always goes to VIRQ."""
     vgic.guest(ctlr=GRP0 | GRP1 | (FIQEN if fiqen else 0))
     vgic.set_lr(0, lr_value(vid=40, state=PENDING, prio=0x80, grp1=grp1))
@@ -447,7 +447,7 @@ def test_line_follows_best_not_any(vgic):
 
 
 def test_pmr_reset_masks_everything(vgic):
-    """2.10/R6: PMR resets to 0, so VIRQ first rises on the PMR write."""
+    """arch 2.10/R6: PMR resets to 0, so VIRQ first rises on the PMR write."""
     vgic.wr("GICH_HCR", 1)
     vgic.wr("GICV_CTLR", GRP0)
     vgic.set_lr(0, lr_value(vid=40, state=PENDING, prio=0x00))
@@ -580,8 +580,8 @@ def test_r4_worked_example_bpr4(vgic):
 
 
 def test_best_that_cannot_preempt_blocks_lower_candidate(vgic):
-    """R5 (unverified point, digest choice "take the highest candidate, then test
-    it"): when the best candidate cannot preempt, a lower-priority candidate of
+    """R5 (unverified point, arch 4 "Further choices": take the highest candidate, then
+    test it): when the best candidate cannot preempt, a lower-priority candidate of
     the other group is not signalled even though its own group priority would
     preempt (Group 1 at 0x48 with ABPR 7 has gprio 0x00 < RP 0x40)."""
     if vgic.num_lrs < 2:
@@ -613,10 +613,10 @@ def test_bpr7_nothing_preempts_group0(vgic):
     assert vgic.rd("GICV_IAR") == 1023
 
 
-# -- APR / RPR (2.7, 2.14, 2.16, R4) ----------------------------------------------
+# -- APR / RPR (arch 2.7, 2.14, 2.16, R4) ----------------------------------------------
 
 def test_rpr_from_apr_lowest_set_bit(vgic):
-    """2.14/R4: RPR = 0xFF when APR = 0, else (lowest set bit index) << 3, for
+    """arch 2.14/R4: RPR = 0xFF when APR = 0, else (lowest set bit index) << 3, for
     every bit; higher bits do not matter."""
     assert vgic.rd("GICV_RPR") == 0xFF
     for k in range(32):
@@ -629,7 +629,7 @@ def test_rpr_from_apr_lowest_set_bit(vgic):
 
 
 def test_apr_one_storage_both_frames(vgic):
-    """2.7/2.16: GICH_APR and GICV_APR0 are the same 32 bits, RW from both."""
+    """arch 2.7/2.16: GICH_APR and GICV_APR0 are the same 32 bits, RW from both."""
     for v in (ALL_ONES, 0x8000_0001, 0x1234_5678, 0):
         vgic.wr("GICH_APR", v)
         assert vgic.rd("GICV_APR0") == v
@@ -638,7 +638,7 @@ def test_apr_one_storage_both_frames(vgic):
 
 
 def test_rpr_read_has_no_side_effects(vgic):
-    """1.4 rule 4: RPR reads change nothing; RPR writes (RO) are ignored."""
+    """arch 1.4 rule 4: RPR reads change nothing; RPR writes (RO) are ignored."""
     vgic.wr("GICH_APR", 0x0000_0300)
     before = vgic.snapshot()
     vgic.wr("GICV_RPR", 0)
@@ -697,7 +697,7 @@ def test_eoi_special_ids_ignored(vgic, vid):
 
 
 def test_eoi_ignores_bits_31_13(vgic):
-    """2.13: EOIR holds CPUID [12:10] and the ID [9:0]; [31:13] are reserved."""
+    """arch 2.13: EOIR holds CPUID [12:10] and the ID [9:0]; [31:13] are reserved."""
     vgic.guest()
     vgic.set_lr(0, lr_value(vid=50, state=ACTIVE, prio=0x50))
     vgic.wr("GICH_APR", 1 << 10)
@@ -707,7 +707,7 @@ def test_eoi_ignores_bits_31_13(vgic):
 
 
 def test_eoi_wrong_vid_drops_and_counts(vgic):
-    """R8 / section 4 #14: an EOI of a vid held by no active LR while another LR
+    """R8 / open point 14: an EOI of a vid held by no active LR while another LR
     is active drops the priority, increments EOICount, and the active LR stays
     active."""
     vgic.guest()
@@ -720,7 +720,7 @@ def test_eoi_wrong_vid_drops_and_counts(vgic):
 
 
 def test_eoi_other_active_vid_drops_lowest_bit_and_deactivates_named(vgic):
-    """R8 / section 4 #14: the drop always clears the lowest APR bit; the named
+    """R8 / open point 14: the drop always clears the lowest APR bit; the named
     LR (if active) is deactivated even though it is not the highest active."""
     if vgic.num_lrs < 2:
         pytest.skip("needs two LRs")
@@ -736,7 +736,7 @@ def test_eoi_other_active_vid_drops_lowest_bit_and_deactivates_named(vgic):
 
 
 def test_eoi_with_apr_zero_deactivates_without_count(vgic):
-    """R8 / section 4 #12: an EOI that clears no APR bit never increments
+    """R8 / open point 12: an EOI that clears no APR bit never increments
     EOICount; a matching active LR is still deactivated (QEMU's choice)."""
     vgic.guest()
     vgic.set_lr(0, lr_value(vid=50, state=ACTIVE, prio=0x50))
@@ -750,7 +750,7 @@ def test_eoi_with_apr_zero_deactivates_without_count(vgic):
 
 @pytest.mark.parametrize("eoir", ["GICV_EOIR", "GICV_AEOIR"])
 def test_eoimode1_eoi_only_drops_priority(vgic, eoir):
-    """R8 / section 4 #13, 2.9 EOImode = 1: EOIR/AEOIR only drop the priority:
+    """R8 / open point 13, arch 2.9 EOImode = 1: EOIR/AEOIR only drop the priority:
     the LR stays active, EOICount unchanged, also for an unknown vid."""
     grp1 = int(eoir == "GICV_AEOIR")
     vgic.guest(ctlr=GRP0 | GRP1 | ACKCTL | EOIMODE)
@@ -791,7 +791,7 @@ def test_eoir_group1_vid_without_ackctl_acts_normally(vgic):
 
 
 def test_valid_lr_with_special_vid_acts_as_any_vid(vgic):
-    """2.8 / section 4 #10 (UNPREDICTABLE, model choice): a pending LR with vid
+    """arch 2.8 / open point 10 (UNPREDICTABLE, model choice): a pending LR with vid
     1020-1023 is a candidate like any other (IAR returns its vid and activates
     it), but EOI/DIR of 1020-1023 are ignored, so only the hypervisor can
     retire it."""
@@ -819,10 +819,10 @@ def test_aeoir_group0_vid_acts_like_eoir(vgic):
     assert vgic.rd("GICH_APR") == 0
 
 
-# -- vSGI matching on EOI/DIR (R8, R9, section 4 #30) -------------------------------
+# -- vSGI matching on EOI/DIR (R8, R9, open point 30) -------------------------------
 
 def test_vsgi_eoi_matches_vid_and_cpuid(vgic):
-    """R8 / section 4 #30: for vid < 16 the EOI matches vid and CPUID: of two
+    """R8 / open point 30: for vid < 16 the EOI matches vid and CPUID: of two
     active vSGI 2 LRs from CPUs 1 and 3, EOIR 3<<10|2 deactivates CPU 3's."""
     if vgic.num_lrs < 2:
         pytest.skip("needs two LRs")
@@ -838,7 +838,7 @@ def test_vsgi_eoi_matches_vid_and_cpuid(vgic):
 
 
 def test_vsgi_eoi_wrong_cpuid_is_no_match(vgic):
-    """R8/R11 / section 4 #30: a vSGI EOI with another CPUID matches no LR:
+    """R8/R11 / open point 30: a vSGI EOI with another CPUID matches no LR:
     the priority drops and EOICount increments; the LR stays active."""
     vgic.guest()
     vgic.set_lr(0, lr_value(vid=2, state=PENDING, prio=0x50, cpuid=1))
@@ -851,7 +851,7 @@ def test_vsgi_eoi_wrong_cpuid_is_no_match(vgic):
 
 def test_non_sgi_eoi_ignores_cpuid_bits(vgic):
     """R8: for vid >= 16 only the vid is matched; the CPUID bits written do not
-    matter. (vid_out still shows an LR's CPUID field when HW = 0, 2.12.)"""
+    matter. (vid_out still shows an LR's CPUID field when HW = 0, arch 2.12.)"""
     vgic.guest()
     vgic.set_lr(0, lr_value(vid=16, state=PENDING, prio=0x50))
     assert vgic.rd("GICV_IAR") == 16
@@ -866,7 +866,7 @@ def test_non_sgi_eoi_ignores_cpuid_bits(vgic):
 
 
 def test_hw1_low_vid_eoi_matches_vid_only(vgic):
-    """R8 / section 4 #30 (model choice): with HW = 1, bits [12:10] are pINTID
+    """R8 / open point 30 (model choice): with HW = 1, bits [12:10] are pINTID
     bits, not a CPUID: an EOI of a vid < 16 matches on the vid alone."""
     vgic.guest()
     vgic.set_lr(0, lr_value(vid=3, state=PENDING, prio=0x50, hw=1, pintid=0x2C7))
@@ -877,7 +877,7 @@ def test_hw1_low_vid_eoi_matches_vid_only(vgic):
 
 
 def test_vsgi_dir_matches_vid_and_cpuid(vgic):
-    """R9 / section 4 #30: DIR of a vSGI matches vid and CPUID too."""
+    """R9 / open point 30: DIR of a vSGI matches vid and CPUID too."""
     vgic.guest(ctlr=GRP0 | EOIMODE)
     vgic.set_lr(0, lr_value(vid=4, state=ACTIVE, prio=0x50, cpuid=6))
     vgic.wr("GICV_DIR", 5 << 10 | 4)
@@ -891,7 +891,7 @@ def test_vsgi_dir_matches_vid_and_cpuid(vgic):
 # -- GICV_DIR (R9) ---------------------------------------------------------------
 
 def test_dir_with_eoimode0_ignored(vgic):
-    """R9 / section 4 #7 (UNPREDICTABLE, QEMU ignores it): DIR with EOImode = 0
+    """R9 / open point 7 (UNPREDICTABLE, QEMU ignores it): DIR with EOImode = 0
     changes nothing, matching LR or not."""
     vgic.guest()
     vgic.set_lr(0, lr_value(vid=50, state=ACTIVE, prio=0x50))
@@ -903,7 +903,7 @@ def test_dir_with_eoimode0_ignored(vgic):
 
 
 def test_dir_eoimode1_split_drop_and_deactivate(vgic):
-    """R8/R9, 2.9 EOImode = 1: EOIR drops the priority, DIR deactivates; DIR
+    """R8/R9, arch 2.9 EOImode = 1: EOIR drops the priority, DIR deactivates; DIR
     never touches GICH_APR."""
     vgic.guest(ctlr=GRP0 | EOIMODE)
     vgic.set_lr(0, lr_value(vid=50, state=PENDING, prio=0x50))
@@ -929,7 +929,7 @@ def test_dir_no_match_counts_without_apr(vgic):
 
 
 def test_dir_of_pending_only_lr_counts(vgic):
-    """R9 / section 4 #8 (UNPREDICTABLE, QEMU: absent): DIR of a vid whose LR is
+    """R9 / open point 8 (UNPREDICTABLE, QEMU: absent): DIR of a vid whose LR is
     only pending increments EOICount and leaves the LR pending."""
     vgic.guest(ctlr=GRP0 | EOIMODE)
     vgic.set_lr(0, lr_value(vid=50, state=PENDING, prio=0x50))
@@ -959,7 +959,7 @@ def test_dir_pending_active_goes_pending(vgic):
 # -- EOICount (R11) ---------------------------------------------------------------
 
 def test_eoicount_wraps_modulo_32(vgic):
-    """2.1/R11: EOICount increments modulo 32 (31 -> 0); other HCR bits kept."""
+    """arch 2.1/R11: EOICount increments modulo 32 (31 -> 0); other HCR bits kept."""
     vgic.guest(ctlr=GRP0 | EOIMODE, hcr=31 << 27 | 0x5)
     vgic.wr("GICV_DIR", 200)
     assert vgic.rd("GICH_HCR") == 0x5
@@ -979,7 +979,7 @@ def test_eoicount_by_eoir_wrap(vgic):
 
 
 def test_eoicount_writable_by_hypervisor(vgic):
-    """2.1: EOICount is writable by the hypervisor (clearing it)."""
+    """arch 2.1: EOICount is writable by the hypervisor (clearing it)."""
     vgic.wr("GICH_HCR", 0xF800_0000)
     assert vgic.rd("GICH_HCR") == 0xF800_0000
     vgic.wr("GICH_HCR", 0x0800_0001)
@@ -1016,7 +1016,7 @@ def test_hw_eoi_forwards_pintid(vgic):
 
 
 def test_hw_eoimode1_forwards_on_dir_only(vgic):
-    """R10, 2.9 EOImode = 1: EOIR does not deactivate (no forward); DIR does."""
+    """R10, arch 2.9 EOImode = 1: EOIR does not deactivate (no forward); DIR does."""
     vgic.guest(ctlr=GRP0 | EOIMODE)
     vgic.set_lr(0, lr_value(vid=40, state=PENDING, prio=0x40, hw=1, pintid=33))
     assert vgic.rd("GICV_IAR") == 40
@@ -1040,7 +1040,7 @@ def test_hw_forwards_in_order(vgic):
 
 @pytest.mark.parametrize("pintid", [0, 15, 1020, 1023])
 def test_hw_pintid_not_ppi_spi_not_forwarded(vgic, pintid):
-    """2.8 / section 4 #11 (UNPREDICTABLE, model choice): an HW = 1 LR whose
+    """arch 2.8 / open point 11 (UNPREDICTABLE, model choice): an HW = 1 LR whose
     pINTID is not a PPI/SPI (0-15, 1020-1023) is deactivated but nothing is
     forwarded."""
     vgic.guest()
@@ -1051,7 +1051,7 @@ def test_hw_pintid_not_ppi_spi_not_forwarded(vgic, pintid):
 
 
 def test_hw_pending_active_forwards(vgic):
-    """R10 / section 4 #29 (unverified, model choice): deactivating an HW = 1
+    """R10 / open point 29 (unverified, model choice): deactivating an HW = 1
     LR in state 11 forwards the deactivation and leaves the LR pending."""
     vgic.guest()
     vgic.set_lr(0, lr_value(vid=40, state=PENDING_ACTIVE, prio=0x40, hw=1, pintid=77))
@@ -1104,7 +1104,7 @@ def test_hcr_en_0_silences_lines_but_registers_work(vgic):
 # -- reset (R15) -------------------------------------------------------------------
 
 def reset_values(n):
-    """R15 / digest 1.1-1.2 reset column, for n LRs."""
+    """R15 / arch 1.1-1.2 reset column, for n LRs."""
     full = (1 << n) - 1
     vals = {"GICH_HCR": 0, "GICH_VTR": 0x9000_0000 | (n - 1), "GICH_VMCR": 0x004C_0000,
             "GICH_MISR": 0, "GICH_EISR0": 0, "GICH_EISR1": 0,

@@ -1,7 +1,7 @@
-# Ref: digest 1.4 (access rules 1-3); bus error policy is a project choice.
+# Ref: arch 1.4 (access rules 1-3); bus error policy is a project choice.
 """Which bus accesses a bridge forwards to the core, and which it answers itself.
 
-Every GICH/GICV register is a 32-bit word accessed as an aligned word (digest 1.4
+Every GICH/GICV register is a 32-bit word accessed as an aligned word (arch 1.4
 rule 1). Whatever the error policy, a bridge never forwards:
 
 - an unaligned access (byte address bits [1:0] != 0): forwarding it would hit the
@@ -12,7 +12,7 @@ The bridge answers them itself: a read returns 0, a write has no effect.
 
 ``errors="ignore"`` (default): those accesses get an OKAY response. Every aligned
 read and full-word write is forwarded; the core answers reserved offsets and LRs
-beyond GICH_VTR.ListRegs as RAZ/WI (digest 1.4 rule 2).
+beyond GICH_VTR.ListRegs as RAZ/WI (arch 1.4 rule 2).
 
 ``errors="report"``: those accesses get an error response (AXI SLVERR, APB
 PSLVERR, Wishbone ERR), and so does any offset that holds no register for this
@@ -85,12 +85,12 @@ class AccessCheck(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        # Ref: digest 1.4 rule 1 (aligned 32-bit word accesses only)
+        # Ref: arch 1.4 rule 1 (aligned 32-bit word accesses only)
         word_ok = (self.addr[:2] == 0) & (~self.write | (self.strb == 0b1111))
         if self.errors == "ignore":
             m.d.comb += self.forward.eq(word_ok)
         else:
-            # Ref: digest 1.4 rule 2; offsets from rtl/regs.py
+            # Ref: arch 1.4 rule 2; offsets from rtl/regs.py
             mapped = Signal()
             with m.Switch(self.addr[2:]):
                 with m.Case(*mapped_words(self.num_lrs)):

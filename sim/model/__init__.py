@@ -1,4 +1,4 @@
-"""Golden model of the GICv2 virtual interface, written from the spec digest.
+"""Golden model of the GICv2 virtual interface, written from docs/architecture.md.
 
 One module per hardware block, named like its twin in ``rtl/``:
 ``lr_bank``, ``vcpu``, ``hyp``, ``maintenance``, ``top``.

@@ -1,4 +1,4 @@
-# Ref: IHI0048B 5.3 (GICH_* registers); digest 2.1-2.8
+# Ref: IHI0048B 5.3 (GICH_* registers); arch 2.1-2.8
 """Hypervisor control interface (GICH_*): HCR (with EOICount) and the GICH
 frame's register decode. VMCR and APR are stored in the vCPU block, the LRs,
 EISR and ELRSR in the LR bank, MISR in the maintenance block."""

@@ -1,4 +1,4 @@
-# Ref: IHI0048B 5.3 (GICH_LR<n>, GICH_EISR, GICH_ELRSR); digest 2.5, 2.6, 2.8, R5, R10
+# Ref: IHI0048B 5.3 (GICH_LR<n>, GICH_EISR, GICH_ELRSR); arch 2.5, 2.6, 2.8, R5, R10
 """List-register bank: storage, ELRSR/EISR, candidate selection, vID match."""
 from ...rtl.regs import (LR_FIELDS, LR_WMASK, INVALID, PENDING, ACTIVE, PENDING_ACTIVE,
                          field, with_field)
@@ -77,7 +77,7 @@ class LRBank:
 
     @per_contents
     def any_pending(self):
-        """Some LR in state 01 (pending only; 11 does not count, digest 4 #5)."""
+        """Some LR in state 01 (pending only; 11 does not count, open point 5)."""
         return any(lr_get(v, "State") == PENDING for v in self.lr)
 
     # -- candidate selection (R5) ------------------------------------------

@@ -1,4 +1,4 @@
-# Ref: IHI0048B ch. 5; digest section 1 (frames) and 1.4 (access rules)
+# Ref: IHI0048B ch. 5; arch 1 (frames) and arch 1.4 (access rules)
 """VirtualInterface: the golden model's top. Wires the blocks and decodes the
 two frames through the one register table (rtl/regs.py)."""
 from ...rtl import regs
@@ -49,7 +49,7 @@ class VirtualInterface:
 
     def write(self, frame, offset, value, strb=0xF):
         """A 32-bit write. Writes with byte enables other than 0b1111 are
-        ignored (registers are word-accessible only, digest 1.4 rule 1), as
+        ignored (registers are word-accessible only, arch 1.4 rule 1), as
         are writes to RO registers and unmapped offsets."""
         regs.core_addr(frame, offset)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:

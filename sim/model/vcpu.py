@@ -1,5 +1,5 @@
 # Ref: IHI0048B 5.4 (GICV_* registers) and 3.3/4.4 (CPU interface rules it inherits);
-#      digest 2.9-2.18 and rules R1-R11
+#      arch 2.9-2.18 and rules R1-R11
 """Virtual CPU interface (GICV_*): CTLR, PMR, BPR, ABPR, APR storage, the
 acknowledge/EOI/deactivate state machine and the VIRQ/VFIQ lines.
 
@@ -32,7 +32,7 @@ class VCPU:
     def ctl(self, name):
         return field(self.ctlr, CTLR_FIELDS, name)
 
-    # -- GICH_VMCR: another name for CTLR/PMR/BPR/ABPR (digest 2.3) -------
+    # -- GICH_VMCR: another name for CTLR/PMR/BPR/ABPR (arch 2.3) -------
     @property
     def vmcr(self):
         return ((self.pmr >> 3) << 27 | self.bpr << 21 | self.abpr << 18

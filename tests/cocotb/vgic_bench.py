@@ -1,4 +1,4 @@
-# Ref: rtl/soc.py (ports), rtl/bridges/access.py (error policy), digest 1.4;
+# Ref: rtl/soc.py (ports), rtl/bridges/access.py (error policy), arch 1.4;
 #      golden model sim/model (the scoreboard); conformance traces (tests/data/qemu-7.2).
 """cocotb bench for the Verilog from `vgic verilog`, run by test_verilog_sim.py.
 
