@@ -6,7 +6,6 @@ address map (rendered from rtl/regs.py), followed by Amaranth's Verilog output
 (the named top module plus its submodules, escaped names prefixed with the top
 module's name, so two builds with different names can live in one design).
 """
-import os
 import re
 import sys
 import time
@@ -16,7 +15,8 @@ from amaranth.lib.wiring import In
 
 from .. import __version__
 from ..rtl import regs
-from ..rtl.soc import BUSES, BusVirtualInterface
+from ..rtl.soc import BusVirtualInterface
+from .files import AtomicOutput, FileError, check_output
 
 __all__ = ["generate", "header", "check_module_name", "run"]
 
@@ -146,6 +146,11 @@ def generate(num_lrs=4, bus="axi4lite", name=None, errors="ignore",
 def run(args):
     start = time.monotonic()
     try:
+        check_output(args.output)
+    except FileError as e:
+        print(f"vgic verilog: error: cannot write: {e}", file=sys.stderr)
+        return 2
+    try:
         text = generate(args.lrs, args.bus, args.name, args.errors, args.addr_width, args.iidr)
     except ValueError as e:
         print(f"vgic verilog: error: {e}", file=sys.stderr)
@@ -153,14 +158,13 @@ def run(args):
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:
-        folder = os.path.dirname(args.output)
         try:
-            if folder:
-                os.makedirs(folder, exist_ok=True)
-            with open(args.output, "w") as f:
+            with AtomicOutput(args.output) as f:
                 f.write(text)
-        except OSError as e:
-            print(f"vgic verilog: error: cannot write {args.output}: {e.strerror}", file=sys.stderr)
+                f.commit()
+        except (OSError, FileError) as e:
+            print(f"vgic verilog: error: cannot write {args.output}: "
+                  f"{getattr(e, 'strerror', None) or e}", file=sys.stderr)
             return 2
         print(f"vgic verilog: wrote {args.output} ({args.bus}, {args.lrs} LRs, "
               f"{len(text.splitlines())} lines, {time.monotonic() - start:.1f} s)", file=sys.stderr)

@@ -152,3 +152,36 @@ def test_no_file_names_a_path_outside_the_repository():
                 hits.append(f"{f}:{no}: {line.strip()}")
     assert scanned > 50
     assert not hits, "paths outside the repository:\n" + "\n".join(hits)
+
+
+# -- `vgic regs --update` never destroys the file it is given --------------------------
+
+def test_regs_update_refreshes_the_generated_block(tmp_path, capsys):
+    from vgic.sim.cli import main
+    from vgic.sim.docs import BEGIN, END
+    f = tmp_path / "doc.md"
+    f.write_text(f"# Title\n\n{BEGIN}\nold table\n{END}\n\nafter\n")
+    assert main(["regs", "--update", str(f)]) == 0
+    text = f.read_text()
+    assert text.startswith("# Title\n") and text.endswith("\nafter\n")
+    assert "old table" not in text and "| GICH_HCR |" in text
+
+
+def test_regs_update_of_a_file_without_the_block_leaves_it_unchanged(tmp_path, capsys):
+    """Found by trying the CLI: a 26-byte file without the block was emptied
+    and a traceback followed. Now: a clear error, exit 2, the file as it was."""
+    from vgic.sim.cli import main
+    f = tmp_path / "notes.md"
+    f.write_text("# my notes, no table here\n")
+    assert main(["regs", "--update", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "no generated register-map block" in err and "unchanged" in err
+    assert "Traceback" not in err
+    assert f.read_text() == "# my notes, no table here\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.md"]       # no temporary left
+
+
+def test_regs_update_of_a_missing_file_is_an_error(tmp_path, capsys):
+    from vgic.sim.cli import main
+    assert main(["regs", "--update", str(tmp_path / "nope.md")]) == 2
+    assert "nope.md" in capsys.readouterr().err

@@ -397,3 +397,17 @@ def test_amaranth_rtl_replays_a_slice_of_the_kvm_sample(capsys, tmp_path):
                        "-o", tmp_path / "out.jsonl")
     assert code == 0, err
     assert "2000 transactions on rtl" in err and " 0 difference(s)" in err
+
+
+def test_tests_refuse_to_run_against_another_installed_checkout(tmp_path):
+    """tests/conftest.py: with `vgic` installed from this tree, the tests of a
+    copy elsewhere stop at once and say which tree is installed."""
+    copy = tmp_path / "other" / "tests"
+    copy.mkdir(parents=True)
+    (copy / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
+    (copy / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        str(copy)], cwd=tmp_path / "other", capture_output=True, text=True)
+    assert p.returncode == 4, p.stdout + p.stderr
+    assert "another checkout is installed" in p.stdout + p.stderr
+    assert f"loads {ROOT}/" in p.stdout + p.stderr
