@@ -76,7 +76,9 @@ class AtomicOutput:
             f.commit()          # renames into place; without it the file is dropped
 
     Leaving the block without commit() (an error, Ctrl-C) removes the
-    temporary file and leaves `path` as it was. `path` None or "-" means
+    temporary file and leaves `path` as it was. A `path` that exists and is
+    not a regular file (/dev/null, a FIFO, a terminal) is written directly:
+    it cannot be replaced, only written to. `path` None or "-" means
     standard output: the text is kept in an anonymous temporary file (memory
     stays flat) and copied out by commit(), so a failed run prints nothing."""
 
@@ -84,10 +86,18 @@ class AtomicOutput:
         self.path = None if path in (None, "-") else path
         self._stdout = stdout
         self._tmp = self._file = None
+        self._direct = self.path is not None and os.path.exists(self.path) \
+            and not os.path.isfile(self.path)
 
     def __enter__(self):
         if self.path is None:
             self._file = tempfile.TemporaryFile("w+", encoding="utf-8")
+            return self
+        if self._direct:
+            try:
+                self._file = open(self.path, "w", encoding="utf-8")
+            except OSError as e:
+                raise FileError(f"{self.path}: cannot write: {e.strerror}") from None
             return self
         folder = os.path.dirname(os.path.abspath(self.path))
         try:
@@ -121,6 +131,8 @@ class AtomicOutput:
             out.flush()
             return
         self._file.close()
+        if self._direct:
+            return
         os.replace(self._tmp, self.path)
         self._tmp = None
 

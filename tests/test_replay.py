@@ -411,3 +411,21 @@ def test_tests_refuse_to_run_against_another_installed_checkout(tmp_path):
     assert p.returncode == 4, p.stdout + p.stderr
     assert "another checkout is installed" in p.stdout + p.stderr
     assert f"loads {ROOT}/" in p.stdout + p.stderr
+
+
+def test_output_to_a_device_writes_to_it_and_keeps_it(capsys, tmp_path):
+    """-o /dev/null (or a FIFO): written to, never replaced by a regular file."""
+    code, _, err = run(capsys, "replay", EXAMPLE, "-o", os.devnull)
+    assert code == 0, err
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    import threading
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    code, _, err = run(capsys, "replay", EXAMPLE, "-o", fifo)
+    reader.join(timeout=30)
+    assert code == 0, err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert len(got[0].splitlines()) == 26
