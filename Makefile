@@ -7,7 +7,7 @@ LRS   ?= 4
 BUS   ?= axi4lite
 BUILD ?= build
 
-.PHONY: help setup run test docs fuzz verilog bench-hw bench-sim bench-replay formal clean
+.PHONY: help setup run test docs fuzz verilog bench-hw bench-sim bench-replay bench-throughput formal clean
 
 help:
 	@echo "make run        replay the example trace on the model and the RTL, write build/example.vcd"
@@ -16,6 +16,7 @@ help:
 	@echo "make verilog    write $(BUILD)/vgic.v (LRS=$(LRS) BUS=$(BUS))"
 	@echo "make bench-hw   area/Fmax/latency tables;  make bench-sim  simulation speed"
 	@echo "make bench-replay  vgic replay throughput and peak memory on a 1M-transaction trace"
+	@echo "make bench-throughput  core-bus cycles per access, requests back to back"
 	@echo "make formal     prove the invariants with SymbiYosys"
 
 # Python packages (pip), then Debian's Icarus Verilog when missing and we are root.
@@ -72,6 +73,11 @@ bench-sim: setup
 REPLAY_ARGS ?=
 bench-replay: setup
 	$(PY) bench/bench_replay.py --build $(BUILD) $(REPLAY_ARGS)
+
+# make bench-throughput [LRS=4]: core-bus clock cycles per access with requests
+# back to back (bench/bench_throughput.py, `vgic replay --engine fast --timing`).
+bench-throughput: setup
+	$(PY) bench/bench_throughput.py --build $(BUILD) --lrs $(LRS)
 
 # make formal [FORMAL_ARGS="--fast" | "iar misr:lrs4" | "--mutant elrsr_ignores_eoi"]:
 # every property group of formal/*.sby at every LR count (k-induction and

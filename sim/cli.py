@@ -61,6 +61,12 @@ def build_parser():
     r.add_argument("--vcd", metavar="FILE",
                    help="(rtl, fast, both) write a VCD of the RTL run and a GTKWave save file "
                         "beside it")
+    r.add_argument("--timing", action="store_true",
+                   help="(fast engine) also issue the accesses to the core's register bus back "
+                        "to back, each in the first cycle the bus takes it, check that every "
+                        "read returns what it returned one at a time, and print on stderr "
+                        "'cycles per transaction: X' (clock cycles from the first request to "
+                        "the last response over the number of reads and writes)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     r.add_argument("--gich-base", type=_int, metavar="ADDR",
                    help="absolute GICH base for 'addr' fields (default 0x08030000, QEMU virt)")

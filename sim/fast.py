@@ -56,6 +56,7 @@ HARNESS = r"""
 #include "V@TOP@.h"
 #include "verilated.h"
 #include <cstdint>
+#include <deque>
 #include <vector>
 #ifdef VGIC_TRACE
 #include "verilated_vcd_c.h"
@@ -68,6 +69,11 @@ struct Eng {
     bool deact_seen;          // deact_valid already counted in the current cycle
     int settle;
     uint64_t cycles;
+    // timed issue (vg_timed): requests in flight (1 = read), read data in ack order
+    std::deque<uint8_t> inflight;
+    std::vector<uint32_t> rdata;
+    uint64_t first_strobe, last_ack, issued, acked;
+    bool stray_ack;
 #ifdef VGIC_TRACE
     VerilatedVcdC* vcd;       // waveform: a 10 ns clock, low phase dumped at 10c, high at 10c + 5
 #endif
@@ -141,6 +147,9 @@ void* vg_new(int settle) {
     e->settle = settle;
     e->deact_seen = false;
     e->cycles = 0;
+    e->first_strobe = UINT64_MAX;
+    e->last_ack = e->issued = e->acked = 0;
+    e->stray_ack = false;
 #ifdef VGIC_TRACE
     e->vcd = nullptr;
 #endif
@@ -211,6 +220,67 @@ int vg_take_deact(void* p, uint16_t* buf, int max) {
 }
 
 uint64_t vg_cycles(void* p) { return ((Eng*)p)->cycles; }
+
+// -- Timed issue (`vgic replay --timing`): each request is strobed in the
+// first cycle the core takes it (ready = 1), without waiting for the acks of
+// the ones before; read data are collected from the ack cycles, in order.
+// Cycle numbers count clock edges since vg_new (e->cycles is the current one).
+static inline void timed_cycle(Eng* e) {
+    V@TOP@* t = e->top;
+    t->eval();
+    if (t->bus__ack) {
+        if (e->inflight.empty()) {
+            e->stray_ack = true;
+        } else {
+            if (e->inflight.front()) e->rdata.push_back(t->bus__r_data);
+            e->inflight.pop_front();
+        }
+        e->acked++;
+        e->last_ack = e->cycles;
+    }
+    cycle(e);
+}
+
+void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_t strb) {
+    Eng* e = (Eng*)p;
+    V@TOP@* t = e->top;
+    t->bus__r_stb = 0; t->bus__w_stb = 0;
+#ifdef HAS_READY
+    t->eval();
+    for (int i = 0; i < 4096 && !t->bus__ready; i++) { timed_cycle(e); t->eval(); }
+#endif
+    t->bus__addr = word_addr; t->bus__w_data = data; t->bus__w_strb = strb;
+    t->bus__r_stb = kind == 0; t->bus__w_stb = kind == 1;
+    if (e->first_strobe == UINT64_MAX) e->first_strobe = e->cycles;
+    e->inflight.push_back(kind == 0);
+    e->issued++;
+    timed_cycle(e);
+    t->bus__r_stb = 0; t->bus__w_stb = 0;
+}
+
+// Clock idle cycles until every issued request has its ack (or 256 cycles pass).
+void vg_timed_drain(void* p) {
+    Eng* e = (Eng*)p;
+    e->top->bus__r_stb = 0; e->top->bus__w_stb = 0;
+    for (int i = 0; i < 256 && e->acked < e->issued; i++) timed_cycle(e);
+}
+
+// out[0..4] = first strobe cycle, last ack cycle, requests issued, acks seen,
+// stray acks (1 if an ack came with nothing in flight).
+void vg_timed_stats(void* p, uint64_t* out) {
+    Eng* e = (Eng*)p;
+    out[0] = e->first_strobe; out[1] = e->last_ack; out[2] = e->issued; out[3] = e->acked;
+    out[4] = e->stray_ack;
+}
+
+// Move up to max collected read data into buf (oldest first); returns the count.
+int vg_timed_take(void* p, uint32_t* buf, int max) {
+    Eng* e = (Eng*)p;
+    int n = (int)e->rdata.size() < max ? (int)e->rdata.size() : max;
+    for (int i = 0; i < n; i++) buf[i] = e->rdata[i];
+    e->rdata.erase(e->rdata.begin(), e->rdata.begin() + n);
+    return n;
+}
 
 // Batched run: ops[3*i] = kind (0 read, 1 write, 2 reset) | strb << 8,
 // ops[3*i+1] = word address, ops[3*i+2] = write data; out[i] = packed status.
@@ -380,6 +450,11 @@ def _load(path):
         lib.vg_run.restype = None
         lib.vg_run.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_uint32),
                                ctypes.POINTER(_U64)]
+        lib.vg_timed.argtypes = [ctypes.c_void_p] + [ctypes.c_uint32] * 4
+        lib.vg_timed_drain.argtypes = [ctypes.c_void_p]
+        lib.vg_timed_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(_U64)]
+        lib.vg_timed_take.restype = ctypes.c_int
+        lib.vg_timed_take.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_int]
         if hasattr(lib, "vg_trace_open"):
             lib.vg_trace_open.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         _libs[path] = lib
@@ -474,6 +549,43 @@ class FastEngine:
     def write(self, frame, offset, value, strb=0xF):
         """A 32-bit write; byte enables other than 0b1111 are ignored by the core."""
         self.write_addr(regs.core_addr(frame, offset), value, strb)
+
+    # -- timed issue: requests back to back, as soon as the core takes them ------
+    def issue(self, kind, addr, value=0, strb=0xF):
+        """Strobe one request ("read"/"write" at a core byte address) in the
+        first cycle the core's bus takes it, without waiting for the acks of
+        earlier ones (a "reset" first waits for them). Read data: take_reads();
+        counts: timing()."""
+        if kind == "reset":
+            self._lib.vg_timed_drain(self._eng)
+            self._status(self._lib.vg_reset(self._eng))
+            return
+        if addr % 4 or not 0 <= addr < 1 << regs.CORE_ADDR_BITS:
+            raise ValueError(f"core byte address {addr!r} is not a word address of the core")
+        self._lib.vg_timed(self._eng, 0 if kind == "read" else 1, addr >> 2, value, strb)
+
+    def take_reads(self, drain=False):
+        """The read data of issued reads whose ack has come, oldest first
+        (after waiting for all acks if `drain`)."""
+        if drain:
+            self._lib.vg_timed_drain(self._eng)
+        out, buf = [], (ctypes.c_uint32 * 4096)()
+        while True:
+            n = self._lib.vg_timed_take(self._eng, buf, 4096)
+            out.extend(buf[:n])
+            if n < 4096:
+                return out
+
+    def timing(self):
+        """(bus cycles from the first strobe to the last ack, both counted;
+        requests issued). Call after take_reads(drain=True)."""
+        st = (_U64 * 5)()
+        self._lib.vg_timed_stats(self._eng, st)
+        first, last, issued, acked, stray = st
+        if acked != issued or stray:
+            raise FastEngineError(f"register bus: {issued} requests issued, {acked} acks"
+                                  + (" (an ack with nothing in flight)" if stray else ""))
+        return (last - first + 1 if issued else 0), issued
 
     def run_batch(self, ops):
         """Run a list of (kind, core byte address, value, strb) with kind 'read',

@@ -17,6 +17,7 @@ from .diff import DiffRunner, Divergence, make_engine, observe
 from .files import AtomicOutput, FileError, check_output
 from .progress import StatusLine
 from .stimulus import Txn
+from ..rtl import regs
 from .trace import TraceError, address_map, iter_trace, result_line
 
 __all__ = ["make_engine", "replay", "replay_iter", "Comparison", "run"]
@@ -53,6 +54,49 @@ def replay_iter(transactions, engines, names=("model", "rtl")):
 def replay(transactions, engines):
     """replay_iter as a list of result lines (for short traces)."""
     return [r for _, r in replay_iter(transactions, engines)]
+
+
+class Timing:
+    """`--timing`: the trace's accesses issued to a second fast engine back to
+    back, each in the first cycle the core's bus takes it (FastEngine.issue),
+    and its read data checked against the replay's (one at a time): answers
+    must not depend on how closely requests follow each other."""
+
+    def __init__(self, num_lrs):
+        from .fast import FastEngine
+        self.core = FastEngine(num_lrs)
+        self.expected = collections.deque()     # (transaction, value) of reads issued
+
+    def add(self, t, r):
+        if t.skipped:
+            return
+        if t.op == "reset":
+            self.core.issue("reset", 0)
+        else:
+            self.core.issue(t.op, regs.core_addr(t.frame, t.offset), t.value or 0, t.strb)
+            if t.op == "read":
+                self.expected.append((t, r["value"]))
+        if len(self.expected) >= 4096:
+            self._check(self.core.take_reads())
+
+    def _check(self, got):
+        for value in got:
+            t, want = self.expected.popleft()
+            if value != want:
+                raise TimingMismatch(t, want, value)
+
+    def finish(self):
+        """Bus cycles per access (resets not counted as accesses)."""
+        self._check(self.core.take_reads(drain=True))
+        cycles, issued = self.core.timing()
+        self.core.close()
+        return cycles / issued if issued else 0.0
+
+
+class TimingMismatch(Exception):
+    def __init__(self, t, want, got):
+        super().__init__(f"trace line {t.lineno} (seq {t.seq}): read {t.reg} returned {got:#010x} "
+                         f"with requests back to back, {want:#010x} one at a time")
 
 
 class Comparison:
@@ -104,6 +148,8 @@ def _check_args(args):
         return "--vcd needs --engine rtl or both, or --engine fast (the model has no waveform)"
     if args.rtl != "amaranth" and args.engine != "both":
         return "--rtl chooses the RTL engine of --engine both"
+    if args.timing and not (args.engine == "fast" or (args.engine == "both" and args.rtl == "fast")):
+        return "--timing needs the fast engine (--engine fast, or --engine both --rtl fast)"
     try:
         check_output(args.output, inputs=[args.trace])
         if args.vcd:
@@ -136,6 +182,7 @@ def run(args):
         return 2
     try:
         kinds, engines = _engines(args)
+        timing = Timing(args.lrs) if args.timing else None
     except Exception as e:                   # Verilator missing, build failure
         print(f"vgic replay: error: engine {args.engine} is not available: {e}", file=err)
         return 2
@@ -152,6 +199,8 @@ def run(args):
                 out.write(json.dumps(r) + "\n")
                 if comparison is not None:
                     comparison.add(t, r)
+                if timing is not None:
+                    timing.add(t, r)
                 if progress is not None and n % 1024 == 0 and progress.due():
                     progress.show(f"replay {what}: {n:,} transactions, "
                                   f"{n / progress.elapsed:,.0f}/s")
@@ -159,6 +208,7 @@ def run(args):
                 print(f"vgic replay: error: {args.trace}: no transactions (lines with 'op')",
                       file=err)
                 return 2
+            per_access = timing.finish() if timing is not None else None
             out.commit()
     except TraceError as e:
         _finish(progress)
@@ -168,6 +218,10 @@ def run(args):
         _finish(progress)
         print(f"vgic replay: {args.trace}: {e.report()}", file=err)
         return 1
+    except TimingMismatch as e:
+        _finish(progress)
+        print(f"vgic replay: {args.trace}: --timing: {e}", file=err)
+        return 1
     except KeyboardInterrupt:
         _finish(progress)
         where = f" (last: {args.trace}:{t.lineno}, seq {t.seq})" if t is not None else ""
@@ -175,6 +229,8 @@ def run(args):
               file=err)
         return 130
     finally:
+        if timing is not None:
+            timing.core.close()
         for e in engines:
             if hasattr(e, "close"):
                 e.close()
@@ -186,6 +242,8 @@ def run(args):
     print(f"vgic replay: {ran} transactions on {what} ({args.lrs} LRs)"
           + (f", {skipped} physical-GIC accesses skipped" if skipped else "")
           + (", no divergence" if len(engines) == 2 else ""), file=err)
+    if per_access is not None:
+        print(f"cycles per transaction: {per_access:.3f}", file=err)
     if args.vcd:
         print(f"vgic replay: waveform {args.vcd}, GTKWave save file "
               f"{os.path.splitext(args.vcd)[0]}.gtkw", file=err)

@@ -2,7 +2,9 @@
 model: on the QEMU conformance traces and on a random sequence, every read
 value, line level and forwarded deactivation is the model's. Behaviour only;
 speed is measured by bench/bench_sim.py."""
+import json
 import pathlib
+import re
 
 import pytest
 
@@ -107,3 +109,37 @@ def test_replay_fast_vcd(fast4, capsys, tmp_path):
     gtkw = (tmp_path / "w.gtkw").read_text()
     for name in ("bus__addr", "virq", "hcr.En", "lr[3].State", "lr[0].VirtualID"):
         assert name in gtkw, name
+
+
+# -- `vgic replay --timing`: requests back to back on the core's bus -----------------
+
+def _timed(capsys, tmp_path, lines):
+    p = tmp_path / "t.jsonl"
+    p.write_text("".join(json.dumps(l) + "\n" for l in lines))
+    code, _, err = _replay(capsys, p, "--engine", "fast", "--timing", "-o", tmp_path / "o.jsonl")
+    m = re.search(r"cycles per transaction: ([\d.]+)", err)
+    return code, err, float(m.group(1)) if m else None
+
+
+def test_timing_of_back_to_back_reads(fast4, capsys, tmp_path):
+    """rtl/regbus.py: reads that start no hold-off are taken one per clock and
+    answered 3 cycles after their strobe, so 100 of them span 100 + 3 cycles."""
+    code, err, cpa = _timed(capsys, tmp_path, [{"op": "read", "reg": "GICH_VTR"}] * 100)
+    assert code == 0, err
+    assert cpa == pytest.approx(103 / 100, abs=1e-3)
+
+
+def test_timing_keeps_every_read_value(fast4, capsys, tmp_path):
+    """The KVM sample issued back to back reads what it reads one at a time
+    (a read returning another value would stop the run with exit 1)."""
+    code, _, err = _replay(capsys, KVM_SAMPLE, "--engine", "fast", "--timing", "--compare",
+                           "-o", tmp_path / "o.jsonl")
+    assert code == 0, err
+    cpa = float(re.search(r"cycles per transaction: ([\d.]+)", err).group(1))
+    assert 1.0 <= cpa < 20
+
+
+def test_timing_needs_the_fast_engine(capsys):
+    example = pathlib.Path(__file__).resolve().parents[1] / "examples" / "basic_virq.jsonl"
+    code, _, err = _replay(capsys, example, "--engine", "rtl", "--timing")
+    assert code == 2 and "--timing needs the fast engine" in err

@@ -1,0 +1,103 @@
+# Ref: project-internal (benchmark); the register bus contract in rtl/regbus.py and rtl/top.py
+"""Core-bus throughput: clock cycles per register access with requests back to back.
+
+Each trace is replayed with `vgic replay TRACE --engine fast --timing`: every
+access is issued to the core's register bus in the first cycle the bus takes
+it (ready = 1), without waiting for earlier answers, and the reads are
+checked against a replay one at a time. The figure is the clock cycles from
+the first request to the last response over the number of accesses (1.0 is
+one access per clock; a hold-off after a write shows as more).
+
+Traces, at --lrs list registers (default 4):
+  kvm-sample   the recorded Linux 6.1 KVM run of tests/data/kvm (37,689 accesses)
+  kvm-profile  --n transactions of sim/stimulus.py's `kvm` profile (seeded)
+  storage      a burst of plain storage writes: every LR, HCR, VMCR, APR, --n in all
+and any trace files given as arguments.
+
+    python3 bench/bench_throughput.py [TRACE ...] [--lrs 4] [--n 20000] [--seed 1]
+
+Prints a table; JSON in build/bench_throughput.json.
+"""
+import argparse
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "tests" / "data" / "kvm" / "kvm_linux_1vcpu.jsonl.gz"
+
+
+def write_txns(path, txns):
+    from vgic.sim.fuzz import trace_lines
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(trace_lines(txns)) + "\n")
+
+
+def storage_burst(num_lrs, n):
+    """Writes of every LR, HCR, VMCR and APR in turn (no derived state read)."""
+    from vgic.rtl import regs
+    from vgic.sim.stimulus import Txn
+    names = [regs.lr(i) for i in range(num_lrs)] + [regs.GICH_HCR, regs.GICH_VMCR, regs.GICH_APR]
+    out = []
+    for i in range(n):
+        r = names[i % len(names)]
+        value = 0x1000_0000 | (i & 0x3FF) if r.name.startswith("LR") else 0
+        out.append(Txn("write", r.frame, r.offset, value))
+    return out
+
+
+def cycles_per_access(trace, num_lrs, out):
+    """(cycles per access, stderr) of one `vgic replay --timing` run."""
+    cmd = [sys.executable, "-m", "vgic.sim.cli", "replay", str(trace), "--engine", "fast",
+           "--timing", "--lrs", str(num_lrs), "-q", "-o", str(out)]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    m = re.search(r"cycles per transaction: ([\d.]+)", p.stderr)
+    if p.returncode != 0 or m is None:
+        raise SystemExit(f"bench_throughput: {' '.join(cmd)} failed (exit {p.returncode}):\n"
+                         f"{p.stderr}")
+    return float(m.group(1)), p.stderr
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("traces", nargs="*", help="more traces to time (replay format)")
+    ap.add_argument("--lrs", type=int, default=4, help="list registers (default 4)")
+    ap.add_argument("--n", type=int, default=20000,
+                    help="transactions of the generated traces (default 20,000)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the kvm profile (default 1)")
+    ap.add_argument("--build", default=str(ROOT / "build"), help="build folder (default build/)")
+    args = ap.parse_args(argv)
+    from vgic.sim.stimulus import generate
+
+    build = pathlib.Path(args.build) / "bench_throughput"
+    generated = {"kvm-profile": build / f"kvm-profile-{args.lrs}-{args.n}-{args.seed}.jsonl",
+                 "storage": build / f"storage-{args.lrs}-{args.n}.jsonl"}
+    write_txns(generated["kvm-profile"], generate(args.seed, args.lrs, args.n, "kvm"))
+    write_txns(generated["storage"], storage_burst(args.lrs, args.n))
+    traces = [("kvm-sample", SAMPLE), *generated.items(),
+              *((pathlib.Path(t).name, pathlib.Path(t)) for t in args.traces)]
+
+    rows = []
+    for name, path in traces:
+        print(f"[bench-throughput] {name}: {path}", file=sys.stderr, flush=True)
+        cpa, err = cycles_per_access(path, args.lrs, build / f"out-{name}.jsonl")
+        n = re.search(r"(\d+) transactions on fast", err)
+        rows.append({"trace": name, "path": str(path), "accesses": int(n.group(1)) if n else None,
+                     "cycles_per_access": cpa})
+    print(f"Core register bus, {args.lrs} LRs, requests issued as soon as the bus takes them "
+          "(`vgic replay --engine fast --timing`)")
+    print()
+    print("| trace | transactions | cycles per access |")
+    print("|---|---:|---:|")
+    for r in rows:
+        print(f"| {r['trace']} | {r['accesses']:,} | {r['cycles_per_access']:.3f} |")
+    out = pathlib.Path(args.build) / "bench_throughput.json"
+    out.write_text(json.dumps({"lrs": args.lrs, "n": args.n, "seed": args.seed, "rows": rows},
+                              indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
