@@ -31,6 +31,7 @@ def measure(num_lrs):
     from amaranth.sim import Simulator
     from vgic.rtl import regs
     from vgic.rtl.top import VirtualInterface
+    from vgic.sim.stimulus import lr_value
 
     dut = VirtualInterface(num_lrs=num_lrs)
     bus = dut.bus
@@ -38,10 +39,6 @@ def measure(num_lrs):
     # holdoff: the first cycle with ready = 1 again after each kind of request
     # (1 = the core takes a new request in the ack cycle; no ready port: always 1)
     results = {"reads": {}, "events": {}, "holdoff": {}}
-
-    def lr_value(vid, state, prio, grp1=0, hw=0, eoi=0, pintid=0):
-        return (hw << 31 | grp1 << 30 | state << 28 | (prio >> 3) << 23 | pintid << 10
-                | eoi << 19 | vid)
 
     async def strobe(ctx, reg, value=None, watch=None, want=None):
         """One transaction on `reg`; returns (ack latency, r_data, latency of

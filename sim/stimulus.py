@@ -195,10 +195,23 @@ class World:
         return field(self.shadow.vcpu.ctlr, CTLR_FIELDS, name)
 
 
-def lr_value(vid, state, prio5, grp1=0, hw=0, pintid=0, eoi=0, cpuid=0):
-    """A GICH_LR<n> value from its fields (arch 2.8)."""
-    v = hw << 31 | grp1 << 30 | state << 28 | prio5 << 23 | vid
-    return v | (pintid << 10 if hw else eoi << 19 | cpuid << 10)
+def lr_value(vid=0, state=INVALID, prio=0, grp1=0, hw=0, eoi=0, cpuid=0, pintid=0):
+    """A GICH_LR<n> value from its fields, the one LR encoder of the stimulus,
+    the tests and the benches. Written out from the layout (arch 2.8), not
+    from rtl/regs.py's field table, so that the tests do not share a mistake
+    there: HW[31] Grp1[30] State[29:28] Priority[27:23], then PhysicalID[19:10]
+    (HW = 1) or EOI[19] and CPUID[12:10] (HW = 0), VirtualID[9:0]. `prio` is
+    the 8-bit priority P; the LR keeps P[7:3]."""
+    if prio & 7 or not 0 <= prio <= 0xF8:
+        raise ValueError(f"priority {prio:#x}: the LR keeps P[7:3], so P is a multiple of 8")
+    if not (0 <= vid < 1024 and 0 <= state < 4 and 0 <= cpuid < 8 and 0 <= pintid < 1024
+            and grp1 in (0, 1) and hw in (0, 1) and eoi in (0, 1)):
+        raise ValueError(f"LR field out of range: vid={vid} state={state} cpuid={cpuid} "
+                         f"pintid={pintid} grp1={grp1} hw={hw} eoi={eoi}")
+    if hw and (eoi or cpuid) or not hw and pintid:
+        raise ValueError("PhysicalID exists only with HW = 1, EOI and CPUID only with HW = 0")
+    return (hw << 31 | grp1 << 30 | state << 28 | (prio >> 3) << 23 | pintid << 10
+            | eoi << 19 | cpuid << 10 | vid)
 
 
 # Priorities (the LR's 5-bit field) drawn from a few values so that equal
@@ -227,8 +240,11 @@ class VInt:
     state: int = PENDING
 
     def lr(self):
-        return lr_value(self.vid, self.state, self.prio5, self.grp1, self.hw,
-                        self.pintid, self.eoi, self.cpuid)
+        if self.hw:
+            return lr_value(self.vid, self.state, self.prio5 << 3, self.grp1, hw=1,
+                            pintid=self.pintid)
+        return lr_value(self.vid, self.state, self.prio5 << 3, self.grp1, eoi=self.eoi,
+                        cpuid=self.cpuid)
 
 
 def _prio5(ch):
@@ -525,9 +541,13 @@ def random_lr(ch):
     """An LR value with every field random but the vid from a small set, so
     that state 11, duplicate vids, HW=1 and EOI requests meet."""
     hw = int(ch.chance(0.3))
-    return lr_value(ch.integer(0, 40) if ch.chance(0.9) else ch.integer(0, 1023),
-                    ch.integer(0, 3), _prio5(ch), int(ch.chance(0.5)), hw,
-                    ch.integer(0, 1023) if hw else 0, int(ch.chance(0.4)), ch.integer(0, 7))
+    vid = ch.integer(0, 40) if ch.chance(0.9) else ch.integer(0, 1023)
+    state, prio, grp1 = ch.integer(0, 3), _prio5(ch) << 3, int(ch.chance(0.5))
+    pintid = ch.integer(0, 1023) if hw else 0
+    eoi, cpuid = int(ch.chance(0.4)), ch.integer(0, 7)      # drawn either way: same stream
+    if hw:
+        return lr_value(vid, state, prio, grp1, hw=1, pintid=pintid)
+    return lr_value(vid, state, prio, grp1, eoi=eoi, cpuid=cpuid)
 
 
 def _noise_address(ch):

@@ -42,6 +42,7 @@ def _installed_elsewhere():
 
 from vgic.rtl import regs                           # noqa: E402  (checked in pytest_configure)
 from vgic.sim.model import VirtualInterface         # noqa: E402
+from vgic.sim.stimulus import lr_value              # noqa: E402,F401  (the tests' LR encoder)
 
 MODEL_LRS = (1, 4, 16, 64)
 RTL_LRS = (4,)
@@ -123,17 +124,6 @@ def vgic(request):
     engine = _rtl_cache[num_lrs]
     engine.reset()
     return Dut(engine, kind, num_lrs)
-
-
-def lr_value(vid=0, state=INVALID, prio=0, grp1=0, hw=0, eoi=0, cpuid=0, pintid=0):
-    """A GICH_LR<n> value from its fields (arch 2.8: HW[31] Grp1[30]
-    State[29:28] Priority[27:23] PhysicalID[19:10] or EOI[19]+CPUID[12:10],
-    VirtualID[9:0]). `prio` is the 8-bit priority P; the LR holds P[7:3]."""
-    assert prio & 7 == 0 and 0 <= prio <= 0xF8, "the LR keeps P[7:3]"
-    assert 0 <= vid < 1024 and 0 <= state < 4 and 0 <= cpuid < 8 and 0 <= pintid < 1024
-    assert not (hw and (eoi or cpuid)), "EOI/CPUID exist only with HW = 0"
-    return (hw << 31 | grp1 << 30 | state << 28 | (prio >> 3) << 23 | pintid << 10
-            | eoi << 19 | cpuid << 10 | vid)
 
 
 def lr_state(value):

@@ -17,17 +17,12 @@ from vgic.rtl import regs
 from vgic.rtl.top import VirtualInterface
 from vgic.sim.driver import RTLEngine, bus_read, bus_wait_ready, bus_write
 from vgic.sim.model import VirtualInterface as Model
+from vgic.sim.stimulus import lr_value
 
 CONFORMANCE = pathlib.Path(__file__).resolve().parent / "data" / "qemu-7.2"
 
 HCR, LR0, LR1 = regs.GICH_HCR.addr, regs.lr(0).addr, regs.lr(1).addr
 CTLR, PMR, IAR, EOIR = regs.GICV_CTLR.addr, regs.GICV_PMR.addr, regs.GICV_IAR.addr, regs.GICV_EOIR.addr
-
-
-def lr_value(vid, state, prio, grp1=0, hw=0, eoi=0, cpuid=0, pintid=0):
-    """GICH_LR<n> from its fields (arch 2.8); prio is the 8-bit P."""
-    return (hw << 31 | grp1 << 30 | state << 28 | (prio >> 3) << 23 | pintid << 10
-            | eoi << 19 | cpuid << 10 | vid)
 
 
 # -- conversion and parameters -------------------------------------------------
