@@ -67,6 +67,15 @@ def build_parser():
                         "read returns what it returned one at a time, and print on stderr "
                         "'cycles per transaction: X' (clock cycles from the first request to "
                         "the last response over the number of reads and writes)")
+    r.add_argument("--bus", choices=["core", "axi4lite", "apb", "wishbone", "wishbone-pipelined"],
+                   default="core",
+                   help="(with --timing) the bus the timed run uses: core (the core's register "
+                        "bus), or the core behind its AXI4-Lite, APB4, Wishbone B4 classic or "
+                        "pipelined bridge (the Verilog of `vgic verilog --bus`, built on first "
+                        "use), each request presented as soon as that bus lets it: AXI4-Lite "
+                        "without waiting for B/R, APB4 one transfer at a time, Wishbone classic "
+                        "one cycle at a time, pipelined one request per cycle while STALL is "
+                        "low (default core)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     r.add_argument("--gich-base", type=_int, metavar="ADDR",
                    help="absolute GICH base for 'addr' fields (default 0x08030000, QEMU virt)")

