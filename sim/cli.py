@@ -73,7 +73,9 @@ def build_parser():
                         "bus), or the core behind its AXI4-Lite, APB4, Wishbone B4 classic or "
                         "pipelined bridge (the Verilog of `vgic verilog --bus`, built on first "
                         "use), each request presented as soon as that bus lets it: AXI4-Lite "
-                        "without waiting for B/R, APB4 one transfer at a time, Wishbone classic "
+                        "waiting for B/R only when turning between writes and reads (AXI orders "
+                        "nothing across its read and write channels), APB4 one transfer at a "
+                        "time, Wishbone classic "
                         "one cycle at a time, pipelined one request per cycle while STALL is "
                         "low (default core)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress line")
