@@ -10,11 +10,12 @@ Parameters: `num_lrs`, `clk_freq` (Hz, the clock of the domain it runs in),
 The protocol (framing, sequence numbers, CRC, events) is docs/boards.md's;
 the host side is sim/board.py.
 """
-from amaranth.hdl import Module
+from amaranth.hdl import Cat, Module, ResetInserter
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regs
+from .bridges.uart import UARTBridge, clocks_per_bit
 from .top import VirtualInterface
 
 __all__ = ["BoardCore"]
@@ -37,6 +38,7 @@ class BoardCore(wiring.Component):
             if not isinstance(baud, int) or baud <= 0 or clk_freq // baud < 4:
                 raise ValueError(f"baud must be a positive integer with at least 4 clock "
                                  f"cycles per bit at {clk_freq} Hz, got {baud!r}")
+            clocks_per_bit(clk_freq, baud)       # an integer divisor within 2%
             if not isinstance(build_id, int) or not 0 <= build_id < 2**32:
                 raise ValueError(f"build_id must be a 32-bit value, got {build_id!r}")
         except ValueError:
@@ -47,9 +49,15 @@ class BoardCore(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = VirtualInterface(self.num_lrs)
-        # (stand-in until the UART bridge lands: the lines only)
+        core = VirtualInterface(self.num_lrs)
+        m.submodules.link = link = UARTBridge(self.num_lrs, self.clk_freq, self.baud, self.build_id)
+        # a reset request resets the core alone (the link keeps running)
+        m.submodules.core = ResetInserter(link.core_rst)(core)
+        wiring.connect(m, link.reg, core.bus)
         m.d.comb += [
+            link.rx.eq(self.rx), self.tx.eq(link.tx), self.link_error.eq(link.link_error),
+            link.lines.eq(Cat(core.virq, core.vfiq, core.maint_irq)),
+            link.deact_valid.eq(core.deact_valid), link.deact_pintid.eq(core.deact_pintid),
             self.virq.eq(core.virq), self.vfiq.eq(core.vfiq),
             self.maint_irq.eq(core.maint_irq), self.deact_valid.eq(core.deact_valid),
         ]

@@ -173,6 +173,51 @@ def build_parser():
                    help="GICV_IIDR value (default 0x0002043B: Arm, GICv2)")
     v.add_argument("-o", "--output", metavar="FILE",
                    help="output file (default: standard output)")
+    # -- board: sim/board.py ----------------------------------------------------
+    b = sub.add_parser(
+        "board", help="run the core on an FPGA board over its UART link (or a simulated one)",
+        description="Talk to a board running BoardCore (rtl/board.py) over its UART link "
+                    "(protocol: docs/boards.md), or, with --sim, to the same design simulated "
+                    "in Verilator, UART included. Exit status: 0 ok, 1 difference "
+                    "(--compare), 2 bad input or option, link error or a --compare that "
+                    "compared nothing, 130 interrupted.")
+    bsub = b.add_subparsers(dest="board_command", metavar="ACTION", required=True)
+    br = bsub.add_parser(
+        "replay", help="replay a trace on the board (result lines as `vgic replay`'s)",
+        description="Replay a JSON-lines trace (docs/traces.md) on the board, one request "
+                    "per access, and write the same result lines as `vgic replay`. The core "
+                    "is reset first. Stops at the first link error, naming the request.")
+    br.add_argument("trace", help="input trace, one JSON object per line (.gz accepted)")
+    bi = bsub.add_parser("info", help="print the board's info words",
+                         description="Print the board's info words (docs/boards.md).")
+    for q in (br, bi):
+        where = q.add_mutually_exclusive_group(required=True)
+        where.add_argument("--port", metavar="DEVICE",
+                           help="the board's serial port, e.g. /dev/ttyUSB1 (needs pyserial)")
+        where.add_argument("--sim", action="store_true",
+                           help="the BoardCore design simulated in Verilator instead of a board")
+        q.add_argument("--board", choices=["icebreaker", "ulx3s-85f"], required=q is br,
+                       default=None if q is br else "icebreaker",
+                       help="the board (its UART rate and, with --sim, its clock)")
+        q.add_argument("--baud", type=_int, metavar="N",
+                       help="UART rate (default the board's, 3000000); with --sim, the "
+                            "simulated design's")
+        q.add_argument("--lrs", type=_num_lrs, default=4,
+                       help="number of list registers of the board's core (default 4)")
+    br.add_argument("--compare", action="store_true",
+                    help="compare read values and line levels with the recording, as "
+                         "`vgic replay --compare`")
+    br.add_argument("--max-report", type=_int, default=20, metavar="N",
+                    help="with --compare: print the first N differences in full (default 20)")
+    br.add_argument("-o", "--output", metavar="FILE",
+                    help="write results here instead of stdout (must not be the trace)")
+    br.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    br.add_argument("--gich-base", type=_int, metavar="ADDR",
+                    help="absolute GICH base for 'addr' fields (as `vgic replay`)")
+    br.add_argument("--gicv-base", type=_int, metavar="ADDR",
+                    help="absolute GICV base for 'addr' fields (as `vgic replay`)")
+    br.add_argument("--gic400-base", type=_int, metavar="ADDR",
+                    help="GIC-400 memory map from its base (as `vgic replay`)")
     return p
 
 
@@ -188,6 +233,8 @@ def main(argv=None):
         from .fuzz import run
     elif args.command == "verilog":
         from .verilog import run
+    elif args.command == "board":
+        from .board import run
     return run(args)
 
 

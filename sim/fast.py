@@ -47,8 +47,8 @@ import tempfile
 from ..rtl import regs
 from ..rtl.regbus import LATENCY
 
-__all__ = ["BUSES", "FastEngine", "FastEngineError", "build_library", "bus_verilog",
-           "core_verilog", "verilator_root"]
+__all__ = ["BUSES", "FastEngine", "FastEngineError", "build_library", "build_design",
+           "bus_verilog", "core_verilog", "verilator_root"]
 
 TOP_NAME = "vgic_core"          # the core alone (bus "core")
 BUS_TOP_NAME = "vgic_bus"       # the core behind a bridge
@@ -752,6 +752,50 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core"):
             shutil.rmtree(tmp, ignore_errors=True)
     return lib
 
+
+
+def build_design(name, verilog, harness, top, log=None):
+    """Path of a shared library built from `verilog` (top module `top`) and a
+    C++ `harness` (which includes "V<top>.h"), cached under build/fast/ by
+    `name` and a hash of the inputs, as build_library's (used by sim/board.py)."""
+    log = log or (lambda msg: None)
+    root = verilator_root()
+    if shutil.which("g++") is None:
+        raise FastEngineError("g++ not found: Verilator's C++ output needs it")
+    key = hashlib.sha256("\0".join([verilog, harness, top, str(root), *CXXFLAGS,
+                                     *VERILATOR_FLAGS]).encode()).hexdigest()[:16]
+    cache = build_root() / "fast"
+    final = cache / f"{name}-{key}"
+    lib = final / f"lib{name}.so"
+    if lib.exists():
+        return lib
+    runtime = _runtime_objects(root, cache, log)
+    tmp = pathlib.Path(tempfile.mkdtemp(dir=cache, prefix=f".{name}-"))
+    try:
+        (tmp / "design.v").write_text(verilog)
+        (tmp / "harness.cpp").write_text(harness)
+        log(f"fast: verilating {name} into {final}")
+        p = subprocess.run([str(root / "bin" / "verilator"), *VERILATOR_FLAGS, "design.v",
+                            "--top-module", top, "--prefix", f"V{top}", "-Mdir", "obj"],
+                           cwd=tmp, env=dict(os.environ, VERILATOR_ROOT=str(root)),
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            tail = "\n".join((p.stdout + p.stderr).splitlines()[-30:])
+            raise FastEngineError(f"verilator failed (exit {p.returncode}) on {name}:\n{tail}")
+        sources = sorted(str(s.relative_to(tmp)) for s in (tmp / "obj").glob("*.cpp"))
+        inc = [f"-I{root / 'include'}", f"-I{root / 'include' / 'vltstd'}", "-Iobj"]
+        log(f"fast: compiling {len(sources)} C++ files")
+        _run(["g++", *CXXFLAGS, "-shared", *inc, *sources, "harness.cpp", *map(str, runtime),
+              "-o", lib.name, "-lpthread"], tmp, f"g++ ({name})")
+        try:
+            os.replace(tmp, final)
+        except OSError:                  # built concurrently by another process
+            if not lib.exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return lib
 
 _U64 = ctypes.c_uint64
 _libs = {}
