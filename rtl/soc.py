@@ -6,6 +6,13 @@ one bridge. Its ports are the bus's standard signal names with a prefix
 (``s_axil_awaddr``, ``s_apb_psel``, ``s_wb_cyc``, ...), the core's outputs
 (``virq``, ``vfiq``, ``maint_irq``, ``deact_valid``, ``deact_pintid``), and,
 once converted to Verilog, ``clk`` and ``rst`` (synchronous, active high).
+
+``rst`` (the ``sync`` domain's reset) resets the bridge and the core together:
+it is the bus port's reset (rtl/bridges/access.py, "Reset"; docs/verilog.md,
+"Reset"), to be asserted with the bus manager's reset or while the port is
+idle, for one rising edge or more; transactions in progress are abandoned
+without a response. After it the core holds requests off for P cycles
+(rtl/top.py), the bridge keeping them waiting.
 """
 from amaranth import Module
 from amaranth.lib import wiring

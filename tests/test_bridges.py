@@ -17,13 +17,17 @@ the core bus; the checks:
   computed here independently of the bridge's decoder);
 - protocol rules (stable VALID/payload under back-pressure, no response before
   its request), and a cycle limit, so a hang fails.
+
+The reset tests at the end run the bridges with the real core (rtl/top.py),
+reset with it or alone, against the golden model.
 """
 import gc
 import random
+import types
 import warnings
 
 import pytest
-from amaranth import Module, Mux, Signal
+from amaranth import ClockDomain, Module, Mux, ResetInserter, Signal
 from amaranth.hdl import UnusedElaboratable
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
@@ -36,6 +40,9 @@ from vgic.rtl.bridges import apb as apb_mod, axi4lite as axi4lite_mod, wishbone 
 from vgic.rtl.bridges.axi4lite import AXI4LiteBridge
 from vgic.rtl.bridges.apb import APBBridge
 from vgic.rtl.bridges.wishbone import WishboneBridge
+from vgic.rtl.soc import BusVirtualInterface
+from vgic.rtl.top import VirtualInterface
+from vgic.sim.model import VirtualInterface as ModelVirtualInterface
 
 SIDE = regs.GICV_IAR          # the fake target's side-effect read
 OKAY, SLVERR = 0, 2
@@ -699,3 +706,353 @@ def test_bad_parameters(cls):
             with pytest.raises(ValueError, match=name):
                 cls(**kwargs)
         gc.collect()
+
+
+# -- reset (docs/verilog.md "Reset"; AXI IHI0022 A3.1.2) ------------------------------
+#
+# The contract: a bridge's reset is its bus port's reset. Asserted for one rising
+# edge or more, together with the manager's reset, it abandons every transaction
+# in progress without a response (AXI: BVALID and RVALID low from the first edge
+# of reset, A3.1.2) and the port then works from the next cycle on. The core may
+# be reset alone (its own reset, the bridge's not): every request the bridge
+# accepted still gets exactly one response; the core applies a write it takes
+# after its reset, and the reset wipes any it took before.
+
+BRIDGES = {
+    "axi4lite": (AXI4LiteBridge, {}),
+    "apb": (APBBridge, {}),
+    "wishbone": (WishboneBridge, {"pipelined": False}),
+    "wishbone-pipelined": (WishboneBridge, {"pipelined": True}),
+}
+MASTERS = {"apb": apb_requester, "wishbone": wb_classic_master,
+           "wishbone-pipelined": wb_pipelined_master}
+
+
+def port_of(bridge):
+    return bridge.axi if isinstance(bridge, AXI4LiteBridge) else \
+        bridge.apb if isinstance(bridge, APBBridge) else bridge.wb
+
+
+async def run_ops(ctx, bus, port, rec, ops, rng, **kw):
+    """ops over one bus; returns [(read data or None, error)] in op order (AXI:
+    writes and reads run on their channels concurrently, each in order)."""
+    if bus == "axi4lite":
+        writes = [op[1:] for op in ops if op[0] == "w"]
+        reads = [op[1] for op in ops if op[0] == "r"]
+        b, r = await axi_manager(ctx, port, rec, writes, reads, rng, **kw)
+        b, r = iter(b), iter(r)
+        out = []
+        for op in ops:
+            if op[0] == "w":
+                out.append((None, next(b) == SLVERR))
+            else:
+                data, resp = next(r)
+                out.append((data, resp == SLVERR))
+        return out
+    if bus != "apb":
+        ops = [(op[0], op[1] & ~3, *op[2:]) for op in ops]      # Wishbone: word addresses
+    got = await MASTERS[bus](ctx, port, rec, ops, rng, **kw)
+    return [(d if op[0] == "r" else None, bool(e)) for op, (d, e) in zip(ops, got)]
+
+
+def readback_ops():
+    """A write and read-back of LR2 and a read of GICH_VTR, with what the
+    golden model says they return on a core in any state (the write sets the
+    whole LR)."""
+    model = ModelVirtualInterface(4)
+    value = (1 << 28) | (0x10 << 23) | 77            # pending, priority 0x80, vID 77
+    model.write_addr(regs.lr(2).addr, value)
+    ops = [("w", regs.lr(2).addr, value, 0xF), ("r", regs.lr(2).addr), ("r", regs.GICH_VTR.addr)]
+    return ops, [None, model.read_addr(regs.lr(2).addr), regs.vtr_value(4)]
+
+
+@pytest.mark.parametrize("errors", ["ignore", "report"])
+@pytest.mark.parametrize("bus", list(BRIDGES))
+@pytest.mark.parametrize("seed", range(2))
+def test_core_reset_alone_every_request_answered(bus, errors, seed):
+    """A bridge and the real core with a reset of its own, asserted at random
+    (1-3 cycles) under random traffic: every request whose handshake completed
+    gets exactly one response, with the policy's code (access.py), whether it
+    was waiting in the bridge, in the core's pipeline or in neither when the
+    core was reset; the bus protocol rules hold throughout (the masters check
+    them); afterwards the port works (a write reads back)."""
+    cls, extra = BRIDGES[bus]
+    m = Module()
+    m.domains.sync = ClockDomain("sync")
+    core_rst = Signal(name="core_rst")
+    m.submodules.bridge = bridge = cls(num_lrs=4, errors=errors, **extra)
+    core = VirtualInterface(num_lrs=4)
+    m.submodules.core = ResetInserter(core_rst)(core)
+    wiring.connect(m, bridge.reg, core.bus)
+    rec = Recorder(bridge.reg)
+    port = port_of(bridge)
+    rng = random.Random(seed)
+    writes, reads = random_ops(rng, 40)
+    ops = [("w", *w) for w in writes] + [("r", a) for a in reads]
+    rng.shuffle(ops)
+    resets = {"n": 0, "stop": False}
+
+    async def core_resets(ctx):
+        r = random.Random(seed + 50)
+        while True:
+            for _ in range(r.randrange(3, 40)):
+                await ctx.tick()
+            if resets["stop"]:
+                return
+            ctx.set(core_rst, 1)
+            resets["n"] += 1
+            for _ in range(r.randrange(1, 4)):
+                await ctx.tick()
+            ctx.set(core_rst, 0)
+
+    async def bench(ctx):
+        kw = {"p_valid": 0.7, "p_ready": 0.6} if bus == "axi4lite" else {"p_idle": 0.3}
+        got = await run_ops(ctx, bus, port, rec, ops, random.Random(seed + 1), **kw)
+        for op, (_, err) in zip(ops, got):
+            addr = op[1] if bus == "apb" or bus == "axi4lite" else op[1] & ~3
+            strb = op[3] if op[0] == "w" else 0
+            assert err == spec_outcome(addr, op[0] == "w", strb, 4, errors)[1], op
+        assert resets["n"] >= 3, "the core was hardly reset: lengthen the run"
+        resets["stop"] = True
+        # nothing more comes on the response channels (and the core's last
+        # reset is over)
+        for _ in range(8):
+            if bus == "axi4lite":
+                bvalid, rvalid = await rec.tick(ctx, port.bvalid, port.rvalid)
+                assert not bvalid and not rvalid, "a response without a request"
+            else:
+                await rec.tick(ctx)
+        # the port and the core work after the resets (one access at a time:
+        # AXI orders reads and writes apart)
+        sim_ops, want = readback_ops()
+        for op, data in zip(sim_ops, want):
+            assert await run_ops(ctx, bus, port, rec, [op], random.Random(seed + 2)) == \
+                [(data, False)], op
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(core_resets, background=True)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("length", [1, 3])
+@pytest.mark.parametrize("delay", range(12))
+def test_axi_write_gets_b_across_core_reset(delay, length):
+    """The issue's case: an AXI4-Lite write whose AW and W handshakes have
+    completed, then the core alone is reset (`delay` cycles later, for `length`
+    cycles) while the write waits in the bridge for the core's hold-off, or
+    goes in, or has gone in: the write gets exactly one B, OKAY, and is not
+    repeated; the core holds it iff it took the write after its reset (before
+    it, the reset wipes it)."""
+    m = Module()
+    m.domains.sync = ClockDomain("sync")
+    core_rst = Signal(name="core_rst")
+    m.submodules.bridge = bridge = AXI4LiteBridge(num_lrs=4)
+    core = VirtualInterface(num_lrs=4)
+    m.submodules.core = ResetInserter(core_rst)(core)
+    wiring.connect(m, bridge.reg, core.bus)
+    rec = Recorder(bridge.reg)
+    axi = bridge.axi
+    value = (1 << 28) | (0x10 << 23) | 42
+
+    async def bench(ctx):
+        # the first write (LR0) starts the core's hold-off; the second (LR1)
+        # is accepted right after it and waits in the skid buffers
+        await axi_manager(ctx, axi, rec, [(LR0, 5, 0xF)], [], random.Random(0))
+        ctx.set(axi.awvalid, 1)
+        ctx.set(axi.awaddr, LR1)
+        ctx.set(axi.wvalid, 1)
+        ctx.set(axi.wdata, value)
+        ctx.set(axi.wstrb, 0xF)
+        ctx.set(axi.bready, 1)
+        awready, wready, bvalid = await rec.tick(ctx, axi.awready, axi.wready, axi.bvalid)
+        assert awready and wready and not bvalid, "the second write is not accepted at once"
+        ctx.set(axi.awvalid, 0)
+        ctx.set(axi.wvalid, 0)
+        bs, reset_cycles = 0, []
+        for cycle in range(60):
+            ctx.set(core_rst, delay <= cycle < delay + length)
+            if delay <= cycle < delay + length:
+                reset_cycles.append(rec.cycles)
+            bvalid, bresp = await rec.tick(ctx, axi.bvalid, axi.bresp)
+            if bvalid:
+                assert bresp == OKAY
+                bs += 1
+        assert bs == 1, f"{bs} B responses for one write"
+        writes = [t for (k, a, *_), t in zip(rec.log, rec.times) if k == "w" and a == LR1 >> 2]
+        assert len(writes) == 1, "the write went to the core more than once"
+        took_after = writes[0] > reset_cycles[-1]
+        # read LR1 back (the core is ready again by now)
+        _, ((data, resp),) = await axi_manager(ctx, axi, rec, [], [LR1], random.Random(0))
+        model = ModelVirtualInterface(4)
+        if took_after:
+            model.write_addr(LR1, value)
+        assert (data, resp) == (model.read_addr(LR1), OKAY)
+
+    run_sim(m, bench)
+
+
+def soc_port(top):
+    return types.SimpleNamespace(**{n: getattr(top, top.prefix + n) for n in top.bus_members})
+
+
+@pytest.mark.parametrize("pending", ["buffered", "issuing", "bvalid"])
+def test_axi_shared_reset_abandons_write(pending):
+    """The bridge and the core on one reset (rtl/soc.py, the Verilog top):
+    a reset is the AXI interface's reset (IHI0022 A3.1.2), asserted with the
+    manager's. A write whose AW and W handshakes completed but whose B was not
+    taken when the reset comes (waiting in the skid buffers for the core's
+    hold-off, going to the core in the reset's first cycle, or with BVALID
+    high in it) gets no B: BVALID and RVALID are low from the first edge of
+    the reset (it is synchronous) until the manager makes a new request;
+    AWREADY/WREADY/ARREADY are high after it, and the next write and read
+    complete normally (one B each, the data of the core after its reset)."""
+    top = BusVirtualInterface(num_lrs=4, bus="axi4lite")
+    m = Module()
+    m.domains.sync = cd = ClockDomain("sync")
+    m.submodules.top = top
+    axi = soc_port(top)
+    rec = Recorder(top.bridge.reg)
+    value = (1 << 28) | (0x10 << 23) | 42
+    lr2 = regs.lr(2).addr
+
+    async def bench(ctx):
+        ctx.set(cd.rst, 1)
+        await ctx.tick()
+        ctx.set(cd.rst, 0)
+        if pending == "buffered":    # the core's hold-off after a first write
+            await axi_manager(ctx, axi, rec, [(LR0, 5, 0xF)], [], random.Random(0))
+        else:                        # the core ready: issued in the next cycle
+            for _ in range(top.core.hold_cycles + 1):
+                await rec.tick(ctx)
+        ctx.set(axi.awvalid, 1)
+        ctx.set(axi.awaddr, LR1)
+        ctx.set(axi.wvalid, 1)
+        ctx.set(axi.wdata, value)
+        ctx.set(axi.wstrb, 0xF)
+        ctx.set(axi.bready, 1)
+        ctx.set(axi.rready, 1)
+        awready, wready = await rec.tick(ctx, axi.awready, axi.wready)
+        assert awready and wready
+        strobes = len(rec.log)
+        ctx.set(axi.awvalid, 0)
+        ctx.set(axi.wvalid, 0)
+        if pending == "bvalid":
+            await rec.tick(ctx)                          # the write goes to the core
+            assert len(rec.log) == strobes + 1
+        # the manager's reset and the bridge's, for one edge (BREADY: any value)
+        ctx.set(cd.rst, 1)
+        ctx.set(axi.bready, 0)
+        (bvalid,) = await rec.tick(ctx, axi.bvalid)
+        assert bvalid == (pending == "bvalid")           # synchronous: until the edge
+        assert len(rec.log) == strobes + (pending != "buffered")
+        ctx.set(cd.rst, 0)
+        ctx.set(axi.bready, 1)
+        for _ in range(2 * top.core.hold_cycles):
+            awready, wready, arready, bvalid, rvalid = await rec.tick(
+                ctx, axi.awready, axi.wready, axi.arready, axi.bvalid, axi.rvalid)
+            assert not bvalid and not rvalid, "a response after the interface reset"
+            assert awready and wready and arready
+        b, ((data, resp),) = await axi_manager(ctx, axi, rec, [(lr2, value, 0xF)], [LR1],
+                                               random.Random(1))
+        assert b == [OKAY] and resp == OKAY
+        _, ((data2, _),) = await axi_manager(ctx, axi, rec, [], [lr2], random.Random(1))
+        model = ModelVirtualInterface(4)       # after the reset: LR1 as reset, LR2 written
+        model.write_addr(lr2, value)
+        assert (data, data2) == (model.read_addr(LR1), model.read_addr(lr2))
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+async def start_request(ctx, bus, port, rec, op):
+    """Put one request on the bus and return right after its handshake edge
+    (AXI: AR or AW+W, APB: the setup phase, Wishbone: STB taken), leaving the
+    bus signals as they are."""
+    write = op[0] == "w"
+    if bus == "axi4lite":
+        if write:
+            for sig, v in ((port.awaddr, op[1]), (port.wdata, op[2]), (port.wstrb, op[3]),
+                           (port.awvalid, 1), (port.wvalid, 1)):
+                ctx.set(sig, v)
+            ready = (port.awready, port.wready)
+        else:
+            ctx.set(port.araddr, op[1])
+            ctx.set(port.arvalid, 1)
+            ready = (port.arready,)
+        assert all(await rec.tick(ctx, *ready)), "the request was not taken at once"
+    elif bus == "apb":
+        for sig, v in ((port.psel, 1), (port.penable, 0), (port.pwrite, write), (port.paddr, op[1]),
+                       (port.pwdata, op[2] if write else 0), (port.pstrb, op[3] if write else 0)):
+            ctx.set(sig, v)
+        await rec.tick(ctx)
+        ctx.set(port.penable, 1)
+    else:
+        for sig, v in ((port.cyc, 1), (port.stb, 1), (port.we, write), (port.adr, op[1] >> 2),
+                       (port.dat_w, op[2] if write else 0), (port.sel, op[3] if write else 0xF)):
+            ctx.set(sig, v)
+        stall = await rec.tick(ctx, *([port.stall] if bus == "wishbone-pipelined" else []))
+        assert not any(stall)
+
+
+def quiet(ctx, bus, port):
+    """The manager in reset: no request on the bus."""
+    names = {"axi4lite": ("awvalid", "wvalid", "arvalid"), "apb": ("psel", "penable"),
+             "wishbone": ("cyc", "stb"), "wishbone-pipelined": ("cyc", "stb")}[bus]
+    for n in names:
+        ctx.set(getattr(port, n), 0)
+
+
+@pytest.mark.parametrize("op", ["r", "w"])
+@pytest.mark.parametrize("delay", range(5))
+@pytest.mark.parametrize("bus", list(BRIDGES))
+def test_shared_reset_mid_transfer_leaves_no_stale_response(bus, delay, op):
+    """Every bus, bridge and core on one reset (rtl/soc.py): a reset, with the
+    manager's, `delay` cycles into a transfer (before, while or after it
+    reaches the core) abandons it; the transfers after the reset get their own
+    responses (no late ACK/PREADY/B/R of the abandoned one: the masters check
+    the protocol, and the read data is that of the core after its reset), the
+    first of them made in the cycle after the reset, during the core's
+    hold-off."""
+    top = BusVirtualInterface(num_lrs=4, bus=bus)
+    m = Module()
+    m.domains.sync = cd = ClockDomain("sync")
+    m.submodules.top = top
+    port = soc_port(top)
+    rec = Recorder(top.bridge.reg)
+    value = (1 << 28) | (0x10 << 23) | 42
+    first = ("r", regs.GICH_VTR.addr) if op == "r" else ("w", LR0, value, 0xF)
+
+    async def bench(ctx):
+        ctx.set(cd.rst, 1)
+        await ctx.tick()
+        ctx.set(cd.rst, 0)
+        for _ in range(top.core.hold_cycles + 1):
+            await rec.tick(ctx)
+        if bus == "axi4lite":
+            ctx.set(port.bready, 1)
+            ctx.set(port.rready, 1)
+        await start_request(ctx, bus, port, rec, first)
+        for _ in range(delay):
+            await rec.tick(ctx)
+        quiet(ctx, bus, port)
+        ctx.set(cd.rst, 1)
+        await rec.tick(ctx)
+        ctx.set(cd.rst, 0)
+        model = ModelVirtualInterface(4)
+        ops = [("r", LR0), ("w", LR1, value, 0xF), ("r", LR1), ("r", regs.GICH_VTR.addr)]
+        for o in ops:                   # one at a time (AXI orders reads and writes apart)
+            ((data, err),) = await run_ops(ctx, bus, port, rec, [o], random.Random(delay))
+            assert not err
+            if o[0] == "w":
+                model.write_addr(o[1], o[2], o[3])
+            else:
+                assert data == model.read_addr(o[1]), o
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()

@@ -22,6 +22,24 @@ RO registers and reads of WO registers are architected (ignored / read 0, rule 3
 and get OKAY.
 
 An error response always means: the core saw nothing.
+
+Reset (every bridge; docs/verilog.md "Reset"; AXI IHI0022 A3.1.2). A bridge's
+reset is its bus port's reset. It is synchronous: from the first rising edge
+with reset high the bridge answers nothing (AXI: BVALID and RVALID low) and
+forgets every transaction in progress, which never gets a response, then or
+later; the port takes requests again from the cycle after the reset. So it is
+asserted with the reset of the bus's manager, or while the port is idle (every
+response taken): a manager not reset with it would wait for those responses
+forever. One rising edge is enough (in hardware and the Amaranth simulator;
+docs/verilog.md asks two of Icarus's SystemVerilog mode). The core may be reset
+alone (a reset of its own beside the bridge's): a bridge times every response
+itself (LATENCY cycles after the issue, ``in_flight``), never from the core's
+``ack``, so every request it accepted still gets exactly one response, with the
+policy's code. A request it hands to the core up to the core's last reset cycle
+is wiped by the reset (a write leaves nothing; a read's data is undefined);
+requests after that wait for the core's ``ready`` (low from the edge that starts
+its reset until P cycles after it, rtl/top.py). ``ready`` is a register: in the
+first cycle of the core's reset it still shows its earlier value.
 """
 from amaranth import Const, Module, Signal
 from amaranth.lib import wiring
@@ -90,11 +108,15 @@ class AccessCheck(wiring.Component):
         if self.errors == "ignore":
             m.d.comb += self.forward.eq(word_ok)
         else:
-            # Ref: arch 1.4 rule 2; offsets from rtl/regs.py
+            # Ref: arch 1.4 rule 2; offsets from rtl/regs.py. An expression
+            # (word == w for each mapped w, ORed), not an m.Switch: in Verilog it
+            # becomes continuous assignments, which every simulator evaluates at
+            # time 0, where a Switch becomes an `always @*` block that Icarus's
+            # SystemVerilog mode does not run until its input changes (an address
+            # held constant from time 0 would check as X, reset or not; docs/verilog.md,
+            # "Reset"). The same function for synthesis.
             mapped = Signal()
-            with m.Switch(self.addr[2:]):
-                with m.Case(*mapped_words(self.num_lrs)):
-                    m.d.comb += mapped.eq(1)
+            m.d.comb += mapped.eq(self.addr[2:].matches(*mapped_words(self.num_lrs)))
             m.d.comb += [
                 self.forward.eq(word_ok & mapped),
                 self.error.eq(~(word_ok & mapped)),

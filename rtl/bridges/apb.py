@@ -10,6 +10,10 @@ bus, rtl/regbus.py) the access phase waits with PREADY low. PSLVERR: the
 accesses access.py rejects when errors="report" (rejected reads return
 PRDATA = 0). PPROT is ignored. PADDR is a byte address; its low
 CORE_ADDR_BITS bits select the register.
+
+Reset (access.py, "Reset"): the interface's reset (PRESETn); a transfer in
+progress gets no PREADY, and the next transfer (PSEL low during the reset) is
+answered on its own. A reset of the core alone loses no transfer.
 """
 from amaranth import Module, Mux, Signal
 from amaranth.lib import wiring

@@ -29,6 +29,11 @@
   errors="report". AWPROT/ARPROT are accepted and ignored.
 - The address is a byte address; its low CORE_ADDR_BITS bits select the register
   (rtl/regs.py), higher bits (addr_width > 14) are ignored.
+- Reset (access.py, "Reset"): the interface's reset (ARESETn). It empties the
+  skid buffers and the response slots: a write whose AW and W handshakes
+  completed but whose B was not taken gets no B, a read accepted but not
+  answered no R; BVALID and RVALID are low from its first edge, AWREADY,
+  WREADY and ARREADY high. A reset of the core alone loses no response.
 """
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring

@@ -16,6 +16,9 @@ ACK/ERR are gated by CYC (an abandoned cycle sees no late response). ERR: the
 accesses access.py rejects when errors="report" (rejected reads return 0).
 When the register bus has a ``ready`` hold-off (rtl/regbus.py), a request waits
 for it: classic delays ACK/ERR, pipelined raises STALL (= ~ready).
+Reset (access.py, "Reset"): the interface's reset (RST_I); requests in
+progress get no ACK/ERR, then or after it (CYC low during the reset). A reset
+of the core alone loses no response.
 """
 from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring

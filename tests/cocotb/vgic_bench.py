@@ -264,8 +264,10 @@ class Bench:
                 self.deact.append(int(self.dut.deact_pintid.value))
 
     async def reset(self):
+        # docs/verilog.md "Reset": the documented minimum, two rising edges
+        # (one is enough but in Icarus's SystemVerilog mode, cocotb's default)
         self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 3)
+        await ClockCycles(self.dut.clk, 2)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
         self.model.reset()
