@@ -140,7 +140,23 @@ def generate(num_lrs=4, bus="axi4lite", name=None, errors="ignore",
     top = BusVirtualInterface(num_lrs=num_lrs, bus=bus, errors=errors,
                               addr_width=addr_width, iidr=iidr)
     text = verilog.convert(top, name=name, emit_src=False)
-    return header(top, name) + text
+    return header(top, name) + _start_combinational_blocks(text)
+
+
+# Yosys makes each `always @*` block run once at time 0 by reading a variable
+# initialised in its declaration. Simulators in SystemVerilog mode (Icarus
+# -g2012, cocotb's default) do not count that initial value as an event, so a
+# block whose inputs never change after time 0 would never run and its
+# registers load X (docs/verilog.md, "Reset"). Declared without a value and
+# set by an `initial` statement instead, it changes from X at time 0: an event
+# the blocks see (Icarus in both modes, Verilator; tests/test_bridges_verilog.py).
+_AUTO_INIT = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+) +(?:= 0);$",
+                        re.M)
+
+
+def _start_combinational_blocks(text):
+    return _AUTO_INIT.sub(lambda m: f"{m.group(1)}reg {m.group(2)} ;\n"
+                                    f"{m.group(1)}initial {m.group(2)} = 1'b0;", text)
 
 
 def run(args):

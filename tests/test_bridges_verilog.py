@@ -388,10 +388,9 @@ def reset_ops():
             ("r", 0x1000), ("r", regs.GICV_IAR.addr), ("w", regs.GICH_HCR.addr, 1, 0xF)]
 
 
-# The documented minimum reset (docs/verilog.md "Reset"): one rising edge, two in
-# Icarus's SystemVerilog mode, where a bench's `reg rst = 1;` (high from time 0
-# by its declaration alone) is no change that wakes the `always @*` blocks.
-MIN_RESET = {"2005": 1, "2012": 2}
+# The documented minimum reset (docs/verilog.md "Reset"): one rising edge of rst,
+# in both Icarus modes (sim/verilog.py wakes the `always @*` blocks at time 0).
+MIN_RESET = 1
 
 
 @pytest.mark.parametrize("errors", ["ignore", "report"])
@@ -405,20 +404,17 @@ def test_icarus_minimum_reset_then_accesses(tmp_path, bus, std, errors):
     address held from time 0, and the ones after it return the golden model's
     data and the policy's response codes, nothing X, nothing hanging."""
     ops = reset_ops()
-    lines = icarus_run(tmp_path, bus, acc_steps(ops), std, reset=MIN_RESET[std], errors=errors)
+    lines = icarus_run(tmp_path, bus, acc_steps(ops), std, reset=MIN_RESET, errors=errors)
     assert lines == expected_lines(ops, 1, errors)
 
 
-@pytest.mark.xfail(reason="docs/verilog.md \"Reset\": in Icarus's SystemVerilog mode the "
-                          "module is undefined (X) until a reset",
-                   strict=False)
 def test_icarus_g2012_without_reset(tmp_path):
-    """The issue's bench, which never asserts rst, in Icarus -g2012: outside
-    the contract (a reset is required). The registers' next values are
-    computed in `always @*` blocks that this mode does not run at time 0, so
-    some registers load X at the first edge and keep it through their
-    feedback (the core's ready, then xREADY once a request is taken; the read
-    hangs)."""
+    """The issue's bench, which never asserts rst, in Icarus -g2012: the
+    registers' next values are computed in `always @*` blocks, which this
+    mode ran only once an input changed, so before sim/verilog.py started
+    them at time 0 some registers loaded X at the first edge and kept it (the
+    core's ready, then xREADY; the read hung). Now the module starts in its
+    reset state in every mode (a reset is still what docs/verilog.md asks)."""
     ops = reset_ops()
     lines = icarus_run(tmp_path, "axi4lite", acc_steps(ops), "2012", reset=0)
     assert lines == expected_lines(ops, 1, "ignore")
@@ -471,13 +467,13 @@ def test_icarus_axi_reset_abandons_accepted_write(tmp_path, std):
     before = [("w", lr0, LR_VALUE, 0xF)]
     after = [("r", lr1), ("r", lr0), ("w", lr2, LR_VALUE + 1, 0xF), ("r", lr2)]
     steps = "\n".join([acc_steps(before),
-                       f"    abandon(14'h{lr1:04x}, 32'h{LR_VALUE:08x}, {MIN_RESET[std]});",
+                       f"    abandon(14'h{lr1:04x}, 32'h{LR_VALUE:08x}, {MIN_RESET});",
                        acc_steps(after)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnusedElaboratable)   # not built: its hold-off only
         hold = BusVirtualInterface(4, "axi4lite").core.hold_cycles
         gc.collect()
-    lines = icarus_run(tmp_path, "axi4lite", steps, std, reset=MIN_RESET[std], lrs=4,
+    lines = icarus_run(tmp_path, "axi4lite", steps, std, reset=MIN_RESET, lrs=4,
                        extra=AXI_ABANDON % (3 * hold))
     assert lines == (expected_lines(before, 4, "ignore") + ["ABANDONED"]
                      + expected_lines(after, 4, "ignore", Model(4)))

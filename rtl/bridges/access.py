@@ -30,8 +30,7 @@ forgets every transaction in progress, which never gets a response, then or
 later; the port takes requests again from the cycle after the reset. So it is
 asserted with the reset of the bus's manager, or while the port is idle (every
 response taken): a manager not reset with it would wait for those responses
-forever. One rising edge is enough (in hardware and the Amaranth simulator;
-docs/verilog.md asks two of Icarus's SystemVerilog mode). The core may be reset
+forever. One rising edge is enough. The core may be reset
 alone (a reset of its own beside the bridge's): a bridge times every response
 itself (LATENCY cycles after the issue, ``in_flight``), never from the core's
 ``ack``, so every request it accepted still gets exactly one response, with the
@@ -111,10 +110,8 @@ class AccessCheck(wiring.Component):
             # Ref: arch 1.4 rule 2; offsets from rtl/regs.py. An expression
             # (word == w for each mapped w, ORed), not an m.Switch: in Verilog it
             # becomes continuous assignments, which every simulator evaluates at
-            # time 0, where a Switch becomes an `always @*` block that Icarus's
-            # SystemVerilog mode does not run until its input changes (an address
-            # held constant from time 0 would check as X, reset or not; docs/verilog.md,
-            # "Reset"). The same function for synthesis.
+            # time 0 (a Switch would be one more `always @*` block to wake,
+            # docs/verilog.md "Reset"). The same function for synthesis.
             mapped = Signal()
             m.d.comb += mapped.eq(self.addr[2:].matches(*mapped_words(self.num_lrs)))
             m.d.comb += [

@@ -264,10 +264,9 @@ class Bench:
                 self.deact.append(int(self.dut.deact_pintid.value))
 
     async def reset(self):
-        # docs/verilog.md "Reset": the documented minimum, two rising edges
-        # (one is enough but in Icarus's SystemVerilog mode, cocotb's default)
+        # docs/verilog.md "Reset": the documented minimum, one rising edge
         self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 2)
+        await ClockCycles(self.dut.clk, 1)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
         self.model.reset()
