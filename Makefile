@@ -19,12 +19,13 @@ help:
 	@echo "make bench-throughput  core-bus cycles per access, requests back to back"
 	@echo "make formal     prove the invariants with SymbiYosys"
 
-# Python packages (pip), then Debian's Icarus Verilog when missing and we are root.
+# Python packages (pip), then Debian's Icarus Verilog and openFPGALoader (the
+# ULX3S platform asks for it even to build) when missing and we are root.
 setup:
-	$(PIP) install -q -e '.[test,hw]'
-	@command -v iverilog >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q iverilog; \
-	  else echo "note: iverilog missing; install Debian's 'iverilog' for the Icarus tests"; fi; }
+	$(PIP) install -q -e '.[test,hw,board]'
+	@command -v iverilog >/dev/null && command -v openFPGALoader >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q iverilog openfpgaloader; \
+	  else echo "note: install Debian's 'iverilog' and 'openfpgaloader' for the Icarus and board tests"; fi; }
 
 run: setup
 	vgic replay examples/basic_virq.jsonl --engine both --compare --vcd $(BUILD)/example.vcd
@@ -86,3 +87,32 @@ bench-throughput: setup
 FORMAL_ARGS ?=
 formal: setup
 	nice $(PY) formal/run.py --build $(BUILD)/formal $(FORMAL_ARGS)
+
+# -- FPGA boards (rtl/boards/, docs/boards.md) ---------------------------------
+# make board BOARD=icebreaker|ulx3s-85f [BOARD_ARGS="--lrs 16 --seed 2"]: the
+# bitstream in $(BUILD)/board/BOARD/ (its path printed last); fails when the
+# post-route Fmax is below the design clock. About 15 s (iCEBreaker) and 2
+# minutes (ULX3S 85F) on a 2-core machine.
+# make program BOARD=...: load it with openFPGALoader (builds first when the
+# bitstream is missing or stale); says so and fails when no board is on USB.
+# make board-check: every board built, timing checked, resource/Fmax table
+# (bench/bench_boards.py; tests/test_boards.py builds both boards too).
+BOARD      ?= icebreaker
+BOARD_ARGS ?=
+
+.PHONY: board-setup board program board-check
+
+board-setup:
+	$(PIP) install -q -e '.[hw,board]'
+	@command -v openFPGALoader >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q openfpgaloader; \
+	  else echo "note: openFPGALoader missing; install Debian's 'openfpgaloader' to program boards"; fi; }
+
+board: board-setup
+	$(PY) -m vgic.rtl.boards.build $(BOARD) --build $(BUILD)/board/$(BOARD) $(BOARD_ARGS)
+
+program: board-setup
+	$(PY) -m vgic.rtl.boards.build $(BOARD) --build $(BUILD)/board/$(BOARD) --program $(BOARD_ARGS)
+
+board-check: board-setup
+	nice $(PY) bench/bench_boards.py --build $(BUILD)

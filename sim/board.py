@@ -17,15 +17,13 @@ import time
 from typing import NamedTuple
 
 from ..rtl import regs
+from ..rtl.boards import BOARDS      # each board's top: its design clock and UART rate
 from ..rtl.bridges.uart import (CMD_INFO, CMD_READ, CMD_RESET, CMD_WRITE, EV_DEACT, EV_LINES,
                                 MAGIC, START_EVENT, START_REQ, START_RESP, crc8_byte)
 
 __all__ = ["BOARDS", "crc8", "encode_request", "decode_response", "decode_event", "Response",
            "Event", "LinkError", "Link", "SimSerial", "open_serial", "INFO_NAMES", "run"]
 
-# (design clock in Hz, UART rate) of each board's BoardCore (rtl/boards/: the PLL output,
-# FTDI 3 Mbaud), for --sim and the default --baud
-BOARDS = {"icebreaker": (36_000_000, 3_000_000), "ulx3s-85f": (75_000_000, 3_000_000)}
 STATUS = {0: "done", 1: "CRC error", 2: "sequence error", 3: "unknown command or bad address",
           4: "frame timeout (the request was cut short)"}
 INFO_NAMES = ("magic", "build id", "LRs", "CPUs", "baud", "clock (Hz)", "protocol version")
@@ -299,8 +297,7 @@ class SimSerial:
 
     def __init__(self, num_lrs=4, board="icebreaker", build_id=0, timeout=0.002, log=None,
                  baud=None):
-        self.clk_freq, self.baud = BOARDS[board]
-        self.baud = baud or self.baud
+        self.clk_freq, self.baud = BOARDS[board].clk_freq, baud or BOARDS[board].baud
         from ..rtl.bridges.uart import clocks_per_bit
         self.div = clocks_per_bit(self.clk_freq, self.baud)
         self.num_lrs, self.timeout = num_lrs, timeout
@@ -381,7 +378,7 @@ def _open(args, err):
     try:
         if args.sim:
             return SimSerial(num_lrs=getattr(args, "lrs", 4), board=board, baud=args.baud)
-        return open_serial(args.port, args.baud or BOARDS[board][1])
+        return open_serial(args.port, args.baud or BOARDS[board].baud)
     except LinkError as e:
         print(f"vgic board: error: {e}", file=err)
     except ValueError as e:                  # a rate the design cannot make
