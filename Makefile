@@ -17,6 +17,7 @@ help:
 	@echo "make bench-hw   area/Fmax/latency tables;  make bench-sim  simulation speed"
 	@echo "make bench-replay  vgic replay throughput and peak memory on a 1M-transaction trace"
 	@echo "make bench-throughput  core-bus cycles per access, requests back to back"
+	@echo "make board BOARD=icebreaker|ulx3s-85f   a bitstream (make program loads it)"
 	@echo "make formal     prove the invariants with SymbiYosys"
 
 # Python packages (pip), then Debian's Icarus Verilog and openFPGALoader (the
