@@ -522,22 +522,7 @@ def run_replay(args):
     if board_time is not None:
         print(f"vgic board: simulated board time {board_time * 1e3:.3f} ms at {port.baud} baud: "
               f"{ran / max(board_time, 1e-12):,.0f} transactions/s on the board", file=err)
-    if comparison is None:
-        return 0
-    comparison.report(args.trace, err)
-    print(f"vgic board: compared with the recording: {comparison.compared} values, "
-          f"{comparison.total} difference(s)", file=err)
-    if comparison.total:
-        return 1
-    if comparison.compared == 0:
-        print("vgic board: error: --compare found no recorded value to compare "
-              "(no read values or line levels in the trace)", file=err)
-        return 2
-    if skipped * 2 > n:
-        print(f"vgic board: error: {skipped} of {n} transactions were skipped as physical-GIC "
-              "accesses; check the address map (--gich-base/--gicv-base, --gic400-base)", file=err)
-        return 2
-    return 0
+    return 0 if comparison is None else comparison.verdict("vgic board", args.trace, n, skipped, err)
 
 
 def _finish(progress):

@@ -689,10 +689,6 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core"):
     separate); `bus` (BUSES) the core alone or behind a bridge."""
     regs.check_num_lrs(num_lrs)
     check_bus(bus)
-    log = log or (lambda msg: None)
-    root = verilator_root()
-    if shutil.which("g++") is None:
-        raise FastEngineError("g++ not found: the fast engine compiles Verilator's C++ output")
     top = TOP_NAME if bus == "core" else BUS_TOP_NAME
     vlt = ""
     if bus == "core":
@@ -709,73 +705,42 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core"):
         harness = (f"#define BUS_{bus.upper().replace('-', '_')} 1\n"
                    + (HARNESS_COMMON + HARNESS_BRIDGE).replace("@TOP@", top))
         vlt = BRIDGE_VLT.replace("@TOP@", top)
-    vflags = VERILATOR_FLAGS + (TRACE_FLAGS if trace else [])
     if trace:
         harness = "#define VGIC_TRACE 1\n" + harness
-    key = hashlib.sha256("\0".join([verilog, harness, vlt, str(root), *CXXFLAGS, *vflags])
-                         .encode()).hexdigest()[:16]
-    cache = build_root() / "fast"
     variant = "" if bus == "core" else f"-{bus}"
-    final = cache / f"lrs{num_lrs}{variant}{'-vcd' if trace else ''}-{key}"
-    lib = final / "libvgic_fast.so"
-    if lib.exists():
-        return lib
-    runtime = _runtime_objects(root, cache, log, trace)
-    tmp = pathlib.Path(tempfile.mkdtemp(dir=cache, prefix=f".lrs{num_lrs}-"))
-    try:
-        (tmp / "core.v").write_text(verilog)
-        (tmp / "harness.cpp").write_text(harness)
-        config = []
-        if vlt:
-            (tmp / "config.vlt").write_text(vlt)
-            config = ["config.vlt"]
-        env = dict(os.environ, VERILATOR_ROOT=str(root))
-        log(f"fast: verilating {num_lrs} LRs{'' if bus == 'core' else ' behind ' + bus} into {final}")
-        p = subprocess.run([str(root / "bin" / "verilator"), *vflags, *config, "core.v",
-                            "--top-module", top, "--prefix", f"V{top}", "-Mdir", "obj"],
-                           cwd=tmp, env=env, capture_output=True, text=True)
-        if p.returncode != 0:
-            tail = "\n".join((p.stdout + p.stderr).splitlines()[-30:])
-            raise FastEngineError(f"verilator failed (exit {p.returncode}) on {tmp / 'core.v'}:\n{tail}")
-        sources = sorted(str(s.relative_to(tmp)) for s in (tmp / "obj").glob("*.cpp"))
-        inc = [f"-I{root / 'include'}", f"-I{root / 'include' / 'vltstd'}", "-Iobj"]
-        log(f"fast: compiling {len(sources)} C++ files (g++ {' '.join(CXXFLAGS)})")
-        _run(["g++", *CXXFLAGS, "-shared", *inc, *sources, "harness.cpp", *map(str, runtime),
-              "-o", "libvgic_fast.so", "-lpthread"], tmp, "g++ (fast engine)")
-        try:
-            os.replace(tmp, final)
-        except OSError:                  # built concurrently by another process
-            if not lib.exists():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return lib
+    return build_design(f"lrs{num_lrs}{variant}{'-vcd' if trace else ''}", verilog, harness, top,
+                        log=log, trace=trace, config=vlt, lib_name="libvgic_fast.so")
 
 
-
-def build_design(name, verilog, harness, top, log=None):
-    """Path of a shared library built from `verilog` (top module `top`) and a
-    C++ `harness` (which includes "V<top>.h"), cached under build/fast/ by
-    `name` and a hash of the inputs, as build_library's (used by sim/board.py)."""
+def build_design(name, verilog, harness, top, log=None, trace=False, config="", lib_name=None):
+    """Path of a shared library built by Verilator and g++ from `verilog` (top
+    module `top`), a C++ `harness` (which includes "V<top>.h") and an optional
+    Verilator `config` file's text, with tracing (a VCD) if `trace`; cached
+    under build/fast/<name>-<hash of the inputs>/. Used by build_library and
+    sim/board.py."""
     log = log or (lambda msg: None)
     root = verilator_root()
     if shutil.which("g++") is None:
         raise FastEngineError("g++ not found: Verilator's C++ output needs it")
-    key = hashlib.sha256("\0".join([verilog, harness, top, str(root), *CXXFLAGS,
-                                     *VERILATOR_FLAGS]).encode()).hexdigest()[:16]
+    vflags = VERILATOR_FLAGS + (TRACE_FLAGS if trace else [])
+    key = hashlib.sha256("\0".join([verilog, harness, config, top, str(root), *CXXFLAGS, *vflags])
+                         .encode()).hexdigest()[:16]
     cache = build_root() / "fast"
     final = cache / f"{name}-{key}"
-    lib = final / f"lib{name}.so"
+    lib = final / (lib_name or f"lib{name}.so")
     if lib.exists():
         return lib
-    runtime = _runtime_objects(root, cache, log)
+    runtime = _runtime_objects(root, cache, log, trace)
     tmp = pathlib.Path(tempfile.mkdtemp(dir=cache, prefix=f".{name}-"))
     try:
         (tmp / "design.v").write_text(verilog)
         (tmp / "harness.cpp").write_text(harness)
+        configs = []
+        if config:
+            (tmp / "config.vlt").write_text(config)
+            configs = ["config.vlt"]
         log(f"fast: verilating {name} into {final}")
-        p = subprocess.run([str(root / "bin" / "verilator"), *VERILATOR_FLAGS, "design.v",
+        p = subprocess.run([str(root / "bin" / "verilator"), *vflags, *configs, "design.v",
                             "--top-module", top, "--prefix", f"V{top}", "-Mdir", "obj"],
                            cwd=tmp, env=dict(os.environ, VERILATOR_ROOT=str(root)),
                            capture_output=True, text=True)
@@ -784,7 +749,7 @@ def build_design(name, verilog, harness, top, log=None):
             raise FastEngineError(f"verilator failed (exit {p.returncode}) on {name}:\n{tail}")
         sources = sorted(str(s.relative_to(tmp)) for s in (tmp / "obj").glob("*.cpp"))
         inc = [f"-I{root / 'include'}", f"-I{root / 'include' / 'vltstd'}", "-Iobj"]
-        log(f"fast: compiling {len(sources)} C++ files")
+        log(f"fast: compiling {len(sources)} C++ files (g++ {' '.join(CXXFLAGS)})")
         _run(["g++", *CXXFLAGS, "-shared", *inc, *sources, "harness.cpp", *map(str, runtime),
               "-o", lib.name, "-lpthread"], tmp, f"g++ ({name})")
         try:
@@ -796,6 +761,7 @@ def build_design(name, verilog, harness, top, log=None):
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return lib
+
 
 _U64 = ctypes.c_uint64
 _libs = {}

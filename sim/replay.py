@@ -130,6 +130,27 @@ class Comparison:
                     self.first.append((t, k, rec, ours, list(self._recent)))
         self._recent.append((t, r))
 
+    def verdict(self, tool, path, n, skipped, out):
+        """The report, a summary line and the exit status: 1 on a difference;
+        2 if nothing was compared, or if most of the `n` transactions were
+        `skipped` as physical-GIC accesses (a wrong address map looks like
+        that: no false pass); else 0."""
+        self.report(path, out)
+        print(f"{tool}: compared with the recording: {self.compared} values, "
+              f"{self.total} difference(s)", file=out)
+        if self.total:
+            return 1
+        if self.compared == 0:
+            print(f"{tool}: error: --compare found no recorded value to compare "
+                  "(no read values or line levels in the trace)", file=out)
+            return 2
+        if skipped * 2 > n:
+            print(f"{tool}: error: {skipped} of {n} transactions were skipped as physical-GIC "
+                  "accesses; check the address map (--gich-base/--gicv-base, --gic400-base)",
+                  file=out)
+            return 2
+        return 0
+
     def report(self, path, out):
         for t, k, rec, ours, context in self.first:
             for c, cr in context:
@@ -253,22 +274,7 @@ def run(args):
     if args.vcd:
         print(f"vgic replay: waveform {args.vcd}, GTKWave save file "
               f"{os.path.splitext(args.vcd)[0]}.gtkw", file=err)
-    if comparison is None:
-        return 0
-    comparison.report(args.trace, err)
-    print(f"vgic replay: compared with the recording: {comparison.compared} values, "
-          f"{comparison.total} difference(s)", file=err)
-    if comparison.total:
-        return 1
-    if comparison.compared == 0:
-        print("vgic replay: error: --compare found no recorded value to compare "
-              "(no read values or line levels in the trace)", file=err)
-        return 2
-    if skipped * 2 > n:
-        print(f"vgic replay: error: {skipped} of {n} transactions were skipped as physical-GIC "
-              "accesses; check the address map (--gich-base/--gicv-base, --gic400-base)", file=err)
-        return 2
-    return 0
+    return 0 if comparison is None else comparison.verdict("vgic replay", args.trace, n, skipped, err)
 
 
 
