@@ -56,11 +56,7 @@ def table(results):
                      else "(in LCs)", ram, _used(u, ("ICESTORM_PLL", "EHXPLLL")),
                      _used(u, ("SB_IO", "TRELLIS_IO")), f"{fmax:.1f}" if fmax else "-",
                      margin + ("" if r["timing_met"] else " FAIL"), f"{r['total_s']:.0f}"])
-    widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(hdr, widths)) + " |",
-           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
-    return "\n".join(out)
+    return bench_hw.markdown_table(hdr, rows)
 
 
 def critical_path(build_dir):

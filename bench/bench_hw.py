@@ -42,6 +42,15 @@ TARGETS = {"fmax_ecp5_4": 200.0, "fmax_ecp5_64": 125.0, "lut4_ecp5_4": 1500}
 ICE40_UP5K_LCS = 5280
 
 
+
+def markdown_table(hdr, rows):
+    """A Markdown table with padded columns (the benchmark scripts' output)."""
+    widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
+    out = ["| " + " | ".join(str(h).ljust(w) for h, w in zip(hdr, widths)) + " |",
+           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
+    return "\n".join(out)
+
 def log(msg):
     print(f"[bench-hw {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -364,11 +373,7 @@ def table(results):
                      _fmt(ea.get("mux")), _fmax(e), _fmt(ia.get("lut4")),
                      _fmt(ia.get("ff")), _fmt(ia.get("carry")),
                      lc, _fmax(i)])
-    widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(hdr, widths)) + " |",
-           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
-    return "\n".join(out)
+    return markdown_table(hdr, rows)
 
 
 def target_lines(results):

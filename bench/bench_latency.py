@@ -180,10 +180,8 @@ def table(per_lrs):
         else:
             label = f"next request accepted (ready = 1): after {len(reqs)} kinds of request"
         rows.append([label] + [v if v == "-" else f"cycle {v}" for v in key])
-    widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
-    out.append("| " + " | ".join(h.ljust(w) for h, w in zip(hdr, widths)) + " |")
-    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    out += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    from bench_hw import markdown_table         # bench/ is on sys.path (a script)
+    out.append(markdown_table(hdr, rows))
     return "\n".join(out)
 
 

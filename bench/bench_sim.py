@@ -141,11 +141,8 @@ def table(per_lrs):
                          f"{r['txn_per_s']:,.0f}",
                          "-" if r["vs_rtl"] is None else f"{r['vs_rtl']:,.1f}",
                          "-" if r.get("vs_rtl_same_mode") is None else f"{r['vs_rtl_same_mode']:,.1f}"])
-    widths = [max(len(x) for x in col) for col in zip(hdr, *rows)]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(hdr, widths)) + " |",
-           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-    return "\n".join(out)
+    from bench_hw import markdown_table         # bench/ is on sys.path (a script)
+    return markdown_table(hdr, rows)
 
 
 ALL = ("model", "rtl", "fast", "fast-batch", "diff-rtl", "diff-fast")
