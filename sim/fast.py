@@ -682,6 +682,11 @@ def _runtime_objects(root, cache, log, trace=False):
     return objs
 
 
+# Yosys's internal wake-up variables (`\$auto$verilog_backend.cc:N:dump_module$K`):
+# their '.' and ':' break GTKWave's reading of a VCD, so a traced build renames them.
+_YOSYS_AUTO = re.compile(r"\\\$auto\$verilog_backend\.cc:\d+:dump_module\$(\d+) ")
+
+
 def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core"):
     """Path of the compiled shared library for num_lrs LRs (built if not cached).
     `verilog` overrides the generated Verilog (module vgic_core, or vgic_bus
@@ -707,6 +712,7 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core"):
         vlt = BRIDGE_VLT.replace("@TOP@", top)
     if trace:
         harness = "#define VGIC_TRACE 1\n" + harness
+        verilog = _YOSYS_AUTO.sub(r"\\auto_dump_module_\1 ", verilog)
     variant = "" if bus == "core" else f"-{bus}"
     return build_design(f"lrs{num_lrs}{variant}{'-vcd' if trace else ''}", verilog, harness, top,
                         log=log, trace=trace, config=vlt, lib_name="libvgic_fast.so")

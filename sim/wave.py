@@ -39,7 +39,10 @@ LR_FIELDS = [("State", "STATE"), ("VirtualID", DEC), ("Priority", HEX), ("Grp1",
 
 
 def vcd_signals(vcd_path):
-    """{full dotted name: width} from a VCD's declarations."""
+    """{full dotted name: width} from a VCD's declarations, named as GTKWave
+    names them: a variable whose name has a '.' in it (a field, lr[3].State)
+    escaped with a backslash, as Amaranth's VCDs write it already (Verilator's
+    do not)."""
     signals, scope = {}, []
     with open(vcd_path) as f:
         for line in f:
@@ -53,7 +56,10 @@ def vcd_signals(vcd_path):
             elif tok[0] == "$upscope":
                 scope.pop()
             elif tok[0] == "$var":
-                signals[".".join(scope + [tok[4]])] = int(tok[2])
+                var = tok[4]
+                if "." in var and not var.startswith("\\"):
+                    var = "\\" + var
+                signals[".".join(scope + [var])] = int(tok[2])
     return signals
 
 
@@ -67,12 +73,9 @@ def _core_scope(signals):
 
 
 def _find(signals, top, rel):
-    """The full name of a signal in the core's scope: Amaranth's VCDs keep the
-    escape of names like \\lr[3].State, Verilator's drop it. None if absent."""
-    for name in (f"{top}.{rel}", f"{top}.{rel.lstrip(chr(92))}"):
-        if name in signals:
-            return name
-    return None
+    """The full name of a signal in the core's scope, or None if absent."""
+    name = f"{top}.{rel}"
+    return name if name in signals else None
 
 
 def _ref(name, width):

@@ -7,6 +7,8 @@ import io
 import json
 import pathlib
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -271,3 +273,23 @@ def test_bridge_engine_offers_the_timed_issue_only(fast4):
             engine.read("GICH", 0x004)
     finally:
         engine.close()
+
+
+@pytest.mark.skipif(not (shutil.which("gtkwave") and shutil.which("xvfb-run")),
+                    reason="needs Debian's gtkwave and xvfb (.ci/run installs them)")
+def test_gtkwave_loads_every_signal_of_the_fast_vcd(fast4, capsys, tmp_path):
+    """GTKWave itself (headless) reads Verilator's VCD and shows every signal
+    the save file lists (Verilator names fields lr[3].State unescaped, and
+    Yosys's internal names would stop GTKWave's parser)."""
+    example = pathlib.Path(__file__).resolve().parents[1] / "examples" / "basic_virq.jsonl"
+    vcd = tmp_path / "w.vcd"
+    code, _, err = _replay(capsys, example, "--engine", "fast", "--vcd", vcd, "-o",
+                           tmp_path / "out.jsonl")
+    assert code == 0, err
+    gtkw = tmp_path / "w.gtkw"
+    listed = sum(1 for l in gtkw.read_text().splitlines() if l.startswith("+"))
+    script = tmp_path / "q.tcl"
+    script.write_text('puts "SHOWN [llength [gtkwave::getDisplayedSignals]]"\ngtkwave::/File/Quit\n')
+    out = subprocess.run(["xvfb-run", "-a", "gtkwave", "-S", str(script), str(gtkw)],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert listed > 60 and f"SHOWN {listed}" in out, out[-2000:]
