@@ -229,7 +229,7 @@ class UARTBridge(wiring.Component):
                         with m.Case(CMD_READ, CMD_WRITE):
                             m.next = "ISSUE"
                         with m.Case(CMD_RESET):
-                            m.d.sync += wait.eq(1)
+                            m.d.sync += [wait.eq(1), self.core_rst.eq(1)]
                             m.next = "CORE_RESET"
                         with m.Case(CMD_INFO):
                             words = self.info_words()
@@ -248,9 +248,10 @@ class UARTBridge(wiring.Component):
                 with m.If(reg.ack):
                     m.d.sync += rdata.eq(Mux(cmd == CMD_READ, reg.r_data, 0))
                     m.next = "SETTLE"
-            with m.State("CORE_RESET"):            # core_rst for one cycle, then one more
-                m.d.comb += self.core_rst.eq(wait != 0)
-                m.d.sync += wait.eq(0)
+            # core_rst high for one cycle, then one more cycle before SETTLE looks at
+            # ready; core_rst is a register, since it fans out to every core flip-flop
+            with m.State("CORE_RESET"):
+                m.d.sync += [wait.eq(0), self.core_rst.eq(0)]
                 with m.If(wait == 0):
                     m.next = "SETTLE"
             with m.State("SETTLE"):                # ready again: the lines are the request's
