@@ -12,6 +12,7 @@ Engines (`--engine`): "rtl" (Amaranth simulation, sim/driver.py), "fast"
 itself). A new engine is one more name in sim/diff.py's ENGINES and one more
 case in its `make_engine`.
 """
+import itertools
 import json
 import sys
 import time
@@ -103,18 +104,20 @@ def fuzz(n, lrs=DEFAULT_LRS, seed=0, engine="rtl", profile="mixed", progress=Non
             progress.start += time.monotonic() - built     # the rate counts running only
         ref = VirtualInterface(num_lrs)
         runner = DiffRunner(ref, dut, names=("model", engine))
+        # the stream is not kept (memory stays flat): a failure regenerates its prefix
         txns = stream(RandomChoices(stream_seed(seed, num_lrs, profile)), num_lrs, profile)
-        seen = []
+        done = 0                          # transactions of this count compared so far
         try:
             for i, txn in zip(range(share), txns):
-                seen.append(txn)
                 runner.step(txn)
+                done = i + 1
                 if progress is not None and i % check_every == 0:
                     progress.update(num_lrs, i, share)
         except Divergence as d:
-            raise FuzzFailure(d, num_lrs, seen) from None
+            prefix = stream(RandomChoices(stream_seed(seed, num_lrs, profile)), num_lrs, profile)
+            raise FuzzFailure(d, num_lrs, list(itertools.islice(prefix, done + 1))) from None
         except KeyboardInterrupt:
-            raise FuzzInterrupted(num_lrs, len(seen), total_done + len(seen)) from None
+            raise FuzzInterrupted(num_lrs, done, total_done + done) from None
         finally:
             close = getattr(dut, "close", None)
             if close is not None:
