@@ -34,7 +34,7 @@ GROUPS = {
     "isolation":  "4. GICV accesses change only LR State and HCR.EOICount (arch 2.8, R10, R11)",
     "apr":        "5. EOIR/AEOIR drop the lowest set APR bit only; RPR = highest active priority (R4, R8, R9)",
     "eoi":        "5b. EOIR/AEOIR/DIR deactivate the matched LR, count unmatched EOIs, forward HW pINTIDs (R8-R11)",
-    "bus":        "6. every request is acked exactly 2 cycles later; reads return and writes store the registers (regbus, arch 1.4, 2.19)",
+    "bus":        "6. every request is acked exactly LATENCY = 3 cycles later; reads return and writes store the registers (regbus, arch 1.4, 2.19)",
     "cover":      "7. reachability: every MISR bit, EOICount wrap, a preempting IAR, the lines",
 }
 
