@@ -148,6 +148,14 @@ static Eng* eng_new(int settle) {
     return e;
 }
 
+// Move up to max of the oldest entries of v into buf; returns the count.
+template <typename T> static int take(std::vector<T>& v, T* buf, int max) {
+    int n = (int)v.size() < max ? (int)v.size() : max;
+    for (int i = 0; i < n; i++) buf[i] = v[i];
+    v.erase(v.begin(), v.begin() + n);
+    return n;
+}
+
 extern "C" {
 
 #ifdef VGIC_TRACE
@@ -171,13 +179,7 @@ void vg_free(void* p) {
 }
 
 // Move up to max queued forwarded pINTIDs into buf (oldest first); returns the count.
-int vg_take_deact(void* p, uint16_t* buf, int max) {
-    Eng* e = (Eng*)p;
-    int n = (int)e->deact.size() < max ? (int)e->deact.size() : max;
-    for (int i = 0; i < n; i++) buf[i] = e->deact[i];
-    e->deact.erase(e->deact.begin(), e->deact.begin() + n);
-    return n;
-}
+int vg_take_deact(void* p, uint16_t* buf, int max) { return take(((Eng*)p)->deact, buf, max); }
 
 uint64_t vg_cycles(void* p) { return ((Eng*)p)->cycles; }
 
@@ -191,13 +193,7 @@ void vg_timed_stats(void* p, uint64_t* out) {
 }
 
 // Move up to max collected read data into buf (oldest first); returns the count.
-int vg_timed_take(void* p, uint32_t* buf, int max) {
-    Eng* e = (Eng*)p;
-    int n = (int)e->rdata.size() < max ? (int)e->rdata.size() : max;
-    for (int i = 0; i < n; i++) buf[i] = e->rdata[i];
-    e->rdata.erase(e->rdata.begin(), e->rdata.begin() + n);
-    return n;
-}
+int vg_timed_take(void* p, uint32_t* buf, int max) { return take(((Eng*)p)->rdata, buf, max); }
 
 }
 """
