@@ -31,6 +31,13 @@ directions as seen from the initiator, i.e. a bridge):
   accepted r_stb. r_stb and w_stb are never both 1.
 - While ready stays 1, a new request may be issued in any cycle, including
   t+1 (back-to-back transactions, one per clock, three in flight).
+- settled (core -> initiator): a read of a register whose value the core
+  derives from other state (SETTLED_READS: GICV_IAR, AIAR, HPPIR, AHPPIR,
+  RPR and GICH_MISR) may be issued only in a cycle with ready = 1 and
+  settled = 1; the core ignores it otherwise (no ack, no effect). Every other
+  request needs ready alone. If settled = 1 in cycle c, virq, vfiq and
+  maint_irq in cycle c + 1 reflect every request accepted before cycle c (an
+  initiator that wants the lines after a request waits for that).
 - w_strb other than 0b1111 (a partial write): the core ignores the write
   (registers are word-accessible only); bridges may also report an error.
 - addr is a word address of CORE_ADDR_BITS - 2 = 12 bits (16 KiB window,
@@ -44,14 +51,25 @@ from amaranth.lib import data
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from . import regs
 from .regs import CORE_ADDR_BITS
 
-__all__ = ["RegBusSignature", "ADDR_WIDTH", "LATENCY", "AddrDecode", "predecode", "names",
-           "first_words"]
+__all__ = ["RegBusSignature", "ADDR_WIDTH", "LATENCY", "SETTLED_READS", "needs_settled",
+           "AddrDecode", "predecode", "names", "first_words"]
 
 ADDR_WIDTH = CORE_ADDR_BITS - 2
 assert ADDR_WIDTH == 12                 # three 4-bit fields (AddrDecode)
 LATENCY = 3                      # cycles from an accepted strobe to its ack
+# reads answered from state the core derives (they wait for `settled`)
+SETTLED_READS = (regs.GICV_IAR, regs.GICV_AIAR, regs.GICV_HPPIR, regs.GICV_AHPPIR,
+                 regs.GICV_RPR, regs.GICH_MISR)
+
+
+def needs_settled(word):
+    """A read of word address `word` waits for `settled`: a bool for an int,
+    else an Amaranth expression (1 bit) of the address value."""
+    words = [reg.word for reg in SETTLED_READS]
+    return word in words if isinstance(word, int) else word.matches(*words)
 
 
 class RegBusSignature(wiring.Signature):
@@ -65,6 +83,7 @@ class RegBusSignature(wiring.Signature):
             "r_data": In(32),
             "ack":    In(1),
             "ready":  In(1),
+            "settled": In(1),
         })
 
 

@@ -105,7 +105,7 @@ class VirtualInterface(wiring.Component):
         # -- entry (edge ending t): the accepted request, registered, with its
         #    address predecoded for the blocks' decodes (regbus.names)
         ready = Signal()                 # = (hold == 0) and no request in the cycle before
-        m.d.comb += bus.ready.eq(ready)
+        m.d.comb += [bus.ready.eq(ready), bus.settled.eq(ready)]   # the hold-off covers both
         r_stb, w_stb = Signal(name="req_r"), Signal(name="req_w")
         addr = Signal.like(bus.addr, name="req_addr")
         req_w_data = Signal.like(bus.w_data, name="req_w_data")
