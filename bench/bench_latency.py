@@ -1,19 +1,25 @@
-# Ref: rtl/regbus.py (bus timing); docs/architecture.md R6, R6a, R8, R13, R14
+# Ref: rtl/timing.py, rtl/regbus.py (bus timing); docs/architecture.md R6, R6a, R8, R13, R14
 """Cycle latencies of the core, measured in Amaranth simulation.
 
 Cycle 0 is the cycle in which the register bus strobe (r_stb / w_stb) is
 high; a latency of N cycles means the effect is first visible in cycle N,
 i.e. after N rising clock edges. "Read data" is r_data in the ack cycle.
+Each measured request is issued once the core is quiet (ready = settled =
+1), so that only its own effects are counted; rtl/timing.py says what the
+figures should be.
 
 Measured, for each LR count asked for:
   - every readable register of both frames (r_stb -> ack with r_data);
   - GICH_LR write (pending)        -> virq rises    (R6)
-  - GICV_PMR write (unmask)        -> virq rises    (R6: PMR resets to 0)
   - GICV_IAR read                  -> virq falls    (R6a)
+  - GICV_PMR write (unmask)        -> virq rises    (R6: PMR resets to 0)
   - GICV_EOIR write (LR.EOI = 1)   -> maint_irq rises (R8, R12, R13)
   - GICH_HCR = 0                   -> maint_irq falls (R14)
   - GICV_EOIR write (HW = 1 LR)    -> deact_valid pulse (R10)
   - Group 0 LR with FIQEn          -> vfiq rises    (R6)
+  - the bus, after each kind of request (and after reset): the first cycle
+    in which the core takes a next request (ready = 1), and the first in
+    which it takes a read of regbus.SETTLED_READS (ready = settled = 1).
 
 Output: a table on stdout, JSON in build/bench_latency.json.
 """
@@ -24,7 +30,8 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MAX_WAIT = 16                # cycles before an effect counts as "never"
+MAX_WAIT = 24                # cycles before an effect counts as "never"
+RESET = "reset (cycle 0 = the first cycle after it)"        # a kind of "request"
 
 
 def measure(num_lrs):
@@ -35,19 +42,38 @@ def measure(num_lrs):
 
     dut = VirtualInterface(num_lrs=num_lrs)
     bus = dut.bus
-    has_ready = "ready" in bus.signature.members     # register bus with a hold-off
-    # holdoff: the first cycle with ready = 1 again after each kind of request
-    # (1 = the core takes a new request in the ack cycle; no ready port: always 1)
-    results = {"reads": {}, "events": {}, "holdoff": {}}
+    # ready / settled: per kind of request, the first cycle after its strobe
+    # in which the core takes a next request (ready = 1) / a SETTLED_READS
+    # read (ready = settled = 1); the largest over the requests of that kind
+    results = {"timing": repr(dut.timing), "reads": {}, "events": {}, "ready": {}, "settled": {}}
+
+    async def quiet(ctx):
+        """Wait for a cycle with ready = settled = 1 (nothing in progress)."""
+        for _ in range(MAX_WAIT):
+            if ctx.get(bus.ready) and ctx.get(bus.settled):
+                return
+            await ctx.tick()
+        raise AssertionError(f"{num_lrs} LRs: the core did not settle in {MAX_WAIT} cycles")
+
+    def kind(reg, value, data):
+        """The request's kind for the ready/settled rows: its direction and
+        register (the LRs as one), and whether an IAR/AIAR read acknowledged."""
+        name = "GICH_LR<n>" if reg.name.startswith("LR") else reg.full_name
+        if value is not None:
+            return f"write {name}"
+        if reg in (regs.GICV_IAR, regs.GICV_AIAR):
+            return f"read {name}" + (" (acknowledges)" if (data & 0x3FF) < 1020 else " (1023)")
+        return f"read {name}"
+
+    def record(key, ready_at, settled_at):
+        for table, at in (("ready", ready_at), ("settled", settled_at)):
+            results[table][key] = max(results[table].get(key, 0), MAX_WAIT if at is None else at)
 
     async def strobe(ctx, reg, value=None, watch=None, want=None):
-        """One transaction on `reg`; returns (ack latency, r_data, latency of
-        `watch` reaching `want`, counted from the strobe cycle)."""
-        if has_ready:                       # a bus with hold-off: wait until taken
-            for _ in range(MAX_WAIT):
-                if ctx.get(bus.ready):
-                    break
-                await ctx.tick()
+        """One transaction on `reg`, issued in a quiet cycle; returns (ack
+        latency, r_data, latency of `watch` reaching `want`, counted from the
+        strobe cycle)."""
+        await quiet(ctx)
         seen = None
         if watch is not None and ctx.get(watch) == want:
             seen = 0
@@ -58,7 +84,7 @@ def measure(num_lrs):
             ctx.set(bus.w_data, value)
             ctx.set(bus.w_strb, 0xF)
             ctx.set(bus.w_stb, 1)
-        ack_at, data, ready_at = None, None, None if has_ready else 1
+        ack_at, data, ready_at, settled_at = None, None, None, None
         for cycle in range(1, MAX_WAIT + 1):
             await ctx.tick()
             ctx.set(bus.r_stb, 0)
@@ -67,13 +93,14 @@ def measure(num_lrs):
                 ack_at, data = cycle, ctx.get(bus.r_data)
             if ready_at is None and ctx.get(bus.ready):
                 ready_at = cycle
+            if settled_at is None and ctx.get(bus.ready) and ctx.get(bus.settled):
+                settled_at = cycle
             if watch is not None and seen is None and ctx.get(watch) == want:
                 seen = cycle
-            if ack_at is not None and ready_at is not None and (watch is None or seen is not None):
+            if None not in (ack_at, ready_at, settled_at) and (watch is None or seen is not None):
                 break
-        results["holdoff"][f"{'read' if value is None else 'write'} {reg.full_name}"] = \
-            max(results["holdoff"].get(f"{'read' if value is None else 'write'} {reg.full_name}", 0),
-                ready_at or MAX_WAIT)
+        assert ack_at is not None, f"{reg.full_name}: no ack (the core did not take the request)"
+        record(kind(reg, value, data), ready_at, settled_at)
         return ack_at, data, seen
 
     async def idle(ctx, n=2):
@@ -82,6 +109,18 @@ def measure(num_lrs):
 
     async def tb(ctx):
         R = regs
+        # -- reset: cycle 0 is the first cycle after it (the simulation starts
+        #    in the reset state) --------------------------------------------------
+        ready_at = settled_at = None
+        for cycle in range(MAX_WAIT):
+            if ready_at is None and ctx.get(bus.ready):
+                ready_at = cycle
+            if settled_at is None and ctx.get(bus.ready) and ctx.get(bus.settled):
+                settled_at = cycle
+            if settled_at is not None:
+                break
+            await ctx.tick()
+        record(RESET, ready_at, settled_at)
         # -- every readable register (side-effect-free state after reset) -----
         readable = [r for r in R.GICH + R.GICV if r.access in ("RW", "RO")
                     and not (r.name.startswith("LR") and int(r.name[2:]) >= num_lrs)]
@@ -131,6 +170,16 @@ def measure(num_lrs):
         _, _, ev["GICV_EOIR write (HW=1) -> deact_valid pulse"] = await strobe(
             ctx, R.GICV_EOIR, 45, dut.deact_valid, 1)
         await idle(ctx)
+        # -- the bus: the other kinds of request that change state --------------------
+        await strobe(ctx, R.lr(0), lr_value(47, 1, 0xA0, grp1=1))
+        _, data, _ = await strobe(ctx, R.GICV_AIAR)
+        assert data & 0x3FF == 47, f"AIAR returned {data}, expected 47"
+        await strobe(ctx, R.GICV_AEOIR, 47)
+        await strobe(ctx, R.GICV_DIR, 1023)                 # EOImode = 0: no effect
+        for reg in (R.GICV_BPR, R.GICV_ABPR, R.GICH_VMCR, R.GICV_APR0, R.GICH_APR):
+            _, data, _ = await strobe(ctx, reg)
+            await strobe(ctx, reg, data)                    # its own value back
+        await strobe(ctx, R.GICV_IIDR, 0)                   # read-only: ignored
         # -- Group 0 with FIQEn -> vfiq rises ---------------------------------------
         await strobe(ctx, R.GICV_CTLR, 0x3 | 0x8)
         await idle(ctx)
@@ -167,19 +216,25 @@ def table(per_lrs):
         elif any(r.startswith("GICH_LR") for r in regs_):
             label += " (GICH_LR<n>)" if all(r.startswith("GICH_LR") for r in regs_) else ""
         rows.append([label] + [v if v == "-" else _c(v) for v in key])
-    # bus hold-off: requests grouped by the cycle in which ready is 1 again
-    hgroups = {}
-    for req in per_lrs[lrs[0]]["holdoff"]:
-        key = tuple(per_lrs[n]["holdoff"].get(req, "-") for n in lrs)
-        hgroups.setdefault(key, []).append(req)
-    for key, reqs in sorted(hgroups.items(), key=lambda kv: str(kv[0])):
-        if len(reqs) <= 6:
-            label = "next request accepted (ready = 1): after " + ", ".join(reqs)
-        elif all(r.startswith("read ") for r in reqs):
-            label = f"next request accepted (ready = 1): after a read of any of {len(reqs)} other registers"
-        else:
-            label = f"next request accepted (ready = 1): after {len(reqs)} kinds of request"
-        rows.append([label] + [v if v == "-" else f"cycle {v}" for v in key])
+    # the bus: requests grouped by the first cycle in which the core takes a
+    # next request (ready), and a SETTLED_READS read (ready and settled)
+    for what, head in (("ready", "next request accepted (ready = 1)"),
+                       ("settled", "next SETTLED_READS read accepted (ready = settled = 1)")):
+        hgroups = {}
+        for req in per_lrs[lrs[0]][what]:
+            key = tuple(per_lrs[n][what].get(req, "-") for n in lrs)
+            hgroups.setdefault(key, []).append(req)
+        for key, reqs in sorted(hgroups.items(), key=lambda kv: [(v == "-", v) for v in kv[0]]):
+            if len(reqs) <= 6:
+                label = f"{head}: after " + ", ".join(reqs)
+            else:
+                reset = " (and after reset)" if RESET in reqs else ""
+                reqs = [r for r in reqs if r != RESET]
+                if all(r.startswith("read ") for r in reqs):
+                    label = f"{head}: after a read of any of {len(reqs)} other registers{reset}"
+                else:
+                    label = f"{head}: after any of {len(reqs)} other kinds of request{reset}"
+            rows.append([label] + [v if v == "-" else f"cycle {v}" for v in key])
     from bench_hw import markdown_table         # bench/ is on sys.path (a script)
     out.append(markdown_table(hdr, rows))
     return "\n".join(out)
@@ -192,7 +247,7 @@ def _c(v):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="bench_latency.py", description=__doc__.split("\n\n")[0],
                                 epilog="Cycle 0 is the strobe cycle of the register bus "
-                                       "(rtl/regbus.py).")
+                                       "(rtl/regbus.py); the expected figures: rtl/timing.py.")
     p.add_argument("--lrs", default="1,4,64", help="comma-separated LR counts (default 1,4,64)")
     p.add_argument("--json", default=str(ROOT / "build" / "bench_latency.json"),
                    help="JSON output (default build/bench_latency.json)")

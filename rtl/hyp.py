@@ -4,19 +4,18 @@ frame's register decode.
 
 Twin of sim/model/hyp.py. VMCR and APR are stored in the vCPU block (this
 block reads them and strobes their writes), the LRs, EISR and ELRSR in the LR
-bank, MISR in the maintenance block. A request (accepted in cycle t) arrives
-registered by the top in cycle t+1, frame-selected (`r_stb`, `w_stb`), with
-its word address and that address predecoded (`addr`, `dec`, rtl/regbus.py).
-Writes are decoded at the edge ending t+1 (one-hot enables, also the LR
-bank's lr_w_sel) and land at the next, with w_data registered by the top.
-r_data is valid in cycle t+2, 0 for any address not of this block (the top
-ORs the blocks' answers and registers them again, rtl/regbus.py):
-the first 16 words (HCR .. ELRSR1) are selected by the predecoded address's
-low field and registered with a hit flag (regbus.first_words), APR is read
-from its register after that stage; the LR window is muxed on the LR index's
-low 3 bits into groups of 8 LRs, registered, and the group is selected after
-the registers (so with 64 LRs no path runs from the address through a 64-way
-mux in one clock).
+bank, MISR in the maintenance block. A request arrives in its decode cycle
+(rtl/timing.py), registered by the top: strobes (`w_stb` only for a
+full-word write), data, its word address and that address predecoded
+(`addr`, `dec`, rtl/regbus.py). Writes land at the edge ending that cycle
+(the LR bank's lr_w_sel, the vCPU's vmcr_w_stb/apr_w_stb likewise). r_data
+is valid in the next cycle, 0 for any address not of this block (the top ORs
+the blocks' answers and registers them again): the first 16 words (HCR ..
+ELRSR1) are selected by the predecoded address's low field and registered
+with a hit flag (regbus.first_words), APR is read from its register after
+that stage; the LR window is muxed on the LR index's low 3 bits into groups
+of 8 LRs, registered, and the group is selected after the registers (so with
+64 LRs no path runs from the address through a 64-way mux in one clock).
 """
 from amaranth.hdl import Array, Cat, Module, Signal, Mux, Const
 from amaranth.lib import data, wiring
@@ -43,9 +42,7 @@ class Hyp(wiring.Component):
         super().__init__({
             # the request's address predecoded (registered by the top, cycle t+1)
             "dec":          In(AddrDecode),
-            # GICH frame requests, cycle t+1 (registered, frame-selected and
-            # accepted by the top); w_data is registered by the top: valid
-            # when a write lands, the cycle after w_stb
+            # the request, decode cycle (w_stb: a full-word write)
             "addr":         In(ADDR_WIDTH),
             "r_stb":        In(1),
             "w_stb":        In(1),
@@ -56,7 +53,7 @@ class Hyp(wiring.Component):
             "eoicount_inc": In(1),
             # LR bank: values for the read mux, write port (data on w_data)
             "lr":           In(data.ArrayLayout(LR, num_lrs)),
-            "lr_w_sel":     Out(num_lrs),  # one-hot: write LR n with w_data
+            "lr_w_sel":     Out(num_lrs),  # one-hot: LR n takes w_data at this edge
             "eisr":         In(MAX_LRS),
             "elrsr":        In(MAX_LRS),
             # maintenance block
@@ -132,22 +129,19 @@ class Hyp(wiring.Component):
         m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, self.apr, 0)
                                    | Mux(lr_hit, lr_read, 0))
 
-        # -- GICH frame writes: decoded at the edge ending t+1 (one-hot enables,
-        #    so that no bus input reaches an LR's enable in one cycle), they land
-        #    at the next with w_data (registered by the top)
-        hcr_we = Signal()
-        m.d.sync += [
-            hcr_we.eq(self.w_stb & names(self.dec, regs.GICH_HCR.word)),
-            self.vmcr_w_stb.eq(self.w_stb & names(self.dec, regs.GICH_VMCR.word)),
-            self.apr_w_stb.eq(self.w_stb & names(self.dec, regs.GICH_APR.word)),
-            # GICH_LR<n>; none above ListRegs: WI. RO registers, reserved offsets: ignored
-            self.lr_w_sel.eq(Cat(self.w_stb & names(self.dec, regs.lr(n).word)
-                                 for n in range(self.num_lrs))),
+        # -- GICH frame writes, landing at the decode edge; GICH_LR<n> none
+        #    above ListRegs: WI. RO registers, reserved offsets: ignored
+        def we(reg):
+            return self.w_stb & names(self.dec, reg.word)
+        m.d.comb += [
+            self.vmcr_w_stb.eq(we(regs.GICH_VMCR)),
+            self.apr_w_stb.eq(we(regs.GICH_APR)),
+            self.lr_w_sel.eq(Cat(we(regs.lr(n)) for n in range(self.num_lrs))),
         ]
-        with m.If(hcr_we):
-            m.d.sync += hcr.eq(self.w_data & regs.GICH_HCR.wmask)
-
-        # R11: EOICount + 1 modulo 32 (never in the same cycle as an HCR write)
+        # R11: EOICount + 1 modulo 32 (never at the edge of an HCR write:
+        # the bus waits for the EOI's match, rtl/timing.py)
         with m.If(self.eoicount_inc):
             m.d.sync += hcr.EOICount.eq(hcr.EOICount + 1)
+        with m.If(we(regs.GICH_HCR)):
+            m.d.sync += hcr.eq(self.w_data & regs.GICH_HCR.wmask)
         return m

@@ -2,34 +2,28 @@
 """List-register bank: storage, ELRSR/EISR, candidate selection, vID match.
 
 Twin of sim/model/lr_bank.py. The hardware changes only State (acknowledge,
-deactivate); every other field is written by the hypervisor alone.
+deactivate); every other field is written by the hypervisor alone. When
+each result is valid: rtl/timing.py (this block's stages are named there).
 
-Candidate selection (R5) is a pipeline that runs every cycle over registered
-state, so its results are valid once the state has been still for
-``best_latency`` cycles (the core holds its bus off that long, rtl/top.py):
+Candidate selection (R5, R1), a pipeline over registered state that runs
+every cycle:
 
-    edge 1        cand[n]: LR n is pending (01), its group enabled, its
-                  priority below PMR (the R5 leaf condition); and the
-                  pairwise Priority comparisons the two lowest tree levels
-                  look up (le_i_j: LR i's <= LR j's, 1.5 per LR)
-    edges 2..L+1  a binary tree, one registered level per edge, lower
-                  indices on the left so that ties go to the lowest index
-                  (L = ceil(log2 num_lrs), at least 1); each node carries
-                  valid, Priority, Grp1, its group priority (R3) and the LR
-                  index; the vID only with more than 4 LRs, taken at
-                  level 1 from the node's 2 LRs by index and carried up
-                  (up to 4 LRs best_vid is fetched by the root's index)
-    edge L+2      best_sel: one-hot, the LR the root came from (acknowledge
-                  uses it), and best_vid: that LR's vID
+    candidate     cand[n]: LR n is pending (01), its group enabled, its
+                  priority below PMR; le_i_j: LR i's Priority <= LR j's
+                  (the two lowest tree levels look these up)
+    tree          a binary tree, lower indices on the left so that ties go
+                  to the lowest index; a leaf is LR n (valid = cand[n]) with
+                  its Priority, Grp1, group priority (R3), whether it
+                  preempts the running priority (R1: no APR bit at or below
+                  its group priority, from the vCPU's apr_upto), index and
+                  vid_out; registered per Timing.tree_registered. `best` is
+                  the root.
 
-The vID match (R8, R9) is a second pipeline over the vID/source CPUID of an
-EOIR/AEOIR/DIR, on w_data while match_stb is 1: the edge ending that cycle
-registers, per LR, whether its VirtualID equals the vID and whether the vSGI
-source check passes; edge 1 after it each LR's hit (and whether deactivating
-it forwards its pINTID), edge 2, per group of 8 LRs,
-the group's lowest hit (one-hot) with its forwarding bit and pINTID, and
-the group of the lowest hit of all (log-depth prefix ORs); ``match`` is then
-that group's forwarding bit and pINTID, and the deactivated LR its lowest hit.
+The vID match (R8, R9) for an EOIR/AEOIR/DIR whose value is on w_data in its
+decode cycle: per LR, whether it holds that vID in State 10/11 (and the vSGI
+source check) is registered every cycle; then the lowest-index hit with its
+forwarding bit and pINTID (`match`), in one stage up to 8 LRs, else per group
+of 8 (registered) and across the groups (Timing.match_latency).
 """
 import operator
 from functools import reduce
@@ -39,32 +33,24 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regs
+from .timing import Timing
 from .regs import LR_FIELDS, LR_WMASK, MAX_LRS, INVALID, PENDING, ACTIVE
 
-__all__ = ["LR", "Best", "Match", "LRBank"]
+__all__ = ["LR", "Best", "Match", "LRBank", "below_any"]
 
 LR = regs.layout(LR_FIELDS)          # GICH_LR<n>: .HW .Grp1 .State .Priority .EOI .CPUID ...
 
 
 class Best(data.Struct):
-    """The highest-priority pending candidate (R5); its vID is the separate,
-    one edge later port best_vid."""
+    """A candidate-tree node, and the root: the highest-priority pending
+    candidate (R5) and what the responses need of it."""
     valid:    1
     prio:     5                      # Priority field, P[7:3]
     grp1:     1
-    gprio:    5                      # group priority >> 3 (R3)
-
-
-class Node(data.Struct):
-    """A candidate-tree node: what the comparison and R1 need, and which LR
-    it is; the vID only with more than 4 LRs (up to 4, it is fetched by the
-    root's `idx`, so the tree stays narrow)."""
-    valid:    1
-    prio:     5
-    grp1:     1
-    gprio:    5
-    idx:      6
-    vid:      13                     # more than 4 LRs: from level 1 up (taken there by idx), else 0
+    gprio:    5                      # group priority >> 3 (R3): the APR bit it sets (R4)
+    pre:      1                      # it preempts: gprio < the running priority (R1)
+    idx:      6                      # the LR
+    vid:      13                     # vid_out: VirtualID, CPUID in [12:10] when HW = 0
 
 
 class Match(data.Struct):
@@ -74,35 +60,30 @@ class Match(data.Struct):
     pintid: 10                       # PhysicalID
 
 
-def _tree(m, leaves, left_wins, name, also=None):
-    """Reduce `leaves` pairwise, level by level (one registered level per
-    edge, one submodule per level, at least one level even for a single
-    leaf), to one node: a node keeps its left child when `left_wins(left,
-    right, left's leaf indices, right's leaf indices)`, else the right one.
-    `also(stage, node, its next value, leaf indices, level)` may add
-    statements for a node (later assignments win). Returns the root."""
+def _tree(m, leaves, left_wins, name, registered):
+    """Reduce `leaves` pairwise, level by level (one submodule per level, at
+    least one level even for a single leaf), to one node: a node keeps its
+    left child when `left_wins(left, right, left's leaf indices, right's leaf
+    indices)`, else the right one. A level's nodes are registers when
+    `registered(level, levels)`, else combinational. Returns the root."""
+    levels = max(1, (len(leaves) - 1).bit_length())
     nodes = [(leaf, [i]) for i, leaf in enumerate(leaves)]     # (value, leaf indices below)
-    level = 0
-    while len(nodes) > 1 or level == 0:
-        level += 1
+    for level in range(1, levels + 1):
         m.submodules[f"{name}_l{level}"] = stage = Module()
+        domain = stage.d.sync if registered(level, levels) else stage.d.comb
         up = []
         for i in range(0, len(nodes), 2):
             pair = nodes[i:i + 2]
             node = Signal(pair[0][0].shape(), name=f"{name}_l{level}_{i // 2}")
-            nxt = Signal(pair[0][0].shape(), name=f"{name}_l{level}_{i // 2}_next")
             if len(pair) == 1:                                # odd one out: passed up
-                stage.d.comb += nxt.eq(pair[0][0])
+                domain += node.eq(pair[0][0])
                 below = pair[0][1]
             else:
                 (l, l_leaves), (r, r_leaves) = pair
                 decide = Signal(name=f"{name}_l{level}_{i // 2}_decide")
-                stage.d.comb += [decide.eq(left_wins(l, r, l_leaves, r_leaves)),
-                                 nxt.eq(Mux(decide, l, r))]
+                stage.d.comb += decide.eq(left_wins(l, r, l_leaves, r_leaves))
+                domain += node.eq(Mux(decide, l, r))
                 below = l_leaves + r_leaves
-            stage.d.sync += node.eq(nxt)
-            if also is not None:
-                also(stage, node, nxt, below, level)
             up.append((node, below))
         nodes = up
     return nodes[0][0]
@@ -133,31 +114,21 @@ def below_any(m, bits, name):
 class LRBank(wiring.Component):
     """GICH_LR0..num_lrs-1 and everything computed from them.
 
-    Ports:
+    Ports (all in a request's decode cycle unless said otherwise, rtl/timing.py):
       lr                      the LR values (the hyp block's read mux)
-      w_sel, w_data           hypervisor write of GICH_LR<n> (one-hot w_sel; masked here)
+      w_sel, w_data           hypervisor write of GICH_LR<n> (one-hot w_sel, lands at
+                              this edge; masked here)
       enable_grp0/1, vmprimask   GICV_CTLR.EnableGrp0/1 and GICV_PMR[7:3] (R5 filter)
       gmask0, gmask1          group-priority masks of P[7:3] for Group 0/1 (R3)
-      best                    R5 candidate with its group priority (registered)
-      best_vid                its vid_out (VirtualID, CPUID in [12:10] when HW = 0),
-                              registered one edge after best, with best_sel
-      ack_stb                 an IAR/AIAR read acknowledged at the last edge: the LR
-                              best_sel marked then (ack_sel) goes 01 -> 10 (R6a)
-      match_stb, w_data -> match   vID match for an EOIR/AEOIR/DIR: its vID and
-                              source CPUID on w_data while match_stb is 1
+      apr_upto                bit i: APR[i:0] != 0 (R1: LR n preempts unless bit gprio is set)
+      best                    the R5 candidate (registered root of the tree)
+      ack_stb                 an IAR/AIAR acknowledge lands: LR best.idx goes 01 -> 10 (R6a)
+      w_data -> match         vID match of an EOIR/AEOIR/DIR decoded in cycle d: its
+                              vID and source CPUID on w_data then; `match` valid in
+                              cycle d + match_latency
       deact_stb               deactivate the matched LR: 10 -> 00, 11 -> 01 (R10)
       elrsr, eisr, valid, pending   one bit per LR (0 above num_lrs), combinational
-
-    best_latency: edges after a change of the LRs, CTLR, PMR or the group
-    masks until best and the acknowledge select are valid.
-    match_latency: edges from the end of the match_stb cycle until match is valid.
     """
-    match_latency = 3
-
-    @staticmethod
-    def latency(num_lrs):
-        """best_latency for num_lrs LRs: cand, the tree levels, best_sel."""
-        return 1 + max(1, (num_lrs - 1).bit_length()) + 1
 
     def __init__(self, num_lrs):
         try:
@@ -165,7 +136,7 @@ class LRBank(wiring.Component):
         except ValueError:
             self._MustUse__silence = True    # never built: no "never used" warning
             raise
-        self.best_latency = self.latency(num_lrs)
+        self.timing = Timing(num_lrs)
         super().__init__({
             "lr":          Out(data.ArrayLayout(LR, num_lrs)),
             "w_sel":       In(num_lrs),
@@ -175,10 +146,9 @@ class LRBank(wiring.Component):
             "vmprimask":   In(5),
             "gmask0":      In(5),
             "gmask1":      In(5),
+            "apr_upto":    In(32),
             "best":        Out(Best),
-            "best_vid":    Out(13),
             "ack_stb":     In(1),
-            "match_stb":   In(1),        # an EOIR/AEOIR/DIR's value is on w_data
             "match":       Out(Match),
             "deact_stb":   In(1),
             "elrsr":       Out(MAX_LRS),
@@ -189,63 +159,52 @@ class LRBank(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        n_lrs = self.num_lrs
-        best_sel = Signal(n_lrs)         # one-hot: the LR `best` came from
-        ack_sel = Signal(n_lrs)          # best_sel as it was at the last edge (captured every cycle)
-        m.d.sync += ack_sel.eq(best_sel)
-        match_sel = Signal(n_lrs)        # one-hot: the lowest-index hit
-        lrs, cands, hits, fwds, leaves, vids = [], [], [], [], [], []
-        for n in range(n_lrs):
-            # LR n in its own module, driving only its own signals
+        match_sel = Signal(self.num_lrs)         # one-hot: the lowest-index hit
+        lrs, cands, hits, fwds = self._storage(m, match_sel)
+        self._status(m, lrs)
+        self._candidates(m, lrs, cands)
+        self._match(m, lrs, hits, fwds, match_sel)
+        return m
+
+    def _storage(self, m, match_sel):
+        """Per LR, in its own module: the register (the hypervisor writes the
+        whole LR, the hardware only State), the R5 leaf condition, the R8/R9
+        match of the EOIR/AEOIR/DIR value on w_data, and R10's forwarding bit."""
+        lrs, cands, hits, fwds = [], [], [], []
+        for n in range(self.num_lrs):
             m.submodules[f"lr{n}"] = cell = Module()
             lr = Signal(LR, name=f"lr{n}")
-            cand = Signal(name=f"cand{n}")               # edge 1: the R5 leaf condition
-            hit = Signal(name=f"hit{n}")                 # match edge 1: holds the vID in 10/11
-            lrs.append(lr)
-            cands.append(cand)
-            hits.append(hit)
-
-            # -- storage: the hypervisor writes the whole LR, the hardware only State
             with cell.If(self.w_sel[n]):
                 cell.d.sync += lr.eq(self.w_data & LR_WMASK)
-            with cell.Elif(self.ack_stb & ack_sel[n]):
+            with cell.Elif(self.ack_stb & (self.best.idx == n)):
                 cell.d.sync += lr.State.eq(ACTIVE)                   # R6a: 01 -> 10
             with cell.Elif(self.deact_stb & match_sel[n]):
                 cell.d.sync += lr.State.eq(lr.State & 0b01)          # R10: 10 -> 00, 11 -> 01
 
-            # -- R5 leaf: pending (01 only), group enabled, priority below PMR
+            # R5 leaf: pending (01 only), group enabled, priority below PMR
+            cand = Signal(name=f"cand{n}")
             enabled = Mux(lr.Grp1, self.enable_grp1, self.enable_grp0)
             cell.d.sync += cand.eq((lr.State == PENDING) & enabled & _less(lr.Priority, self.vmprimask))
-            leaf = Signal(Node, name=f"leaf{n}")
-            cell.d.comb += [
-                leaf.valid.eq(cand),
-                leaf.prio.eq(lr.Priority),
-                leaf.grp1.eq(lr.Grp1),
-                leaf.gprio.eq(lr.Priority & Mux(lr.Grp1, self.gmask1, self.gmask0)),
-                leaf.idx.eq(n),
-            ]
-            leaves.append(leaf)
-            vids.append(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID)))     # vid_out
 
-            # -- R8/R9 leaf: VirtualID matches, State 10 or 11; a vSGI (vid < 16,
-            #    HW = 0) also needs CPUID == the writer's source CPUID. The
-            #    comparisons are registered with match_stb, then the hit.
-            vid_eq = Signal(name=f"vid_eq{n}")
-            src_ok = Signal(name=f"src_ok{n}")
-            with cell.If(self.match_stb):
-                cell.d.sync += [
-                    vid_eq.eq(lr.VirtualID == self.w_data[:10]),
-                    src_ok.eq(lr.HW | (lr.VirtualID >= 16) | (lr.CPUID == self.w_data[10:13])),
-                ]
-            cell.d.sync += hit.eq(vid_eq & src_ok & lr.State[1])
+            # R8/R9: VirtualID matches, State 10 or 11; a vSGI (vid < 16, HW = 0)
+            # also needs CPUID == the writer's source CPUID. Registered every
+            # cycle; used after an EOIR/AEOIR/DIR's decode cycle.
+            hit = Signal(name=f"hit{n}")
+            cell.d.sync += hit.eq((lr.VirtualID == self.w_data[:10]) & lr.State[1]
+                                  & (lr.HW | (lr.VirtualID >= 16) | (lr.CPUID == self.w_data[10:13])))
             # R10: deactivating LR n forwards its pINTID (HW = 1, and a PPI or SPI:
             # 0-15 and 1020-1023 would be UNPREDICTABLE; not forwarded, as in the model)
             fwd = Signal(name=f"fwd{n}")
             cell.d.sync += fwd.eq(lr.HW & (lr.PhysicalID >= 16) & (lr.PhysicalID < 1020))
+            lrs.append(lr)
+            cands.append(cand)
+            hits.append(hit)
             fwds.append(fwd)
-
-        # -- the LR values and the status vectors (R12: combinational in the LRs)
         m.d.comb += [self.lr[n].eq(lr) for n, lr in enumerate(lrs)]
+        return lrs, cands, hits, fwds
+
+    def _status(self, m, lrs):
+        """ELRSR, EISR and MISR's inputs (R12: combinational in the LRs)."""
         m.d.comb += [
             self.elrsr.eq(Cat((lr.State == INVALID) & (lr.HW | ~lr.EOI) for lr in lrs)),   # ELRSR
             self.eisr.eq(Cat((lr.State == INVALID) & ~lr.HW & lr.EOI for lr in lrs)),      # EISR
@@ -253,12 +212,29 @@ class LRBank(wiring.Component):
             self.pending.eq(Cat(lr.State == PENDING for lr in lrs)),                       # MISR.NP
         ]
 
-        # Best candidate: the smaller priority wins, an invalid node loses, equal
-        # priorities keep the left (lower-index) node.
-        # The comparison of a low tree level (at most 2 x 2 leaves below it)
-        # is a lookup of registered pairwise comparisons of the LRs' Priority
-        # fields (stable state, like cand), by the children's `idx`; higher
-        # levels compare the children's prio.
+    def _candidates(self, m, lrs, cands):
+        """The tree (R5): the smaller priority wins, an invalid node loses,
+        equal priorities keep the left (lower-index) node. A low level's
+        comparison (at most 2 x 2 leaves below it) looks up registered
+        pairwise comparisons of the LRs' Priority fields by the children's
+        `idx`; higher levels compare the children's prio."""
+        leaves = []
+        for n, (lr, cand) in enumerate(zip(lrs, cands)):
+            leaf = Signal(Best, name=f"leaf{n}")
+            gprio = lr.Priority & Mux(lr.Grp1, self.gmask1, self.gmask0)
+            pre = Signal(name=f"pre{n}")                 # candidate stage: R1
+            m.d.sync += pre.eq(~self.apr_upto.bit_select(gprio, 1))
+            m.d.comb += [
+                leaf.valid.eq(cand),
+                leaf.prio.eq(lr.Priority),
+                leaf.grp1.eq(lr.Grp1),
+                leaf.gprio.eq(gprio),
+                leaf.pre.eq(pre),
+                leaf.idx.eq(n),
+                leaf.vid.eq(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID))),     # vid_out
+            ]
+            leaves.append(leaf)
+
         m.submodules.best_le = le_stage = Module()
         le = {}
 
@@ -278,35 +254,19 @@ class LRBank(wiring.Component):
                 lower = ~_less(r.prio, l.prio)                # l.prio <= r.prio
             return l.valid & (~r.valid | lower)
 
-        def fetch_vid(stage, node, nxt, below, level):
-            # with more than 4 LRs, level 1 takes a node's vID from its 2 LRs
-            # by its next idx and the tree carries it up (a fetch by the
-            # root's idx would be a wide mux over LRs all over the chip)
-            if level == 1 and n_lrs > 4:
-                bits = (len(below) - 1).bit_length()
-                pick = Array(vids[j] for j in below)[nxt.idx[:bits]] if bits else vids[below[0]]
-                stage.d.sync += node.vid.eq(pick)
+        root = _tree(m, leaves, left_wins, "best", self.timing.tree_registered)
+        m.d.comb += self.best.eq(root)
 
-        root = _tree(m, leaves, left_wins, "best", also=fetch_vid)
-        m.d.comb += [
-            self.best.valid.eq(root.valid), self.best.prio.eq(root.prio),
-            self.best.grp1.eq(root.grp1), self.best.gprio.eq(root.gprio),
-        ]
-        # the root's LR, one edge later: one-hot (acknowledge) and its vID
-        m.submodules.best_sel = stage = Module()
-        stage.d.sync += [
-            best_sel.eq(1 << root.idx),
-            # the root's vID: carried from level 1 up, or (up to 4 LRs) fetched here
-            self.best_vid.eq(root.vid if n_lrs > 4 else Array(vids)[root.idx[:2]]),
-        ]
-
-        # vID match: the lowest-index hit, in groups of 8 LRs: per group its
-        # lowest hit (one-hot, first_sel) with that LR's forwarding bit and
-        # pINTID, and which group holds the lowest hit of all (group_sel), so
-        # that no path runs through a 64-way priority or mux in one cycle;
-        # match_sel (one-hot, the deactivation's) = first_sel in that group
-        match_valid = Signal()
+    def _match(self, m, lrs, hits, fwds, match_sel):
+        """The lowest-index hit, in groups of 8 LRs: per group its lowest hit
+        (one-hot, first_sel) with that LR's forwarding bit and pINTID, and
+        which group holds the lowest hit of all (group_sel), so that no path
+        runs through a 64-way priority or mux in one cycle. Up to 8 LRs (one
+        group) combinational, else registered (Timing.match_latency)."""
+        n_lrs = self.num_lrs
         m.submodules.match_sel = stage = Module()
+        domain = stage.d.comb if self.timing.match_latency == 1 else stage.d.sync
+        match_valid = Signal()
         hit_vec = Cat(hits)
         groups = range((n_lrs + 7) // 8)
         group_hit = Cat(hit_vec[8 * g:8 * g + 8].any() for g in groups)
@@ -314,7 +274,7 @@ class LRBank(wiring.Component):
         group_fwd = Signal(len(groups))
         group_pintid = [Signal(10, name=f"group_pintid{g}") for g in groups]
         first_sel = Signal(n_lrs)
-        stage.d.sync += [
+        domain += [
             match_valid.eq(hit_vec.any()),
             group_sel.eq(Cat(hit & ~below for hit, below in
                              zip(group_hit, below_any(stage, group_hit, "group_hit")))),
@@ -323,7 +283,7 @@ class LRBank(wiring.Component):
             ns = range(8 * g, min(8 * g + 8, n_lrs))
             first = [hits[n] & ~below for n, below in
                      zip(ns, below_any(stage, hit_vec[8 * g:8 * g + 8], f"hit_g{g}"))]
-            stage.d.sync += [
+            domain += [
                 first_sel[8 * g:8 * g + len(ns)].eq(Cat(first)),
                 group_fwd[g].eq(Cat(f & fwds[n] for f, n in zip(first, ns)).any()),
                 group_pintid[g].eq(reduce(operator.or_, (Mux(f, lrs[n].PhysicalID, 0)
@@ -336,4 +296,3 @@ class LRBank(wiring.Component):
             self.match.pintid.eq(reduce(operator.or_, (Mux(group_sel[g], group_pintid[g], 0)
                                                        for g in groups))),
         ]
-        return m

@@ -1,43 +1,35 @@
 # Ref: project-internal (no spec register); the core's one register bus.
 """The internal register bus between a bus bridge and the core.
 
-Single-cycle strobes, fixed 3-cycle response, and a hold-off (signal
-directions as seen from the initiator, i.e. a bridge):
+Single-cycle strobes, a fixed 3-cycle response, and two flow-control
+signals (directions as seen from the initiator, i.e. a bridge); when the
+core raises and drops them: rtl/timing.py.
 
-    cycle t:   ready = 1 and r_stb or w_stb = 1 with addr (word address),
-               w_data, w_strb: the request is accepted
-    cycle t+3: ack = 1; for a read, r_data holds the value (registered),
-               the state as it was in cycle t
+    cycle t:   ready = 1 (and settled = 1 for a read in SETTLED_READS), and
+               r_stb or w_stb = 1 with addr (word address), w_data, w_strb:
+               the request is accepted
+    cycle t+3: ack = 1; for a read, r_data holds the value (registered): the
+               state after every request accepted before cycle t
 
-- LATENCY = 3: the cycles from the strobe to ack. The core registers a
-  request at the edge that ends cycle t (with a first decode of its
-  address), decodes it at the next and applies it at the one after; its
-  read mux is two register stages after the entry (rtl/top.py), so that no
-  path runs from the bus further than that first decode, nor through the
-  whole read mux in one clock (Fmax, docs/benchmarks.md). Every later
-  request sees a write's effects (the core holds ready low until they have
-  landed), so an initiator may answer a write from cycle t+1 on without
-  waiting for ack.
-
-- ready (core -> initiator): a strobe may be issued only in a cycle with
-  ready = 1; the core ignores strobes while ready = 0 (no ack, no effect).
-  Initiators must not issue them.
-- After an accepted request the core may hold ready low for a number of
-  cycles (cycle t+1 being the first) while its pipelines catch up with
-  the new state; rtl/top.py documents when and for how long. When ready is 1
-  again, virq, vfiq and maint_irq reflect the request, and a deactivation it
-  forwarded has been pulsed on deact_valid.
+- LATENCY = 3: the cycles from the strobe to ack. Every later request sees a
+  write's effects, so an initiator may answer a write from cycle t+1 on
+  without waiting for ack.
+- ready (core -> initiator, a register): a strobe may be issued only in a
+  cycle with ready = 1; the core ignores strobes while ready = 0 (no ack, no
+  effect). Initiators must not issue them.
+- settled (core -> initiator, a register): a read of a register whose value
+  the core derives from other state (SETTLED_READS: GICV_IAR, AIAR, HPPIR,
+  AHPPIR, RPR and GICH_MISR) may be issued only in a cycle with ready = 1
+  and settled = 1; the core ignores it otherwise. Every other request needs
+  ready alone.
+- Lines: if settled = 1 in cycle c, virq, vfiq and maint_irq in cycle c + 1
+  reflect every request accepted before cycle c, and every deactivation
+  those requests forwarded has been pulsed on deact_valid (an initiator that
+  wants the lines after a request waits for that).
 - One strobe = one transaction: an IAR/AIAR read acknowledges once per
   accepted r_stb. r_stb and w_stb are never both 1.
-- While ready stays 1, a new request may be issued in any cycle, including
+- While ready stays 1 a new request may be issued in any cycle, including
   t+1 (back-to-back transactions, one per clock, three in flight).
-- settled (core -> initiator): a read of a register whose value the core
-  derives from other state (SETTLED_READS: GICV_IAR, AIAR, HPPIR, AHPPIR,
-  RPR and GICH_MISR) may be issued only in a cycle with ready = 1 and
-  settled = 1; the core ignores it otherwise (no ack, no effect). Every other
-  request needs ready alone. If settled = 1 in cycle c, virq, vfiq and
-  maint_irq in cycle c + 1 reflect every request accepted before cycle c (an
-  initiator that wants the lines after a request waits for that).
 - w_strb other than 0b1111 (a partial write): the core ignores the write
   (registers are word-accessible only); bridges may also report an error.
 - addr is a word address of CORE_ADDR_BITS - 2 = 12 bits (16 KiB window,

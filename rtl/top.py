@@ -1,55 +1,18 @@
 # Ref: IHI0048B ch. 5; arch 1 (frames) and arch 1.4 (access rules)
-"""VirtualInterface: the RTL top. Wires the blocks, selects the frame and
-holds the register bus off while the core's pipelines catch up.
+"""VirtualInterface: the RTL top. Wires the blocks, registers each request at
+its entry, and drives the register bus's ready and settled.
 
-Twin of sim/model/top.py. The register bus (rtl/regbus.py) is decoded by frame
-here (map in rtl/regs.py); each block decodes the offsets of its own frame.
-
-Timing, as seen from the bus (cycle t: a request accepted, i.e. a strobe with
-ready = 1):
-
-    edge ending t   the request enters: its strobes, address and data are
-                    registered here, the address also predecoded (three
-                    one-hot 4-bit fields, rtl/regbus.py), so that no path
-                    runs from the bus through more than one LUT
-    edge ending t+1 the request is decoded: each block registers its read
-                    value (the read pipeline's first stage; an IAR/AIAR read
-                    returns the registered response computed beforehand) and,
-                    for a write, which register it writes (one-hot enables,
-                    the data registered here) or, for an IAR/AIAR read,
-                    whether it acknowledges
-    edge ending t+2 the request's effects land: the register written, or for
-                    an IAR/AIAR read LR State 01 -> 10 and the APR bit
-    cycle t+3       ack = 1, r_data (reads): the read pipeline's second stage
-    hold-off        ready = 0 in cycles t+1 .. t+H: the effects land, then the
-                    candidate pipeline, MISR and the responses refresh from
-                    the new state.
-                    H = P after any write and after any IAR/AIAR read:
-                    P = 2 + max(L + 2, 4) + 1, L = ceil(log2 num_lrs), at
-                    least 1 (the LR bank's candidate pipeline, or the vCPU's
-                    running priority from APR, whichever is longer, then the
-                    responses): P = 7 (1-4 LRs), 8 (5-8), 9 (9-16), 10 (17-32),
-                    11 (33-64). H = P + 3 after a full-word EOIR/AEOIR/DIR
-                    write: the vID match takes three more edges; its
-                    deactivation lands at the edge ending t+5 and deact_valid
-                    pulses in cycle t+6.
-                    H = 1 after any other read whose word offset's low 4 bits
-                    are those of IAR or AIAR (3 or 8): ready falls in cycle t+1
-                    on those bits alone, before the request is decoded.
-                    H = 0 after any other read: back-to-back reads, one per clock.
-    cycle t+H+1     ready = 1: virq, vfiq and maint_irq (flip-flop outputs) have
-                    changed, at most once, to the state after the request.
-
-After reset, ready = 0 for P cycles. deact_valid pulses for exactly one cycle
-per deactivated HW = 1 LR, at most one per transaction, in the order of the
-guest's EOIR/AEOIR/DIR writes, in the cycle after the LR's new State lands.
+Twin of sim/model/top.py. The register bus (rtl/regbus.py) enters here; each
+block decodes the offsets of its own frame (map in rtl/regs.py). When things
+happen, cycle by cycle: rtl/timing.py, the one account of the core's timing.
 """
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regs
-from .regbus import RegBusSignature, AddrDecode, predecode, names
+from .regbus import RegBusSignature, AddrDecode, SETTLED_READS, predecode, names
+from .timing import Timing
 from .lr_bank import LRBank
 from .vcpu import VCPU
 from .hyp import Hyp
@@ -58,18 +21,9 @@ from .maintenance import Maintenance
 __all__ = ["VirtualInterface"]
 
 
-def _frame_select(addr, frame):
-    """addr (word address) lies in the frame's window of the core map."""
-    first = regs.FRAME_BASE[frame] >> 2
-    return (addr >= first) & (addr < first + (regs.FRAME_SIZE[frame] >> 2))
-
-
 class VirtualInterface(wiring.Component):
     """One CPU's GICv2 virtual interface: GICH, GICV, `num_lrs` list registers.
-
-    hold_cycles / eoi_hold_cycles: P and P + 3 of the timing table above
-    (P: the edge that applies a decoded request, then the LR bank's and the
-    vCPU's latencies)."""
+    `timing`: its latencies (rtl/timing.py)."""
     bus:          In(RegBusSignature())
     virq:         Out(1)
     vfiq:         Out(1)
@@ -86,88 +40,117 @@ class VirtualInterface(wiring.Component):
             self._MustUse__silence = True    # never built: no "never used" warning
             raise
         self.iidr = iidr
-        # the request enters and is decoded, it lands, then the LR bank's
-        # candidate and select or the vCPU's running priority (whichever is
-        # later), then the vCPU's responses
-        self.hold_cycles = (2 + max(LRBank.latency(num_lrs), VCPU.apr_latency)
-                            + VCPU.response_latency)
-        self.eoi_hold_cycles = self.hold_cycles + VCPU.eoi_latency
+        self.timing = Timing(num_lrs)
         super().__init__()
+        # the blocks, public so that a harness can watch their ports
+        self.lr_bank = LRBank(num_lrs)
+        self.vcpu = VCPU(iidr, self.timing.match_latency)
+        self.hyp = Hyp(num_lrs)
+        self.maintenance = Maintenance()
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.lr_bank = lrs = LRBank(self.num_lrs)
-        m.submodules.vcpu = vcpu = VCPU(self.iidr, LRBank.match_latency)
-        m.submodules.hyp = hyp = Hyp(self.num_lrs)
-        m.submodules.maintenance = maint = Maintenance()
+        timing = self.timing
+        m.submodules.lr_bank = lrs = self.lr_bank
+        m.submodules.vcpu = vcpu = self.vcpu
+        m.submodules.hyp = hyp = self.hyp
+        m.submodules.maintenance = maint = self.maintenance
         bus = self.bus
 
         # -- entry (edge ending t): the accepted request, registered, with its
         #    address predecoded for the blocks' decodes (regbus.names)
-        ready = Signal()                 # = (hold == 0) and no request in the cycle before
-        m.d.comb += [bus.ready.eq(ready), bus.settled.eq(ready)]   # the hold-off covers both
-        r_stb, w_stb = Signal(name="req_r"), Signal(name="req_w")
+        ready = Signal()                 # a register (rtl/timing.py)
+        settled = Signal()               # a register (rtl/timing.py)
+        bus_dec = AddrDecode(predecode(bus.addr))      # a view: the entry's decode, early
+        waits = Cat(names(bus_dec, reg.word) for reg in SETTLED_READS).any()
+        take_r = bus.r_stb & ready & (settled | ~waits)
+        take_w = bus.w_stb & ready
+        req_r, req_w = Signal(name="req_r"), Signal(name="req_w")
+        req_w_full = Signal(name="req_w_full")          # partial writes are ignored (arch 1.4 rule 1)
         addr = Signal.like(bus.addr, name="req_addr")
-        req_w_data = Signal.like(bus.w_data, name="req_w_data")
-        req_w_strb = Signal.like(bus.w_strb, name="req_w_strb")
-        dec = Signal(AddrDecode)         # the address predecoded (regbus.names)
+        w_data = Signal.like(bus.w_data, name="req_w_data")
+        dec = Signal(AddrDecode, name="req_dec")
         m.d.sync += [
-            r_stb.eq(bus.r_stb & ready), w_stb.eq(bus.w_stb & ready),
-            addr.eq(bus.addr), dec.eq(predecode(bus.addr)),
-            req_w_data.eq(bus.w_data), req_w_strb.eq(bus.w_strb),
+            req_r.eq(take_r), req_w.eq(take_w), req_w_full.eq(take_w & (bus.w_strb == 0b1111)),
+            addr.eq(bus.addr), dec.eq(bus_dec), w_data.eq(bus.w_data),
         ]
-        m.d.comb += [vcpu.dec.eq(dec), hyp.dec.eq(dec)]
+        m.d.comb += [bus.ready.eq(ready), bus.settled.eq(settled)]
 
-        # -- hold-off: ready = 0 while the pipelines refresh (timing table) ----
-        hold = Signal(range(self.eoi_hold_cycles + 1), init=self.hold_cycles)
-        hold_next = Signal(range(self.eoi_hold_cycles + 1))
-        lines_load = Signal()            # = (hold <= 1): the responses are valid at the next edge
-        # ready falls in cycle t+1 for any request that may start a hold-off,
-        # known from the bus in cycle t by the strobe and, for a read, the word
-        # offset's low 4 bits alone (those of IAR and AIAR); decoded in full
-        # from the entry registers in cycle t+1 (`start`)
-        iar_low = Cat(bus.addr[:4] == reg.word % 16 for reg in (regs.GICV_IAR, regs.GICV_AIAR))
-        early = ready & (bus.w_stb | (bus.r_stb & iar_low.any()))
-        start = w_stb | (r_stb & (names(dec, regs.GICV_IAR.word) | names(dec, regs.GICV_AIAR.word)))
-        # an EOIR/AEOIR/DIR write starts its sequence in the vCPU one cycle
-        # after it was decoded: hold-off P + 3 from t
-        with m.If(vcpu.eoi_stb):
-            m.d.comb += hold_next.eq(self.eoi_hold_cycles - 2)
-        with m.Elif(start):
-            m.d.comb += hold_next.eq(self.hold_cycles - 1)
-        with m.Elif(hold != 0):
-            m.d.comb += hold_next.eq(hold - 1)
-        # ready = (hold_next == 0) unless early, lines_load = (hold_next <= 1),
-        # written so that the requests only gate them (hold-offs are at least
-        # 3 cycles long)
-        assert self.hold_cycles >= 3
-        m.d.sync += [hold.eq(hold_next), ready.eq(~early & ~start & (hold <= 1)),
-                     lines_load.eq(~start & (hold <= 2))]
-
-        # -- frame select; partial writes are ignored (arch 1.4 rule 1) -------
-        gich = _frame_select(addr, "GICH")
-        gicv = _frame_select(addr, "GICV")
-        w_ok = w_stb & (req_w_strb == 0b1111)
-        # writes: the blocks decode them at the edge ending t + 1 and apply
-        # them at the next, with the data registered here (timing table)
-        w_data = Signal.like(bus.w_data, name="w_data")
-        m.d.sync += w_data.eq(req_w_data)
+        # -- decode (cycle t+1): every block sees the request; each decodes
+        #    the words of its own frame (names() is the whole address)
         m.d.comb += [
-            hyp.addr.eq(addr), hyp.w_data.eq(w_data),
-            hyp.r_stb.eq(r_stb & gich), hyp.w_stb.eq(w_ok & gich),
-            vcpu.w_data.eq(w_data),
-            vcpu.r_stb.eq(r_stb & gicv), vcpu.w_stb.eq(w_ok & gicv),
+            hyp.dec.eq(dec), hyp.addr.eq(addr), hyp.w_data.eq(w_data),
+            hyp.r_stb.eq(req_r), hyp.w_stb.eq(req_w_full),
+            vcpu.dec.eq(dec), vcpu.w_data.eq(w_data),
+            vcpu.r_stb.eq(req_r), vcpu.w_stb.eq(req_w_full),
         ]
         # three-cycle response (rtl/regbus.py): the blocks register their read
-        # muxes' first stage at the edge ending t+1 and answer 0 for any address
+        # muxes' first stage at the decode edge and answer 0 for any address
         # that is not theirs, so their answers are ORed and registered here at
-        # the next (unmapped addresses read 0); loaded in every cycle, it
-        # matters in the ack cycle of a read
-        in_flight = Signal()             # a request was accepted two cycles before
+        # the next (unmapped addresses read 0)
+        in_flight = Signal()
         m.d.sync += [
-            in_flight.eq(r_stb | w_stb), bus.ack.eq(in_flight),
+            in_flight.eq(req_r | req_w), bus.ack.eq(in_flight),
             bus.r_data.eq(vcpu.r_data | hyp.r_data),
         ]
+
+        # -- ready: low for match_latency cycles after an EOIR/AEOIR/DIR; known
+        #    from the bus in its cycle, then from the decode
+        eoi_words = (regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR)
+        eoi_taken = take_w & Cat(names(bus_dec, reg.word) for reg in eoi_words).any()
+        eoi_busy = Signal(timing.match_latency)          # bit k: cycle t+1+k after an EOI at t
+        m.d.sync += eoi_busy.eq(Cat(vcpu.eoi_stb, eoi_busy[:-1]))
+        m.d.sync += ready.eq(~eoi_taken & ~(vcpu.eoi_stb if timing.match_latency > 1 else 0))
+        if timing.match_latency > 2:
+            raise NotImplementedError("ready covers a match of at most 2 cycles")
+
+        # -- settled: a counter of the cycles until the derived state is
+        #    valid, loaded at the decode of a request that changes state;
+        #    0 already in the cycle after any write or IAR/AIAR read is taken
+        changes = take_w | (bus.r_stb & ready & Cat(
+            names(bus_dec, reg.word) for reg in (regs.GICV_IAR, regs.GICV_AIAR)).any())
+        settle = Signal(range(max(timing.settle + timing.match_latency, timing.settle_masks) + 1),
+                        init=timing.settle_masks - 1)
+        settle_next = Signal(settle.shape())              # (not .like: no init)
+        masks = req_w_full & Cat(names(dec, reg.word) for reg in (
+            regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR, regs.GICH_VMCR, regs.GICH_APR,
+            regs.GICV_APR0)).any()
+        landed = req_w_full | vcpu.ack_stb              # lands at this edge
+        load = Mux(vcpu.eoi_stb, timing.settle - 1 + timing.match_latency,
+                   Mux(masks, timing.settle_masks - 1, timing.settle - 1))
+        m.d.comb += settle_next.eq(Mux(landed, load, Mux(settle != 0, settle - 1, 0)))
+        # settled = (settle_next == 0) and nothing taken that changes state,
+        # written flat (a short path from the decode)
+        m.d.sync += [settle.eq(settle_next),
+                     settled.eq(~changes & ~landed & (settle <= 1))]
+
+        if platform == "formal":
+            # Formal-only invariants (formal/README.md), true in every reachable
+            # state: k-induction then starts from a consistent counter and
+            # ready. f_past: 0 in the first cycle after reset.
+            from amaranth.hdl import Assert
+            f_past = Signal()
+            m.d.sync += f_past.eq(1)
+            eoi_dec = req_w & Cat(names(dec, reg.word) for reg in eoi_words).any()
+            settle_eoi = timing.settle - 1 + timing.match_latency
+            m.d.comb += [
+                # the counter never exceeds its largest load; settled only at 0
+                Assert(settle <= max(settle_eoi, timing.settle_masks - 1)),
+                Assert(~settled | (settle == 0)),
+                # ready is 0 exactly in the first cycle after reset and in the
+                # match_latency cycles after an EOIR/AEOIR/DIR was taken
+                Assert(ready == (f_past & ~eoi_dec
+                                 & ~(eoi_busy[0] if timing.match_latency > 1 else 0))),
+                # settled is 0 while a write or an acknowledge lands
+                Assert(~settled | ~req_w),
+                Assert(~settled | ~vcpu.ack_stb),
+                Assert(~req_w_full | req_w),
+                # no EOIR/AEOIR/DIR is decoded while another one's match runs,
+                # and during the match the counter runs down from its load
+                Assert(~vcpu.eoi_stb | (eoi_busy == 0)),
+            ]
+            for k in range(timing.match_latency):
+                m.d.comb += Assert(~eoi_busy[k] | (settle == settle_eoi - k))
 
         # -- LR bank ------------------------------------------------------------
         m.d.comb += [
@@ -177,15 +160,15 @@ class VirtualInterface(wiring.Component):
             lrs.enable_grp1.eq(vcpu.ctlr.EnableGrp1),
             lrs.vmprimask.eq(vcpu.vmprimask),
             lrs.gmask0.eq(vcpu.gmask0), lrs.gmask1.eq(vcpu.gmask1),
-            lrs.match_stb.eq(vcpu.eoi_stb),
+            lrs.apr_upto.eq(vcpu.apr_upto),
             lrs.ack_stb.eq(vcpu.ack_stb), lrs.deact_stb.eq(vcpu.deact_stb),
-            vcpu.best.eq(lrs.best), vcpu.best_vid.eq(lrs.best_vid), vcpu.match.eq(lrs.match),
+            vcpu.best.eq(lrs.best), vcpu.match.eq(lrs.match),
         ]
         # -- vCPU <-> hyp -----------------------------------------------------------
         m.d.comb += [
             vcpu.en.eq(hyp.hcr.En),
             vcpu.vmcr_w_stb.eq(hyp.vmcr_w_stb), vcpu.apr_w_stb.eq(hyp.apr_w_stb),
-            vcpu.lines_load.eq(lines_load),
+            vcpu.lines_load.eq(settled),
             hyp.eoicount_inc.eq(vcpu.eoicount_inc),
             hyp.lr.eq(lrs.lr), hyp.eisr.eq(lrs.eisr), hyp.elrsr.eq(lrs.elrsr),
             hyp.misr.eq(maint.misr),
@@ -196,7 +179,7 @@ class VirtualInterface(wiring.Component):
         m.d.comb += [
             maint.hcr.eq(hyp.hcr), maint.ctlr.eq(vcpu.ctlr),
             maint.eisr.eq(lrs.eisr), maint.valid.eq(lrs.valid), maint.pending.eq(lrs.pending),
-            maint.lines_load.eq(lines_load),
+            maint.lines_load.eq(settled),
         ]
         # -- outputs ---------------------------------------------------------------
         m.d.comb += [

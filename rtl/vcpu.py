@@ -5,38 +5,24 @@ acknowledge/EOI/deactivate logic and the VIRQ/VFIQ lines.
 
 Twin of sim/model/vcpu.py. GICH_VMCR and GICH_APR are the hypervisor's names
 for storage held here: the hyp block decodes them and strobes vmcr_w_stb /
-apr_w_stb (data on w_data). A request (accepted in cycle t) arrives
-registered by the top in cycle t+1, frame-selected (`r_stb`, `w_stb`), with
-its word address predecoded (`dec`: one-hot 4-bit fields, so that the decode
-of any one register is an AND of three bits, rtl/regbus.py `names`); the top holds the bus off while the pipelines below
-refresh. r_data is valid in cycle t+2, from the
-read pipeline's first stage (registered) and APR0, and 0 for any address not
-of this block (the top ORs the blocks' answers and registers them again,
-rtl/regbus.py).
+apr_w_stb (data on w_data). A request arrives in its decode cycle (rtl/timing.py),
+registered by the top: strobes (`w_stb` only for a full-word write), data,
+and its word address predecoded (`dec`, rtl/regbus.py `names`). Writes,
+acknowledges and the priority drop land at the edge ending that cycle.
+r_data is valid in the next cycle, 0 for any address not of this block (the
+top ORs the blocks' answers and registers them again).
 
-Registers computed every cycle from the state (valid once it has been still
-long enough, see rtl/top.py):
-  gmask0/gmask1   edge 1: the R3 group-priority masks of P[7:3]
-  apr_low, rp     edges 1, 2, 3: per APR byte its lowest set bit and whether
-                  it has one, then the lowest set bit (one-hot) and APR == 0
-                  (rp_idle), then its index (the running priority >> 3, R4)
-  rpr             edge 4: GICV_RPR from rp and rp_idle
-  response        two register stages after the LR bank's `best`: the R1
-                  preemption test, then the IAR/AIAR/HPPIR/AHPPIR values,
-                  whether IAR/AIAR would acknowledge, the APR bit an
-                  acknowledge sets, and the lines (loaded only on lines_load)
-
-An IAR/AIAR read uses only those registers: the value read and whether it
-acknowledges (`ack_stb`) are registered at the edge that ends cycle t+1,
-with the APR bit it sets (`ack_bit`, apr_set captured every cycle) and, in
-the LR bank, the LR it acknowledges (`ack_sel`, best_sel likewise); State
-01 -> 10 and APR |= the bit land at the next. A write is decoded at the edge
-that ends cycle t+1 (one-hot `we`) and lands at the next, with w_data
-registered by the top. An EOIR/AEOIR/DIR write is then a 3-edge sequence:
-edge 1 registers the LR bank's vID and source comparisons (eoi_stb, w_data),
-edge 2 drops the priority (APR), edge 4 applies the match result
-(deactivate, forward, EOICount), the edges being counted from the one that
-ends the cycle after the write's decode.
+Computed every cycle from the state (valid when the top says settled,
+rtl/timing.py):
+  gmask0/gmask1   the R3 group-priority masks of P[7:3] (candidate stage)
+  apr_upto        bit i = APR[i:0] != 0 (candidate stage): R1 for the LR
+                  bank's leaves, and RPR (R4) one edge later
+  responses       from the LR bank's `best` (response stage): the IAR/AIAR/
+                  HPPIR/AHPPIR values and whether IAR/AIAR acknowledge
+An EOIR/AEOIR/DIR: in its decode cycle (eoi_stb) the LR bank registers the
+vID matches and an EOIR/AEOIR of vID < 1020 drops the lowest set APR bit;
+match_latency cycles later the match result deactivates, forwards or counts
+(R8-R11).
 """
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring
@@ -66,24 +52,16 @@ def _gmask(binary_point, minimum):
 
 
 class VCPU(wiring.Component):
-    response_latency = 1             # edges from a valid best_sel to valid responses (its
-                                     # first stage samples `best` together with best_sel)
-    eoi_latency = 3                  # edges from an EOIR/AEOIR/DIR to its last state change
-    apr_latency = 4                  # edges from an APR change until the response's first
-                                     # stage has sampled rp/rp_idle (cf. LRBank.latency)
-
-    def __init__(self, iidr=IIDR_DEFAULT, match_latency=3):
+    def __init__(self, iidr=IIDR_DEFAULT, match_latency=1):
         if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
             self._MustUse__silence = True        # never built: no "never used" warning
             raise ValueError(f"iidr must be a 32-bit value, got {iidr!r}")
-        assert match_latency == self.eoi_latency
         self.iidr = iidr
+        self.match_latency = match_latency
         super().__init__({
-            # the request's address predecoded (registered by the top, cycle t+1)
+            # the request, decode cycle: address predecoded, strobes (w_stb:
+            # a full-word write), data
             "dec":          In(AddrDecode),
-            # GICV frame requests, cycle t+1 (registered, frame-selected and
-            # accepted by the top); w_data is registered by the top: valid
-            # when a write lands, the cycle after w_stb
             "r_stb":        In(1),
             "w_stb":        In(1),
             "w_data":       In(32),
@@ -101,20 +79,16 @@ class VCPU(wiring.Component):
             # computed from the storage (registered)
             "gmask0":       Out(5),
             "gmask1":       Out(5),
-            "rp":           Out(5),
-            "rp_idle":      Out(1),
+            "apr_upto":     Out(32),
             # LR bank
             "best":         In(Best),
-            "best_vid":     In(13),          # best's vID, one edge later (as `cand` here)
             "match":        In(Match),
-            "ack_stb":      Out(1),          # an IAR/AIAR read acknowledged at the last edge
+            "ack_stb":      Out(1),          # an IAR/AIAR acknowledge lands at this edge
             "deact_stb":    Out(1),          # deactivate the matched LR
-            # to the top and the LR bank: an EOIR/AEOIR/DIR sequence starts (longer
-            # hold-off; the vID match takes its value from w_data)
-            "eoi_stb":      Out(1),
+            "eoi_stb":      Out(1),          # an EOIR/AEOIR/DIR is decoded (top: ready, settled)
             # to the hyp block: R11
             "eoicount_inc": Out(1),
-            # lines (R6), loaded when the top says the state has settled
+            # lines (R6), loaded when the top says settled
             "lines_load":   In(1),
             "virq":         Out(1),
             "vfiq":         Out(1),
@@ -125,185 +99,212 @@ class VCPU(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        ctlr, best, match, apr = self.ctlr, self.best, self.match, self.apr
+        resp = self._responses(m)
+        self._acknowledge(m, resp)
+        drop = self._eoi(m)
+        self._storage(m, drop, resp)
+        rpr = Signal(8)                  # GICV_RPR (R4): the lowest set APR bit << 3, 0xFF with none
+        upto = self.apr_upto
+        lowest = Cat(upto[0], *(upto[i] & ~upto[i - 1] for i in range(1, 32)))   # one-hot
+        m.d.sync += rpr.eq(Mux(upto[31], Cat(Const(0, 3), Cat(
+            Cat(lowest[i] for i in range(32) if i >> b & 1).any() for b in range(5))), IDLE_RPR))
+        self._reads(m, resp, rpr)
+        if platform == "formal":
+            # Formal-only invariants (formal/README.md), true in every reachable
+            # state: in the cycle after one with lines_load (= the top's
+            # settled: `best` valid, rtl/timing.py) the response registers are
+            # their function of `best`, CTLR, HCR.En and APR (registered from
+            # them, and nothing landed at that edge).
+            from amaranth.hdl import Assert
+            loaded = Signal(name="f_lines_load_1")
+            m.d.sync += loaded.eq(self.lines_load)
+            ctlr, best = self.ctlr, self.best
+            avail = self.en & (ctlr.EnableGrp0 | ctlr.EnableGrp1) & best.valid
+            seen = self.en & best.valid
+            hidden = best.grp1 & ~ctlr.AckCtl
+            iar_ok, aiar_ok = avail & ~hidden & best.pre, avail & best.grp1 & best.pre
+            with m.If(loaded):
+                m.d.comb += [
+                    Assert(resp["iar_ok"] == iar_ok),
+                    Assert(resp["iar"] == Mux(iar_ok, best.vid,
+                                              Mux(avail & hidden, SPURIOUS_GRP1, SPURIOUS))),
+                    Assert(resp["aiar_ok"] == aiar_ok),
+                    Assert(resp["aiar"] == Mux(aiar_ok, best.vid, SPURIOUS)),
+                    Assert(resp["hppir"] == Mux(seen & ~hidden, best.vid,
+                                                Mux(seen, SPURIOUS_GRP1, SPURIOUS))),
+                    Assert(resp["ahppir"] == Mux(seen & best.grp1, best.vid, SPURIOUS)),
+                    Assert(resp["ack_apr"] == (self.apr | (1 << best.gprio))),
+                    Assert(resp["ack_upto"] == (self.apr_upto
+                                                | Cat(best.gprio <= i for i in range(32)))),
+                ]
+        return m
 
-        # -- R3, R4: computed from the storage ----------------------------------
-        # the lowest set APR bit in two stages: per byte (its lowest set bit,
-        # whether it has one), then across the bytes
-        apr_first = Signal(32)           # edge 1: each byte's lowest set bit, one-hot
-        apr_any = Signal(4)              # edge 1: the byte has a set bit
-        apr_low = Signal(32)             # edge 2: the lowest set APR bit, one-hot
-        byte_below = [below_any(m, apr[8 * g:8 * g + 8], f"apr{g}") for g in range(4)]
+    def _storage(self, m, drop, resp):
+        """The registers: GICV frame writes, GICH_VMCR/GICH_APR (the same
+        storage under the hypervisor's names), the acknowledge's APR bit
+        (R4), the EOI's priority drop (R8: `drop`, clear the lowest set bit);
+        and, one edge behind them, the R3 masks and APR's prefix ORs (bit i
+        = APR[i:0] != 0), except that an acknowledge lands the prefix ORs
+        with its APR bit (both precomputed in the response stage)."""
+        ctlr, w, apr = self.ctlr, self.w_data, self.apr
+        def we(*rs):
+            return self.w_stb & Cat(names(self.dec, r.word) for r in rs).any()
+        with m.If(we(regs.GICV_CTLR)):
+            m.d.sync += ctlr.eq(w & regs.GICV_CTLR.wmask)
+        with m.If(we(regs.GICV_PMR)):
+            m.d.sync += self.vmprimask.eq(w[3:8])
+        with m.If(we(regs.GICV_BPR)):
+            m.d.sync += self.bpr.eq(_clamp(w[:3], BPR_MIN))
+        with m.If(we(regs.GICV_ABPR)):
+            m.d.sync += self.abpr.eq(_clamp(w[:3], ABPR_MIN))
+        vmcr = VMCR(w)
+        with m.If(self.vmcr_w_stb):
+            m.d.sync += [
+                ctlr.eq(w & regs.GICV_CTLR.wmask),
+                self.vmprimask.eq(vmcr.VMPriMask),
+                self.bpr.eq(_clamp(vmcr.VMBP, BPR_MIN)),
+                self.abpr.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
+            ]
+        # what a drop makes of APR and its prefix ORs (bit i then: two set
+        # bits in APR[i:0]), from APR one edge before the drop lands (no
+        # request lands in between: rtl/timing.py, ready after an EOI)
+        apr_dropped, upto_dropped = Signal(32), Signal(32)
+        any_, many = apr, Const(0, 32)                   # prefix (any, more than one)
+        span = 1
+        while span < 32:
+            step_any, step_many = Signal(32, name=f"apr_any{span}"), Signal(32, name=f"apr_many{span}")
+            m.d.comb += [
+                step_any.eq(Cat(any_[i] | (any_[i - span] if i >= span else 0) for i in range(32))),
+                step_many.eq(Cat(many[i] | (many[i - span] | (any_[i] & any_[i - span])
+                                            if i >= span else 0) for i in range(32))),
+            ]
+            any_, many, span = step_any, step_many, span * 2
+        m.d.sync += [apr_dropped.eq(apr & (apr - 1)), upto_dropped.eq(many)]
+        with m.If(we(regs.GICV_APR0) | self.apr_w_stb):
+            m.d.sync += apr.eq(w)
+        with m.Elif(self.ack_stb):
+            m.d.sync += apr.eq(resp["ack_apr"])
+        with m.Elif(drop):
+            m.d.sync += apr.eq(apr_dropped)
+        # RO and reserved offsets: ignored; EOIR/AEOIR/DIR: _eoi
+        with m.If(self.ack_stb):
+            m.d.sync += self.apr_upto.eq(resp["ack_upto"])
+        with m.Elif(drop):
+            m.d.sync += self.apr_upto.eq(upto_dropped)
+        with m.Else():
+            m.d.sync += self.apr_upto.eq(any_)
         m.d.sync += [
             self.gmask0.eq(_gmask(self.bpr, BPR_MIN)),     # Group 0, or both with CBPR
             self.gmask1.eq(Mux(ctlr.CBPR, _gmask(self.bpr, BPR_MIN), _gmask(self.abpr, ABPR_MIN))),
-            apr_any.eq(Cat(apr[8 * g:8 * g + 8].any() for g in range(4))),
-            apr_first.eq(Cat(apr[i] & ~byte_below[i // 8][i % 8] for i in range(32))),
-            apr_low.eq(Cat(apr_first[8 * g:8 * g + 8] & Cat(~below).replicate(8)
-                           for g, below in enumerate(below_any(m, apr_any, "apr_any")))),
-            self.rp_idle.eq(apr_any == 0),
-            self.rp.eq(Cat(Cat(apr_low[i] for i in range(32) if i >> b & 1).any()
-                           for b in range(5))),
-        ]
-        rpr = Signal(8)                  # GICV_RPR (R4), edge 4
-        m.d.sync += rpr.eq(Mux(self.rp_idle, IDLE_RPR, Cat(Const(0, 3), self.rp)))
-
-        # -- response, stage 1: the R1 preemption test of the best candidate,
-        #    and the conditions stage 2 chooses by (so that each of its bits is
-        #    one small function of registers)
-        cand = Signal(Best, name="cand")
-        preempts = Signal()
-        avail = Signal()                 # HCR.En, a group enabled, a candidate
-        seen = Signal()                  # HCR.En, a candidate (HPPIR/AHPPIR)
-        hidden = Signal()                # Group 1 with AckCtl = 0: IAR/HPPIR report 1022
-        fiq = Signal()                   # Group 0 with FIQEn: signalled as vFIQ
-        m.d.sync += [
-            cand.eq(best),
-            preempts.eq(best.valid & (self.rp_idle | (best.gprio < self.rp))),
-            avail.eq(self.en & (ctlr.EnableGrp0 | ctlr.EnableGrp1) & best.valid),
-            seen.eq(self.en & best.valid),
-            hidden.eq(best.grp1 & ~ctlr.AckCtl),
-            fiq.eq(~best.grp1 & ctlr.FIQEn),
         ]
 
-        # -- response, stage 2: R6 lines, R6a/R6b acknowledge, R7 highest pending
-        iar = Signal(13)
-        iar_ok = Signal()
+    def _responses(self, m):
+        """Response stage: R6a/R6b acknowledge, R7 highest pending, from the
+        registered `best` (its `pre`: R1)."""
+        ctlr, best = self.ctlr, self.best
+        avail = self.en & (ctlr.EnableGrp0 | ctlr.EnableGrp1) & best.valid
+        seen = self.en & best.valid
+        hidden = best.grp1 & ~ctlr.AckCtl           # Group 1 with AckCtl = 0: IAR/HPPIR report 1022
+        resp = {k: Signal(13, name=k) for k in ("iar", "aiar", "hppir", "ahppir")}
+        resp.update({k: Signal(name=k) for k in ("iar_ok", "aiar_ok")})
         with m.If(~avail):
-            m.d.sync += [iar.eq(SPURIOUS), iar_ok.eq(0)]
+            m.d.sync += [resp["iar"].eq(SPURIOUS), resp["iar_ok"].eq(0)]
         with m.Elif(hidden):
-            m.d.sync += [iar.eq(SPURIOUS_GRP1), iar_ok.eq(0)]   # before the RP test (QEMU order)
-        with m.Elif(~preempts):
-            m.d.sync += [iar.eq(SPURIOUS), iar_ok.eq(0)]
+            m.d.sync += [resp["iar"].eq(SPURIOUS_GRP1), resp["iar_ok"].eq(0)]   # before the RP test (QEMU order)
+        with m.Elif(~best.pre):
+            m.d.sync += [resp["iar"].eq(SPURIOUS), resp["iar_ok"].eq(0)]
         with m.Else():
-            m.d.sync += [iar.eq(self.best_vid), iar_ok.eq(1)]
-        aiar = Signal(13)
-        aiar_ok = Signal()
-        with m.If(avail & cand.grp1 & preempts):       # AIAR: Group 1 only
-            m.d.sync += [aiar.eq(self.best_vid), aiar_ok.eq(1)]
+            m.d.sync += [resp["iar"].eq(best.vid), resp["iar_ok"].eq(1)]
+        with m.If(avail & best.grp1 & best.pre):       # AIAR: Group 1 only
+            m.d.sync += [resp["aiar"].eq(best.vid), resp["aiar_ok"].eq(1)]
         with m.Else():
-            m.d.sync += [aiar.eq(SPURIOUS), aiar_ok.eq(0)]
-        hppir = Signal(13)
+            m.d.sync += [resp["aiar"].eq(SPURIOUS), resp["aiar_ok"].eq(0)]
         with m.If(~seen):
-            m.d.sync += hppir.eq(SPURIOUS)
+            m.d.sync += resp["hppir"].eq(SPURIOUS)
         with m.Elif(hidden):
-            m.d.sync += hppir.eq(SPURIOUS_GRP1)
+            m.d.sync += resp["hppir"].eq(SPURIOUS_GRP1)
         with m.Else():
-            m.d.sync += hppir.eq(self.best_vid)
-        ahppir = Signal(13)
-        m.d.sync += ahppir.eq(Mux(seen & cand.grp1, self.best_vid, SPURIOUS))
-        apr_set = Signal(32)             # R4: the APR bit an acknowledge sets
-        m.d.sync += apr_set.eq(1 << cand.gprio)
-        with m.If(self.lines_load):
+            m.d.sync += resp["hppir"].eq(best.vid)
+        m.d.sync += resp["ahppir"].eq(Mux(seen & best.grp1, best.vid, SPURIOUS))
+        # what an acknowledge of `best` makes of APR and its prefix ORs (R4)
+        resp["ack_apr"], resp["ack_upto"] = Signal(32, name="ack_apr"), Signal(32, name="ack_upto")
+        m.d.sync += [resp["ack_apr"].eq(self.apr | (1 << best.gprio)),
+                     resp["ack_upto"].eq(self.apr_upto | Cat(best.gprio <= i for i in range(32)))]
+        # R6 lines: loaded only when settled; an acknowledge clears them
+        fiq = ~best.grp1 & ctlr.FIQEn                   # Group 0 with FIQEn: signalled as vFIQ
+        with m.If(self.ack_stb):
+            m.d.sync += [self.virq.eq(0), self.vfiq.eq(0)]
+        with m.Elif(self.lines_load):
             m.d.sync += [
-                self.virq.eq(seen & preempts & ~fiq),
-                self.vfiq.eq(seen & preempts & fiq),
+                self.virq.eq(seen & best.pre & ~fiq),
+                self.vfiq.eq(seen & best.pre & fiq),
             ]
+        return resp
 
-        # -- GICV frame reads. Stage 1, registered at the edge ending t+1: the
-        #    frame's first 16 words (CTLR .. AHPPIR) by the predecoded address's
-        #    low field, and which of them, APR0 or IIDR the whole address
-        #    names. r_data, cycle t+2: that value, 0 for
-        #    any other address (WO registers EOIR/AEOIR/DIR, reserved offsets,
-        #    the GICH frame), so the top can OR the blocks' answers. APR0 comes
-        #    straight from its register then: it cannot change before the read
-        #    is answered (the bus was ready, so no request's effect is in flight).
+    def _reads(self, m, resp, rpr):
+        """GICV frame reads. First stage, registered at the decode edge: the
+        frame's first 16 words (CTLR .. AHPPIR) by the predecoded address's
+        low field, and which of them, APR0 or IIDR the whole address names.
+        r_data, next cycle: that value, 0 for any other address (WO
+        registers, reserved offsets, the GICH frame), so the top can OR the
+        blocks' answers. APR0 comes straight from its register then: a
+        request accepted after this one lands only at that cycle's end."""
         low, hit_low = first_words(m, self.dec, {
-            regs.GICV_CTLR:   ctlr.as_value(),
+            regs.GICV_CTLR:   self.ctlr.as_value(),
             regs.GICV_PMR:    Cat(Const(0, 3), self.vmprimask),
             regs.GICV_BPR:    self.bpr,
-            regs.GICV_IAR:    iar,
+            regs.GICV_IAR:    resp["iar"],
             regs.GICV_RPR:    rpr,
-            regs.GICV_HPPIR:  hppir,
+            regs.GICV_HPPIR:  resp["hppir"],
             regs.GICV_ABPR:   self.abpr,
-            regs.GICV_AIAR:   aiar,
-            regs.GICV_AHPPIR: ahppir,
+            regs.GICV_AIAR:   resp["aiar"],
+            regs.GICV_AHPPIR: resp["ahppir"],
         })                               # EOIR, AEOIR and words 11-15 read 0
         hit_apr, hit_iidr = Signal(), Signal()
         m.d.sync += [
             hit_apr.eq(names(self.dec, regs.GICV_APR0.word)),
             hit_iidr.eq(names(self.dec, regs.GICV_IIDR.word)),
         ]
-        m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, apr, 0)
+        m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, self.apr, 0)
                                    | Mux(hit_iidr, self.iidr, 0))
-        # the read's side effect (R6a): an IAR/AIAR read acknowledges when its
-        # registered response says so; registered below
-        ack_now = Signal()
-        m.d.comb += ack_now.eq(self.r_stb & ((names(self.dec, regs.GICV_IAR.word) & iar_ok)
-                                             | (names(self.dec, regs.GICV_AIAR.word) & aiar_ok)))
 
-        # -- GICV frame writes: decoded at the edge ending t+1 (one-hot `we`),
-        #    they land at the next with w_data (registered by the top)
-        vid = self.w_data[:10]
-        eoi_dir = Signal()               # the sequence running is a DIR (else EOIR/AEOIR)
-        eoi_step = Signal(3)             # one-hot: edges 2, 3, 4 of the sequence
-        words = {"ctlr": [regs.GICV_CTLR], "pmr": [regs.GICV_PMR], "bpr": [regs.GICV_BPR],
-                 "abpr": [regs.GICV_ABPR], "eoi": [regs.GICV_EOIR, regs.GICV_AEOIR],
-                 "dir": [regs.GICV_DIR], "apr": [regs.GICV_APR0]}   # RO, reserved: ignored
-        we = {k: Signal(name=f"we_{k}") for k in words}
-        m.d.sync += [we[k].eq(self.w_stb & Cat(names(self.dec, r.word) for r in rs).any())
-                     for k, rs in words.items()]
-        with m.If(we["ctlr"]):
-            m.d.sync += ctlr.eq(self.w_data & regs.GICV_CTLR.wmask)
-        with m.If(we["pmr"]):
-            m.d.sync += self.vmprimask.eq(self.w_data[3:8])
-        with m.If(we["bpr"]):
-            m.d.sync += self.bpr.eq(_clamp(self.w_data[:3], BPR_MIN))
-        with m.If(we["abpr"]):
-            m.d.sync += self.abpr.eq(_clamp(self.w_data[:3], ABPR_MIN))
-        vid_special = vid >= 1020        # the written vID is 1020-1023
-        special = Signal()               # the sequence's vID is special: ignored (R8, R9)
-        with m.If(we["eoi"] | we["dir"]):
-            m.d.comb += self.eoi_stb.eq(1)
-            m.d.sync += [eoi_dir.eq(we["dir"]), special.eq(vid_special)]
-        drop = Signal()                  # an EOIR/AEOIR of vID < 1020: edge 2 drops (R8)
-        m.d.sync += drop.eq(we["eoi"] & ~vid_special)
-        with m.If(we["apr"]):
-            m.d.sync += apr.eq(self.w_data)
-        m.d.sync += eoi_step.eq(Cat(self.eoi_stb, eoi_step[:2]))
+    def _acknowledge(self, m, resp):
+        """R6a/R6b, R4: an IAR/AIAR read whose response acknowledges sets
+        APR[gprio] as it lands; the LR bank moves State (ack_stb)."""
+        m.d.comb += self.ack_stb.eq(self.r_stb & (
+            (names(self.dec, regs.GICV_IAR.word) & resp["iar_ok"])
+            | (names(self.dec, regs.GICV_AIAR.word) & resp["aiar_ok"])))
 
-        # -- GICH_VMCR / GICH_APR: the same storage under the hypervisor's names
-        vmcr = VMCR(self.w_data)
-        with m.If(self.vmcr_w_stb):
+    def _eoi(self, m):
+        """R8-R11. Decode edge: an EOIR/AEOIR of vID < 1020 drops the lowest
+        set APR bit; what the match result will do is registered. Then
+        match_latency cycles later: deactivate, forward, or count."""
+        apr, vid = self.apr, self.w_data[:10]
+        eoir = self.w_stb & Cat(names(self.dec, r.word)
+                                for r in (regs.GICV_EOIR, regs.GICV_AEOIR)).any()
+        m.d.comb += self.eoi_stb.eq(eoir | (self.w_stb & names(self.dec, regs.GICV_DIR.word)))
+        special = vid >= 1020                            # ignored (R8, R9)
+        # EOIR/AEOIR with EOImode 0 deactivate, or count an unmatched EOI if a
+        # priority was dropped (EOImode 1: drop only); DIR with EOImode 1
+        # deactivates, or counts with no APR condition (EOImode 0: ignored)
+        on_match, on_miss = Signal(), Signal()
+        mode = self.ctlr.EOImode
+        with m.If(self.eoi_stb):
             m.d.sync += [
-                ctlr.eq(self.w_data & regs.GICV_CTLR.wmask),
-                self.vmprimask.eq(vmcr.VMPriMask),
-                self.bpr.eq(_clamp(vmcr.VMBP, BPR_MIN)),
-                self.abpr.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
+                on_match.eq(~special & Mux(eoir, ~mode, mode)),
+                on_miss.eq(~special & Mux(eoir, ~mode & (apr != 0), mode)),
             ]
-        with m.If(self.apr_w_stb):
-            m.d.sync += apr.eq(self.w_data)
-
-        # -- acknowledge (R6a, R4): APR[gprio] set at the edge after the read
-        #    (the bit captured with it); the LR bank moves State likewise
-        ack_bit = Signal(32)             # apr_set as it was at the last edge (captured every cycle)
-        m.d.sync += [self.ack_stb.eq(ack_now), ack_bit.eq(apr_set)]
-        with m.If(self.ack_stb):
-            m.d.sync += apr.eq(apr | ack_bit)
-
-        # -- priority drop and deactivation (R8-R11) ----------------------------
-        # the drop clears the lowest set bit (apr_low) and notes whether there
-        # was one (~rp_idle): both registered from APR, which has not changed
-        # since the EOIR/AEOIR was accepted (the bus was ready: nothing in flight)
-        dropped = Signal()                             # APR was non-zero at the drop
-        with m.If(drop):
-            m.d.sync += [apr.eq(apr & ~apr_low), dropped.eq(~self.rp_idle)]   # drop the highest
-        # what the match result will do: EOIR/AEOIR with EOImode 0 deactivate, or
-        # count an unmatched EOI if a priority was dropped (EOImode 1: drop only);
-        # DIR with EOImode 1 deactivates, or counts with no APR condition
-        # (with EOImode 0 it is ignored)
-        on_match = Signal()
-        on_miss = Signal()
-        m.d.sync += [
-            on_match.eq(~special & Mux(eoi_dir, ctlr.EOImode, ~ctlr.EOImode)),
-            on_miss.eq(~special & Mux(eoi_dir, ctlr.EOImode, ~ctlr.EOImode & dropped)),
-        ]
+        step = Signal(self.match_latency)                # cycle k+1 after the decode: step[k]
+        m.d.sync += step.eq(Cat(self.eoi_stb, step[:-1]))
+        done = step[-1]
         m.d.comb += [
-            self.deact_stb.eq(eoi_step[2] & on_match & match.valid),           # R10
-            self.eoicount_inc.eq(eoi_step[2] & on_miss & ~match.valid),        # R11
+            self.deact_stb.eq(done & on_match & self.match.valid),          # R10
+            self.eoicount_inc.eq(done & on_miss & ~self.match.valid),       # R11
         ]
         m.d.sync += [
-            self.deact_valid.eq(self.deact_stb & match.fwd),   # one-cycle pulse
-            self.deact_pintid.eq(Mux(self.deact_stb & match.fwd, match.pintid, 0)),
+            self.deact_valid.eq(self.deact_stb & self.match.fwd),          # one-cycle pulse
+            self.deact_pintid.eq(Mux(self.deact_stb & self.match.fwd, self.match.pintid, 0)),
         ]
-        return m
+        drop = Signal()                                  # the cycle after the decode
+        m.d.sync += drop.eq(eoir & ~special)             # drop the highest active priority
+        return drop

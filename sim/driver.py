@@ -1,45 +1,48 @@
 # Ref: rtl/regbus.py (the core's register bus); arch 1.4 (access rules)
 """Driving the RTL from Python.
 
-- ``bus_read`` / ``bus_write`` / ``bus_wait_ready``: async helpers for
-  Amaranth testbenches, one register-bus transaction each (wait for ready,
-  strobe for one cycle, wait the bus latency (LATENCY = 3 clock edges), check ack,
-  return the registered read data); ``bus_wait_ready`` waits out the hold-off that follows.
+- ``bus_read`` / ``bus_write``: async helpers for Amaranth testbenches, one
+  register-bus transaction each: wait until the bus takes the request (ready,
+  and settled for a read in SETTLED_READS), strobe for one cycle, wait the bus
+  latency, check ack, return the registered read data.
+  ``bus_wait_lines`` ticks until virq, vfiq and maint_irq reflect the requests
+  before (a cycle with ready and settled, then one more).
 - ``RTLEngine``: the RTL in Amaranth's simulator behind the golden model's
   interface (``read``/``write``/``read_addr``/``write_addr``/``reset``,
   ``virq``/``vfiq``/``maint``, ``forwarded``), so sequential test code can
   write, read and assert as with ``vgic.sim.model.VirtualInterface``.
 
-How RTLEngine steps the simulator: one background testbench serves requests.
-A call stores a request and calls ``Simulator.advance()`` until the testbench
-has answered it. The testbench drives the strobe right after the previous
-clock edge (the core is ready then: each call ends when it is), awaits two
-edges, takes r_data from the ack cycle, then ticks through the hold-off until
-ready is 1 again, collecting deact_valid pulses, and samples the lines there.
-Calls that do not change state (most reads) take two clocks each (the bus
-latency; the engine does not overlap transactions). While no request is waiting the simulation does
-not advance at all.
+How RTLEngine steps the simulator: one background testbench serves requests,
+one transaction at a time. A call stores a request and calls
+``Simulator.advance()`` until the testbench has answered it. The testbench
+ticks until the bus takes the request, strobes it, takes r_data from the ack
+cycle, then ticks until the core is settled and one cycle more, collecting
+deact_valid pulses on the way, and samples the lines there (the contract is
+rtl/regbus.py's). While no request is waiting the simulation does not advance
+at all.
 
 Waveforms (``vcd_path``): every signal of the design. Scopes: ``bench.top``
 (the bench: clk, rst), ``bench.top.vgic`` (the VirtualInterface: bus__addr,
 bus__r_stb, bus__w_stb, bus__w_data, bus__w_strb, bus__ack, bus__r_data,
-virq, vfiq, maint_irq, deact_valid, deact_pintid), and one scope per block
-below it: ``lr_bank`` (lr[n] and its fields lr[n].State, lr[n].Priority...,
-cand, best, match, elrsr, eisr), ``vcpu`` (ctlr and its fields, vmprimask,
-bpr, abpr, apr, rp, iar, hppir...), ``hyp`` (hcr and its fields: hcr.En,
-hcr.EOICount...), ``maintenance`` (misr, maint_irq). Signals with a field
-layout appear whole and field by field (VCD names like ``lr[3].State`` with a leading backslash).
+bus__ready, bus__settled, virq, vfiq, maint_irq, deact_valid, deact_pintid),
+and one scope per block below it: ``lr_bank`` (lr[n] and its fields
+lr[n].State, lr[n].Priority..., cand, best, match, elrsr, eisr), ``vcpu``
+(ctlr and its fields, vmprimask, bpr, abpr, apr, rp, iar, hppir...), ``hyp``
+(hcr and its fields: hcr.En, hcr.EOICount...), ``maintenance`` (misr,
+maint_irq). Signals with a field layout appear whole and field by field (VCD
+names like ``lr[3].State`` with a leading backslash).
 """
 import os
 
 from amaranth.hdl import Cat, ClockDomain, Elaboratable, Module
+from amaranth.lib import data
 from amaranth.sim import Simulator
 
 from ..rtl import regs
-from ..rtl.regbus import LATENCY
+from ..rtl.regbus import ADDR_WIDTH, LATENCY, needs_settled
 from ..rtl.top import VirtualInterface
 
-__all__ = ["bus_wait_ready", "bus_read", "bus_write", "RTLEngine", "CLOCK_PERIOD"]
+__all__ = ["bus_wait_lines", "bus_read", "bus_write", "RTLEngine", "CLOCK_PERIOD"]
 
 CLOCK_PERIOD = 10e-9            # 100 MHz in the waveform; the simulation is untimed
 
@@ -51,20 +54,30 @@ def _word(addr):
     return addr >> 2
 
 
-async def bus_wait_ready(ctx, bus):
-    """Tick until the core's ready is 1 (rtl/regbus.py: the hold-off after a
-    state-changing request, and after reset). Then the lines show the state
-    after the last request."""
-    while not ctx.get(bus.ready):
+async def bus_wait_lines(ctx, bus):
+    """Tick until virq, vfiq and maint_irq reflect every request accepted
+    before (rtl/regbus.py): to a cycle with ready = 1 and settled = 1, then
+    one more."""
+    while not (ctx.get(bus.ready) and ctx.get(bus.settled)):
+        await ctx.tick()
+    await ctx.tick()
+
+
+async def _wait_taken(ctx, bus, word, read):
+    """Tick until the bus takes a request to `word` (rtl/regbus.py): ready,
+    and for a read in SETTLED_READS settled."""
+    settled = read and needs_settled(word)
+    while not (ctx.get(bus.ready) and (not settled or ctx.get(bus.settled))):
         await ctx.tick()
 
 
 async def bus_read(ctx, bus, addr):
     """One read of the core byte address `addr` (e.g. ``regs.GICV_IAR.addr``):
-    waits for ready, strobes for one cycle, returns r_data from the ack cycle
-    (the testbench is then in that cycle)."""
+    waits until the bus takes it (ready; settled too for SETTLED_READS),
+    strobes for one cycle, returns r_data from the ack cycle (the testbench is
+    then in that cycle)."""
     word = _word(addr)
-    await bus_wait_ready(ctx, bus)
+    await _wait_taken(ctx, bus, word, read=True)
     ctx.set(bus.addr, word)
     ctx.set(bus.r_stb, 1)
     await ctx.tick()
@@ -80,7 +93,7 @@ async def bus_write(ctx, bus, addr, value, strb=0b1111):
     """One write of `value` to the core byte address `addr`: waits for ready,
     strobes for one cycle, returns in the ack cycle."""
     word = _word(addr)
-    await bus_wait_ready(ctx, bus)
+    await _wait_taken(ctx, bus, word, read=False)
     ctx.set(bus.addr, word)
     ctx.set(bus.w_data, value)
     ctx.set(bus.w_strb, strb)
@@ -142,41 +155,57 @@ class RTLEngine:
     # -- the serving testbench ------------------------------------------------
     async def _serve(self, ctx):
         dut, bus = self.dut, self.dut.bus
-        # One ctx.set per request (each set settles the design): the request
-        # fields as one value, {w_data, w_strb, addr, w_stb, r_stb, rst}. The
-        # strobes stay set after the edge until the next request or the
-        # hold-off replaces them, 1 ps later; no edge happens in between.
-        request = Cat(self._bench.sync.rst, bus.r_stb, bus.w_stb, bus.addr, bus.w_strb,
-                      bus.w_data)
-        response = Cat(bus.ack, bus.ready, dut.virq, dut.vfiq, dut.maint_irq,
-                       dut.deact_valid, dut.deact_pintid, bus.r_data)
+        # The request fields and the outputs as one view each: one ctx.set or
+        # ctx.get per cycle (each set settles the design). The strobes are
+        # dropped once, after the strobe's edge.
+        request = data.StructLayout({
+            "rst": 1, "r_stb": 1, "w_stb": 1, "addr": ADDR_WIDTH, "w_strb": 4, "w_data": 32,
+        })(Cat(self._bench.sync.rst, bus.r_stb, bus.w_stb, bus.addr, bus.w_strb, bus.w_data))
+        response = data.StructLayout({
+            "ack": 1, "ready": 1, "settled": 1, "virq": 1, "vfiq": 1, "maint_irq": 1,
+            "deact_valid": 1, "deact_pintid": len(dut.deact_pintid), "r_data": 32,
+        })(Cat(bus.ack, bus.ready, bus.settled, dut.virq, dut.vfiq, dut.maint_irq,
+               dut.deact_valid, dut.deact_pintid, bus.r_data))
+        # Each cycle's outputs are read once; the current one's already were.
         while True:
             req = self._request
             if req is None:
                 await ctx.delay(1e-12)          # only reached while the engine advances
                 continue
             op, word, value, strb = req
-            ctx.set(request, {"reset": 0b001, "read": 0b010, "write": 0b100, "idle": 0}[op]
-                    | word << 3 | strb << 15 | value << 19)
-            await ctx.tick()
-            cycle = 1                           # cycle t+1 (rtl/regbus.py)
-            while True:                         # to the ack cycle, then until ready is 1
+            if op in ("read", "write"):         # wait until the bus takes it
+                settled = op == "read" and needs_settled(word)
                 out = ctx.get(response)
-                if out >> 5 & 1:                # deact_valid
-                    self.forwarded.append(out >> 6 & 0x3FF)
-                if cycle == LATENCY:            # ack, r_data
-                    if op in ("read", "write") and not out & 1:
+                while not (out.ready and (not settled or out.settled)):
+                    await ctx.tick()
+                    out = self._sampled(ctx.get(response))
+            ctx.set(request, {"rst": op == "reset", "r_stb": op == "read",
+                              "w_stb": op == "write", "addr": word, "w_strb": strb,
+                              "w_data": value})
+            await ctx.tick()
+            ctx.set(request, {})
+            cycle, r_data, last = 1, None, False      # cycle t+1 (rtl/regbus.py)
+            while True:                 # to the ack cycle, then settled and one more
+                out = self._sampled(ctx.get(response))
+                if cycle == LATENCY:
+                    if op in ("read", "write") and not out.ack:
                         raise AssertionError(f"RTL: no ack {LATENCY} cycles after the {op} "
                                              f"of {word << 2:#06x}")
-                    r_data = out >> 16
-                if cycle >= LATENCY and out >> 1 & 1:
+                    r_data = out.r_data
+                if last:
                     break
-                ctx.set(request, 0)
+                last = cycle >= LATENCY and out.settled
                 await ctx.tick()
                 cycle += 1
-            self._lines = (out >> 2 & 1, out >> 3 & 1, out >> 4 & 1)
+            self._lines = (out.virq, out.vfiq, out.maint_irq)
             self._response = r_data if op == "read" else None
             self._request = None
+
+    def _sampled(self, out):
+        """One cycle's outputs, its deactivation (if any) taken."""
+        if out.deact_valid:
+            self.forwarded.append(out.deact_pintid)
+        return out
 
     def _transact(self, op, word=0, value=0, strb=0b1111):
         if self._request is not None:

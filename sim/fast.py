@@ -10,13 +10,13 @@ model's interface, so differential and fuzz runs can be long:
     eng.read("GICV", 0x00C)              # GICV_IAR
     eng.virq, eng.vfiq, eng.maint, eng.forwarded
 
-Each register access is one register-bus transaction (rtl/regbus.py): the
-strobe cycle, then (LATENCY edges later) the ack cycle in which r_data is sampled, then
-`settle` idle cycles (default 0, as the Amaranth engine) before the output
-lines are sampled. If the core's register bus has a `ready` output (a
-hold-off while the core is busy), a strobe waits for ready = 1 and the lines
-are sampled once ready is back after the ack. A `deact_valid` pulse seen in
-any clocked cycle of a transaction adds `deact_pintid` to `forwarded`.
+Each register access is one register-bus transaction (rtl/regbus.py), one
+at a time: the strobe in the first cycle the bus takes it (ready, and settled
+for a read in SETTLED_READS), then (LATENCY edges later) the ack cycle in which
+r_data is sampled, then `settle` idle cycles (default 0), then cycles until
+the core is settled and one more, where the output lines are sampled (as the
+Amaranth engine, sim/driver.py). A `deact_valid` pulse seen in any clocked
+cycle of a transaction adds `deact_pintid` to `forwarded`.
 
 `vcd_path`: Verilator writes a waveform of every cycle there (a separate,
 slower build with tracing; the file is complete after ``close()``).
@@ -45,7 +45,7 @@ import sys
 import tempfile
 
 from ..rtl import regs
-from ..rtl.regbus import LATENCY
+from ..rtl.regbus import LATENCY, SETTLED_READS
 
 __all__ = ["BUSES", "FastEngine", "FastEngineError", "build_library", "build_design",
            "bus_verilog", "core_verilog", "verilator_root"]
@@ -67,7 +67,7 @@ TRACE_FLAGS = ["--trace", "--timescale", "1ns/1ns"]
 # One-at-a-time results are packed into one 64-bit word to keep ctypes calls
 # to one per access: [31:0] r_data, [32] virq, [33] vfiq, [34] maint_irq,
 # [35] no ack (protocol error), [63:40] number of forwarded deactivations
-# still queued.
+# still queued (FastEngine reads it through _Status).
 HARNESS_COMMON = r"""
 #include "V@TOP@.h"
 #include "verilated.h"
@@ -201,20 +201,38 @@ int vg_timed_take(void* p, uint32_t* buf, int max) { return take(((Eng*)p)->rdat
 # The core's own register bus (rtl/regbus.py): one transaction per call, and
 # the timed issue of `vgic replay --timing` (bus core).
 HARNESS_CORE = r"""
-#ifdef HAS_READY
-// A bus with hold-off: the core takes a strobe only while ready = 1.
-static inline void wait_ready(Eng* e) {
+// Word addresses whose reads need settled (rtl/regbus.py SETTLED_READS),
+// filled in by build_library.
+static const uint32_t settled_reads[] = {@SETTLED_READS@};
+
+// The bus takes a request in a cycle with ready = 1, a read of a
+// settled_reads word only with settled = 1 too (rtl/regbus.py).
+static inline bool takes(Eng* e, bool read, uint32_t word_addr) {
     V@TOP@* t = e->top;
-    t->bus__r_stb = 0; t->bus__w_stb = 0;
-    for (int i = 0; i < 256 && !t->bus__ready; i++) { cycle(e); t->eval(); sample_deact(e); }
+    if (!t->bus__ready) return false;
+    if (!read || t->bus__settled) return true;
+    for (uint32_t w : settled_reads) if (w == word_addr) return false;
+    return true;
 }
-#else
-static inline void wait_ready(Eng* e) { (void)e; }
-#endif
+
+// Strobes low, clock on (collecting deactivations) until the bus takes the request.
+static inline void wait_takes(Eng* e, bool read, uint32_t word_addr) {
+    V@TOP@* t = e->top;
+    t->bus__r_stb = 0; t->bus__w_stb = 0; t->eval();
+    for (int i = 0; i < 256 && !takes(e, read, word_addr); i++) { cycle(e); t->eval(); sample_deact(e); }
+}
+
+// Clock on to a cycle with settled = 1, then one more: the lines then
+// reflect every request before (rtl/regbus.py).
+static inline void wait_lines(Eng* e) {
+    V@TOP@* t = e->top;
+    for (int i = 0; i < 256 && !t->bus__settled; i++) { cycle(e); t->eval(); sample_deact(e); }
+    cycle(e); t->eval(); sample_deact(e);
+}
 
 // After the strobe's edge: drop the strobes, clock on to the ack cycle
 // (LATENCY edges after the strobe), sample ack and r_data, then settle idle
-// cycles (and, with a ready port, until ready again), sample the lines.
+// cycles, wait_lines, sample the lines.
 static inline uint64_t finish(Eng* e) {
     V@TOP@* t = e->top;
     t->bus__r_stb = 0; t->bus__w_stb = 0;
@@ -224,7 +242,7 @@ static inline uint64_t finish(Eng* e) {
     uint32_t value = t->bus__r_data;
     sample_deact(e);
     for (int i = 0; i < e->settle; i++) { cycle(e); t->eval(); sample_deact(e); }
-    wait_ready(e);
+    wait_lines(e);
     return status(e, value, noack);
 }
 
@@ -243,7 +261,7 @@ uint64_t vg_reset(void* p) {
     t->bus__r_stb = 0; t->bus__w_stb = 0;
     t->rst = 1; cycle(e); cycle(e);
     t->rst = 0; t->clk = 1; t->eval();
-    wait_ready(e);
+    wait_lines(e);
     e->deact.clear();
     e->deact_seen = false;
     return status(e, 0, false);
@@ -252,7 +270,7 @@ uint64_t vg_reset(void* p) {
 uint64_t vg_read(void* p, uint32_t word_addr) {
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
-    wait_ready(e);
+    wait_takes(e, true, word_addr);
     t->bus__addr = word_addr; t->bus__r_stb = 1; t->bus__w_stb = 0;
     cycle(e);
     return finish(e);
@@ -261,7 +279,7 @@ uint64_t vg_read(void* p, uint32_t word_addr) {
 uint64_t vg_write(void* p, uint32_t word_addr, uint32_t data, uint32_t strb) {
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
-    wait_ready(e);
+    wait_takes(e, false, word_addr);
     t->bus__addr = word_addr; t->bus__w_data = data; t->bus__w_strb = strb;
     t->bus__w_stb = 1; t->bus__r_stb = 0;
     cycle(e);
@@ -269,7 +287,7 @@ uint64_t vg_write(void* p, uint32_t word_addr, uint32_t data, uint32_t strb) {
 }
 
 // -- Timed issue (`vgic replay --timing`): each request is strobed in the
-// first cycle the core takes it (ready = 1), without waiting for the acks of
+// first cycle the core takes it (takes()), without waiting for the acks of
 // the ones before; read data are collected from the ack cycles, in order.
 // Cycle numbers count clock edges since vg_new (e->cycles is the current one).
 static inline void timed_cycle(Eng* e) {
@@ -292,10 +310,8 @@ void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
     t->bus__r_stb = 0; t->bus__w_stb = 0;
-#ifdef HAS_READY
     t->eval();
-    for (int i = 0; i < 4096 && !t->bus__ready; i++) { timed_cycle(e); t->eval(); }
-#endif
+    for (int i = 0; i < 4096 && !takes(e, kind == 0, word_addr); i++) { timed_cycle(e); t->eval(); }
     t->bus__addr = word_addr; t->bus__w_data = data; t->bus__w_strb = strb;
     t->bus__r_stb = kind == 0; t->bus__w_stb = kind == 1;
     if (e->first_strobe == UINT64_MAX) e->first_strobe = e->cycles;
@@ -305,11 +321,14 @@ void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_
     t->bus__r_stb = 0; t->bus__w_stb = 0;
 }
 
-// Clock idle cycles until every issued request has its ack (or 256 cycles pass).
+// Clock idle cycles until every issued request has its ack and the core is
+// settled (or 256 cycles pass for each).
 void vg_timed_drain(void* p) {
     Eng* e = (Eng*)p;
     e->top->bus__r_stb = 0; e->top->bus__w_stb = 0;
     for (int i = 0; i < 256 && e->acked < e->issued; i++) timed_cycle(e);
+    e->top->eval();
+    for (int i = 0; i < 256 && !e->top->bus__settled; i++) timed_cycle(e);
 }
 
 // Batched run: ops[3*i] = kind (0 read, 1 write, 2 reset) | strb << 8,
@@ -343,10 +362,11 @@ HARNESS_BRIDGE = r"""
 // Clock edges a request may wait to be taken before the run is marked faulty.
 #define TAKE_LIMIT 4096
 
-// The core's register-bus `ready` (its hold-off, rtl/regbus.py): not a port
-// of the design, made readable by the build's Verilator configuration
-// (public_flat_rd). Used only to wait for the core after a reset.
-static inline bool core_ready(Eng* e) { return e->top->rootp->@TOP@__DOT__reg___05Fready; }
+// The core's register-bus `settled` (rtl/regbus.py): not a port of the
+// design, made readable by the build's Verilator configuration
+// (public_flat_rd). Used only to wait for the core after the last request
+// and after a reset.
+static inline bool core_settled(Eng* e) { return e->top->rootp->@TOP@__DOT__reg___05Fsettled; }
 
 static inline void presented(Eng* e) {
     if (e->first_strobe == UINT64_MAX) e->first_strobe = e->cycles;
@@ -557,24 +577,28 @@ void* vg_new(int settle) {
     return e;
 }
 
-// Clock cycles until every request taken has its response (or 256 cycles
-// pass), then leave the bus idle (a pipelined Wishbone cycle ends here).
+// Clock cycles until every request taken has its response, then leave the
+// bus idle (a pipelined Wishbone cycle ends here) and clock on until the core
+// is settled (or 256 cycles pass for each).
 void vg_timed_drain(void* p) {
     Eng* e = (Eng*)p;
     for (int i = 0; i < 256 && !all_answered(e); i++) bus_cycle(e);
     idle(e);
     e->top->eval();
+    for (int i = 0; i < 256 && !core_settled(e); i++) bus_cycle(e);
 }
 
 // The whole design's reset (rst is shared by bridge and core), with the bus
-// idle; then wait until the core is ready again. Call after vg_timed_drain.
+// idle; then clock on until the core is settled, and one cycle more (its
+// lines then show the reset state, rtl/regbus.py). Call after vg_timed_drain.
 uint64_t vg_reset(void* p) {
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
     idle(e);
     t->rst = 1; cycle(e); cycle(e);
     t->rst = 0; t->clk = 1; t->eval();
-    for (int i = 0; i < 256 && !core_ready(e); i++) { cycle(e); t->eval(); }
+    for (int i = 0; i < 256 && !core_settled(e); i++) { cycle(e); t->eval(); }
+    cycle(e); t->eval();
     e->deact.clear();
     e->deact_seen = false;
     return status(e, 0, false);
@@ -583,12 +607,12 @@ uint64_t vg_reset(void* p) {
 }
 """
 
-HARNESS = HARNESS_COMMON + HARNESS_CORE      # the core-bus harness, as built for bus "core"
+HARNESS = HARNESS_COMMON + HARNESS_CORE      # the core-bus harness (before build_library's fill-ins)
 
-# Verilator configuration of a bridge build: the core's ready, readable by
+# Verilator configuration of a bridge build: the core's settled, readable by
 # HARNESS_BRIDGE (the wire between the bridge and the core in the top module).
 BRIDGE_VLT = """`verilator_config
-public_flat_rd -module "@TOP@" -var "reg__ready"
+public_flat_rd -module "@TOP@" -var "reg__settled"
 """
 
 
@@ -697,9 +721,8 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core"):
             verilog = core_verilog(num_lrs)
         # Verilator escapes the "__" of Amaranth's port names (bus__addr -> bus___05Faddr)
         harness = (f"#define LATENCY {LATENCY}\n"
-                   + (HARNESS_COMMON + HARNESS_CORE).replace("@TOP@", top).replace("->bus__", "->bus___05F"))
-        if re.search(r"\binput\b[^;]*\bbus__ready\b|\boutput\b[^;]*\bbus__ready\b", verilog):
-            harness = "#define HAS_READY 1\n" + harness       # a register bus with hold-off
+                   + (HARNESS_COMMON + HARNESS_CORE).replace("@TOP@", top).replace("->bus__", "->bus___05F")
+                   .replace("@SETTLED_READS@", ", ".join(f"{reg.word:#x}" for reg in SETTLED_READS)))
     else:
         if verilog is None:
             verilog = bus_verilog(num_lrs, bus)
@@ -766,6 +789,16 @@ def build_design(name, verilog, harness, top, log=None, trace=False, config="", 
 
 
 _U64 = ctypes.c_uint64
+
+
+class _Status(ctypes.Structure):
+    """A one-at-a-time result, as status() in HARNESS_COMMON packs it."""
+    _fields_ = [("r_data", _U64, 32), ("virq", _U64, 1), ("vfiq", _U64, 1), ("maint", _U64, 1),
+                ("noack", _U64, 1), ("reserved", _U64, 4), ("queued", _U64, 24)]
+
+
+assert ctypes.sizeof(_Status) == ctypes.sizeof(_U64)
+
 _libs = {}
 
 
@@ -790,7 +823,7 @@ def _load(path):
                                      ctypes.c_uint32]
             lib.vg_run.restype = None
             lib.vg_run.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_uint32),
-                                   ctypes.POINTER(_U64)]
+                                   ctypes.POINTER(_Status)]
         lib.vg_timed.argtypes = [ctypes.c_void_p] + [ctypes.c_uint32] * 4
         lib.vg_timed_drain.argtypes = [ctypes.c_void_p]
         lib.vg_timed_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(_U64)]
@@ -824,6 +857,8 @@ class FastEngine:
             os.makedirs(os.path.dirname(os.path.abspath(vcd_path)), exist_ok=True)
             self._lib.vg_trace_open(self._eng, os.fsencode(os.path.abspath(vcd_path)))
         self._buf = (ctypes.c_uint16 * 256)()
+        self._result = _Status()
+        self._word = _U64.from_buffer(self._result)
         self.forwarded = []
         self.virq = self.vfiq = self.maint = 0
         self.reset()
@@ -844,16 +879,18 @@ class FastEngine:
         """Clock cycles simulated since construction."""
         return self._lib.vg_cycles(self._eng)
 
-    def _status(self, s):
-        self.virq = (s >> 32) & 1
-        self.vfiq = (s >> 33) & 1
-        self.maint = (s >> 34) & 1
-        if s & (1 << 35):
+    def _status(self, word):
+        """Take the result word of a vg_ call: the lines, the queued
+        deactivations; returns r_data."""
+        self._word.value = word             # seen through self._result (a _Status)
+        s = self._result
+        self.virq, self.vfiq, self.maint = s.virq, s.vfiq, s.maint
+        if s.noack:
             raise FastEngineError(f"register bus: no ack {LATENCY} cycles after the strobe "
                                   "(rtl/regbus.py protocol)")
-        if s >> 40:
+        if s.queued:
             self._drain()
-        return s & 0xFFFF_FFFF
+        return s.r_data
 
     def _drain(self):
         while True:
@@ -959,11 +996,9 @@ class FastEngine:
             arr[3 * i] = kinds[kind] | (strb << 8)
             arr[3 * i + 1] = addr >> 2
             arr[3 * i + 2] = value
-        out = (_U64 * n)()
+        out = (_Status * n)()
         self._lib.vg_run(self._eng, n, arr, out)
-        res = []
-        for s in out:
-            res.append((s & 0xFFFF_FFFF, (s >> 32) & 1, (s >> 33) & 1, (s >> 34) & 1))
+        res = [(s.r_data, s.virq, s.vfiq, s.maint) for s in out]
         if n:
-            self._status(out[n - 1])
+            self._status(_U64.from_buffer(out[n - 1]).value)
         return res

@@ -100,15 +100,15 @@ def header(top, name):
         f"                   {ERROR_TEXT[top.errors][1]}",
         f"  GICV_IIDR        0x{top.iidr:08X}",
     ]
-    hold, eoi_hold = getattr(top.core, "hold_cycles", None), getattr(top.core, "eoi_hold_cycles", None)
-    if hold is not None:
-        lines += [
-            f"  core hold-off    {hold} cycles after a write or an IAR/AIAR read,",
-            f"                   {eoi_hold} after EOIR/AEOIR/DIR (the bus waits), 1 after other",
-            "                   reads of word offsets with low bits 3 or 8; other reads run",
-            "                   back to back. virq/vfiq/maint_irq and deact_valid follow the",
-            "                   access by the end of its hold-off (rtl/top.py, timing).",
-        ]
+    t = top.core.timing
+    lines += [
+        f"  core timing      ready = 0 for {t.match_latency} cycle(s) after an EOIR/AEOIR/DIR, else 1;",
+        f"                   settled = 0 for {t.settle} cycles after a write or an acknowledge",
+        f"                   ({t.settle_masks} after GICV_CTLR/BPR/ABPR/APR0, GICH_VMCR/APR;",
+        f"                   {t.settle + t.match_latency} after EOIR/AEOIR/DIR): reads of IAR, AIAR, HPPIR,",
+        "                   AHPPIR, RPR and MISR wait for it (the bridge does), the",
+        "                   lines follow once settled (rtl/timing.py).",
+    ]
     lines += [
         "",
         "Ports:",

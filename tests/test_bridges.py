@@ -5,7 +5,8 @@
 
 The fake target is a memory of 4096 words plus one side-effect register at
 GICV_IAR's word (a read returns how many times it was read before), so that a
-repeated or lost read shows. Each run records every strobe the bridge puts on
+repeated or lost read shows; its `ready` and `settled` (rtl/regbus.py) fall as
+each test asks. Each run records every strobe the bridge puts on
 the core bus; the checks:
 
 - the forwarded writes are exactly the accepted writes the policy forwards, in
@@ -31,17 +32,19 @@ from amaranth import ClockDomain, Module, Mux, ResetInserter, Signal
 from amaranth.hdl import UnusedElaboratable
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In
+from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
 from vgic.rtl import regs
-from vgic.rtl.regbus import ADDR_WIDTH, LATENCY, RegBusSignature
-from vgic.rtl.bridges import apb as apb_mod, axi4lite as axi4lite_mod, wishbone as wishbone_mod
+from vgic.rtl.regbus import ADDR_WIDTH, LATENCY, SETTLED_READS, RegBusSignature, needs_settled
 from vgic.rtl.bridges.axi4lite import AXI4LiteBridge
 from vgic.rtl.bridges.apb import APBBridge
 from vgic.rtl.bridges.wishbone import WishboneBridge
+from vgic.rtl.bridges.uart import (CMD_READ, CMD_WRITE, EV_LINES, START_EVENT, START_RESP,
+                                   UARTBridge)
 from vgic.rtl.soc import BusVirtualInterface
 from vgic.rtl.top import VirtualInterface
+from vgic.sim.board import Event, Response, decode_event, decode_response, encode_request
 from vgic.sim.model import VirtualInterface as ModelVirtualInterface
 
 SIDE = regs.GICV_IAR          # the fake target's side-effect read
@@ -52,31 +55,43 @@ class FakeTarget(wiring.Component):
     """Register-bus target: full-word writes store, partial writes are ignored
     (like the core), reads of SIDE count, ack LATENCY cycles after a strobe
     (rtl/regbus.py LATENCY).
-    With a `ready` member on the bus: ready is low for `hold` cycles after each
-    accepted strobe and while the testbench drives `busy`; strobes while ready
-    is low are not taken (the Recorder flags them)."""
+    ready is low for `hold` cycles after each accepted strobe and while the
+    testbench drives `busy`; settled is low for `unsettle` cycles after each
+    accepted write or read of SETTLED_READS and while the testbench drives
+    `unsettled`, whatever ready is. Strobes the contract forbids (while ready =
+    0; a read of SETTLED_READS while settled = 0) are not taken (the Recorder
+    flags them). `lines`: the low 3 bits of the last full write's data, loaded
+    in cycles with settled = 1 (so that in cycle c + 1 they reflect every write
+    accepted before c, as the core's lines)."""
 
-    def __init__(self, sig=None, hold=0):
-        sig = sig or RegBusSignature()
-        self.hold = hold
-        members = {"bus": In(sig)}
-        if "ready" in sig.members:
-            members["busy"] = In(1)
-        super().__init__(members)
+    def __init__(self, hold=0, unsettle=0):
+        self.hold, self.unsettle = hold, unsettle
+        super().__init__({"bus": In(RegBusSignature()), "busy": In(1), "unsettled": In(1),
+                          "lines": Out(3)})
 
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
+        wait = Signal(range(self.hold + 1))
+        unwait = Signal(range(self.unsettle + 1))
+        derived = bus.r_stb & needs_settled(bus.addr)
         take = Signal()
-        if "ready" in bus.signature.members:
-            wait = Signal(range(self.hold + 1))
-            m.d.comb += [bus.ready.eq((wait == 0) & ~self.busy), take.eq(bus.ready)]
-            with m.If((bus.r_stb | bus.w_stb) & bus.ready):
-                m.d.sync += wait.eq(self.hold)
-            with m.Elif(wait != 0):
-                m.d.sync += wait.eq(wait - 1)
-        else:
-            m.d.comb += take.eq(1)
+        m.d.comb += [bus.ready.eq((wait == 0) & ~self.busy),
+                     bus.settled.eq((unwait == 0) & ~self.unsettled),
+                     take.eq(bus.ready & (bus.settled | ~derived))]
+        with m.If((bus.r_stb | bus.w_stb) & take):
+            m.d.sync += wait.eq(self.hold)
+        with m.Elif(wait != 0):
+            m.d.sync += wait.eq(wait - 1)
+        with m.If((bus.w_stb | derived) & take):
+            m.d.sync += unwait.eq(self.unsettle)
+        with m.Elif(unwait != 0):
+            m.d.sync += unwait.eq(unwait - 1)
+        last_write = Signal(3)
+        with m.If(take & bus.w_stb & (bus.w_strb == 0b1111)):
+            m.d.sync += last_write.eq(bus.w_data[:3])
+        with m.If(bus.settled):
+            m.d.sync += self.lines.eq(last_write)
         m.submodules.mem = mem = Memory(shape=32, depth=2 ** ADDR_WIDTH, init=[])
         wp, rp = mem.write_port(), mem.read_port()
         count, side_val, side_q = Signal(32), Signal(32), Signal()
@@ -85,8 +100,11 @@ class FakeTarget(wiring.Component):
             wp.en.eq(take & bus.w_stb & (bus.w_strb == 0b1111)),
             rp.addr.eq(bus.addr), rp.en.eq(take & bus.r_stb),
         ]
-        # the regbus LATENCY: the read port's data (t+1) registered LATENCY - 1 more times
-        acked, data = take & (bus.r_stb | bus.w_stb), Mux(side_q, side_val, rp.data)
+        # the regbus LATENCY: the read port's data (t+1) registered LATENCY - 1 more
+        # times, the strobe (t) LATENCY times
+        acked = Signal(name="acked")
+        m.d.sync += acked.eq(take & (bus.r_stb | bus.w_stb))
+        data = Mux(side_q, side_val, rp.data)
         for k in range(LATENCY - 1):
             acked_k, data_k = Signal(name=f"acked_{k}"), Signal(32, name=f"data_{k}")
             m.d.sync += [acked_k.eq(acked), data_k.eq(data)]
@@ -129,60 +147,51 @@ def spec_outcome(addr, write, strb, num_lrs, errors):
     return word_ok and mapped, not (word_ok and mapped)
 
 
-def build(bridge_cls, hold=0, **kw):
+def build(bridge_cls, hold=0, unsettle=0, **kw):
     m = Module()
     m.submodules.bridge = bridge = bridge_cls(**kw)
-    m.submodules.target = target = FakeTarget(bridge.reg.signature, hold)
+    m.submodules.target = target = FakeTarget(hold, unsettle)
     wiring.connect(m, bridge.reg, target.bus)
     bridge.target = target
     return m, bridge
 
 
-def run_sim(m, bench, busy=None, p_busy=0.0, seed=0):
-    """busy: the fake target's busy input, driven high at random (p_busy)."""
+def run_sim(m, bench, target=None, p_busy=0.0, p_unsettled=0.0, seed=0):
+    """The fake target's busy and unsettled inputs driven high at random
+    (p_busy, p_unsettled)."""
     sim = Simulator(m)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
-    if busy is not None and p_busy:
+    if target is not None and (p_busy or p_unsettled):
         async def hold_off(ctx):
             rng = random.Random(seed + 99)
             while True:
-                ctx.set(busy, rng.random() < p_busy)
+                ctx.set(target.busy, rng.random() < p_busy)
+                ctx.set(target.unsettled, rng.random() < p_unsettled)
                 await ctx.tick()
         sim.add_testbench(hold_off, background=True)
     sim.run()
 
 
-class ReadyRegBus(wiring.Signature):
-    """RegBusSignature plus the core's hold-off `ready` (rtl/regbus.py)."""
-
-    def __init__(self):
-        super().__init__({**dict(RegBusSignature().members.items()), "ready": In(1)})
-
-
-@pytest.fixture
-def ready_bus(monkeypatch):
-    """Bridges built in the test see a register bus with `ready`, whether or
-    not rtl/regbus.py has it yet."""
-    if "ready" not in RegBusSignature().members:
-        for mod in (axi4lite_mod, apb_mod, wishbone_mod):
-            monkeypatch.setattr(mod, "RegBusSignature", ReadyRegBus)
-
-
 class Recorder:
-    """Per-cycle sampling of the core bus: the strobe log."""
+    """Per-cycle sampling of the core bus: the strobe log, and `settled` per
+    cycle."""
 
     def __init__(self, reg):
         self.reg, self.log, self.cycles = reg, [], 0
         self.times = []                      # the cycle (0-based) of each strobe in log
+        self.settled = []                    # settled in each cycle
 
     async def tick(self, ctx, *sigs):
         reg = self.reg
-        ready = reg.ready if "ready" in reg.signature.members else 1
-        _, _, r_stb, w_stb, addr, data, strb, ready, *vals = await ctx.tick().sample(
-            reg.r_stb, reg.w_stb, reg.addr, reg.w_data, reg.w_strb, ready, *sigs)
+        _, _, r_stb, w_stb, addr, data, strb, ready, settled, *vals = await ctx.tick().sample(
+            reg.r_stb, reg.w_stb, reg.addr, reg.w_data, reg.w_strb, reg.ready, reg.settled,
+            *sigs)
         assert not (r_stb and w_stb), "r_stb and w_stb in the same cycle (regbus contract)"
         assert ready or not (r_stb or w_stb), "a strobe while ready = 0 (regbus contract)"
+        assert settled or not (r_stb and needs_settled(addr)), \
+            f"a read of word {addr:#x} while settled = 0 (regbus contract)"
+        self.settled.append(settled)
         if w_stb:
             self.log.append(("w", addr, data, strb))
         if r_stb:
@@ -279,15 +288,16 @@ async def axi_manager(ctx, axi, rec, writes, reads, rng, p_valid=1.0, p_ready=1.
                          f"R responses after {max_cycles} cycles")
 
 
-def run_axi(writes, reads, num_lrs=4, errors="ignore", seed=0, hold=0, p_busy=0.0, **kw):
-    m, bridge = build(AXI4LiteBridge, hold, num_lrs=num_lrs, errors=errors)
+def run_axi(writes, reads, num_lrs=4, errors="ignore", seed=0, hold=0, p_busy=0.0,
+            unsettle=0, p_unsettled=0.0, **kw):
+    m, bridge = build(AXI4LiteBridge, hold, unsettle, num_lrs=num_lrs, errors=errors)
     rec = Recorder(bridge.reg)
     out = {}
 
     async def bench(ctx):
         out["b"], out["r"] = await axi_manager(ctx, bridge.axi, rec, writes, reads,
                                                random.Random(seed), **kw)
-    run_sim(m, bench, getattr(bridge.target, "busy", None), p_busy, seed)
+    run_sim(m, bench, bridge.target, p_busy, p_unsettled, seed)
     wresps = [b == SLVERR for b in out["b"]]
     assert all(b in (OKAY, SLVERR) for b in out["b"])
     assert all(r in (OKAY, SLVERR) for _, r in out["r"])
@@ -482,16 +492,17 @@ async def apb_requester(ctx, apb, rec, ops, rng, p_idle=0.0, max_wait=50):
 
 
 def run_seq(bridge_cls, requester, ops, num_lrs=4, errors="ignore", seed=0, hold=0,
-            p_busy=0.0, **kw):
+            p_busy=0.0, unsettle=0, p_unsettled=0.0, **kw):
     """Sequential buses (APB, Wishbone): the strobe order is the op order."""
-    m, bridge = build(bridge_cls, hold, num_lrs=num_lrs, errors=errors, **kw.pop("bridge", {}))
+    m, bridge = build(bridge_cls, hold, unsettle, num_lrs=num_lrs, errors=errors,
+                      **kw.pop("bridge", {}))
     rec = Recorder(bridge.reg)
     out = {}
 
     async def bench(ctx):
         bus = bridge.apb if bridge_cls is APBBridge else bridge.wb
         out["r"] = await requester(ctx, bus, rec, ops, random.Random(seed), **kw)
-    run_sim(m, bench, getattr(bridge.target, "busy", None), p_busy, seed)
+    run_sim(m, bench, bridge.target, p_busy, p_unsettled, seed)
     assert len(out["r"]) == len(ops)
     # Sequential: replay the ops one by one on the twin, writes and reads together.
     writes = [(op[1], op[2], op[3]) for op in ops if op[0] == "w"]
@@ -646,7 +657,7 @@ def test_wishbone_abandoned_cycle_gets_no_late_ack():
 
 @pytest.mark.parametrize("hold,p_busy", [(1, 0.0), (3, 0.3)])
 @pytest.mark.parametrize("errors", ["ignore", "report"])
-def test_axi_hold_off(ready_bus, hold, p_busy, errors):
+def test_axi_hold_off(hold, p_busy, errors):
     """AXI4-Lite with a core that holds ready low after each strobe (and at
     random): nothing is issued while ready = 0, every access still completes
     once with the right data and response, under back-pressure."""
@@ -655,7 +666,7 @@ def test_axi_hold_off(ready_bus, hold, p_busy, errors):
             p_valid=0.7, p_ready=0.6)
 
 
-def test_axi_hold_off_full_speed(ready_bus):
+def test_axi_hold_off_full_speed():
     """AXI4-Lite, VALID/READY always high, ready low 2 cycles after each strobe:
     one transaction per 3 cycles from the cycle after the first handshake,
     nothing lost or repeated."""
@@ -667,7 +678,7 @@ def test_axi_hold_off_full_speed(ready_bus):
 
 
 @pytest.mark.parametrize("hold,p_busy", [(1, 0.0), (3, 0.3)])
-def test_apb_hold_off(ready_bus, hold, p_busy):
+def test_apb_hold_off(hold, p_busy):
     """APB4: PREADY stays low until the request went in; one strobe per transfer."""
     run_seq(APBBridge, apb_requester, seq_ops(random.Random(13), 80), errors="report",
             hold=hold, p_busy=p_busy, p_idle=0.2)
@@ -675,7 +686,7 @@ def test_apb_hold_off(ready_bus, hold, p_busy):
 
 @pytest.mark.parametrize("pipelined", [False, True])
 @pytest.mark.parametrize("hold,p_busy", [(1, 0.0), (3, 0.3)])
-def test_wishbone_hold_off(ready_bus, pipelined, hold, p_busy):
+def test_wishbone_hold_off(pipelined, hold, p_busy):
     """Wishbone: classic delays ACK, pipelined raises STALL while ready = 0."""
     master = wb_pipelined_master if pipelined else wb_classic_master
     run_seq(WishboneBridge, master, seq_ops(random.Random(14), 80, word_addressed=True),
@@ -683,14 +694,180 @@ def test_wishbone_hold_off(ready_bus, pipelined, hold, p_busy):
             p_idle=0.2)
 
 
-def test_ready_member_reaches_bridges(ready_bus):
-    """The fixture gives the bridges a register bus with ready, so the tests
-    above exercise the hold-off (guards against a silently constant ready)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnusedElaboratable)      # built, not simulated
-        for cls in (AXI4LiteBridge, APBBridge, WishboneBridge):
-            assert "ready" in cls().reg.signature.members
-        gc.collect()
+# -- derived reads wait for `settled` (rtl/regbus.py) ------------------------------
+
+BUSES = ["axi4lite", "apb", "wishbone", "wishbone-pipelined"]
+
+
+@pytest.mark.parametrize("derived", SETTLED_READS, ids=lambda r: r.full_name)
+@pytest.mark.parametrize("bus", BUSES)
+def test_derived_read_waits_for_settled(bus, derived):
+    """A fake core with ready = 1 throughout and settled held low for the first
+    `release` cycles: a write and a read of GICH_LR0 reach the register bus
+    while settled = 0; a read of a SETTLED_READS register is strobed in the
+    first cycle with settled = 1, not before, and (but on AXI) the write after
+    it follows."""
+    cls, extra = BRIDGES[bus]
+    m, bridge = build(cls, **extra)
+    target, rec, release = bridge.target, Recorder(bridge.reg), 30
+    ops = [("w", LR1, 5, 0xF), ("r", LR0), ("r", derived.addr), ("w", LR0, 7, 0xF)]
+    got = []
+
+    async def unsettle(ctx):
+        ctx.set(target.unsettled, 1)
+        for _ in range(release):
+            await ctx.tick()
+        ctx.set(target.unsettled, 0)
+
+    async def bench(ctx):
+        if bus == "axi4lite":
+            ctx.set(bridge.axi.bready, 1)
+        got.extend(await run_ops(ctx, bus, port_of(bridge), rec, ops, random.Random(0)))
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(unsettle)
+    sim.add_testbench(bench)
+    sim.run()
+    assert rec.settled[:release + 1] == [0] * release + [1]
+    when = {(k, a): t for (k, a, *_), t in zip(rec.log, rec.times)}
+    assert len(when) == len(rec.log) == 4
+    assert when["w", LR1 >> 2] < release and when["r", LR0 >> 2] < release
+    assert when["r", derived.word] == release
+    if bus != "axi4lite":                    # AXI: the channels are ordered apart
+        assert when["w", LR0 >> 2] > release
+    assert got == [(None, False), (0, False), (0, False), (None, False)]
+
+
+@pytest.mark.parametrize("bus", BUSES)
+def test_settled_random(bus):
+    """Every bus with a fake core that drops settled for 3 cycles after each
+    write or derived read, and at random, and ready at random: every access
+    completes once with the right data and response (the Recorder checks that
+    no derived read is strobed while settled = 0)."""
+    kw = dict(errors="report", hold=1, p_busy=0.2, unsettle=3, p_unsettled=0.3, seed=5)
+    rng = random.Random(15)
+    if bus == "axi4lite":
+        run_axi(*random_ops(rng, 80), p_valid=0.7, p_ready=0.6, **kw)
+    else:
+        cls, extra = BRIDGES[bus]
+        run_seq(cls, MASTERS[bus], seq_ops(rng, 80, word_addressed=bus != "apb"),
+                bridge=extra, p_idle=0.2, **kw)
+
+
+# -- the UART link (rtl/bridges/uart.py) with the fake target ------------------------
+
+UART_DIV = 4                        # clocks per bit
+
+
+async def uart_send(ctx, rec, rx, frame):
+    """`frame` on rx, 8N1, UART_DIV clocks per bit, ticking through `rec`."""
+    for byte in frame:
+        for bit in [0] + [byte >> i & 1 for i in range(8)] + [1]:
+            ctx.set(rx, bit)
+            for _ in range(UART_DIV):
+                await rec.tick(ctx)
+
+
+async def uart_receive(ctx, tx, out):
+    """Bytes sent on tx (8N1, UART_DIV clocks per bit) appended to `out`."""
+    while True:
+        await ctx.tick()
+        if ctx.get(tx):
+            continue
+        for _ in range(UART_DIV // 2):                # to the start bit's middle
+            await ctx.tick()
+        byte = 0
+        for i in range(8):
+            for _ in range(UART_DIV):
+                await ctx.tick()
+            byte |= ctx.get(tx) << i
+        for _ in range(UART_DIV):
+            await ctx.tick()
+        assert ctx.get(tx), "no stop bit"
+        out.append(byte)
+
+
+async def uart_frames(ctx, rec, out, max_cycles=2000):
+    """The frames received up to and including the next response."""
+    frames = []
+    for _ in range(max_cycles):
+        if out and out[0] == START_EVENT and len(out) >= 5:
+            frames.append(decode_event(bytes(out[:5])))
+            del out[:5]
+        elif out and out[0] == START_RESP and len(out) >= 9:
+            frames.append(decode_response(bytes(out[:9])))
+            del out[:9]
+            return frames
+        await rec.tick(ctx)
+    raise AssertionError(f"no response in {max_cycles} cycles (frames {frames})")
+
+
+@pytest.mark.parametrize("derived", [regs.GICV_IAR, regs.GICH_MISR], ids=lambda r: r.full_name)
+def test_uart_waits_for_settled(derived):
+    """The UART link with a fake core (ready = 1 throughout) whose settled falls
+    for 12 cycles after each write or derived read and is held low by the test:
+    a write and a read of GICH_LR0 are strobed while settled = 0, a read of a
+    SETTLED_READS register only in the first cycle with settled = 1; each
+    response (and the line-change event before it) waits for a settled cycle
+    and reports the lines of the cycle after it (the fake's lines, loaded in
+    settled cycles from the last write's data)."""
+    m = Module()
+    m.submodules.link = link = UARTBridge(num_lrs=4, clk_freq=UART_DIV * 1_000_000,
+                                          baud=1_000_000, build_id=0)
+    m.submodules.target = target = FakeTarget(unsettle=12)
+    wiring.connect(m, link.reg, target.bus)
+    m.d.comb += link.lines.eq(target.lines)
+    rec, out = Recorder(link.reg), []
+
+    def forget():
+        rec.log.clear()
+        rec.times.clear()
+
+    async def held(ctx, frame, strobe):
+        """Send `frame` with settled held low; `strobe` is strobed (or, if None,
+        nothing) while it is; then release it. Returns the first settled cycle."""
+        ctx.set(target.unsettled, 1)
+        await uart_send(ctx, rec, link.rx, frame)
+        for _ in range(40):
+            await rec.tick(ctx)
+        assert not out, "a frame while settled = 0"
+        assert [e[:2] for e in rec.log] == ([strobe] if strobe else [])
+        if strobe:
+            assert not rec.settled[rec.times[0]]
+        ctx.set(target.unsettled, 0)
+        return rec.cycles
+
+    async def bench(ctx):
+        ctx.set(link.rx, 1)
+        # a write: strobed at once, answered once settled, with its lines
+        await uart_send(ctx, rec, link.rx, encode_request(0, CMD_WRITE, LR1, 0b011))
+        assert await uart_frames(ctx, rec, out) == [Event(EV_LINES, 0b011),
+                                                    Response(0, 0, 0, 0b011)]
+        forget()
+        # the same with settled held low: the write goes in, the frames wait
+        await held(ctx, encode_request(1, CMD_WRITE, LR0, 0b101), ("w", LR0 >> 2))
+        assert await uart_frames(ctx, rec, out) == [Event(EV_LINES, 0b101),
+                                                    Response(1, 0, 0, 0b101)]
+        forget()
+        # a read of LR0 goes in with settled = 0
+        await held(ctx, encode_request(2, CMD_READ, LR0), ("r", LR0 >> 2))
+        assert await uart_frames(ctx, rec, out) == [Response(2, 0, 0b101, 0b101)]
+        forget()
+        # a derived read waits for settled
+        release = await held(ctx, encode_request(3, CMD_READ, derived.addr), None)
+        assert await uart_frames(ctx, rec, out) == [Response(3, 0, 0, 0b101)]
+        assert [e[:2] for e in rec.log] == [("r", derived.word)]
+        assert rec.times == [release] and rec.settled[release]
+
+    async def receive(ctx):
+        await uart_receive(ctx, link.tx, out)
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(receive, background=True)
+    sim.add_testbench(bench)
+    sim.run()
 
 
 # -- parameters ------------------------------------------------------------------
@@ -893,6 +1070,16 @@ def test_axi_write_gets_b_across_core_reset(delay, length):
     run_sim(m, bench)
 
 
+async def until_idle(ctx, rec, limit=64):
+    """Tick until the core bus shows ready = settled = 1 (the core takes any
+    request)."""
+    for _ in range(limit):
+        if ctx.get(rec.reg.ready) and ctx.get(rec.reg.settled):
+            return
+        await rec.tick(ctx)
+    raise AssertionError(f"the core not ready and settled for {limit} cycles")
+
+
 def soc_port(top):
     return types.SimpleNamespace(**{n: getattr(top, top.prefix + n) for n in top.bus_members})
 
@@ -902,9 +1089,9 @@ def test_axi_shared_reset_abandons_write(pending):
     """The bridge and the core on one reset (rtl/soc.py, the Verilog top):
     a reset is the AXI interface's reset (IHI0022 A3.1.2), asserted with the
     manager's. A write whose AW and W handshakes completed but whose B was not
-    taken when the reset comes (waiting in the skid buffers for the core's
-    hold-off, going to the core in the reset's first cycle, or with BVALID
-    high in it) gets no B: BVALID and RVALID are low from the first edge of
+    taken when the reset comes (waiting in the skid buffers behind an earlier
+    write's B, not taken either, going to the core in the reset's first
+    cycle, or with BVALID high in it) gets no B: BVALID and RVALID are low from the first edge of
     the reset (it is synchronous) until the manager makes a new request;
     AWREADY/WREADY/ARREADY are high after it, and the next write and read
     complete normally (one B each, the data of the core after its reset)."""
@@ -921,17 +1108,22 @@ def test_axi_shared_reset_abandons_write(pending):
         ctx.set(cd.rst, 1)
         await ctx.tick()
         ctx.set(cd.rst, 0)
-        if pending == "buffered":    # the core's hold-off after a first write
-            await axi_manager(ctx, axi, rec, [(LR0, 5, 0xF)], [], random.Random(0))
-        else:                        # the core ready: issued in the next cycle
-            for _ in range(top.core.hold_cycles + 1):
-                await rec.tick(ctx)
+        await until_idle(ctx, rec)   # the core ready: a write goes in after its handshake
+        ctx.set(axi.bready, pending != "buffered")
+        if pending == "buffered":    # a first write, its B not taken (BVALID high)
+            for sig, v in ((axi.awaddr, LR0), (axi.wdata, 5), (axi.wstrb, 0xF),
+                           (axi.awvalid, 1), (axi.wvalid, 1)):
+                ctx.set(sig, v)
+            assert all(await rec.tick(ctx, axi.awready, axi.wready))
+            ctx.set(axi.awvalid, 0)
+            ctx.set(axi.wvalid, 0)
+            await rec.tick(ctx)
+            assert len(rec.log) == 1 and all(await rec.tick(ctx, axi.bvalid))
         ctx.set(axi.awvalid, 1)
         ctx.set(axi.awaddr, LR1)
         ctx.set(axi.wvalid, 1)
         ctx.set(axi.wdata, value)
         ctx.set(axi.wstrb, 0xF)
-        ctx.set(axi.bready, 1)
         ctx.set(axi.rready, 1)
         awready, wready = await rec.tick(ctx, axi.awready, axi.wready)
         assert awready and wready
@@ -945,11 +1137,11 @@ def test_axi_shared_reset_abandons_write(pending):
         ctx.set(cd.rst, 1)
         ctx.set(axi.bready, 0)
         (bvalid,) = await rec.tick(ctx, axi.bvalid)
-        assert bvalid == (pending == "bvalid")           # synchronous: until the edge
+        assert bvalid == (pending != "issuing")          # synchronous: until the edge
         assert len(rec.log) == strobes + (pending != "buffered")
         ctx.set(cd.rst, 0)
         ctx.set(axi.bready, 1)
-        for _ in range(2 * top.core.hold_cycles):
+        for _ in range(16):                              # over the core's reset hold-off
             awready, wready, arready, bvalid, rvalid = await rec.tick(
                 ctx, axi.awready, axi.wready, axi.arready, axi.bvalid, axi.rvalid)
             assert not bvalid and not rvalid, "a response after the interface reset"
@@ -1030,8 +1222,7 @@ def test_shared_reset_mid_transfer_leaves_no_stale_response(bus, delay, op):
         ctx.set(cd.rst, 1)
         await ctx.tick()
         ctx.set(cd.rst, 0)
-        for _ in range(top.core.hold_cycles + 1):
-            await rec.tick(ctx)
+        await until_idle(ctx, rec)
         if bus == "axi4lite":
             ctx.set(port.bready, 1)
             ctx.set(port.rready, 1)

@@ -184,19 +184,17 @@ def test_docs_instantiation_example_matches_ports():
     assert set(re.findall(r"^\s*\.(\w+)\s*\(", block, re.M)) == top_ports(text, args["--name"])
 
 
-def test_header_states_core_hold_off():
-    """The header gives the core's bus hold-off for this LR count (rtl/top.py)."""
+def test_header_states_core_timing():
+    """The header gives the core's timing for this LR count (rtl/timing.py)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnusedElaboratable)   # not converted: header only
         top = BusVirtualInterface(64, "axi4lite")
         text = verilog_header(top, "v")
-        hold = getattr(top.core, "hold_cycles", None), getattr(top.core, "eoi_hold_cycles", None)
+        t = top.core.timing
         del top
         gc.collect()
-    if hold[0] is None:
-        pytest.skip("this core has no bus hold-off")
-    assert f"core hold-off    {hold[0]} cycles" in text
-    assert f"{hold[1]} after EOIR/AEOIR/DIR" in text
+    assert f"ready = 0 for {t.match_latency} cycle(s) after an EOIR/AEOIR/DIR" in text
+    assert f"settled = 0 for {t.settle} cycles after a write" in text
 
 
 # -- Reset (docs/verilog.md, section 2 "Reset") -----------------------------------------
@@ -470,8 +468,9 @@ def test_icarus_axi_reset_abandons_accepted_write(tmp_path, std):
                        f"    abandon(14'h{lr1:04x}, 32'h{LR_VALUE:08x}, {MIN_RESET});",
                        acc_steps(after)])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnusedElaboratable)   # not built: its hold-off only
-        hold = BusVirtualInterface(4, "axi4lite").core.hold_cycles
+        warnings.simplefilter("ignore", UnusedElaboratable)   # not built: its timing only
+        t = BusVirtualInterface(4, "axi4lite").core.timing
+        hold = t.settle_masks + t.match_latency
         gc.collect()
     lines = icarus_run(tmp_path, "axi4lite", steps, std, reset=MIN_RESET, lrs=4,
                        extra=AXI_ABANDON % (3 * hold))

@@ -2,9 +2,10 @@
 """The RTL LR bank alone, against the golden model's LR bank: random LR
 contents (few priorities and vIDs, so ties and duplicate vIDs are common) at
 LR counts that leave the trees full and partly empty. Checks, once the
-pipelines have caught up (best_latency / match_latency edges), the best
-candidate and its group priority, the vID match, the status vectors and the
-State changes of acknowledge and deactivate."""
+pipelines have caught up (rtl/timing.py: the candidate stage and the tree,
+then the match), the best candidate with its group priority, vID and R1
+preemption bit, the vID match, the status vectors and the State changes of
+acknowledge and deactivate."""
 import random
 
 import pytest
@@ -51,7 +52,9 @@ def test_lr_bank_matches_the_model(num_lrs):
         ctx.set(dut.w_sel, 0)
         model.write(n, value)
 
-    def check(ctx, en0, en1, pmr5, gmask0, gmask1):
+    best_latency = 1 + dut.timing.tree_stages          # the candidate stage, the tree
+
+    def check(ctx, en0, en1, pmr5, gmask0, gmask1, rp):
         """After best_latency edges of still state: vectors, LRs and the candidate."""
         assert ctx.get(dut.elrsr) == model.elrsr()
         assert ctx.get(dut.eisr) == model.eisr()
@@ -66,8 +69,10 @@ def test_lr_bank_matches_the_model(num_lrs):
             return None
         v = model.lr[b]
         assert (best.prio, best.grp1) == (v >> 23 & 0x1F, v >> 30 & 1)
-        assert ctx.get(dut.best_vid) == vid_out(v)
+        assert best.vid == vid_out(v)
+        assert best.idx == b
         assert best.gprio == (v >> 23 & 0x1F) & (gmask1 if v >> 30 & 1 else gmask0)   # R3
+        assert best.pre == (best.gprio < rp)                                           # R1
         return b
 
     async def bench(ctx):
@@ -77,31 +82,31 @@ def test_lr_bank_matches_the_model(num_lrs):
             bpr, abpr, cbpr = rng.randrange(2, 8), rng.randrange(3, 8), rng.getrandbits(1)
             gmask0 = gmask_of(bpr, 2)
             gmask1 = gmask0 if cbpr else gmask_of(abpr, 3)
+            rp = rng.choice([32, 0, 3, 10, 31])              # running priority >> 3 (32: idle)
+            upto = sum(1 << i for i in range(rp, 32))     # bit i: APR[i:0] != 0
             for sig, val in ((dut.enable_grp0, en0), (dut.enable_grp1, en1),
-                             (dut.vmprimask, pmr5), (dut.gmask0, gmask0), (dut.gmask1, gmask1)):
+                             (dut.vmprimask, pmr5), (dut.gmask0, gmask0), (dut.gmask1, gmask1),
+                             (dut.apr_upto, upto)):
                 ctx.set(sig, val)
             for n in rng.sample(range(num_lrs), min(num_lrs, 6)) if rnd else range(num_lrs):
                 await write_lr(ctx, n, random_lr(rng, vids))
-            await settle(ctx, dut.best_latency)
-            b = check(ctx, en0, en1, pmr5, gmask0, gmask1)
-            # acknowledge (R6a): the best LR goes 01 -> 10
+            await settle(ctx, best_latency)
+            b = check(ctx, en0, en1, pmr5, gmask0, gmask1, rp)
+            # acknowledge (R6a): the best LR goes 01 -> 10 as ack_stb's cycle ends
             if b is not None:
-                await ctx.tick()            # the IAR's cycle: ack_stb says it the cycle after
                 ctx.set(dut.ack_stb, 1)
                 await ctx.tick()
                 ctx.set(dut.ack_stb, 0)
                 model.acknowledge(b)
-                await settle(ctx, dut.best_latency)
-                check(ctx, en0, en1, pmr5, gmask0, gmask1)
+                await settle(ctx, best_latency)
+                check(ctx, en0, en1, pmr5, gmask0, gmask1, rp)
             # vID match (R8/R9) and deactivate (R10)
             for _ in range(4):
                 vid, src = rng.choice(vids), rng.randrange(8)
-                ctx.set(dut.w_data, vid | src << 10)      # the EOIR/DIR value, one cycle
-                ctx.set(dut.match_stb, 1)
+                ctx.set(dut.w_data, vid | src << 10)      # the EOIR/DIR value, its decode cycle
                 await ctx.tick()
-                ctx.set(dut.match_stb, 0)
                 ctx.set(dut.w_data, rng.getrandbits(32))  # then anything
-                await settle(ctx, dut.match_latency - 1)
+                await settle(ctx, dut.timing.match_latency - 1)
                 n = model.match(vid, src)
                 match = ctx.get(dut.match)
                 assert match.valid == (n is not None), (vid, src)
@@ -115,8 +120,8 @@ def test_lr_bank_matches_the_model(num_lrs):
                 await ctx.tick()
                 ctx.set(dut.deact_stb, 0)
                 model.deactivate(n)
-                await settle(ctx, dut.best_latency)
-                check(ctx, en0, en1, pmr5, gmask0, gmask1)
+                await settle(ctx, best_latency)
+                check(ctx, en0, en1, pmr5, gmask0, gmask1, rp)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

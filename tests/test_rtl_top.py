@@ -14,8 +14,9 @@ from amaranth.back import verilog
 from amaranth.sim import Simulator
 
 from vgic.rtl import regs
+from vgic.rtl.timing import Timing
 from vgic.rtl.top import VirtualInterface
-from vgic.sim.driver import RTLEngine, bus_read, bus_wait_ready, bus_write
+from vgic.sim.driver import RTLEngine, bus_read, bus_wait_lines, bus_write
 from vgic.sim.model import VirtualInterface as Model
 from vgic.sim.stimulus import lr_value
 
@@ -94,14 +95,6 @@ def request(ctx, bus, op, addr, value=0, strb=0b1111):
     ctx.set(bus.w_strb, strb)
 
 
-def hold_off(num_lrs):
-    """rtl/top.py timing table: cycles of ready = 0 after a state-changing
-    request (P = 2 + max(L + 2, 4) + 1, L = ceil(log2 num_lrs) at least 1: at
-    least 7) and after an EOIR/AEOIR/DIR (P + 3)."""
-    p = 2 + max(max(1, (num_lrs - 1).bit_length()) + 2, 4) + 1
-    return p, p + 3
-
-
 async def cycles_until_ready(ctx, bus, limit=40):
     """Ticks until ready is 1 (cycle t+1 counts as the first)."""
     n = 0
@@ -119,7 +112,7 @@ async def setup_pending(ctx, bus, lrs):
         await bus_write(ctx, bus, regs.lr(n).addr, value)
     await bus_write(ctx, bus, CTLR, 3)
     await bus_write(ctx, bus, PMR, 0xF8)
-    await bus_wait_ready(ctx, bus)
+    await bus_wait_lines(ctx, bus)
 
 
 def test_read_latency_is_three_cycles_and_r_data_registered():
@@ -128,11 +121,10 @@ def test_read_latency_is_three_cycles_and_r_data_registered():
     cycle), ack for one cycle only; a plain read causes no hold-off."""
     dut = VirtualInterface(4)
     vtr = regs.vtr_value(4)
-    p, _ = hold_off(4)
 
     async def bench(ctx):
         bus = dut.bus
-        assert await cycles_until_ready(ctx, bus) == p          # reset hold-off
+        assert await cycles_until_ready(ctx, bus) == 1          # rtl/timing.py: after reset
         request(ctx, bus, "r", regs.GICH_VTR.addr)
         assert ctx.get(bus.ack) == 0 and ctx.get(bus.r_data) != vtr   # not combinational
         await ctx.tick()
@@ -151,110 +143,112 @@ def test_read_latency_is_three_cycles_and_r_data_registered():
 
 
 @pytest.mark.parametrize("num_lrs", [1, 4, 16, 64])
-def test_hold_off_lengths(num_lrs):
-    """rtl/top.py timing table: P cycles of ready = 0 after a write or an
-    IAR/AIAR read, P + 3 after EOIR/AEOIR/DIR, one after other reads of a word
-    offset whose low 4 bits are IAR's or AIAR's (3, 8), none after the rest."""
+def test_ready_and_settled_after_each_kind_of_request(num_lrs):
+    """rtl/timing.py: for each kind of request, the cycles after it (t+1 ..)
+    with ready = 0 and with settled = 0; ack only in t+3."""
     dut = VirtualInterface(num_lrs)
-    p, p_eoi = hold_off(num_lrs)
+    t = Timing(num_lrs)
+    m = t.match_latency
 
     async def transact(ctx, op, addr, value=0):
-        """The hold-off H (ready = 0 in cycles t+1 .. t+H); ack only in t+3."""
+        """(cycles with ready = 0, cycles with settled = 0) after the request."""
         request(ctx, dut.bus, op, addr, value)
         await ctx.tick()
         idle(ctx, dut.bus)
-        cycle, acks, h = 1, [], None
-        while True:
+        cycle, acks, not_ready, not_settled = 1, [], 0, 0
+        while cycle <= 3 or not (ctx.get(dut.bus.ready) and ctx.get(dut.bus.settled)):
             acks.append(ctx.get(dut.bus.ack))
-            if h is None and ctx.get(dut.bus.ready):
-                h = cycle - 1
-            if h is not None and cycle >= 3:
-                break
-            assert cycle < 40, "ready stuck at 0"
+            not_ready += not ctx.get(dut.bus.ready)
+            not_settled += not ctx.get(dut.bus.settled)
+            assert cycle < 40, "ready or settled stuck at 0"
             await ctx.tick()
             cycle += 1
-        assert acks == [int(c == 3) for c in range(1, cycle + 1)]
-        return h
+        assert acks[:3] == [0, 0, 1] and not any(acks[3:])
+        return not_ready, not_settled
 
     async def bench(ctx):
         bus = dut.bus
-        await bus_wait_ready(ctx, bus)
-        assert await transact(ctx, "r", IAR) == p                 # 1023, still a hold-off
-        assert await transact(ctx, "r", regs.GICV_AIAR.addr) == p
-        assert await transact(ctx, "w", HCR, 1) == p
-        assert await transact(ctx, "w", regs.lr(num_lrs - 1).addr, lr_value(7, 1, 0x40)) == p
-        assert await transact(ctx, "w", CTLR, 1) == p
-        assert await transact(ctx, "w", PMR, 0xF8) == p
-        assert await transact(ctx, "r", regs.GICV_HPPIR.addr) == 0
-        assert await transact(ctx, "r", IAR) == p                 # acknowledges vID 7
-        assert await transact(ctx, "w", EOIR, 7) == p_eoi
-        assert await transact(ctx, "w", regs.GICV_DIR.addr, 7) == p_eoi
-        assert await transact(ctx, "w", regs.GICH_VTR.addr, 0) == p   # RO: still a write
-        last_lr = regs.lr(num_lrs - 1)
-        assert await transact(ctx, "r", last_lr.addr) == int(last_lr.word % 16 in (3, 8))
-        assert await transact(ctx, "r", regs.lr(3).addr) == 1          # word 0x43: low bits 3
-        assert await transact(ctx, "r", regs.lr(8).addr) == 1          # word 0x48: low bits 8
-        assert await transact(ctx, "r", regs.GICV_IAR.addr + 0x1000) == 1   # unmapped alias
-        assert await transact(ctx, "r", regs.GICH_VTR.addr) == 0       # word 1
-        assert await transact(ctx, "r", regs.GICV_ABPR.addr) == 0      # word 7
-        assert await transact(ctx, "r", regs.GICV_AHPPIR.addr) == 0    # word 10
+        await bus_wait_lines(ctx, bus)
+        assert await transact(ctx, "r", IAR) == (0, 1)               # 1023: nothing lands
+        assert await transact(ctx, "r", regs.GICV_AIAR.addr) == (0, 1)
+        assert await transact(ctx, "w", HCR, 1) == (0, t.settle)
+        assert await transact(ctx, "w", regs.lr(num_lrs - 1).addr, lr_value(7, 1, 0x40)) == (0, t.settle)
+        assert await transact(ctx, "w", CTLR, 1) == (0, t.settle_masks)
+        assert await transact(ctx, "w", PMR, 0xF8) == (0, t.settle)
+        assert await transact(ctx, "w", regs.GICH_VMCR.addr, 0xF84C_0003) == (0, t.settle_masks)
+        assert await transact(ctx, "w", regs.GICH_APR.addr, 0) == (0, t.settle_masks)
+        assert await transact(ctx, "r", regs.GICV_HPPIR.addr) == (0, 0)
+        assert await transact(ctx, "r", IAR) == (0, t.settle)        # acknowledges vID 7
+        assert await transact(ctx, "w", EOIR, 7) == (m, t.settle + m)
+        assert await transact(ctx, "w", regs.GICV_DIR.addr, 7) == (m, t.settle + m)
+        assert await transact(ctx, "w", regs.GICH_VTR.addr, 0) == (0, t.settle)   # RO: a write all the same
+        assert await transact(ctx, "r", regs.lr(num_lrs - 1).addr) == (0, 0)
+        assert await transact(ctx, "r", regs.GICV_IAR.addr + 0x1000) == (0, 0)   # unmapped alias
+        assert await transact(ctx, "r", regs.GICH_VTR.addr) == (0, 0)
+        assert await transact(ctx, "r", regs.GICH_MISR.addr) == (0, 0)
 
     run_bench(dut, bench)
 
 
-def test_strobes_while_not_ready_are_ignored():
-    """regbus: while ready = 0 the core takes no request: no ack, no effect."""
+def test_strobes_while_not_ready_or_not_settled_are_ignored():
+    """regbus: while ready = 0 the core takes no request, and while settled =
+    0 no read of SETTLED_READS: no ack, no effect (an ignored IAR does not
+    acknowledge)."""
     dut = VirtualInterface(4)
 
     async def bench(ctx):
         bus = dut.bus
-        await bus_wait_ready(ctx, bus)
-        request(ctx, bus, "w", HCR, 1)
+        await setup_pending(ctx, bus, [(0, lr_value(40, 1, 0x80))])
+        request(ctx, bus, "w", EOIR, 1023)
         await ctx.tick()
-        assert ctx.get(bus.ack) == 0 and ctx.get(bus.ready) == 0
-        request(ctx, bus, "w", HCR, 0xF80000FE)         # during the hold-off
+        assert ctx.get(bus.ready) == 0
+        request(ctx, bus, "w", HCR, 0)                  # while ready = 0: ignored
         await ctx.tick()
-        assert ctx.get(bus.ack) == 0 and ctx.get(bus.ready) == 0
-        request(ctx, bus, "r", HCR)
+        request(ctx, bus, "w", LR1, lr_value(41, 1, 0x80))   # ready again: taken
         await ctx.tick()
-        assert ctx.get(bus.ack) == 1                    # the first write's
+        assert ctx.get(bus.ready) == 1 and ctx.get(bus.settled) == 0
+        request(ctx, bus, "r", IAR)                     # while settled = 0: ignored
         await ctx.tick()
-        assert ctx.get(bus.ack) == 0                    # none for the second write
-        idle(ctx, bus)
-        for _ in range(3):
+        acks = []
+        for _ in range(4):
+            acks.append(ctx.get(bus.ack))
+            idle(ctx, bus)
             await ctx.tick()
-            assert ctx.get(bus.ack) == 0                # nor for the read
+        assert acks == [1, 0, 1, 0] or acks == [0, 1, 0, 0], acks    # EOIR's, LR1 write's only
         assert await bus_read(ctx, bus, HCR) == 1
+        assert await bus_read(ctx, bus, LR0) == lr_value(40, 1, 0x80)    # still pending
+        assert await bus_read(ctx, bus, IAR) == 40
 
     run_bench(dut, bench)
 
 
-def test_lines_change_once_when_ready_returns():
-    """regbus / R6: virq does not move during the hold-off; it shows the new
-    state in the cycle ready returns (PMR write: rises; IAR: falls)."""
+def test_lines_change_only_when_settled():
+    """rtl/timing.py / R6: virq does not move while the core settles, then
+    shows the new state (PMR write: rises); an acknowledge clears it as it
+    lands (at most 3 cycles after the IAR strobe)."""
     dut = VirtualInterface(4)
 
     async def watch(ctx, op, addr, value=0):
         request(ctx, dut.bus, op, addr, value)
-        await ctx.tick()
-        idle(ctx, dut.bus)
         seen = []
-        while not ctx.get(dut.bus.ready):
-            seen.append(ctx.get(dut.virq))
+        for _ in range(8):
             await ctx.tick()
-        return seen, ctx.get(dut.virq)
+            idle(ctx, dut.bus)
+            seen.append((ctx.get(dut.virq), ctx.get(dut.bus.settled)))
+        return seen
 
     async def bench(ctx):
         bus = dut.bus
         await bus_write(ctx, bus, HCR, 1)
         await bus_write(ctx, bus, LR0, lr_value(42, 0b01, 0xA0))
         await bus_write(ctx, bus, CTLR, 1)
-        await bus_wait_ready(ctx, bus)
+        await bus_wait_lines(ctx, bus)
         assert ctx.get(dut.virq) == 0                        # PMR = 0 masks everything
-        seen, after = await watch(ctx, "w", PMR, 0xF8)
-        assert set(seen) == {0} and after == 1
-        seen, after = await watch(ctx, "r", IAR)
-        assert set(seen) == {1} and after == 0
+        seen = await watch(ctx, "w", PMR, 0xF8)
+        first_settled = [s for _, s in seen].index(1)
+        assert [v for v, _ in seen] == [0] * (first_settled + 1) + [1] * (7 - first_settled)
+        seen = await watch(ctx, "r", IAR)
+        assert [v for v, _ in seen][1:] == [0] * 7 and seen[0][0] in (0, 1)   # falls by t+2
 
     run_bench(dut, bench)
 
@@ -277,7 +271,7 @@ def test_iar_acknowledges_once_per_strobe():
         for _ in range(2):
             assert await bus_read(ctx, bus, regs.GICV_HPPIR.addr) == 42
         assert await bus_read(ctx, bus, IAR) == 42
-        await bus_wait_ready(ctx, bus)
+        await bus_wait_lines(ctx, bus)
         assert ctx.get(dut.virq) == 0                     # R16: VIRQ falls
         ctx.set(bus.addr, IAR >> 2)                       # address stays, strobe gone
         for _ in range(3):
@@ -315,7 +309,7 @@ def test_back_to_back_reads_every_cycle():
             got.append(ctx.get(bus.r_data))
         # each answer three cycles after its request: three reads in flight
         assert acks == [0, 0] + [1] * len(seq) and got[2:] == expected
-        await bus_wait_ready(ctx, bus)
+        await bus_wait_lines(ctx, bus)
         assert await bus_read(ctx, bus, LR0) == lr_value(5, 0b10, 0x10)
         assert await bus_read(ctx, bus, regs.GICV_RPR.addr) == 0x10
 
@@ -353,26 +347,28 @@ def test_unmapped_window_reads_zero():
     run_bench(dut, bench)
 
 
-def test_deactivation_request_is_a_one_cycle_pulse():
-    """R10 / rtl/top.py timing: EOIR of an HW = 1 LR deactivates pINTID in the
-    Distributor: one deact_valid pulse with deact_pintid, in the sixth cycle
-    after the EOIR strobe, inside the hold-off; the LR is then inactive."""
-    dut = VirtualInterface(4)
+@pytest.mark.parametrize("num_lrs", [4, 16])
+def test_deactivation_request_is_a_one_cycle_pulse(num_lrs):
+    """R10 / rtl/timing.py: EOIR of an HW = 1 LR deactivates pINTID in the
+    Distributor: one deact_valid pulse with deact_pintid, in cycle t+2+M
+    (M = match_latency), ready again from t+1+M; the LR is then inactive."""
+    dut = VirtualInterface(num_lrs)
+    m = Timing(num_lrs).match_latency
 
     async def bench(ctx):
         bus = dut.bus
         await setup_pending(ctx, bus, [(0, lr_value(40, 1, 0x80, hw=1, pintid=77))])
         assert await bus_read(ctx, bus, IAR) == 40
-        await bus_wait_ready(ctx, bus)
+        await bus_wait_lines(ctx, bus)
         request(ctx, bus, "w", EOIR, 40)
         pulses = []
-        for cycle in range(1, hold_off(4)[1] + 2):
+        for cycle in range(1, 8):
             await ctx.tick()
             idle(ctx, bus)
             pulses.append((cycle, ctx.get(dut.deact_valid), ctx.get(dut.deact_pintid),
                            ctx.get(bus.ready)))
-        assert [(c, pintid) for c, valid, pintid, _ in pulses if valid] == [(6, 77)]
-        assert [c for c, _, _, ready in pulses if ready] == [hold_off(4)[1] + 1]
+        assert [(c, pintid) for c, valid, pintid, _ in pulses if valid] == [(2 + m, 77)]
+        assert [c for c, _, _, ready in pulses if not ready] == list(range(1, 1 + m))
         assert await bus_read(ctx, bus, LR0) == lr_value(40, 0, 0x80, hw=1, pintid=77)
 
     run_bench(dut, bench)

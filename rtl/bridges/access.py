@@ -37,18 +37,18 @@ itself (LATENCY cycles after the issue, ``in_flight``), never from the core's
 policy's code. A request it hands to the core up to the core's last reset cycle
 is wiped by the reset (a write leaves nothing; a read's data is undefined);
 requests after that wait for the core's ``ready`` (low from the edge that starts
-its reset until P cycles after it, rtl/top.py). ``ready`` is a register: in the
-first cycle of the core's reset it still shows its earlier value.
+its reset, rtl/top.py), and reads of derived registers for ``settled`` too
+(rtl/regbus.py). Both are registers: in the first cycle of the core's reset
+they still show their earlier values.
 """
-from amaranth import Const, Module, Signal
+from amaranth import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
 from ..regbus import LATENCY
 
-__all__ = ["ERROR_POLICIES", "check_errors", "mapped_words", "AccessCheck", "core_ready",
-           "in_flight"]
+__all__ = ["ERROR_POLICIES", "check_errors", "mapped_words", "AccessCheck", "in_flight"]
 
 ERROR_POLICIES = ("ignore", "report")
 
@@ -58,12 +58,6 @@ def check_errors(errors):
         raise ValueError(f"errors must be one of {', '.join(map(repr, ERROR_POLICIES))}, "
                          f"got {errors!r}")
     return errors
-
-
-def core_ready(reg):
-    """The core's hold-off (a strobe only while ready = 1, rtl/regbus.py), or a
-    constant 1 for a register bus without one."""
-    return reg.ready if "ready" in reg.signature.members else Const(1)
 
 
 def in_flight(m, issued, name, depth=LATENCY):

@@ -2,14 +2,15 @@
 """APB4 completer to the core's register bus.
 
 The request goes to the core exactly once per transfer, in its first cycle in
-which the core is ready: normally the setup phase (PSEL = 1, PENABLE = 0), so
+which the core takes it: normally the setup phase (PSEL = 1, PENABLE = 0), so
 the core's ack cycle (three cycles later, rtl/regbus.py) is the access phase's
 third cycle and the transfer has two wait states. PREADY is high in the ack
-cycle, with PRDATA straight from the core's registered r_data; while the core holds off (a ``ready`` on the register
-bus, rtl/regbus.py) the access phase waits with PREADY low. PSLVERR: the
-accesses access.py rejects when errors="report" (rejected reads return
-PRDATA = 0). PPROT is ignored. PADDR is a byte address; its low
-CORE_ADDR_BITS bits select the register.
+cycle, with PRDATA straight from the core's registered r_data. While the
+core's ``ready`` is low, and for a read of a derived register
+(regbus.SETTLED_READS) while ``settled`` is low (rtl/regbus.py), the access
+phase waits with PREADY low. PSLVERR: the accesses access.py rejects when
+errors="report" (rejected reads return PRDATA = 0). PPROT is ignored. PADDR is
+a byte address; its low CORE_ADDR_BITS bits select the register.
 
 Reset (access.py, "Reset"): the interface's reset (PRESETn); a transfer in
 progress gets no PREADY, and the next transfer (PSEL low during the reset) is
@@ -20,8 +21,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
-from ..regbus import RegBusSignature
-from .access import AccessCheck, check_errors, core_ready, in_flight
+from ..regbus import RegBusSignature, needs_settled
+from .access import AccessCheck, check_errors, in_flight
 from .axi4lite import check_addr_width
 
 __all__ = ["APBSignature", "APBBridge"]
@@ -58,7 +59,9 @@ class APBBridge(wiring.Component):
         addr = apb.paddr[:regs.CORE_ADDR_BITS]
         # issued: this transfer's request went to the core (cleared when it ends)
         issued = Signal()
-        issue = apb.psel & ~issued & core_ready(reg)
+        # the core takes it now: ready, and settled for a derived read (rtl/regbus.py)
+        takes = reg.ready & (reg.settled | apb.pwrite | ~needs_settled(addr[2:]))
+        issue = apb.psel & ~issued & takes
         m.d.comb += [
             check.addr.eq(addr), check.write.eq(apb.pwrite), check.strb.eq(apb.pstrb),
             reg.addr.eq(addr[2:]),

@@ -23,8 +23,10 @@
   interleave.
 - Every issued request gets exactly one response, and a request reaches the core
   exactly once (an IAR read under R back-pressure is not repeated).
-- When the register bus has a ``ready`` hold-off (rtl/regbus.py), nothing is issued
-  while it is low; requests wait in the skid buffers.
+- Nothing is issued while the core's ``ready`` is low, and a read of a derived
+  register (regbus.SETTLED_READS) waits for ``settled`` too (rtl/regbus.py);
+  requests wait in the skid buffers (a read waiting for ``settled`` keeps its
+  turn).
 - BRESP/RRESP: OKAY, or SLVERR for the accesses access.py rejects when
   errors="report". AWPROT/ARPROT are accepted and ignored.
 - The address is a byte address; its low CORE_ADDR_BITS bits select the register
@@ -40,8 +42,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
-from ..regbus import LATENCY, RegBusSignature
-from .access import AccessCheck, check_errors, core_ready, in_flight
+from ..regbus import LATENCY, RegBusSignature, needs_settled
+from .access import AccessCheck, check_errors, in_flight
 
 __all__ = ["AXI4LiteSignature", "AXI4LiteBridge", "OKAY", "SLVERR"]
 
@@ -105,13 +107,14 @@ class AXI4LiteBridge(wiring.Component):
         # whose response slot is empty; when both can go, the one not served
         # last time goes first. That choice is made a cycle ahead, from the
         # registers' next values (go_w, go_r), so the core's address select
-        # and strobes come straight from flip-flops; the core's `ready` is a
-        # register too.
-        ready = core_ready(reg)
+        # and strobes come straight from flip-flops; the core's `ready` and
+        # `settled` are registers too, and r_settle (the buffered read needs
+        # settled) is registered below.
         go_w, go_r = Signal(name="go_w"), Signal(name="go_r")
         write_first = Signal(name="write_first")
-        do_w = go_w & ready
-        do_r = go_r & ready
+        r_settle = Signal(name="r_settle")
+        do_w = go_w & reg.ready
+        do_r = go_r & reg.ready & (reg.settled | ~r_settle)
         aw_full_n = Mux(do_w, 0, aw_full) | (axi.awvalid & ~aw_full)
         w_full_n = Mux(do_w, 0, w_full) | (axi.wvalid & ~w_full)
         ar_full_n = Mux(do_r, 0, ar_full) | (axi.arvalid & ~ar_full)
@@ -145,6 +148,7 @@ class AXI4LiteBridge(wiring.Component):
             core_addr.eq(Mux(pick_w_n, aw_addr_n[2:], ar_addr_n[2:])),
             w_forward.eq(wcheck.forward), w_error.eq(wcheck.error),
             r_forward.eq(rcheck.forward), r_error.eq(rcheck.error),
+            r_settle.eq(needs_settled(ar_addr_n[2:])),
         ]
 
         m.d.comb += [

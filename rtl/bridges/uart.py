@@ -8,17 +8,19 @@ response out). One clock domain; sized for an iCE40 UP5K beside the core.
 - UARTTx: one byte at a time from a 10-bit shift register.
 - UARTBridge: parses a request (start byte, 9 more bytes, CRC-8/SMBUS, a
   timeout of 64 bit times between bytes), checks seq and the command, issues
-  the request on the register bus (waiting for ready), captures r_data at
-  ack, waits for ready again, then sends an event frame for a forwarded
-  deactivation and one for changed lines, then the response. A reset
-  request pulses `core_rst` (a local reset of the core) and waits for ready.
+  the request on the register bus (waiting for ready, and a read of a derived
+  register for settled too, rtl/regbus.py), captures r_data at ack, waits for
+  the core to settle (rtl/regbus.py), then sends an event frame for a
+  forwarded deactivation and one for changed lines, then the response. A
+  reset request pulses `core_rst` (a local reset of the core) and waits the
+  same way.
 """
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
-from ..regbus import RegBusSignature
+from ..regbus import RegBusSignature, needs_settled
 
 __all__ = ["clocks_per_bit", "crc8_byte", "UARTRx", "UARTTx", "UARTBridge",
            "START_REQ", "START_RESP", "START_EVENT", "MAGIC", "PROTOCOL_VERSION"]
@@ -164,6 +166,7 @@ class UARTBridge(wiring.Component):
         last_lines = Signal(3)                     # the lines as last reported
         deact, deact_id = Signal(), Signal(10)     # a deactivation to report
         wait = Signal()                            # the core reset's cycle
+        derived = Signal()                         # a read that waits for settled
 
         # -- sender: one frame byte at a time, its CRC computed on the way ----
         tx_idx = Signal(range(9))
@@ -212,7 +215,8 @@ class UARTBridge(wiring.Component):
                                      rdata.eq(0)]
                         m.next = "EVENTS"
             with m.State("CHECK"):
-                m.d.sync += rdata.eq(0)
+                m.d.sync += [rdata.eq(0), derived.eq((cmd == CMD_READ) &
+                                                     needs_settled(addr[2:regs.CORE_ADDR_BITS]))]
                 known = (cmd >= CMD_READ) & (cmd <= CMD_INFO)
                 bad_addr = (cmd <= CMD_WRITE) & ((addr[:2] != 0) | (addr >> regs.CORE_ADDR_BITS != 0))
                 with m.If(status != ST_OK):
@@ -238,10 +242,10 @@ class UARTBridge(wiring.Component):
                                     with m.Case(i):
                                         m.d.sync += rdata.eq(w)
                             m.next = "EVENTS"
-            with m.State("ISSUE"):                 # the strobe, in a cycle with ready = 1
+            with m.State("ISSUE"):                 # the strobe, once the core takes it
                 m.d.comb += [reg.addr.eq(addr[2:regs.CORE_ADDR_BITS]), reg.w_data.eq(data),
                              reg.w_strb.eq(0b1111)]
-                with m.If(reg.ready):
+                with m.If(reg.ready & (reg.settled | ~derived)):
                     m.d.comb += [reg.r_stb.eq(cmd == CMD_READ), reg.w_stb.eq(cmd == CMD_WRITE)]
                     m.next = "ACK"
             with m.State("ACK"):
@@ -249,13 +253,16 @@ class UARTBridge(wiring.Component):
                     m.d.sync += rdata.eq(Mux(cmd == CMD_READ, reg.r_data, 0))
                     m.next = "SETTLE"
             # core_rst high for one cycle, then one more cycle before SETTLE looks at
-            # ready; core_rst is a register, since it fans out to every core flip-flop
+            # ready/settled; core_rst is a register, since it fans out to every core
+            # flip-flop
             with m.State("CORE_RESET"):
                 m.d.sync += [wait.eq(0), self.core_rst.eq(0)]
                 with m.If(wait == 0):
                     m.next = "SETTLE"
-            with m.State("SETTLE"):                # ready again: the lines are the request's
-                with m.If(reg.ready):
+            # ready and settled in this cycle: the lines reflect the request from the
+            # next cycle on, EVENTS's first (rtl/regbus.py)
+            with m.State("SETTLE"):
+                with m.If(reg.ready & reg.settled):
                     m.next = "EVENTS"
             with m.State("EVENTS"):
                 with m.If(deact):

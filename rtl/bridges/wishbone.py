@@ -14,8 +14,9 @@
   comes exactly three cycles later, in order. One transfer per cycle.
 ACK/ERR are gated by CYC (an abandoned cycle sees no late response). ERR: the
 accesses access.py rejects when errors="report" (rejected reads return 0).
-When the register bus has a ``ready`` hold-off (rtl/regbus.py), a request waits
-for it: classic delays ACK/ERR, pipelined raises STALL (= ~ready).
+A request waits for the core's ``ready``, and a read of a derived register
+(regbus.SETTLED_READS) for ``settled`` too (rtl/regbus.py): classic delays
+ACK/ERR, pipelined raises STALL (so STALL depends on ADR and WE).
 Reset (access.py, "Reset"): the interface's reset (RST_I); requests in
 progress get no ACK/ERR, then or after it (CYC low during the reset). A reset
 of the core alone loses no response.
@@ -25,8 +26,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
-from ..regbus import RegBusSignature
-from .access import AccessCheck, check_errors, core_ready, in_flight
+from ..regbus import RegBusSignature, needs_settled
+from .access import AccessCheck, check_errors, in_flight
 from .axi4lite import check_addr_width
 
 __all__ = ["WishboneSignature", "WishboneBridge"]
@@ -70,9 +71,10 @@ class WishboneBridge(wiring.Component):
         start = Signal()
         started = in_flight(m, start, "started")     # cycles t+1 .. t+LATENCY after a start
         busy = started[-1]               # this cycle answers a request (ACK/ERR)
-        ready = core_ready(reg)
+        # the core takes this request now: ready, and settled for a derived read
+        takes = reg.ready & (reg.settled | wb.we | ~needs_settled(word))
         # classic: the held request is not started again until its answer is out
-        m.d.comb += start.eq(wb.cyc & wb.stb & ready
+        m.d.comb += start.eq(wb.cyc & wb.stb & takes
                              & (Const(1) if self.pipelined else ~Cat(started).any()))
         m.d.comb += [
             check.addr.eq(Cat(Const(0, 2), word)), check.write.eq(wb.we), check.strb.eq(wb.sel),
@@ -83,7 +85,7 @@ class WishboneBridge(wiring.Component):
             reg.r_stb.eq(start & ~wb.we & check.forward),
         ]
         if self.pipelined:
-            m.d.comb += wb.stall.eq(~ready)
+            m.d.comb += wb.stall.eq(~takes)
 
         # Response LATENCY cycles after the request (the core's ack cycle).
         r_core = in_flight(m, start & ~wb.we & check.forward, "r_core")[-1]
