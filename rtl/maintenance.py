@@ -4,9 +4,9 @@
 Twin of sim/model/maintenance.py. Every MISR bit is a level computed from the
 state (HCR, GICV_CTLR, the LRs) and registered: the per-LR vectors are first
 reduced per group of 8 LRs (registered), so MISR is valid two edges after the
-state changes (the bus hold-off is longer, rtl/top.py). MISR ignores HCR.En,
+state changes (within Timing.settle, rtl/timing.py). MISR ignores HCR.En,
 the line does not; the line register loads only when the top says the state
-has settled (lines_load), so it changes once per transaction.
+has settled (lines_load), so it never shows a state half way.
 """
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring

@@ -11,8 +11,9 @@ once converted to Verilog, ``clk`` and ``rst`` (synchronous, active high).
 it is the bus port's reset (rtl/bridges/access.py, "Reset"; docs/verilog.md,
 "Reset"), to be asserted with the bus manager's reset or while the port is
 idle, for one rising edge or more; transactions in progress are abandoned
-without a response. After it the core holds requests off for P cycles
-(rtl/top.py), the bridge keeping them waiting.
+without a response. After it the core takes requests from the next cycle
+and derived reads once settled (rtl/timing.py), the bridge keeping them
+waiting.
 """
 from amaranth import Module
 from amaranth.lib import wiring
