@@ -1,28 +1,30 @@
 # Ref: arch 2.4-2.8 (MISR, EISR, ELRSR, APR, LR), arch 2.14 (RPR), arch 1.4 (access rules),
-#      R1-R13; rtl/regbus.py (3-cycle response); issue 7 properties 1-7.
+#      R1-R14; rtl/regbus.py (ready, settled, 3-cycle response); rtl/timing.py (when
+#      things happen); issue 7 properties 1-7.
 """Formal harness around the real VirtualInterface (not part of the design).
 
 The register bus is driven by free inputs (any request, any address, any data,
 every cycle; the only assumption is the bus rule that r_stb and w_stb are never
 both 1), the clock domain's reset is free too. The properties of one group are
 added as Amaranth Assert/Assume/Cover statements; formal/run.py exports the
-harness to RTLIL and formal/<group>.sby proves it.
+harness to RTLIL (platform "formal", so the blocks add their own invariants,
+see formal/README.md) and formal/<group>.sby proves it.
 
-State is read from the blocks' ports (LR bank `lr`, `elrsr`, `eisr`; vCPU
-`ctlr`, `vmprimask`, `bpr`, `abpr`, `apr`; hyp `hcr`; maintenance `misr`), and
-group `bus` proves that the register reads return exactly that state, so the
-properties are about the architectural registers. Every expected value below
-is the rule of docs/architecture.md written out in Amaranth (definitions of arch 3:
-prio, en, gmask, gprio, RP, vid_out, R5 candidate), not the RTL's expression.
+State is read from the blocks' ports only (`top.lr_bank.lr`, `elrsr`, `eisr`,
+`best`; `top.vcpu.ctlr`, `vmprimask`, `bpr`, `abpr`, `apr`, `apr_upto`,
+`gmask0/1`; `top.hyp.hcr`; `top.maintenance.misr`), and group `bus` proves
+that the register reads return exactly that state, so the properties are about
+the architectural registers. Every expected value below is the rule of
+docs/architecture.md written out in Amaranth (definitions of arch 3: prio, en,
+gmask, gprio, RP, vid_out, R5 candidate; class Arch), not the RTL's expression.
 """
-from amaranth.hdl import (Elaboratable, Module, Signal, Const, Cat, Mux, Fragment,
-                          Assert, Assume, Cover)
+from amaranth.hdl import Elaboratable, Module, Signal, Const, Cat, Mux, Assert, Assume, Cover
 from amaranth.asserts import AnySeq
 
 from vgic.rtl import regs
 from vgic.rtl.regs import (LR_FIELDS, HCR_FIELDS, CTLR_FIELDS, VMCR_FIELDS, MISR_BITS, MAX_LRS,
                            INVALID, PENDING, ACTIVE, PENDING_ACTIVE, SPURIOUS, SPURIOUS_GRP1)
-from vgic.rtl.regbus import ADDR_WIDTH, LATENCY
+from vgic.rtl.regbus import ADDR_WIDTH, LATENCY, needs_settled
 
 __all__ = ["GROUPS", "Harness"]
 
@@ -34,7 +36,7 @@ GROUPS = {
     "isolation":  "4. GICV accesses change only LR State and HCR.EOICount (arch 2.8, R10, R11)",
     "apr":        "5. EOIR/AEOIR drop the lowest set APR bit only; RPR = highest active priority (R4, R8, R9)",
     "eoi":        "5b. EOIR/AEOIR/DIR deactivate the matched LR, count unmatched EOIs, forward HW pINTIDs (R8-R11)",
-    "bus":        "6. every request is acked exactly LATENCY = 3 cycles later; reads return and writes store the registers (regbus, arch 1.4, 2.19)",
+    "bus":        "6. every request is acked exactly LATENCY = 3 cycles later, ready/settled are live, derived reads wait for settled; reads return and writes store the registers (regbus, timing, arch 1.4, 2.19)",
     "cover":      "7. reachability: every MISR bit, EOICount wrap, a preempting IAR, the lines",
 }
 
@@ -255,28 +257,27 @@ class Arch:
         return (Const(1, 32) << self.gprio(n)[3:8])[:32]
 
 
-def _register(fragment, name):
-    """The register called `name` in the module or its submodules, or None.
-    Used only for strengthening invariants on local signals of the RTL's
-    elaborate (not ports): rtl/top.py's hold-off counter `hold`, rtl/vcpu.py's
-    `eoi_step` and responses, rtl/lr_bank.py's `best_sel`."""
-    for stmt in fragment.statements.get("sync", []):
-        for sig in stmt._lhs_signals():
-            if sig.name == name:
-                return sig
-    for sub, *_ in fragment.subfragments:
-        found = _register(sub, name)
-        if found is not None:
-            return found
-    return None
+def settle_bound(timing):
+    """The most cycles from a request that changes state (a write, an IAR/AIAR
+    read) until settled is 1 (rtl/timing.py)."""
+    return max(timing.settle + timing.match_latency, getattr(timing, "settle_masks", 0)) + 1
+
+
+EOI_WORDS = (regs.GICV_EOIR.word, regs.GICV_AEOIR.word, regs.GICV_DIR.word)
+ACK_WORDS = (regs.GICV_IAR.word, regs.GICV_AIAR.word)      # reads that may acknowledge
+
+
+def _any_word(addr, words):
+    return Cat(*(addr == w for w in words)).any()
 
 
 class Harness(Elaboratable):
     """`group` (a key of GROUPS) around `top` (default: the real
     VirtualInterface(num_lrs); the mutation check passes a broken one).
-    `strengthen=False` leaves out the invariants on RTL caches and counters
-    that only help induction (a mutant, searched by BMC, must then fail a
-    property of its group, not one of those)."""
+    `strengthen=False` leaves out the invariants that only help induction
+    (a mutant, searched by BMC, must then fail a property of its group, not
+    one of those); the blocks' own formal invariants (platform "formal")
+    are part of the design and stay."""
 
     def __init__(self, group, num_lrs, top=None, strengthen=True):
         if group not in GROUPS:
@@ -293,177 +294,141 @@ class Harness(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         top, N = self.top, self.num_lrs
-        dut = Fragment.get(top, platform)
-        blocks = {name: sub.origins[0] for sub, name, *_ in dut.subfragments}
-        frags = {name: sub for sub, name, *_ in dut.subfragments}
-        m.submodules.dut = dut
-        lrb, vcpu, hyp, maint = (blocks[k] for k in ("lr_bank", "vcpu", "hyp", "maintenance"))
+        timing = top.timing
+        M = timing.match_latency
+        m.submodules.dut = top
+        lrb, vcpu, hyp, maint = top.lr_bank, top.vcpu, top.hyp, top.maintenance
 
         # -- the bus: any request every cycle (regbus: never r_stb and w_stb together).
-        # Strobes are free even while the core holds the bus off (ready = 0):
-        # the core must ignore them, and the properties check that it does.
+        # Strobes are free even while the core does not take them (ready = 0,
+        # or settled = 0 for a read of regbus.SETTLED_READS): the core must
+        # ignore them, and the properties check that it does.
         bus = top.bus
         m.d.comb += [
             bus.addr.eq(AnySeq(ADDR_WIDTH)), bus.r_stb.eq(AnySeq(1)), bus.w_stb.eq(AnySeq(1)),
             bus.w_data.eq(AnySeq(32)), bus.w_strb.eq(AnySeq(4)),
             Assume(~(bus.r_stb & bus.w_stb)),
         ]
-        ready = bus.ready if hasattr(bus, "ready") else Const(1)
-        accepted = (bus.r_stb | bus.w_stb) & ready
+        ready, settled = bus.ready, bus.settled
+        accepted, quiet = Signal(name="accepted"), Signal(name="quiet")
+        m.d.comb += [
+            # rtl/regbus.py: a request is taken with ready, a read of derived state
+            # also needs settled
+            accepted.eq(ready & (bus.w_stb | (bus.r_stb & (settled | ~needs_settled(bus.addr))))),
+            # everything accepted before this cycle has landed and the derived
+            # pipelines are valid (rtl/timing.py)
+            quiet.eq(settled & ready),
+        ]
 
         now = Arch(m, "now", N, [lrb.lr[n].as_value() for n in range(N)],
                    hcr=hyp.hcr.as_value(), ctlr=vcpu.ctlr.as_value(),
                    pmr=Cat(Const(0, 3), vcpu.vmprimask), bpr=vcpu.bpr, abpr=vcpu.abpr,
                    apr=vcpu.apr)
 
-        # The last accepted request (`last`) and the state in its cycle (`was`),
-        # captured when it is accepted. From the next cycle until another
-        # request is accepted (`window`), a property about the request compares
-        # `was` with the state `now`: once the core is ready again (`settled`)
-        # every effect has landed and `now` must be the final state; before
-        # that (ready = 0) each register is either still as it was or already
-        # final (`expect`), which also rules out changes from anything else
-        # early (short inductions). No state may change in idle cycles either.
-        # `rdata` is the r_data of its response (LATENCY cycles after acceptance),
-        # held. A reset clears all.
-        was = now.past("was", enable=accepted)
-        last = {}
-        for name, sig in (("addr", bus.addr), ("r_stb", bus.r_stb), ("w_stb", bus.w_stb),
-                          ("w_data", bus.w_data), ("w_strb", bus.w_strb)):
-            last[name] = Signal(len(sig), name=f"last_{name}")
-            with m.If(accepted):
-                m.d.sync += last[name].eq(sig)
-        has_last = Signal()
-        with m.If(accepted):
-            m.d.sync += has_last.eq(1)
-        # The response (regbus LATENCY): `responding` LATENCY cycles after
-        # acceptance, with the request's address and kind (`resp`); after[k]:
-        # a request was accepted k cycles before (after[LATENCY] = responding).
-        # Another read may be accepted in between (then `last` is that one); the
-        # state `was` it captured is the same, since only a read that is not of
-        # IAR/AIAR, which changes nothing, leaves the core ready in the next cycle.
+        # History: after[k] = a request was accepted k cycles ago, hist[k] = that
+        # request. after[LATENCY] is its response cycle (`responding`, `resp`).
+        depth = max(LATENCY, 2 + M)
         after = [accepted]
         hist = [{"addr": bus.addr, "r_stb": bus.r_stb, "w_stb": bus.w_stb,
-                 "w_data": bus.w_data, "w_strb": bus.w_strb}]    # hist[k]: that request
-        for k in range(1, LATENCY + 1):
+                 "w_data": bus.w_data, "w_strb": bus.w_strb}]
+        for k in range(1, depth + 1):
             stage = Signal(name=f"after_{k}")
             nxt = {key: Signal(len(sig), name=f"hist_{k}_{key}") for key, sig in hist[-1].items()}
             m.d.sync += [stage.eq(after[-1])] + [nxt[key].eq(hist[-1][key]) for key in nxt]
             after.append(stage)
             hist.append(nxt)
         responding, resp = after[LATENCY], hist[LATENCY]
-        # the cycle in which a request's decoded registers hold it (rtl/top.py:
-        # registered at the entry at the edge ending t, decoded at the next)
-        decoded, dec = after[2], hist[2]
-        held = Signal(32)
-        rdata = Mux(responding, bus.r_data, held)
-        m.d.sync += held.eq(rdata)
-        window = has_last
-        settled = window & ready
+
+        def writes(req, words):
+            """`req` is a full-word write of one of `words` (partial writes are
+            ignored by the core, regbus)."""
+            return req["w_stb"] & (req["w_strb"] == 0b1111) & _any_word(req["addr"], words)
+
+        # The last request (`last`) and the state before it (`was`) are captured
+        # one cycle after its acceptance: a request accepted in cycle t lands at
+        # the edge ending t+1 (rtl/timing.py), so the state in cycle t+1 is
+        # exactly the state after every earlier request and before this one.
+        # From cycle t+2 until the next capture (`window`; its last cycle is the
+        # next request's t'+1) a property about the request compares `was` with
+        # the state `now`. Once the request has landed (`landed`: from t+2,
+        # t+2+match_latency for an EOIR/AEOIR/DIR, or whenever the bus is
+        # `quiet`) each register must be final; before that either as it was or
+        # final (`expect`). A reset clears all.
+        cap = after[1]
+        was = now.past("was", enable=cap)
+        last = {}
+        for key, sig in hist[1].items():
+            last[key] = Signal(len(sig), name=f"last_{key}")
+            with m.If(cap):
+                m.d.sync += last[key].eq(sig)
+        window = Signal(name="window")
+        with m.If(cap):
+            m.d.sync += window.eq(1)
+        age = Signal(range(M + 1), name="age")               # cycle t+2+age
+        with m.If(cap):
+            m.d.sync += age.eq(0)
+        with m.Elif(age != M):
+            m.d.sync += age.eq(age + 1)
+        last_eoi = writes(last, EOI_WORDS)
+        landed = Signal(name="landed")
+        m.d.comb += landed.eq(window & (quiet | ~last_eoi | (age == M)))
 
         def expect(now_value, was_value, final):
-            """`now_value` is `final` once settled, `was_value` or `final` before."""
-            return Mux(ready, now_value == final, (now_value == was_value) | (now_value == final))
+            """`now_value` is `final` once landed, `was_value` or `final` before."""
+            return Mux(landed, now_value == final, (now_value == was_value) | (now_value == final))
 
         def was_read(reg):
             return window & last["r_stb"] & (last["addr"] == reg.word)
 
+        def was_write(reg):
+            return window & writes(last, [reg.word])
+
         def read_resp(reg):
-            """The response cycle of a read of `reg` (r_data valid: `rdata`)."""
+            """The response cycle of a read of `reg` (its value on bus.r_data)."""
             return responding & resp["r_stb"] & (resp["addr"] == reg.word)
 
-        def was_write(reg):
-            """A full-word write (partial writes are ignored by the core, regbus)."""
-            return (window & last["w_stb"] & (last["w_strb"] == 0b1111)
-                    & (last["addr"] == reg.word))
+        # Reads: the value a read of a register returns is a definition over the
+        # state in cycle t+1 (`now` then; `was` from t+2), computed then and
+        # checked on r_data in the response cycle t+3. For a read of derived
+        # state (regbus.SETTLED_READS) this is the new contract's point: it is
+        # taken only when settled, so it never answers from a stale pipeline.
+        rd_terms = []
+        rd_expected = [Signal(32, name=f"rd_expected_{k}") for k in (1, 2)]
+
+        def read_is(reg, value):
+            hit = [Signal(name=f"rd_{reg.full_name.lower()}_{k}") for k in (1, 2)]
+            m.d.sync += [hit[0].eq(cap & hist[1]["r_stb"] & (hist[1]["addr"] == reg.word)),
+                         hit[1].eq(hit[0])]
+            rd_terms.append((reg.word, value))
+            m.d.comb += Assert(~hit[1] | (bus.r_data == rd_expected[1]), src_loc_at=1)
 
         def in_frame(frame):
             first = regs.FRAME_BASE[frame] >> 2
             end = first + (regs.FRAME_SIZE[frame] >> 2)
             return (last["addr"] >= first) & (last["addr"] < end)
 
+        settled_1 = Signal(name="settled_1")                 # settled in the cycle before
+        m.d.sync += settled_1.eq(settled)
+
         ctx = dict(m=m, now=now, was=was, bus=bus, last=last, settled=settled, ready=ready,
-                   hold=_register(dut, "hold"), eoi_step=_register(frags["vcpu"], "eoi_step"),
-                   frags=frags, top_frag=dut,
-                   window=window, expect=expect,
-                   accepted=accepted, responding=responding, after=after, decoded=decoded, dec=dec,
-                   resp=resp,
-                   rdata=rdata, N=N,
+                   quiet=quiet, settled_1=settled_1, window=window, landed=landed, age=age,
+                   expect=expect, accepted=accepted, responding=responding, resp=resp,
+                   after=after, hist=hist, writes=writes, N=N, M=M, timing=timing,
                    top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint,
-                   was_read=was_read, read_resp=read_resp, was_write=was_write,
-                   in_frame=in_frame)
+                   was_read=was_read, was_write=was_write, read_resp=read_resp,
+                   read_is=read_is, in_frame=in_frame)
         self._invariants(**ctx)
         getattr(self, f"_{self.group}")(**ctx)
+
+        value = Const(0, 32)
+        for word, v in rd_terms:
+            value = Mux(hist[1]["addr"] == word, v, value)
+        m.d.sync += [rd_expected[0].eq(value), rd_expected[1].eq(rd_expected[0])]
         return m
 
-    # Stored-value rules the other properties rely on (they also strengthen
-    # the induction): R3 clamps, arch 2.8 reserved LR bits, arch 2.1 reserved HCR bits.
-    def _invariants(self, m, now, vcpu, hyp, N, ready, top, hold, eoi_step, frags, top_frag,
-                    last, after, decoded, dec, **_):
-        # Property 6, no deadlock (in every group: it also bounds how long an
-        # induction trace can hide stale pipeline state behind ready = 0):
-        # ready is 0 for at most the hold-off that rtl/top.py documents
-        # (hold_cycles after reset or a request, eoi_hold_cycles after an
-        # EOIR/AEOIR/DIR), so every request is accepted within that bound.
-        bound = max(getattr(top, "hold_cycles", 0), getattr(top, "eoi_hold_cycles", 0))
-        waiting = Signal(range(bound + 2))
-        with m.If(ready):
-            m.d.sync += waiting.eq(0)
-        with m.Elif(waiting <= bound):
-            m.d.sync += waiting.eq(waiting + 1)
-        m.d.comb += Assert(waiting <= bound)
-        # Strengthening only: the hold-off counter of rtl/top.py counts down
-        # from at most `bound`, and ready = (hold == 0) except in the cycle
-        # after an accepted request (which may drop ready before it is
-        # decoded). Its register is wider than `bound`, so without these an
-        # induction would have to be deeper than its largest value.
-        if self.strengthen and hold is not None and bound:
-            m.d.comb += [Assert(hold <= bound), Assert(~ready | (hold == 0)),
-                         Assert(ready | (hold != 0) | after[1]),
-                         Assert(waiting + hold <= bound)]
-        # Strengthening only: the vCPU's EOIR/AEOIR/DIR sequence (rtl/vcpu.py
-        # `eoi_step`, one-hot: edges 2, 3, 4) runs in step with the hold-off it
-        # started (rtl/top.py: eoi_hold_cycles - 2 loaded with the decoded
-        # write, then counting down), so an induction cannot start from a
-        # sequence further on than its hold-off.
-        eoi_hold = getattr(top, "eoi_hold_cycles", None)
-        if self.strengthen and hold is not None and eoi_step is not None and eoi_hold:
-            for k in range(len(eoi_step)):
-                m.d.comb += Assert(~eoi_step[k] | (hold == eoi_hold - 2 - k))
-        # Strengthening only: the top's entry registers (rtl/top.py) hold the
-        # request accepted in the cycle before, and nothing else.
-        entry = {k: _register(top_frag, f"req_{k}") for k in ("r", "w", "addr", "w_data", "w_strb")}
-        if self.strengthen and all(v is not None for v in entry.values()):
-            m.d.comb += [Assert(entry["r"] == (after[1] & last["r_stb"])),
-                         Assert(entry["w"] == (after[1] & last["w_stb"]))]
-            with m.If(after[1]):
-                m.d.comb += [Assert(entry["addr"] == last["addr"]),
-                             Assert(entry["w_data"] == last["w_data"]),
-                             Assert(entry["w_strb"] == last["w_strb"])]
-        # Strengthening only: a request is decoded at the edge that ends the
-        # cycle after its own and applied at the next (rtl/top.py), so the decoded registers
-        # (rtl/vcpu.py `we_*` and the registered acknowledge `ack_stb`,
-        # rtl/hyp.py `hcr_we` and its write strobes, the top's `w_data`) are set
-        # only in the cycle after that decode (`decoded`, t+2), and
-        # only for that request. Without these an induction could start with a
-        # decoded write or acknowledge that no request made.
-        w_full = decoded & dec["w_stb"] & (dec["w_strb"] == 0b1111)
-        decodes = [(_register(frags["vcpu"], f"we_{k}"), [r.word for r in rs]) for k, rs in (
-            ("ctlr", [regs.GICV_CTLR]), ("pmr", [regs.GICV_PMR]), ("bpr", [regs.GICV_BPR]),
-            ("abpr", [regs.GICV_ABPR]), ("eoi", [regs.GICV_EOIR, regs.GICV_AEOIR]),
-            ("dir", [regs.GICV_DIR]), ("apr", [regs.GICV_APR0]))]
-        decodes += [(_register(frags["hyp"], "hcr_we"), [regs.GICH_HCR.word]),
-                    (hyp.vmcr_w_stb, [regs.GICH_VMCR.word]), (hyp.apr_w_stb, [regs.GICH_APR.word])]
-        decodes += [(hyp.lr_w_sel[n], [regs.lr(n).word]) for n in range(N)]
-        w_data = _register(top_frag, "w_data")
-        if self.strengthen and w_data is not None and all(d is not None for d, _ in decodes):
-            for sig, words in decodes:
-                m.d.comb += Assert(sig == (w_full & Cat(*(dec["addr"] == w for w in words)).any()))
-            with m.If(w_full):
-                m.d.comb += Assert(w_data == dec["w_data"])
-            iar_read = decoded & dec["r_stb"] & ((dec["addr"] == regs.GICV_IAR.word)
-                                                  | (dec["addr"] == regs.GICV_AIAR.word))
-            m.d.comb += Assert(~vcpu.ack_stb | iar_read)
+    # In every group: the stored-value rules the other properties rely on (they
+    # also strengthen the induction), and the bus's liveness (property 6).
+    def _invariants(self, m, now, vcpu, N, M, ready, settled, accepted, bus, timing, **_):
         m.d.comb += [
             Assert(now.bpr >= regs.BPR_MIN),                  # R3: BPR stored >= 2
             Assert(now.abpr >= regs.ABPR_MIN),                # R3: ABPR stored >= 3
@@ -471,82 +436,99 @@ class Harness(Elaboratable):
         ]
         for n in range(N):
             m.d.comb += Assert((now.lr[n] & ~regs.LR_WMASK) == 0)   # arch 2.8: [22:20] not stored
-        # Strengthening only: the vCPU keeps caches of R3/R4 values (rtl/vcpu.py
-        # docstring: equal to a function of the others). An acknowledge updates
-        # them from themselves, so without these an induction could start from
-        # a stale cache; with them it cannot.
-        if self.strengthen and all(hasattr(vcpu, k) for k in ("rp", "rp_idle", "gmask0", "gmask1")):
-            with m.If(ready):
+
+        # No deadlock (rtl/timing.py): ready is 0 for at most match_latency
+        # cycles in a row (after an EOIR/AEOIR/DIR; one cycle after reset) ...
+        unready, unready_1 = Signal(range(M + 2), name="unready"), Signal(range(M + 2))
+        m.d.comb += unready.eq(Mux(ready, 0, Mux(unready_1 > M, unready_1, unready_1 + 1)))
+        m.d.sync += unready_1.eq(unready)
+        m.d.comb += Assert(unready <= M)
+
+        # Strengthening only: the vCPU's candidate-stage registers (rtl/vcpu.py:
+        # R3 masks, APR's prefix ORs) are valid once settled (rtl/timing.py).
+        if self.strengthen:
+            with m.If(settled):
                 m.d.comb += [
-                    Assert(vcpu.rp_idle == (now.apr == 0)),
-                    Assert((now.apr == 0) | (vcpu.rp == ctz(now.apr))),
                     Assert(vcpu.gmask0 == now.gmask(Const(0, 1))[3:]),
                     Assert(vcpu.gmask1 == now.gmask(Const(1, 1))[3:]),
                 ]
+                for i in range(32):
+                    m.d.comb += Assert(vcpu.apr_upto[i] == (now.apr[:i + 1] != 0))
 
     # -- 1. ELRSR / EISR --------------------------------------------------------------
-    def _elrsr_eisr(self, m, now, was, rdata, ready, lrb, read_resp, **_):
-        with m.If(ready):
-            for n in range(MAX_LRS):
-                m.d.comb += [
-                    Assert(lrb.elrsr[n] == now.elrsr(n)),     # arch 2.6, R12 (0 above ListRegs)
-                    Assert(lrb.eisr[n] == now.eisr(n)),       # arch 2.5, R12
-                ]
-        # what a read returns: the definition over the LRs of the request's cycle
-        elrsr, eisr = was.elrsr_vec(), was.eisr_vec()
-        with m.If(read_resp(regs.GICH_ELRSR0)):
-            m.d.comb += Assert(rdata == elrsr[:32])
-        with m.If(read_resp(regs.GICH_ELRSR1)):
-            m.d.comb += Assert(rdata == elrsr[32:])
-        with m.If(read_resp(regs.GICH_EISR0)):
-            m.d.comb += Assert(rdata == eisr[:32])
-        with m.If(read_resp(regs.GICH_EISR1)):
-            m.d.comb += Assert(rdata == eisr[32:])
+    def _elrsr_eisr(self, m, now, lrb, read_is, **_):
+        for n in range(MAX_LRS):                 # combinational in the LRs (R12): every cycle
+            m.d.comb += [
+                Assert(lrb.elrsr[n] == now.elrsr(n)),     # arch 2.6, R12 (0 above ListRegs)
+                Assert(lrb.eisr[n] == now.eisr(n)),       # arch 2.5, R12
+            ]
+        # what a read returns: the definition over the LRs of the state it reads
+        elrsr, eisr = now.elrsr_vec(), now.eisr_vec()
+        read_is(regs.GICH_ELRSR0, elrsr[:32])
+        read_is(regs.GICH_ELRSR1, elrsr[32:])
+        read_is(regs.GICH_EISR0, eisr[:32])
+        read_is(regs.GICH_EISR1, eisr[32:])
 
     # -- 2. MISR and the maintenance line ----------------------------------------------
-    def _misr(self, m, now, was, rdata, ready, top, maint, read_resp, **_):
+    def _misr(self, m, now, settled, settled_1, top, maint, read_is, **_):
         bits = now.misr_bits()
-        with m.If(ready):
+        with m.If(settled):                      # MISR (registered) is valid once settled
             for name, bit in MISR_BITS.items():
                 m.d.comb += Assert(maint.misr[bit] == bits[name])    # arch 2.4, one per bit
-            m.d.comb += Assert(top.maint_irq == (now.hcrf("En") & (now.misr() != 0)))  # R13, R14
-        with m.If(read_resp(regs.GICH_MISR)):
-            m.d.comb += Assert(rdata == was.misr())
+        # R13, R14: if settled in cycle c, maint_irq in c+1 = HCR.En && MISR != 0 of
+        # the state in c (registered here; the state in c+1 is the same: a request
+        # accepted in c lands only at the edge ending c+1); otherwise it holds
+        line, line_1, expected = top.maint_irq, Signal(), Signal()
+        m.d.sync += [line_1.eq(line), expected.eq(now.hcrf("En") & (now.misr() != 0))]
+        has_1 = Signal()
+        m.d.sync += has_1.eq(1)
+        with m.If(settled_1):
+            m.d.comb += Assert(line == expected)
+        with m.Elif(has_1):
+            m.d.comb += Assert(line == line_1)
+        read_is(regs.GICH_MISR, now.misr())      # a SETTLED_READS read: never stale
 
     # -- 3. acknowledge ----------------------------------------------------------------
-    def _iar(self, m, now, was, rdata, ready, window, expect, last, N, top, was_read,
-             read_resp, frags, decoded, dec, vcpu, **_):
+    def _iar(self, m, now, was, bus, settled, settled_1, window, expect, last, N, top, lrb,
+             after, hist, was_read, read_is, **_):
         lr_same = [now.lr[n] == was.lr[n] for n in range(N)]
         all_same = Cat(*lr_same).all() & (now.apr == was.apr)
+        first = after[2]                 # cycle t+2: `was`, `last` hold the request of t
 
         def active(n):
             # the LR as it was, State 01 -> 10, nothing else (R6a)
             return ((was.lr[n] & ~(3 << LR_FIELDS["State"][0]))
                     | (ACTIVE << LR_FIELDS["State"][0]))
 
-        def became_active(n):
-            return now.lr[n] == active(n)
-
+        acks = []
         for reg, alias in ((regs.GICV_IAR, False), (regs.GICV_AIAR, True)):
-            expected, ack = was.acknowledge(alias)
-            with m.If(was_read(reg) & ready):
-                # Issue property 3 as stated: a spurious ID and no change, or the
-                # vID of an LR that was pending, of an enabled group (and, for IAR
-                # Group 1, AckCtl), below the mask and above the running
-                # priority, that LR now active, APR bit gprio>>3 set, no other
-                # LR changed.
-                grants = []
-                for n in range(N):
-                    grp1 = was.lrf(n, "Grp1")
-                    group_ok = grp1 if alias else (~grp1 | was.ctl("AckCtl"))
-                    grants.append(
-                        was.hcrf("En") & (was.state(n) == PENDING) & was.en(grp1) & group_ok
-                        & (was.prio(n) < was.pmr) & (was.gprio(n) < was.rp())
-                        & (rdata == was.vid_out(n)) & became_active(n)
-                        & (now.apr == (was.apr | was.apr_bit(n)))
-                        & Cat(*(lr_same[k] for k in range(N) if k != n)).all())
-                spurious = ((rdata == SPURIOUS) | (rdata == SPURIOUS_GRP1)) & all_same
-                m.d.comb += Assert(spurious | Cat(*grants).any())
+            _, ack = was.acknowledge(alias)
+            acks.append(Cat(*ack).any())
+            # Issue property 3 as stated: a spurious ID and no change, or the
+            # vID of an LR that was pending, of an enabled group (and, for IAR
+            # Group 1, AckCtl), below the mask and above the running priority,
+            # that LR now active, APR bit gprio>>3 set, no other LR changed.
+            # The state part is known in cycle t+2 (the acknowledge landed at
+            # the edge ending t+1), the value in t+3: registered in between.
+            grant = [Signal(name=f"{reg.name.lower()}_grant{n}") for n in range(N)]
+            vid = [Signal(13, name=f"{reg.name.lower()}_grant{n}_vid") for n in range(N)]
+            same, hit = Signal(name=f"{reg.name.lower()}_same"), Signal(name=f"{reg.name.lower()}_t3")
+            for n in range(N):
+                grp1 = was.lrf(n, "Grp1")
+                group_ok = grp1 if alias else (~grp1 | was.ctl("AckCtl"))
+                m.d.sync += [
+                    grant[n].eq(was.hcrf("En") & (was.state(n) == PENDING) & was.en(grp1)
+                                & group_ok & (was.prio(n) < was.pmr) & (was.gprio(n) < was.rp())
+                                & (now.lr[n] == active(n))
+                                & (now.apr == (was.apr | was.apr_bit(n)))
+                                & Cat(*(lr_same[k] for k in range(N) if k != n)).all()),
+                    vid[n].eq(was.vid_out(n)),
+                ]
+            m.d.sync += [same.eq(all_same), hit.eq(first & was_read(reg))]
+            rdata = bus.r_data
+            with m.If(hit):
+                m.d.comb += Assert((((rdata == SPURIOUS) | (rdata == SPURIOUS_GRP1)) & same)
+                                   | Cat(*(grant[n] & (rdata == vid[n]) for n in range(N))).any())
             with m.If(was_read(reg)):
                 # Exactly R6a/R6b: the acknowledged LR is the R5 best, nothing else
                 # changes, APR gets its bit ...
@@ -556,54 +538,50 @@ class Harness(Elaboratable):
                                               Mux(ack[n], active(n), was.lr[n])))
                     apr_final = apr_final | Mux(ack[n], was.apr_bit(n), 0)
                 m.d.comb += Assert(expect(now.apr, was.apr, apr_final))
-            with m.If(read_resp(reg)):
-                m.d.comb += Assert(rdata == expected)       # ... and the value read
-            # Strengthening only: in the read's decoded cycle (t+2), the registered
-            # acknowledge (rtl/vcpu.py `ack_stb`, `ack_bit`; rtl/lr_bank.py
-            # `ack_sel`) is R6a's: whether it acknowledges, its LR and APR bit.
-            ack_sel = _register(frags["lr_bank"], "ack_sel")
-            ack_bit = _register(frags["vcpu"], "ack_bit")
-            if self.strengthen and ack_sel is not None and ack_bit is not None:
-                with m.If(decoded & dec["r_stb"] & (dec["addr"] == reg.word)):
-                    m.d.comb += Assert(vcpu.ack_stb == Cat(*ack).any())
-                    for n in range(N):
-                        with m.If(ack[n]):
-                            m.d.comb += [Assert(ack_sel[:N] == (1 << n)),
-                                         Assert(ack_bit == was.apr_bit(n))]
-        # Strengthening only: while ready, the vCPU's precomputed responses
-        # (rtl/vcpu.py, two register stages after the LR bank's `best`) equal
-        # their definitions over the current state, and the LR bank's one-hot
-        # `best_sel` marks the LR an acknowledge takes. Without these an
-        # induction could start inside a hold-off with a stale pipeline that a
-        # read right after it would use.
-        resp = {k: _register(frags["vcpu"], k)
-                for k in ("iar", "iar_ok", "aiar", "aiar_ok", "hppir", "ahppir", "apr_set")}
-        best_sel = _register(frags["lr_bank"], "best_sel")
-        if self.strengthen and best_sel is not None and all(v is not None for v in resp.values()):
-            with m.If(ready):
-                for key, alias in (("iar", False), ("aiar", True)):
-                    value, ack = now.acknowledge(alias)
-                    m.d.comb += [Assert(resp[key] == value),
-                                 Assert(resp[key + "_ok"] == Cat(*ack).any())]
-                    for n in range(N):
-                        with m.If(ack[n]):
-                            m.d.comb += [Assert(best_sel[:N] == (1 << n)),
-                                         Assert(resp["apr_set"] == now.apr_bit(n))]
-                m.d.comb += [Assert(resp["hppir"] == now.highest_pending(False)),
-                             Assert(resp["ahppir"] == now.highest_pending(True))]
+            # ... and the value read (over the state before the read, never stale)
+            read_is(reg, now.acknowledge(alias)[0])
+            # an acknowledge drops the lines as it lands (rtl/timing.py)
+            with m.If(first & was_read(reg) & acks[-1]):
+                m.d.comb += Assert(~top.virq & ~top.vfiq)
         # R7: HPPIR/AHPPIR report the best candidate, no state change
-        for reg, alias in ((regs.GICV_HPPIR, False), (regs.GICV_AHPPIR, True)):
-            with m.If(read_resp(reg)):
-                m.d.comb += Assert(rdata == was.highest_pending(alias))
-        # R6: the lines are levels of the state (once the core is ready)
+        read_is(regs.GICV_HPPIR, now.highest_pending(False))
+        read_is(regs.GICV_AHPPIR, now.highest_pending(True))
+        # R6: if settled in cycle c, the lines in c+1 are the levels of the state
+        # in c (registered here; the state in c+1 is the same). Otherwise they
+        # hold, except that an acknowledge landing drops them.
         virq, vfiq = now.lines()
-        with m.If(ready):
-            m.d.comb += [Assert(top.virq == virq), Assert(top.vfiq == vfiq)]
+        lines = Cat(top.virq, top.vfiq)
+        lines_1, expected = Signal(2), Signal(2)
+        m.d.sync += [lines_1.eq(lines), expected.eq(Cat(virq, vfiq))]
+        has_1 = Signal()
+        m.d.sync += has_1.eq(1)
+        ack_landed = after[2] & hist[2]["r_stb"] & _any_word(hist[2]["addr"], ACK_WORDS)
+        with m.If(settled_1):
+            m.d.comb += Assert(lines == expected)
+        with m.Elif(has_1):
+            m.d.comb += Assert((lines == lines_1) | (ack_landed & (lines == 0)))
         # arch 1.4 rule 4: no other read changes an LR or APR
         other_read = (window & last["r_stb"] & ~was_read(regs.GICV_IAR)
                       & ~was_read(regs.GICV_AIAR))
         with m.If(other_read):
             m.d.comb += Assert(all_same)
+        # Strengthening only: once settled, the LR bank's candidate tree root
+        # `best` (rtl/lr_bank.py) is the R5 best candidate of the current state,
+        # with the fields the vCPU's responses use.
+        if self.strengthen:
+            best = lrb.best
+            with m.If(settled):
+                m.d.comb += Assert(best.valid == now.any_candidate())
+                for n in range(N):
+                    with m.If(now.is_best(n)):
+                        m.d.comb += [
+                            Assert(best.idx == n),
+                            Assert(best.prio == now.lrf(n, "Priority")),
+                            Assert(best.grp1 == now.lrf(n, "Grp1")),
+                            Assert(best.gprio == now.gprio(n)[3:]),
+                            Assert(best.pre == (now.gprio(n) < now.rp())),
+                            Assert(best.vid == now.vid_out(n)),
+                        ]
 
     # -- 4. guest isolation ------------------------------------------------------------
     def _isolation(self, m, now, was, window, last, N, in_frame, **_):
@@ -637,7 +615,7 @@ class Harness(Elaboratable):
                                & (now.bpr == was.bpr) & (now.abpr == was.abpr))
 
     # -- 5b. priority drop side: deactivation, EOICount, forwarding ---------------------------
-    def _eoi(self, m, now, was, ready, window, expect, accepted, last, N, top, was_write, **_):
+    def _eoi(self, m, now, was, window, landed, expect, after, last, N, top, was_write, **_):
         vid, src = last["w_data"][:10], last["w_data"][10:13]
         eoir = was_write(regs.GICV_EOIR) | was_write(regs.GICV_AEOIR)
         dir_ = was_write(regs.GICV_DIR)
@@ -666,18 +644,19 @@ class Harness(Elaboratable):
             fwd_n = deact & first[n] & was.lrf(n, "HW") & (p >= 16) & (p < 1020)
             forward = forward | fwd_n
             pid = pid | Mux(fwd_n, p, 0)
-        # R10: an HW = 1 LR forwards its pINTID (PPI/SPI) exactly once after the
-        # write, before the core is ready again; nothing is forwarded otherwise.
-        # `pulses` counts deact_valid cycles since the last accepted request.
+        # R10: an HW = 1 LR forwards its pINTID (PPI/SPI) exactly once, in the
+        # cycle after its deactivation lands (before the next request is
+        # captured); nothing is forwarded otherwise. `pulses` counts deact_valid
+        # cycles since the capture.
         pulses, pintid = Signal(2), Signal(10)
-        with m.If(accepted):
+        with m.If(after[1]):
             m.d.sync += pulses.eq(0)
         with m.Elif(top.deact_valid & (pulses != 3)):
             m.d.sync += [pulses.eq(pulses + 1), pintid.eq(top.deact_pintid)]
         pulses_now = pulses + top.deact_valid
         pintid_now = Mux(top.deact_valid, top.deact_pintid, pintid)
         with m.If(window):
-            m.d.comb += Assert(Mux(ready, pulses_now == forward, pulses_now <= forward))
+            m.d.comb += Assert(Mux(landed, pulses_now == forward, pulses_now <= forward))
             with m.If(forward & (pulses_now != 0)):
                 m.d.comb += Assert(pintid_now == pid)
         # R11: EOICount + 1 mod 32 exactly when due; a GICH_HCR write sets it
@@ -686,8 +665,7 @@ class Harness(Elaboratable):
                                       (was.hcrf("EOICount") + inc)[:5]))
 
     # -- 5. active priorities --------------------------------------------------------
-    def _apr(self, m, now, was, rdata, window, expect, last, was_read, read_resp, was_write,
-             **_):
+    def _apr(self, m, now, was, window, expect, last, was_read, was_write, read_is, **_):
         vid = last["w_data"][:10]
         eoi = was_write(regs.GICV_EOIR) | was_write(regs.GICV_AEOIR)
         with m.If(eoi & (vid < 1020)):
@@ -703,50 +681,84 @@ class Harness(Elaboratable):
         with m.If(other):
             m.d.comb += Assert(now.apr == was.apr)
         # arch 2.14, R4: GICV_RPR reads the highest active priority, 0xFF when none
-        with m.If(read_resp(regs.GICV_RPR)):
-            m.d.comb += Assert(rdata == was.rpr())
+        read_is(regs.GICV_RPR, now.rpr())
         # arch 2.16: GICV_APR0 and GICH_APR are one storage
-        with m.If(read_resp(regs.GICH_APR) | read_resp(regs.GICV_APR0)):
-            m.d.comb += Assert(rdata == was.apr)
+        read_is(regs.GICH_APR, now.apr)
+        read_is(regs.GICV_APR0, now.apr)
 
     # -- 6. the bus ------------------------------------------------------------------
-    def _bus(self, m, now, was, bus, rdata, ready, accepted, responding, resp, window, expect,
-             last, N, top, read_resp, was_write, **_):
+    def _bus(self, m, now, was, bus, ready, settled, accepted, responding, resp, window, expect,
+             last, N, M, timing, after, hist, writes, read_is, was_write, **_):
         # regbus: ack exactly LATENCY cycles after each accepted request (a strobe
-        # with ready = 1), never otherwise: a strobe while ready = 0 is ignored
-        has_cycle = Signal()
-        m.d.sync += has_cycle.eq(1)
-        with m.If(has_cycle):
+        # with ready = 1, and settled = 1 for a read of derived state), never
+        # otherwise: a strobe that is not taken is ignored
+        has_1 = Signal()
+        m.d.sync += has_1.eq(1)
+        with m.If(has_1):
             m.d.comb += Assert(bus.ack == responding)
+
+        # Liveness of settled (rtl/timing.py): settled is 1 at the latest
+        # settle + match_latency + 1 cycles after the last accepted write or
+        # IAR/AIAR read (settle_masks + 1 after a write of the masks' sources,
+        # if longer; after reset sooner), and stays 1 until the next.
+        bound = settle_bound(timing)
+        since = Signal(range(bound + 1), name="unsettled_since")
+        restart = accepted & (bus.w_stb | (bus.r_stb & _any_word(bus.addr, ACK_WORDS)))
+        with m.If(restart):
+            m.d.sync += since.eq(1)
+        with m.Elif(since != bound):
+            m.d.sync += since.eq(since + 1)
+        m.d.comb += Assert((since < bound) | settled)
+
+        # Nothing changes but at the edge where an accepted request lands
+        # (rtl/timing.py: the edge ending t+1; for an EOIR/AEOIR/DIR up to the
+        # one ending t+1+match_latency, where its match result lands): strobes
+        # that are not taken, and idle cycles, change no register.
+        prev = now.past("prev", enable=Const(1))
+        same = (Cat(*(now.lr[n] == prev.lr[n] for n in range(N))).all()
+                & (now.hcr == prev.hcr) & (now.apr == prev.apr) & (now.ctlr == prev.ctlr)
+                & (now.pmr == prev.pmr) & (now.bpr == prev.bpr) & (now.abpr == prev.abpr))
+        lands = after[2] | Cat(*(after[k] & writes(hist[k], EOI_WORDS)
+                                 for k in range(3, 3 + M))).any()
+        with m.If(has_1 & ~lands):
+            m.d.comb += Assert(same)
+        # The new contract: a read of derived state (regbus.SETTLED_READS) while
+        # settled = 0 (ready = 1) is not taken: no ack, and no change (at the
+        # edge ending t+1, where it would have landed).
+        ignored = [Signal(name=f"ignored_read_{k}") for k in range(1, LATENCY + 1)]
+        m.d.sync += [ignored[0].eq(bus.r_stb & ready & ~settled & needs_settled(bus.addr))]
+        m.d.sync += [ignored[k].eq(ignored[k - 1]) for k in range(1, LATENCY)]
+        with m.If(ignored[1]):
+            m.d.comb += Assert(same)
+        with m.If(ignored[LATENCY - 1]):
+            m.d.comb += Assert(~bus.ack)
 
         # Reads return the state the other groups read (so their properties
         # are about the architectural registers). arch 2.3: VMCR is another name
         # for GICV_CTLR/PMR/BPR/ABPR.
         vmcr = Const(0, 32)
-        for name, value in (("VMPriMask", was.pmr[3:]), ("VMBP", was.bpr), ("VMABP", was.abpr),
-                            ("VEM", was.ctl("EOImode")), ("VMCBPR", was.ctl("CBPR")),
-                            ("VMFIQEn", was.ctl("FIQEn")), ("VMAckCtl", was.ctl("AckCtl")),
-                            ("VMGrp1En", was.ctl("EnableGrp1")), ("VMGrp0En", was.ctl("EnableGrp0"))):
+        for name, value in (("VMPriMask", now.pmr[3:]), ("VMBP", now.bpr), ("VMABP", now.abpr),
+                            ("VEM", now.ctl("EOImode")), ("VMCBPR", now.ctl("CBPR")),
+                            ("VMFIQEn", now.ctl("FIQEn")), ("VMAckCtl", now.ctl("AckCtl")),
+                            ("VMGrp1En", now.ctl("EnableGrp1")), ("VMGrp0En", now.ctl("EnableGrp0"))):
             vmcr = vmcr | (value << VMCR_FIELDS[name][0])
-        reads = [(regs.GICH_HCR, was.hcr), (regs.GICH_VMCR, vmcr),
-                 (regs.GICH_VTR, regs.vtr_value(N)),                  # arch 2.2
-                 (regs.GICH_APR, was.apr), (regs.GICV_APR0, was.apr),  # arch 2.16: one storage
-                 (regs.GICV_CTLR, was.ctlr), (regs.GICV_PMR, was.pmr),
-                 (regs.GICV_BPR, was.bpr), (regs.GICV_ABPR, was.abpr),
-                 (regs.GICV_IIDR, regs.IIDR_DEFAULT)]                 # arch 2.17
-        reads += [(regs.lr(n), was.lr[n]) for n in range(N)]
+        reads = [(regs.GICH_HCR, now.hcr), (regs.GICH_VMCR, vmcr),
+                 (regs.GICH_VTR, Const(regs.vtr_value(N), 32)),           # arch 2.2
+                 (regs.GICH_APR, now.apr), (regs.GICV_APR0, now.apr),  # arch 2.16: one storage
+                 (regs.GICV_CTLR, now.ctlr), (regs.GICV_PMR, now.pmr),
+                 (regs.GICV_BPR, now.bpr), (regs.GICV_ABPR, now.abpr),
+                 (regs.GICV_IIDR, Const(regs.IIDR_DEFAULT, 32))]          # arch 2.17
+        reads += [(regs.lr(n), now.lr[n]) for n in range(N)]
         for reg, value in reads:
-            with m.If(read_resp(reg)):
-                m.d.comb += Assert(rdata == value)
+            read_is(reg, value)
         # arch 1.4 rules 2 and 3: reserved offsets, LRs above ListRegs and write-only
         # registers read 0 (the registers of the other groups' reads excluded)
         known = {r.word for r, _ in reads} | {r.word for r in (
             regs.GICH_MISR, regs.GICH_EISR0, regs.GICH_EISR1, regs.GICH_ELRSR0,
             regs.GICH_ELRSR1, regs.GICV_IAR, regs.GICV_AIAR, regs.GICV_HPPIR,
             regs.GICV_AHPPIR, regs.GICV_RPR)}
-        with m.If(responding & resp["r_stb"]
-                  & ~Cat(*(resp["addr"] == w for w in sorted(known))).any()):
-            m.d.comb += Assert(rdata == 0)
+        with m.If(responding & resp["r_stb"] & ~_any_word(resp["addr"], sorted(known))):
+            m.d.comb += Assert(bus.r_data == 0)
 
         # Writes store the value through the write masks and clamps of arch 2.19
         w = last["w_data"]
@@ -778,7 +790,7 @@ class Harness(Elaboratable):
         writable = [regs.GICH_HCR, regs.GICH_VMCR, regs.GICH_APR, regs.GICV_CTLR,
                     regs.GICV_PMR, regs.GICV_BPR, regs.GICV_ABPR, regs.GICV_APR0,
                     regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR] + [regs.lr(n) for n in range(N)]
-        other = window & last["w_stb"] & ~Cat(*(last["addr"] == r.word for r in writable)).any()
+        other = window & last["w_stb"] & ~_any_word(last["addr"], [r.word for r in writable])
         with m.If(other):
             for n in range(N):
                 m.d.comb += Assert(now.lr[n] == was.lr[n])
@@ -787,7 +799,7 @@ class Harness(Elaboratable):
                                & (now.bpr == was.bpr) & (now.abpr == was.abpr))
 
     # -- 7. covers (mode cover, from reset) -----------------------------------------------
-    def _cover(self, m, now, was, rdata, settled, top, maint, read_resp, in_frame, **_):
+    def _cover(self, m, now, was, landed, after, top, maint, was_read, in_frame, **_):
         misr = {name: maint.misr[bit] for name, bit in MISR_BITS.items()}
         m.d.comb += Cover(misr["EOI"])
         m.d.comb += Cover(misr["U"])
@@ -798,9 +810,11 @@ class Harness(Elaboratable):
         m.d.comb += Cover(misr["VGrp1E"])
         m.d.comb += Cover(misr["VGrp1D"])
         eoicount = now.hcrf("EOICount")
-        m.d.comb += Cover(settled & in_frame("GICV") & (was.hcrf("EOICount") == 31) & (eoicount == 0))
-        # a preempting acknowledge: an interrupt is active (APR != 0) and IAR returns a vID
-        m.d.comb += Cover(read_resp(regs.GICV_IAR) & (was.apr != 0) & (rdata < 1020))
+        m.d.comb += Cover(landed & in_frame("GICV") & (was.hcrf("EOICount") == 31) & (eoicount == 0))
+        # a preempting acknowledge: an interrupt is active (APR != 0) and IAR
+        # acknowledges another (APR gains a bit)
+        m.d.comb += Cover(after[2] & was_read(regs.GICV_IAR) & (was.apr != 0)
+                          & (now.apr != was.apr))
         m.d.comb += Cover(top.virq)
         m.d.comb += Cover(top.vfiq)
         m.d.comb += Cover(top.maint_irq)

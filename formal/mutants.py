@@ -1,5 +1,5 @@
 # Ref: issue 7 (mutation check); the rule each mutant breaks is named in its docstring.
-"""Deliberately broken variants of the RTL, one per property group.
+"""Deliberately broken variants of the RTL, at least one per property group.
 
 Each must make its group FAIL with a counterexample from reset
 (tests/test_formal.py checks it), which shows that the group's properties
@@ -18,11 +18,14 @@ __all__ = ["MUTANTS", "Mutant", "describe", "mutant"]
 
 
 class Mutant(VirtualInterface):
-    """VirtualInterface with `patch(top, module)` applied to the top's module."""
+    """VirtualInterface with `patch(top, module)` applied to the top's module
+    (and `patch.prepare(top)`, if it has one, before the top elaborates)."""
 
     def __init__(self, num_lrs, patch):
         self.patch = patch
         super().__init__(num_lrs=num_lrs)
+        if hasattr(patch, "prepare"):
+            patch.prepare(self)
 
     def elaborate(self, platform):
         m = super().elaborate(platform)
@@ -44,9 +47,7 @@ def np_ignores_pending(top, m):
 
 def pmr_ignored(top, m):
     """Candidate selection without the priority mask (R5: prio < PMR)."""
-    lrs = m.submodules["lr_bank"]
-    port = lrs.vmprimask_next if hasattr(lrs, "vmprimask_next") else lrs.vmprimask
-    m.d.comb += port.eq(Const(0x1F, 5))
+    m.d.comb += m.submodules["lr_bank"].vmprimask.eq(Const(0x1F, 5))
 
 
 def gicv_aliases_gich(top, m):
@@ -60,14 +61,10 @@ def gicv_aliases_gich(top, m):
 
 
 def eoir_writes_apr(top, m):
-    """A GICV_EOIR write also lands in GICH_APR instead of only dropping the
-    highest active priority (R4, R8)."""
-    bus, hyp, vcpu = top.bus, m.submodules["hyp"], m.submodules["vcpu"]
-    eoir = [Signal(name=f"mutant_eoir_{k}") for k in range(2)]   # decoded as the blocks do
-    m.d.sync += [eoir[0].eq(bus.w_stb & bus.ready & (bus.w_strb == 0b1111)
-                            & (bus.addr == regs.GICV_EOIR.word)),
-                 eoir[1].eq(eoir[0])]
-    m.d.comb += vcpu.apr_w_stb.eq(hyp.apr_w_stb | eoir[1])
+    """A GICV_EOIR/AEOIR/DIR write also lands in GICH_APR (its value) instead
+    of only dropping the highest active priority (R4, R8, R9)."""
+    hyp, vcpu = m.submodules["hyp"], m.submodules["vcpu"]
+    m.d.comb += vcpu.apr_w_stb.eq(hyp.apr_w_stb | vcpu.eoi_stb)   # in its decode cycle
 
 
 def matched_eoi_counts(top, m):
@@ -83,23 +80,39 @@ def writes_not_acked(top, m):
     m.d.sync += top.bus.ack.eq(top.bus.r_stb)
 
 
+def settled_early(top, m):
+    """`settled` rises one cycle too early after every request (rtl/timing.py
+    settle one less than the pipelines need), so a read of derived state
+    (IAR, HPPIR, ...) and the lines can see a stale pipeline."""
+
+
+def _settle_one_less(top):
+    for name in ("settle", "settle_masks"):      # every settle figure the top loads
+        if hasattr(top.timing, name):
+            setattr(top.timing, name, getattr(top.timing, name) - 1)
+
+
+settled_early.prepare = _settle_one_less
+
+
 def eoicount_stuck(top, m):
     """EOICount never increments (R11), so its wrap is unreachable."""
     m.d.comb += m.submodules["hyp"].eoicount_inc.eq(0)
 
 
 # name -> (group that must fail, patch, BMC depth from reset at 1 LR). The
-# depth covers the transactions of the shortest counterexample, each followed
-# by the bus hold-off (rtl/top.py: 7 cycles at 1 LR, 10 after an EOI), plus 2
-# (measured: the step of the first failing assertion + 2).
+# depth covers the shortest counterexample (requests back to back, a read of
+# derived state once settled, rtl/timing.py) with a margin: measured, the
+# step of the first failing assertion + 4 or 5.
 MUTANTS = {
-    "elrsr_ignores_eoi":  ("elrsr_eisr", elrsr_ignores_eoi, 20),
-    "np_ignores_pending": ("misr", np_ignores_pending, 24),
-    "pmr_ignored":        ("iar", pmr_ignored, 36),
-    "gicv_aliases_gich":  ("isolation", gicv_aliases_gich, 13),
-    "eoir_writes_apr":    ("apr", eoir_writes_apr, 13),
-    "matched_eoi_counts": ("eoi", matched_eoi_counts, 24),
-    "writes_not_acked":   ("bus", writes_not_acked, 4),
+    "elrsr_ignores_eoi":  ("elrsr_eisr", elrsr_ignores_eoi, 10),   # fails at step 5
+    "np_ignores_pending": ("misr", np_ignores_pending, 10),        # 6
+    "pmr_ignored":        ("iar", pmr_ignored, 12),                # 8
+    "settled_early":      ("iar", settled_early, 12),              # 7
+    "gicv_aliases_gich":  ("isolation", gicv_aliases_gich, 8),     # 3
+    "eoir_writes_apr":    ("apr", eoir_writes_apr, 8),             # 3
+    "matched_eoi_counts": ("eoi", matched_eoi_counts, 10),         # 5
+    "writes_not_acked":   ("bus", writes_not_acked, 6),            # 1
     "eoicount_stuck":     ("cover", eoicount_stuck, None),   # cover: the group's depth
 }
 

@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -195,14 +196,28 @@ def write_design(job, jobdir, top=None, strengthen=True):
     _snapshot_sources()
     harness = Harness(job.group, job.num_lrs, top=top, strengthen=strengthen)
     jobdir.mkdir(parents=True, exist_ok=True)
-    (jobdir / "design.il").write_text(rtlil.convert(harness, ports=[]))
-    # k-induction must see past the longest bus hold-off (rtl/top.py)
-    needed = getattr(harness.top, "eoi_hold_cycles", 0) + 2
+    # platform "formal": the blocks add their own invariants (`if platform ==
+    # "formal":` in rtl/*.py, as amaranth.lib.fifo does)
+    (jobdir / "design.il").write_text(rtlil.convert(harness, ports=[], platform="formal"))
+    needed = induction_depth(harness.top.timing)
     if job.mode == "prove" and job.depth < needed:
-        return [f"note: depth {job.depth} < longest hold-off + 2 = {needed}: "
-                f"the induction step may fail (UNKNOWN); raise it in formal/{job.group}.sby"]
+        return [f"note: depth {job.depth} < {needed} (rtl/timing.py: the longest wait for "
+                f"settled, + 1): the induction step may fail (UNKNOWN); "
+                f"raise it in formal/{job.group}.sby"]
     return []
 
+
+def induction_depth(timing):
+    """The least k-induction depth worth trying for a core of this timing
+    (rtl/timing.py): an induction trace must be able to see a whole request,
+    from its acceptance until settled is 1 again (formal/harness.py
+    settle_bound: settle + match_latency + 1 cycles at most, the wait the bus
+    group proves), plus one step."""
+    from formal.harness import settle_bound
+    return settle_bound(timing) + 1
+
+
+_ELABORATE = threading.Lock()
 
 _SOURCES = {}      # file -> its lines as they were when the harness was elaborated
 
@@ -280,17 +295,22 @@ def _details(lines, workdir):
     return details
 
 
-def run_job(job, workroot, top=None, tag="", timeout=None, options=None):
+def run_job(job, workroot, top=None, tag="", timeout=None, options=None, strengthen=None):
     """Write the design, run sby, return a Result. `top` replaces the real
     design (the mutation check); `tag` keeps its files apart; `options`
-    overrides the .sby's mode/depth (a mutant is searched by BMC from reset)."""
-    sby, env = toolchain(workroot / "bin")
+    overrides the .sby's mode/depth (a mutant is searched by BMC from reset);
+    `strengthen` (default: only with the real design) keeps the harness's
+    strengthening invariants."""
+    with _ELABORATE:
+        sby, env = toolchain(workroot / "bin")
     jobdir = workroot / f"{tag}{job.group}-{job.task}"
     if jobdir.exists():
         shutil.rmtree(jobdir)
     start = time.monotonic()
     try:
-        notes = write_design(job, jobdir, top, strengthen=top is None)
+        with _ELABORATE:            # one elaboration at a time (run.py --jobs)
+            notes = write_design(job, jobdir, top,
+                                 strengthen=top is None if strengthen is None else strengthen)
     except Exception as e:          # the design or harness does not elaborate
         import traceback
         tb = traceback.extract_tb(e.__traceback__)[-1]
@@ -372,6 +392,8 @@ def main(argv=None):
                         "`--mutant list` lists them")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="stop a task that runs longer than this (result TIMEOUT)")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                   help="run N tasks at once (one solver process each; default 1)")
     args = p.parse_args(argv)
     try:
         if args.mutant == "list":
@@ -405,17 +427,35 @@ def main(argv=None):
     print(f"{len(jobs)} formal task(s), work directory {workroot}", flush=True)
     print(format_row(HEADER, WIDTHS), flush=True)
     results, total = [], time.monotonic()
-    for job in jobs:
+
+    def one(job):
         top, tag, options = None, "", None
         if args.mutant:
             job, top, tag, options = mutant_job(job, args.mutant)
-        head = format_row((job.name, job.num_lrs, job.mode, job.depth, "x"), WIDTHS)[:-1]
-        print(head, end="", flush=True)             # progress: the row is finished below
-        r = run_job(job, workroot, top=top, tag=tag, timeout=args.timeout, options=options)
+        return job, run_job(job, workroot, top=top, tag=tag, timeout=args.timeout,
+                            options=options)
+
+    def report(job, r):
         results.append(r)
-        print(format_row((r.status, f"{r.seconds:.1f}s"), WIDTHS[4:]), flush=True)
+        print(format_row((job.name, job.num_lrs, job.mode, job.depth, r.status,
+                          f"{r.seconds:.1f}s"), WIDTHS), flush=True)
         for d in r.details:
             print(f"    {d}", flush=True)
+
+    if args.jobs <= 1:
+        for job in jobs:
+            head = format_row((job.name, job.num_lrs, job.mode, job.depth, "x"), WIDTHS)[:-1]
+            print(head, end="", flush=True)         # progress: the row is finished below
+            job, r = one(job)
+            results.append(r)
+            print(format_row((r.status, f"{r.seconds:.1f}s"), WIDTHS[4:]), flush=True)
+            for d in r.details:
+                print(f"    {d}", flush=True)
+    else:                                           # rows in the order the tasks finish
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for future in as_completed([pool.submit(one, job) for job in jobs]):
+                report(*future.result())
     bad = [r for r in results if r.status != expected_status(r.job, args.mutant)]
     verdict = ("as expected (mutant caught)", "NOT caught") if args.mutant else ("passed", "not passed")
     print(f"total {time.monotonic() - total:.1f}s: {len(results) - len(bad)} {verdict[0]}, "

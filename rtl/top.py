@@ -107,7 +107,7 @@ class VirtualInterface(wiring.Component):
         # -- settled: a counter of the cycles until the derived state is
         #    valid, loaded at the decode of a request that changes state;
         #    0 already in the cycle after any write or IAR/AIAR read is taken
-        changes = take_w | (bus.r_stb & ready & Cat(
+        changes = take_w | (take_r & Cat(
             names(bus_dec, reg.word) for reg in (regs.GICV_IAR, regs.GICV_AIAR)).any())
         settle = Signal(range(max(timing.settle + timing.match_latency, timing.settle_masks) + 1),
                         init=timing.settle_masks - 1)

@@ -109,34 +109,6 @@ class VCPU(wiring.Component):
         m.d.sync += rpr.eq(Mux(upto[31], Cat(Const(0, 3), Cat(
             Cat(lowest[i] for i in range(32) if i >> b & 1).any() for b in range(5))), IDLE_RPR))
         self._reads(m, resp, rpr)
-        if platform == "formal":
-            # Formal-only invariants (formal/README.md), true in every reachable
-            # state: in the cycle after one with lines_load (= the top's
-            # settled: `best` valid, rtl/timing.py) the response registers are
-            # their function of `best`, CTLR, HCR.En and APR (registered from
-            # them, and nothing landed at that edge).
-            from amaranth.hdl import Assert
-            loaded = Signal(name="f_lines_load_1")
-            m.d.sync += loaded.eq(self.lines_load)
-            ctlr, best = self.ctlr, self.best
-            avail = self.en & (ctlr.EnableGrp0 | ctlr.EnableGrp1) & best.valid
-            seen = self.en & best.valid
-            hidden = best.grp1 & ~ctlr.AckCtl
-            iar_ok, aiar_ok = avail & ~hidden & best.pre, avail & best.grp1 & best.pre
-            with m.If(loaded):
-                m.d.comb += [
-                    Assert(resp["iar_ok"] == iar_ok),
-                    Assert(resp["iar"] == Mux(iar_ok, best.vid,
-                                              Mux(avail & hidden, SPURIOUS_GRP1, SPURIOUS))),
-                    Assert(resp["aiar_ok"] == aiar_ok),
-                    Assert(resp["aiar"] == Mux(aiar_ok, best.vid, SPURIOUS)),
-                    Assert(resp["hppir"] == Mux(seen & ~hidden, best.vid,
-                                                Mux(seen, SPURIOUS_GRP1, SPURIOUS))),
-                    Assert(resp["ahppir"] == Mux(seen & best.grp1, best.vid, SPURIOUS)),
-                    Assert(resp["ack_apr"] == (self.apr | (1 << best.gprio))),
-                    Assert(resp["ack_upto"] == (self.apr_upto
-                                                | Cat(best.gprio <= i for i in range(32)))),
-                ]
         return m
 
     def _storage(self, m, drop, resp):
