@@ -120,7 +120,7 @@ def test_replay_kvm_slice(tmp_path):
 def test_info(board, capsys):
     link = Link(board)
     words = link.info_words()
-    assert words == [0x56474943, 0, 4, 1, 3_000_000, 36_000_000, 1]
+    assert words == [0x56474943, 0, 4, 1, 3_000_000, 30_000_000, 1]
     assert link.info(7) == 0 and link.info(0xFFFF) == 0
     assert main(["board", "info", "--sim"]) == 0
     out = capsys.readouterr().out

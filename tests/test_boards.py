@@ -113,7 +113,7 @@ needs_tools = pytest.mark.skipif(
 def test_icebreaker_bitstream(tmp_path):
     res = bb.build("icebreaker", build_dir=tmp_path, build_id=0x12345678)
     assert res["timing_met"], f"post-route Fmax {res['fmax_mhz']} MHz < {res['clk_mhz']} MHz"
-    assert res["fmax_mhz"] >= 36.0
+    assert res["fmax_mhz"] >= res["clk_mhz"] == 30.0
     bit = pathlib.Path(res["bitstream"])
     assert bit == tmp_path / "top.bin" and bit.stat().st_size > 100_000     # UP5K: 104090 bytes
     lc = res["utilization"]["ICESTORM_LC"]

@@ -2,9 +2,10 @@
 # Lattice TN1251 "iCE40 sysCLOCK PLL Design and Usage Guide" (SB_PLL40_PAD)
 """iCEBreaker (iCE40UP5K-SG48): BoardCore on the FT2232H's second channel.
 
-Clock: the 12 MHz oscillator (pin 35) into SB_PLL40_PAD, 36 MHz out: 12 clock
-cycles per bit at 3 Mbaud (48 MHz, 16 per bit, does not meet timing: the
-design reaches about 40-42 MHz post-route on the UP5K). LEDs: the break-off PMOD's four green LEDs show
+Clock: the 12 MHz oscillator (pin 35) into SB_PLL40_PAD, 30 MHz out: 10 clock
+cycles per bit at 3 Mbaud (36 MHz, 12 per bit, no longer meets timing since
+the core takes back-to-back requests: the design reaches about 35.6 MHz
+post-route on the UP5K). LEDs: the break-off PMOD's four green LEDs show
 virq, vfiq, maint_irq and deact_valid (stretched), its red LED and the main
 board's red LED link_error, the main board's green LED a heartbeat. Reset:
 the user button (BTN_N, pin 10).
@@ -40,7 +41,7 @@ def ice40_pll(f_in, f_out):
 class ICEBreakerTop(BoardTop):
     name = "icebreaker"
     clk_in_freq = 12_000_000
-    clk_freq = 36_000_000
+    clk_freq = 30_000_000
     default_lrs = 4
     bitstream_ext = "bin"
 
