@@ -98,8 +98,6 @@ class VirtualInterface(wiring.Component):
         #    from the bus in its cycle, then from the decode
         eoi_words = (regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR)
         eoi_taken = take_w & Cat(names(bus_dec, reg.word) for reg in eoi_words).any()
-        eoi_busy = Signal(timing.match_latency)          # bit k: cycle t+1+k after an EOI at t
-        m.d.sync += eoi_busy.eq(Cat(vcpu.eoi_stb, eoi_busy[:-1]))
         m.d.sync += ready.eq(~eoi_taken & ~(vcpu.eoi_stb if timing.match_latency > 1 else 0))
         if timing.match_latency > 2:
             raise NotImplementedError("ready covers a match of at most 2 cycles")
@@ -129,6 +127,8 @@ class VirtualInterface(wiring.Component):
             # state: k-induction then starts from a consistent counter and
             # ready. f_past: 0 in the first cycle after reset.
             from amaranth.hdl import Assert
+            eoi_busy = Signal(timing.match_latency)      # bit k: cycle t+2+k after an EOI at t
+            m.d.sync += eoi_busy.eq(Cat(vcpu.eoi_stb, eoi_busy[:-1]))
             f_past = Signal()
             m.d.sync += f_past.eq(1)
             eoi_dec = req_w & Cat(names(dec, reg.word) for reg in eoi_words).any()

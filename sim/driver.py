@@ -42,7 +42,7 @@ from ..rtl import regs
 from ..rtl.regbus import ADDR_WIDTH, LATENCY, needs_settled
 from ..rtl.top import VirtualInterface
 
-__all__ = ["bus_wait_lines", "bus_read", "bus_write", "RTLEngine", "CLOCK_PERIOD"]
+__all__ = ["ResetBench", "bus_wait_lines", "bus_read", "bus_write", "RTLEngine", "CLOCK_PERIOD"]
 
 CLOCK_PERIOD = 10e-9            # 100 MHz in the waveform; the simulation is untimed
 
@@ -106,8 +106,9 @@ async def bus_write(ctx, bus, addr, value, strb=0b1111):
         raise AssertionError(f"no ack {LATENCY} cycles after the write of {addr:#06x}")
 
 
-class _Bench(Elaboratable):
-    """The DUT with an explicit sync domain, so the engine can pulse its reset."""
+class ResetBench(Elaboratable):
+    """The DUT with an explicit sync domain (`sync`), so a testbench can pulse
+    its reset (RTLEngine, tests/test_timing.py)."""
 
     def __init__(self, dut):
         self.dut = dut
@@ -130,7 +131,7 @@ class RTLEngine:
     def __init__(self, num_lrs=4, vcd_path=None, iidr=regs.IIDR_DEFAULT):
         self.num_lrs = regs.check_num_lrs(num_lrs)
         self.dut = VirtualInterface(num_lrs, iidr)
-        self._bench = _Bench(self.dut)
+        self._bench = ResetBench(self.dut)
         self.sim = Simulator(self._bench)
         self.sim.add_clock(CLOCK_PERIOD, domain="sync")
         self.sim.add_testbench(self._serve, background=True)

@@ -11,7 +11,6 @@ and of an EOI.
 from collections import deque
 
 import pytest
-from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth.sim import Simulator
 
 from vgic.rtl import regs
@@ -20,23 +19,12 @@ from vgic.rtl.regs import lr as LR
 from vgic.rtl.timing import Timing
 from vgic.rtl.top import VirtualInterface
 from vgic.sim.model import VirtualInterface as Model
-from vgic.sim.stimulus import CORE, Txn, generate, lr_value
-
-
-class _Bench(Elaboratable):
-    def __init__(self, dut):
-        self.dut = dut
-        self.sync = ClockDomain("sync")
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = self.sync
-        m.submodules.dut = self.dut
-        return m
+from vgic.sim.driver import ResetBench
+from vgic.sim.stimulus import CORE, Txn, apply, generate, lr_value
 
 
 def _addr(txn):
-    return txn.offset if txn.frame == CORE else regs.FRAME_BASE[txn.frame] + txn.offset
+    return txn.offset if txn.frame == CORE else regs.core_addr(txn.frame, txn.offset)
 
 
 def run_back_to_back(num_lrs, txns):
@@ -46,7 +34,7 @@ def run_back_to_back(num_lrs, txns):
     cycle), the lines seen in cycles whose previous cycle was settled as
     (cycle, virq, vfiq, maint), forwarded pINTIDs, total cycles)."""
     dut = VirtualInterface(num_lrs)
-    bench = _Bench(dut)
+    bench = ResetBench(dut)
     out = {"answers": [None] * len(txns), "accepted": [None] * len(txns), "lines": [],
            "forwarded": [], "cycles": 0}
 
@@ -126,17 +114,7 @@ def check_against_model(num_lrs, txns, out):
     # lines after the first k requests (k = 0 .. n), the model's
     lines_after = [(int(model.virq), int(model.vfiq), int(model.maint))]
     for k, txn in enumerate(txns):
-        if txn.op == "reset":
-            model.reset()
-            data = None
-        elif txn.op == "read":
-            data = model.read_addr(_addr(txn)) if txn.frame == CORE else model.read(txn.frame, txn.offset)
-        else:
-            if txn.frame == CORE:
-                model.write_addr(_addr(txn), txn.value, txn.strb)
-            else:
-                model.write(txn.frame, txn.offset, txn.value, txn.strb)
-            data = None
+        data = apply(model, txn)
         if txn.op == "read" and out["answers"][k] is not None or resets == 0:
             assert out["answers"][k] == data, (
                 f"request {k} ({txn}): RTL read {out['answers'][k]:#x}, model {data:#x}")
