@@ -9,13 +9,14 @@ Candidate selection (R5, R1), a pipeline over registered state that runs
 every cycle:
 
     candidate     cand[n]: LR n is pending (01), its group enabled, its
-                  priority below PMR; le_i_j: LR i's Priority <= LR j's
-                  (the two lowest tree levels look these up)
+                  priority below PMR; pre[n]: it preempts the running
+                  priority (R1: no APR bit at or below its group priority,
+                  from the vCPU's apr_upto and the LR's gprio register, R3);
+                  le_i_j: LR i's Priority <= LR j's (the two lowest tree
+                  levels look these up)
     tree          a binary tree, lower indices on the left so that ties go
                   to the lowest index; a leaf is LR n (valid = cand[n]) with
-                  its Priority, Grp1, group priority (R3), whether it
-                  preempts the running priority (R1: no APR bit at or below
-                  its group priority, from the vCPU's apr_upto), index and
+                  its Priority, Grp1, group priority, pre[n], index and
                   vid_out; registered per Timing.tree_registered. `best` is
                   the root.
 
@@ -36,7 +37,7 @@ from . import regs
 from .timing import Timing
 from .regs import LR_FIELDS, LR_WMASK, MAX_LRS, INVALID, PENDING, ACTIVE
 
-__all__ = ["LR", "Best", "Match", "LRBank", "below_any"]
+__all__ = ["LR", "Best", "Match", "LRBank", "below_any", "prefix_or"]
 
 LR = regs.layout(LR_FIELDS)          # GICH_LR<n>: .HW .Grp1 .State .Priority .EOI .CPUID ...
 
@@ -98,16 +99,27 @@ def _less(a, b):
     return lt
 
 
+def prefix_or(m, bits, name):
+    """Bit i: any(bits[:i + 1]), as a radix-4 prefix OR: each step is one
+    LUT4 level (a bit ORs its prefix within its group with the totals of up
+    to three earlier groups of the same group of four), so 32 bits take 3
+    levels; each step a signal of its own. No carry chain."""
+    n = len(bits)
+    seen = bits                                        # OR from the start of i's group
+    group = 1
+    while group < n:
+        step = Signal(n, name=f"{name}_or{group * 4}", attrs={"keep": 1})   # a LUT level: not re-chained by ABC
+        m.d.comb += step.eq(Cat(
+            Cat(seen[i], *(seen[k * group + group - 1]
+                           for k in range(i // group // 4 * 4, i // group))).any()
+            for i in range(n)))
+        seen, group = step, group * 4
+    return seen
+
+
 def below_any(m, bits, name):
-    """[any(bits[:i]) for each i], as a log-depth prefix OR (no carry chain);
-    each step is a signal of its own (shared, not re-expanded)."""
-    seen = bits                                        # seen[i]: any of bits[..i]
-    span = 1
-    while span < len(bits):
-        step = Signal(len(bits), name=f"{name}_or{span}")
-        m.d.comb += step.eq(Cat(seen[i] | seen[i - span] if i >= span else seen[i]
-                                for i in range(len(bits))))
-        seen, span = step, span * 2
+    """[any(bits[:i]) for each i]: prefix_or shifted up by one."""
+    seen = prefix_or(m, bits, name)
     return [Const(0, 1)] + [seen[i] for i in range(len(bits) - 1)]
 
 
@@ -123,6 +135,7 @@ class LRBank(wiring.Component):
       apr_upto                bit i: APR[i:0] != 0 (R1: LR n preempts unless bit gprio is set)
       best                    the R5 candidate (registered root of the tree)
       ack_stb                 an IAR/AIAR acknowledge lands: LR best.idx goes 01 -> 10 (R6a)
+                              (best.idx as registered in the response stage)
       w_data -> match         vID match of an EOIR/AEOIR/DIR decoded in cycle d: its
                               vID and source CPUID on w_data then; `match` valid in
                               cycle d + match_latency
@@ -160,26 +173,44 @@ class LRBank(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         match_sel = Signal(self.num_lrs)         # one-hot: the lowest-index hit
-        lrs, cands, hits, fwds = self._storage(m, match_sel)
+        # one-hot: the LR that an acknowledge moves; registered like the
+        # vCPU's response stage (both valid when settled)
+        ack_sel = Signal(self.num_lrs)
+        m.d.sync += ack_sel.eq(1 << self.best.idx)
+        lrs, gprios, cands, hits, fwds = self._storage(m, match_sel, ack_sel)
         self._status(m, lrs)
-        self._candidates(m, lrs, cands)
+        self._candidates(m, lrs, gprios, cands)
         self._match(m, lrs, hits, fwds, match_sel)
         return m
 
-    def _storage(self, m, match_sel):
+    def _storage(self, m, match_sel, ack_sel):
         """Per LR, in its own module: the register (the hypervisor writes the
-        whole LR, the hardware only State), the R5 leaf condition, the R8/R9
-        match of the EOIR/AEOIR/DIR value on w_data, and R10's forwarding bit."""
-        lrs, cands, hits, fwds = [], [], [], []
+        whole LR, the hardware only State), its group priority, the R5 leaf
+        condition, the R8/R9 match of the EOIR/AEOIR/DIR value on w_data, and
+        R10's forwarding bit."""
+        lrs, gprios, cands, hits, fwds = [], [], [], [], []
+        new = LR(self.w_data)
+        w_gprio = Signal(5)                  # R3 of the LR being written
+        m.d.comb += w_gprio.eq(new.Priority & Mux(new.Grp1, self.gmask1, self.gmask0))
         for n in range(self.num_lrs):
             m.submodules[f"lr{n}"] = cell = Module()
             lr = Signal(LR, name=f"lr{n}")
             with cell.If(self.w_sel[n]):
                 cell.d.sync += lr.eq(self.w_data & LR_WMASK)
-            with cell.Elif(self.ack_stb & (self.best.idx == n)):
+            with cell.Elif(self.ack_stb & ack_sel[n]):
                 cell.d.sync += lr.State.eq(ACTIVE)                   # R6a: 01 -> 10
             with cell.Elif(self.deact_stb & match_sel[n]):
                 cell.d.sync += lr.State.eq(lr.State & 0b01)          # R10: 10 -> 00, 11 -> 01
+
+            # R3: the group priority, a register that lands with the LR (one
+            # edge behind the masks): the R1 test below and the APR bit of an
+            # acknowledge (R4) need no logic before them. (Registered in the
+            # bank's own module: in the LR's, Yosys 0.70's ABC9 flow breaks
+            # the netlist at 64 LRs.)
+            gprio = Signal(5, name=f"gprio{n}")
+            own = Signal(5, name=f"own_gprio{n}")
+            cell.d.comb += own.eq(lr.Priority & Mux(lr.Grp1, self.gmask1, self.gmask0))
+            m.d.sync += gprio.eq(Mux(self.w_sel[n], w_gprio, own))
 
             # R5 leaf: pending (01 only), group enabled, priority below PMR
             cand = Signal(name=f"cand{n}")
@@ -197,11 +228,12 @@ class LRBank(wiring.Component):
             fwd = Signal(name=f"fwd{n}")
             cell.d.sync += fwd.eq(lr.HW & (lr.PhysicalID >= 16) & (lr.PhysicalID < 1020))
             lrs.append(lr)
+            gprios.append(gprio)
             cands.append(cand)
             hits.append(hit)
             fwds.append(fwd)
         m.d.comb += [self.lr[n].eq(lr) for n, lr in enumerate(lrs)]
-        return lrs, cands, hits, fwds
+        return lrs, gprios, cands, hits, fwds
 
     def _status(self, m, lrs):
         """ELRSR, EISR and MISR's inputs (R12: combinational in the LRs)."""
@@ -212,16 +244,15 @@ class LRBank(wiring.Component):
             self.pending.eq(Cat(lr.State == PENDING for lr in lrs)),                       # MISR.NP
         ]
 
-    def _candidates(self, m, lrs, cands):
+    def _candidates(self, m, lrs, gprios, cands):
         """The tree (R5): the smaller priority wins, an invalid node loses,
         equal priorities keep the left (lower-index) node. A low level's
         comparison (at most 2 x 2 leaves below it) looks up registered
         pairwise comparisons of the LRs' Priority fields by the children's
         `idx`; higher levels compare the children's prio."""
         leaves = []
-        for n, (lr, cand) in enumerate(zip(lrs, cands)):
+        for n, (lr, gprio, cand) in enumerate(zip(lrs, gprios, cands)):
             leaf = Signal(Best, name=f"leaf{n}")
-            gprio = lr.Priority & Mux(lr.Grp1, self.gmask1, self.gmask0)
             pre = Signal(name=f"pre{n}")                 # candidate stage: R1
             m.d.sync += pre.eq(~self.apr_upto.bit_select(gprio, 1))
             m.d.comb += [

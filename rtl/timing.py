@@ -34,9 +34,11 @@ settled: the derived state is computed by pipelines that run every cycle
 from the registers:
 
     candidate     1 edge: per LR the R5 condition (pending, group enabled,
-                  below PMR) and the pairwise Priority comparisons; the
-                  group-priority masks of BPR/ABPR; APR's prefix ORs
-                  (`apr_upto`, whose bit i is APR[i:0] != 0)
+                  below PMR), the pairwise Priority comparisons and the R1
+                  test (no APR bit at or below its group priority, from
+                  APR's prefix ORs `apr_upto`, bit i = APR[i:0] != 0, a
+                  register that lands with APR); the group-priority masks
+                  of BPR/ABPR
     tree          `tree_stages` edges: the highest-priority candidate, with
                   its vID, group priority and whether it preempts (R1, from
                   apr_upto); one registered stage up to 4 LRs, one per level
@@ -46,11 +48,12 @@ from the registers:
                   are ready by then
 
 settle = 1 + tree_stages + 1 edges after a request lands its derived
-registers are valid; settle_masks = settle + 1 after a write of what the R3
-masks and APR's prefix ORs come from (GICV_CTLR, BPR, ABPR, APR0, GICH_VMCR,
-GICH_APR: those registers are one edge behind their sources; an acknowledge
-and a drop land them in step). settled = 0 in cycle t+1 after any write or
-IAR/AIAR read accepted in cycle t, and while the pipelines catch up: a
+registers are valid; settle_masks = settle + 2 after a write of what the R3
+masks come from (GICV_CTLR, BPR, ABPR, GICH_VMCR: the masks are one edge
+behind them, and each LR's group priority, a register, one edge behind the
+masks). settled = 0 in cycle t+1 after any write or IAR/AIAR read accepted
+in cycle t (whether it acknowledges or not: the core does not wait to
+know), and while the pipelines catch up: a
 request accepted in cycle t lets a SETTLED_READS read in from cycle
 t+1+settle (a write of the mask sources: t+1+settle_masks; an
 EOIR/AEOIR/DIR: t+1+M+settle). After reset: from cycle settle_masks - 1. A
@@ -74,9 +77,10 @@ class Timing:
         # comparisons) is one stage; above, one registered stage per level
         self.tree_stages = 1 if num_lrs <= 4 else levels
         self.settle = 1 + self.tree_stages + 1
-        # a write of what the R3 masks or APR's prefix ORs are computed from
-        # (GICV_CTLR.CBPR, BPR, ABPR, GICH_VMCR, APR): one edge more
-        self.settle_masks = self.settle + 1
+        # a write of what the R3 masks are computed from (GICV_CTLR.CBPR,
+        # BPR, ABPR, GICH_VMCR): two edges more (the masks, then each LR's
+        # group priority)
+        self.settle_masks = self.settle + 2
         # EOIR/AEOIR/DIR: the lowest-index vID match, in one stage up to 8
         # LRs, else per group of 8 LRs, then across the groups
         self.match_latency = 1 if num_lrs <= 8 else 2

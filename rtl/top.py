@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 from . import regs
 from .regbus import RegBusSignature, AddrDecode, SETTLED_READS, predecode, names
 from .timing import Timing
-from .lr_bank import LRBank
+from .lr_bank import LRBank, prefix_or
 from .vcpu import VCPU
 from .hyp import Hyp
 from .maintenance import Maintenance
@@ -60,29 +60,35 @@ class VirtualInterface(wiring.Component):
         # -- entry (edge ending t): the accepted request, registered, with its
         #    address predecoded for the blocks' decodes (regbus.names)
         ready = Signal()                 # a register (rtl/timing.py)
-        settled = Signal()               # a register (rtl/timing.py)
+        settled = Signal()               # a register; bus.settled: below (rtl/timing.py)
         bus_dec = AddrDecode(predecode(bus.addr))      # a view: the entry's decode, early
         waits = Cat(names(bus_dec, reg.word) for reg in SETTLED_READS).any()
-        take_r = bus.r_stb & ready & (settled | ~waits)
+        take_r = bus.r_stb & ready & (bus.settled | ~waits)
         take_w = bus.w_stb & ready
         req_r, req_w = Signal(name="req_r"), Signal(name="req_w")
         req_w_full = Signal(name="req_w_full")          # partial writes are ignored (arch 1.4 rule 1)
         addr = Signal.like(bus.addr, name="req_addr")
         w_data = Signal.like(bus.w_data, name="req_w_data")
         dec = Signal(AddrDecode, name="req_dec")
+        w_upto = Signal(32, name="req_w_upto")         # for APR's prefix ORs (vcpu.py)
+        req_iar, req_aiar = Signal(name="req_iar"), Signal(name="req_aiar")   # IAR/AIAR reads
         m.d.sync += [
+            req_iar.eq(take_r & names(bus_dec, regs.GICV_IAR.word)),
+            req_aiar.eq(take_r & names(bus_dec, regs.GICV_AIAR.word)),
+            w_upto.eq(prefix_or(m, bus.w_data, "bus_w_upto")),
             req_r.eq(take_r), req_w.eq(take_w), req_w_full.eq(take_w & (bus.w_strb == 0b1111)),
             addr.eq(bus.addr), dec.eq(bus_dec), w_data.eq(bus.w_data),
         ]
-        m.d.comb += [bus.ready.eq(ready), bus.settled.eq(settled)]
+        m.d.comb += bus.ready.eq(ready)
 
         # -- decode (cycle t+1): every block sees the request; each decodes
         #    the words of its own frame (names() is the whole address)
         m.d.comb += [
             hyp.dec.eq(dec), hyp.addr.eq(addr), hyp.w_data.eq(w_data),
             hyp.r_stb.eq(req_r), hyp.w_stb.eq(req_w_full),
-            vcpu.dec.eq(dec), vcpu.w_data.eq(w_data),
+            vcpu.dec.eq(dec), vcpu.w_data.eq(w_data), vcpu.w_upto.eq(w_upto),
             vcpu.r_stb.eq(req_r), vcpu.w_stb.eq(req_w_full),
+            vcpu.iar_stb.eq(req_iar), vcpu.aiar_stb.eq(req_aiar),
         ]
         # three-cycle response (rtl/regbus.py): the blocks register their read
         # muxes' first stage at the decode edge and answer 0 for any address
@@ -103,24 +109,24 @@ class VirtualInterface(wiring.Component):
             raise NotImplementedError("ready covers a match of at most 2 cycles")
 
         # -- settled: a counter of the cycles until the derived state is
-        #    valid, loaded at the decode of a request that changes state;
-        #    0 already in the cycle after any write or IAR/AIAR read is taken
-        changes = take_w | (take_r & Cat(
-            names(bus_dec, reg.word) for reg in (regs.GICV_IAR, regs.GICV_AIAR)).any())
+        #    valid, loaded at the decode of a request that may change state
+        #    (any write, any IAR/AIAR read: whether it acknowledges is not
+        #    waited for); 0 already in that decode cycle
+        req_changes = req_w | req_iar | req_aiar
         settle = Signal(range(max(timing.settle + timing.match_latency, timing.settle_masks) + 1),
                         init=timing.settle_masks - 1)
-        settle_next = Signal(settle.shape())              # (not .like: no init)
         masks = req_w_full & Cat(names(dec, reg.word) for reg in (
-            regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR, regs.GICH_VMCR, regs.GICH_APR,
-            regs.GICV_APR0)).any()
-        landed = req_w_full | vcpu.ack_stb              # lands at this edge
+            regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR, regs.GICH_VMCR)).any()
         load = Mux(vcpu.eoi_stb, timing.settle - 1 + timing.match_latency,
                    Mux(masks, timing.settle_masks - 1, timing.settle - 1))
-        m.d.comb += settle_next.eq(Mux(landed, load, Mux(settle != 0, settle - 1, 0)))
-        # settled = (settle_next == 0) and nothing taken that changes state,
-        # written flat (a short path from the decode)
-        m.d.sync += [settle.eq(settle_next),
-                     settled.eq(~changes & ~landed & (settle <= 1))]
+        with m.If(req_changes):
+            m.d.sync += settle.eq(load)
+        with m.Elif(settle != 0):
+            m.d.sync += settle.eq(settle - 1)
+        # settled: the counter reaches 0 at this edge and nothing is decoded
+        # that changes state (the decode cycle itself: below)
+        m.d.sync += settled.eq(~req_changes & (settle <= 1))
+        m.d.comb += bus.settled.eq(settled & ~req_changes)
 
         if platform == "formal":
             # Formal-only invariants (formal/README.md), true in every reachable
@@ -142,8 +148,8 @@ class VirtualInterface(wiring.Component):
                 Assert(ready == (f_past & ~eoi_dec
                                  & ~(eoi_busy[0] if timing.match_latency > 1 else 0))),
                 # settled is 0 while a write or an acknowledge lands
-                Assert(~settled | ~req_w),
-                Assert(~settled | ~vcpu.ack_stb),
+                Assert(~bus.settled | ~req_w),
+                Assert(~bus.settled | ~vcpu.ack_stb),
                 Assert(~req_w_full | req_w),
                 # no EOIR/AEOIR/DIR is decoded while another one's match runs,
                 # and during the match the counter runs down from its load
@@ -168,7 +174,7 @@ class VirtualInterface(wiring.Component):
         m.d.comb += [
             vcpu.en.eq(hyp.hcr.En),
             vcpu.vmcr_w_stb.eq(hyp.vmcr_w_stb), vcpu.apr_w_stb.eq(hyp.apr_w_stb),
-            vcpu.lines_load.eq(settled),
+            vcpu.lines_load.eq(bus.settled),
             hyp.eoicount_inc.eq(vcpu.eoicount_inc),
             hyp.lr.eq(lrs.lr), hyp.eisr.eq(lrs.eisr), hyp.elrsr.eq(lrs.elrsr),
             hyp.misr.eq(maint.misr),
@@ -179,7 +185,7 @@ class VirtualInterface(wiring.Component):
         m.d.comb += [
             maint.hcr.eq(hyp.hcr), maint.ctlr.eq(vcpu.ctlr),
             maint.eisr.eq(lrs.eisr), maint.valid.eq(lrs.valid), maint.pending.eq(lrs.pending),
-            maint.lines_load.eq(settled),
+            maint.lines_load.eq(bus.settled),
         ]
         # -- outputs ---------------------------------------------------------------
         m.d.comb += [

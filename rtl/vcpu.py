@@ -15,8 +15,8 @@ top ORs the blocks' answers and registers them again).
 Computed every cycle from the state (valid when the top says settled,
 rtl/timing.py):
   gmask0/gmask1   the R3 group-priority masks of P[7:3] (candidate stage)
-  apr_upto        bit i = APR[i:0] != 0 (candidate stage): R1 for the LR
-                  bank's leaves, and RPR (R4) one edge later
+  apr_upto        bit i = APR[i:0] != 0, a register in step with APR: R1
+                  for the LR bank's leaves, and RPR (R4) one edge later
   responses       from the LR bank's `best` (response stage): the IAR/AIAR/
                   HPPIR/AHPPIR values and whether IAR/AIAR acknowledge
 An EOIR/AEOIR/DIR: in its decode cycle (eoi_stb) the LR bank registers the
@@ -32,7 +32,7 @@ from . import regs
 from .regs import (CTLR_FIELDS, VMCR_FIELDS, BPR_MIN, ABPR_MIN, IDLE_RPR, SPURIOUS,
                    SPURIOUS_GRP1, IIDR_DEFAULT)
 from .regbus import AddrDecode, names, first_words
-from .lr_bank import Best, Match, below_any
+from .lr_bank import Best, Match, prefix_or
 
 __all__ = ["CTLR", "VMCR", "VCPU"]
 
@@ -63,8 +63,11 @@ class VCPU(wiring.Component):
             # a full-word write), data
             "dec":          In(AddrDecode),
             "r_stb":        In(1),
+            "iar_stb":      In(1),           # r_stb of GICV_IAR / GICV_AIAR (the top's entry decode)
+            "aiar_stb":     In(1),
             "w_stb":        In(1),
             "w_data":       In(32),
+            "w_upto":       In(32),          # bit i: w_data[i:0] != 0 (APR's prefix ORs of a write)
             "r_data":       Out(32),
             # GICH_VMCR / GICH_APR writes decoded by the hyp block
             "vmcr_w_stb":   In(1),
@@ -114,10 +117,9 @@ class VCPU(wiring.Component):
     def _storage(self, m, drop, resp):
         """The registers: GICV frame writes, GICH_VMCR/GICH_APR (the same
         storage under the hypervisor's names), the acknowledge's APR bit
-        (R4), the EOI's priority drop (R8: `drop`, clear the lowest set bit);
-        and, one edge behind them, the R3 masks and APR's prefix ORs (bit i
-        = APR[i:0] != 0), except that an acknowledge lands the prefix ORs
-        with its APR bit (both precomputed in the response stage)."""
+        (R4), the EOI's priority drop (R8: `drop`, clear the lowest set bit).
+        APR's prefix ORs (`apr_upto`, bit i = APR[i:0] != 0) land with APR
+        whatever changes it; the R3 masks one edge behind their sources."""
         ctlr, w, apr = self.ctlr, self.w_data, self.apr
         def we(*rs):
             return self.w_stb & Cat(names(self.dec, r.word) for r in rs).any()
@@ -137,34 +139,20 @@ class VCPU(wiring.Component):
                 self.bpr.eq(_clamp(vmcr.VMBP, BPR_MIN)),
                 self.abpr.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
             ]
-        # what a drop makes of APR and its prefix ORs (bit i then: two set
-        # bits in APR[i:0]), from APR one edge before the drop lands (no
-        # request lands in between: rtl/timing.py, ready after an EOI)
+        # APR's prefix ORs land with APR (the acknowledge's and the drop's
+        # precomputed): the lowest set APR bit is where apr_upto turns to 1
+        upto = self.apr_upto
         apr_dropped, upto_dropped = Signal(32), Signal(32)
-        any_, many = apr, Const(0, 32)                   # prefix (any, more than one)
-        span = 1
-        while span < 32:
-            step_any, step_many = Signal(32, name=f"apr_any{span}"), Signal(32, name=f"apr_many{span}")
-            m.d.comb += [
-                step_any.eq(Cat(any_[i] | (any_[i - span] if i >= span else 0) for i in range(32))),
-                step_many.eq(Cat(many[i] | (many[i - span] | (any_[i] & any_[i - span])
-                                            if i >= span else 0) for i in range(32))),
-            ]
-            any_, many, span = step_any, step_many, span * 2
-        m.d.sync += [apr_dropped.eq(apr & (apr - 1)), upto_dropped.eq(many)]
+        below = Cat(Const(0, 1), upto[:31])              # bit i: APR[i-1:0] != 0
+        m.d.sync += [apr_dropped.eq(apr & below),        # the lowest set bit cleared (R8)
+                     upto_dropped.eq(prefix_or(m, apr & below, "upto_dropped"))]
         with m.If(we(regs.GICV_APR0) | self.apr_w_stb):
-            m.d.sync += apr.eq(w)
+            m.d.sync += [apr.eq(w), upto.eq(self.w_upto)]
         with m.Elif(self.ack_stb):
-            m.d.sync += apr.eq(resp["ack_apr"])
+            m.d.sync += [apr.eq(resp["ack_apr"]), upto.eq(resp["ack_upto"])]
         with m.Elif(drop):
-            m.d.sync += apr.eq(apr_dropped)
+            m.d.sync += [apr.eq(apr_dropped), upto.eq(upto_dropped)]
         # RO and reserved offsets: ignored; EOIR/AEOIR/DIR: _eoi
-        with m.If(self.ack_stb):
-            m.d.sync += self.apr_upto.eq(resp["ack_upto"])
-        with m.Elif(drop):
-            m.d.sync += self.apr_upto.eq(upto_dropped)
-        with m.Else():
-            m.d.sync += self.apr_upto.eq(any_)
         m.d.sync += [
             self.gmask0.eq(_gmask(self.bpr, BPR_MIN)),     # Group 0, or both with CBPR
             self.gmask1.eq(Mux(ctlr.CBPR, _gmask(self.bpr, BPR_MIN), _gmask(self.abpr, ABPR_MIN))),
@@ -243,9 +231,8 @@ class VCPU(wiring.Component):
     def _acknowledge(self, m, resp):
         """R6a/R6b, R4: an IAR/AIAR read whose response acknowledges sets
         APR[gprio] as it lands; the LR bank moves State (ack_stb)."""
-        m.d.comb += self.ack_stb.eq(self.r_stb & (
-            (names(self.dec, regs.GICV_IAR.word) & resp["iar_ok"])
-            | (names(self.dec, regs.GICV_AIAR.word) & resp["aiar_ok"])))
+        m.d.comb += self.ack_stb.eq((self.iar_stb & resp["iar_ok"])
+                                    | (self.aiar_stb & resp["aiar_ok"]))
 
     def _eoi(self, m):
         """R8-R11. Decode edge: an EOIR/AEOIR of vID < 1020 drops the lowest

@@ -92,8 +92,11 @@ def test_lr_bank_matches_the_model(num_lrs):
                 await write_lr(ctx, n, random_lr(rng, vids))
             await settle(ctx, best_latency)
             b = check(ctx, en0, en1, pmr5, gmask0, gmask1, rp)
-            # acknowledge (R6a): the best LR goes 01 -> 10 as ack_stb's cycle ends
+            # acknowledge (R6a): the best LR goes 01 -> 10 as ack_stb's cycle
+            # ends; the LR it moves is the root's as registered one edge later
+            # (with the vCPU's response stage)
             if b is not None:
+                await ctx.tick()
                 ctx.set(dut.ack_stb, 1)
                 await ctx.tick()
                 ctx.set(dut.ack_stb, 0)
