@@ -10,9 +10,10 @@ added as Amaranth Assert/Assume/Cover statements; formal/run.py exports the
 harness to RTLIL (platform "formal", so the blocks add their own invariants,
 see formal/README.md) and formal/<group>.sby proves it.
 
-State is read from the blocks' ports only (`top.lr_bank.lr`, `elrsr`, `eisr`,
-`best`; `top.vcpu.ctlr`, `vmprimask`, `bpr`, `abpr`, `apr`, `apr_upto`,
-`gmask0/1`; `top.hyp.hcr`; `top.maintenance.misr`), and group `bus` proves
+State is read from the blocks' ports only (`top.lr_bank.status.lr`, `elrsr`,
+`eisr`, `top.lr_bank.select.best`; `top.vcpu.gicv.ctlr`, `vmprimask`, `bpr`,
+`abpr`, `apr`, `top.vcpu.select.apr_upto`, `gmask0/1`; `top.hyp.gich.hcr`;
+`top.maintenance.gich.misr`), and group `bus` proves
 that the register reads return exactly that state, so the properties are about
 the architectural registers. Every expected value below is the rule of
 docs/architecture.md written out in Amaranth (definitions of arch 3: prio, en,
@@ -320,10 +321,11 @@ class Harness(Elaboratable):
             quiet.eq(settled & ready),
         ]
 
-        now = Arch(m, "now", N, [lrb.lr[n].as_value() for n in range(N)],
-                   hcr=hyp.hcr.as_value(), ctlr=vcpu.ctlr.as_value(),
-                   pmr=Cat(Const(0, 3), vcpu.vmprimask), bpr=vcpu.bpr, abpr=vcpu.abpr,
-                   apr=vcpu.apr)
+        gicv = vcpu.gicv
+        now = Arch(m, "now", N, [lrb.status.lr[n].as_value() for n in range(N)],
+                   hcr=hyp.gich.hcr.as_value(), ctlr=gicv.ctlr.as_value(),
+                   pmr=Cat(Const(0, 3), gicv.vmprimask), bpr=gicv.bpr, abpr=gicv.abpr,
+                   apr=gicv.apr)
 
         # History: after[k] = a request was accepted k cycles ago, hist[k] = that
         # request. after[LATENCY] is its response cycle (`responding`, `resp`).
@@ -444,23 +446,24 @@ class Harness(Elaboratable):
         m.d.sync += unready_1.eq(unready)
         m.d.comb += Assert(unready <= M)
 
-        # Strengthening only: the vCPU's candidate-stage registers (rtl/vcpu.py:
-        # R3 masks, APR's prefix ORs) are valid once settled (rtl/timing.py).
+        # Strengthening only (rtl/vcpu.py): APR's prefix ORs land with APR,
+        # so they match it in every cycle; the R3 masks are valid once
+        # settled (rtl/timing.py).
         if self.strengthen:
+            for i in range(32):
+                m.d.comb += Assert(vcpu.select.apr_upto[i] == (now.apr[:i + 1] != 0))
             with m.If(settled):
                 m.d.comb += [
-                    Assert(vcpu.gmask0 == now.gmask(Const(0, 1))[3:]),
-                    Assert(vcpu.gmask1 == now.gmask(Const(1, 1))[3:]),
+                    Assert(vcpu.select.gmask0 == now.gmask(Const(0, 1))[3:]),
+                    Assert(vcpu.select.gmask1 == now.gmask(Const(1, 1))[3:]),
                 ]
-                for i in range(32):
-                    m.d.comb += Assert(vcpu.apr_upto[i] == (now.apr[:i + 1] != 0))
 
     # -- 1. ELRSR / EISR --------------------------------------------------------------
     def _elrsr_eisr(self, m, now, lrb, read_is, **_):
         for n in range(MAX_LRS):                 # combinational in the LRs (R12): every cycle
             m.d.comb += [
-                Assert(lrb.elrsr[n] == now.elrsr(n)),     # arch 2.6, R12 (0 above ListRegs)
-                Assert(lrb.eisr[n] == now.eisr(n)),       # arch 2.5, R12
+                Assert(lrb.status.elrsr[n] == now.elrsr(n)),   # arch 2.6, R12 (0 above ListRegs)
+                Assert(lrb.status.eisr[n] == now.eisr(n)),     # arch 2.5, R12
             ]
         # what a read returns: the definition over the LRs of the state it reads
         elrsr, eisr = now.elrsr_vec(), now.eisr_vec()
@@ -474,7 +477,7 @@ class Harness(Elaboratable):
         bits = now.misr_bits()
         with m.If(settled):                      # MISR (registered) is valid once settled
             for name, bit in MISR_BITS.items():
-                m.d.comb += Assert(maint.misr[bit] == bits[name])    # arch 2.4, one per bit
+                m.d.comb += Assert(maint.gich.misr[bit] == bits[name])    # arch 2.4, one per bit
         # R13, R14: if settled in cycle c, maint_irq in c+1 = HCR.En && MISR != 0 of
         # the state in c (registered here; the state in c+1 is the same: a request
         # accepted in c lands only at the edge ending c+1); otherwise it holds
@@ -566,10 +569,10 @@ class Harness(Elaboratable):
         with m.If(other_read):
             m.d.comb += Assert(all_same)
         # Strengthening only: once settled, the LR bank's candidate tree root
-        # `best` (rtl/lr_bank.py) is the R5 best candidate of the current state,
+        # `select.best` (rtl/lr_bank.py) is the R5 best candidate of the current state,
         # with the fields the vCPU's responses use.
         if self.strengthen:
-            best = lrb.best
+            best = lrb.select.best
             with m.If(settled):
                 m.d.comb += Assert(best.valid == now.any_candidate())
                 for n in range(N):
@@ -800,7 +803,7 @@ class Harness(Elaboratable):
 
     # -- 7. covers (mode cover, from reset) -----------------------------------------------
     def _cover(self, m, now, was, landed, after, top, maint, was_read, in_frame, **_):
-        misr = {name: maint.misr[bit] for name, bit in MISR_BITS.items()}
+        misr = {name: maint.gich.misr[bit] for name, bit in MISR_BITS.items()}
         m.d.comb += Cover(misr["EOI"])
         m.d.comb += Cover(misr["U"])
         m.d.comb += Cover(misr["LRENP"])

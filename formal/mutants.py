@@ -36,18 +36,18 @@ class Mutant(VirtualInterface):
 def elrsr_ignores_eoi(top, m):
     """GICH_ELRSR reads State == 00, forgetting `HW == 1 || EOI == 0` (arch 2.6)."""
     lrs, hyp = m.submodules["lr_bank"], m.submodules["hyp"]
-    m.d.comb += hyp.elrsr.eq(Cat(lr.State == regs.INVALID for lr in lrs.lr))
+    m.d.comb += hyp.status.elrsr.eq(Cat(lr.State == regs.INVALID for lr in lrs.status.lr))
 
 
 def np_ignores_pending(top, m):
     """MISR.NP is set only with no valid LR, not with no pending LR (arch 2.4)."""
     lrs, maint = m.submodules["lr_bank"], m.submodules["maintenance"]
-    m.d.comb += maint.pending.eq(lrs.valid)
+    m.d.comb += maint.status.pending.eq(lrs.status.valid)
 
 
 def pmr_ignored(top, m):
     """Candidate selection without the priority mask (R5: prio < PMR)."""
-    m.d.comb += m.submodules["lr_bank"].vmprimask.eq(Const(0x1F, 5))
+    m.d.comb += m.submodules["lr_bank"].select.vmprimask.eq(Const(0x1F, 5))
 
 
 def gicv_aliases_gich(top, m):
@@ -64,14 +64,14 @@ def eoir_writes_apr(top, m):
     """A GICV_EOIR/AEOIR/DIR write also lands in GICH_APR (its value) instead
     of only dropping the highest active priority (R4, R8, R9)."""
     hyp, vcpu = m.submodules["hyp"], m.submodules["vcpu"]
-    m.d.comb += vcpu.apr_w_stb.eq(hyp.apr_w_stb | vcpu.eoi_stb)   # in its decode cycle
+    m.d.comb += vcpu.control.apr_w_stb.eq(hyp.control.apr_w_stb | vcpu.eoi_stb)   # in its decode cycle
 
 
 def matched_eoi_counts(top, m):
     """EOICount also increments when an EOIR/DIR did find its LR (R11: only
     unmatched EOIs count)."""
     hyp, vcpu = m.submodules["hyp"], m.submodules["vcpu"]
-    m.d.comb += hyp.eoicount_inc.eq(vcpu.eoicount_inc | vcpu.deact_stb)
+    m.d.comb += hyp.control.eoicount_inc.eq(vcpu.control.eoicount_inc | vcpu.select.deact_stb)
 
 
 def writes_not_acked(top, m):
@@ -97,7 +97,7 @@ settled_early.prepare = _settle_one_less
 
 def eoicount_stuck(top, m):
     """EOICount never increments (R11), so its wrap is unreachable."""
-    m.d.comb += m.submodules["hyp"].eoicount_inc.eq(0)
+    m.d.comb += m.submodules["hyp"].control.eoicount_inc.eq(0)
 
 
 # name -> (group that must fail, patch, BMC depth from reset at 1 LR). The

@@ -3,33 +3,49 @@
 frame's register decode.
 
 Twin of sim/model/hyp.py. VMCR and APR are stored in the vCPU block (this
-block reads them and strobes their writes), the LRs, EISR and ELRSR in the LR
-bank, MISR in the maintenance block. A request arrives in its decode cycle
-(rtl/timing.py), registered by the top: strobes (`w_stb` only for a
-full-word write), data, its word address and that address predecoded
-(`addr`, `dec`, rtl/regbus.py). Writes land at the edge ending that cycle
-(the LR bank's lr_w_sel, the vCPU's vmcr_w_stb/apr_w_stb likewise). r_data
-is valid in the next cycle, 0 for any address not of this block (the top ORs
-the blocks' answers and registers them again): the first 16 words (HCR ..
-ELRSR1) are selected by the predecoded address's low field and registered
-with a hit flag (regbus.first_words), APR is read from its register after
-that stage; the LR window is muxed on the LR index's low 3 bits into groups
-of 8 LRs, registered, and the group is selected after the registers (so with
-64 LRs no path runs from the address through a 64-way mux in one clock).
+block reads them, `gicv`, and strobes their writes, `control`), the LRs,
+EISR and ELRSR in the LR bank (`status`; writes: `lr_write`), MISR in the
+maintenance block (`gich`, which also takes HCR from here). A request
+arrives in its decode cycle (rtl/timing.py), registered by the top: strobes
+(`w_stb` only for a full-word write), data, its word address and that
+address predecoded (`addr`, `dec`, rtl/regbus.py). Writes land at the edge
+ending that cycle (the LR bank's lr_write.sel, the vCPU's
+control.vmcr_w_stb/apr_w_stb likewise). r_data is valid in the next cycle,
+0 for any address not of this block (the top ORs the blocks' answers and
+registers them again): the first 16 words (HCR .. ELRSR1) are selected by
+the predecoded address's low field and registered with a hit flag
+(regbus.first_words), APR is read from its register after that stage; the
+LR window is muxed on the LR index's low 3 bits into groups of 8 LRs,
+registered, and the group is selected after the registers (so with 64 LRs
+no path runs from the address through a 64-way mux in one clock).
 """
 from amaranth.hdl import Array, Cat, Module, Signal, Mux, Const
-from amaranth.lib import data, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regs
-from .regs import HCR_FIELDS, MAX_LRS
+from .regs import HCR_FIELDS
 from .regbus import ADDR_WIDTH, AddrDecode, names, first_words
-from .lr_bank import LR
-from .vcpu import CTLR, VMCR
+from .lr_bank import LRStatusSignature, LRWriteSignature
+from .vcpu import VMCR, GICVSignature, ControlSignature
 
-__all__ = ["HCR", "Hyp"]
+__all__ = ["HCR", "GICHSignature", "Hyp"]
 
 HCR = regs.layout(HCR_FIELDS)        # GICH_HCR: .En .UIE .LRENPIE .NPIE .VGrp0EIE ... .EOICount
+
+
+class GICHSignature(wiring.Signature):
+    """hyp <-> maintenance: `hcr` (GICH_HCR, stored in the hyp block: the
+    maintenance block's MISR enables and HCR.En for its line) and `misr`
+    (GICH_MISR, computed in the maintenance block, read through the hyp
+    block's GICH frame). Members as the hyp block sees them (it has it Out,
+    the maintenance block In). When: rtl/timing.py."""
+
+    def __init__(self):
+        super().__init__({
+            "hcr":  Out(HCR),
+            "misr": In(8),
+        })
 
 
 class Hyp(wiring.Component):
@@ -48,42 +64,36 @@ class Hyp(wiring.Component):
             "w_stb":        In(1),
             "w_data":       In(32),
             "r_data":       Out(32),
-            # GICH_HCR storage; EOICount + 1 from the vCPU block (R11)
-            "hcr":          Out(HCR),
-            "eoicount_inc": In(1),
-            # LR bank: values for the read mux, write port (data on w_data)
-            "lr":           In(data.ArrayLayout(LR, num_lrs)),
-            "lr_w_sel":     Out(num_lrs),  # one-hot: LR n takes w_data at this edge
-            "eisr":         In(MAX_LRS),
-            "elrsr":        In(MAX_LRS),
-            # maintenance block
-            "misr":         In(8),
+            # GICH_HCR storage (gich.hcr), to the maintenance block; MISR from it
+            "gich":         Out(GICHSignature()),
+            # to the vCPU: HCR.En, the GICH_VMCR / GICH_APR write strobes (data
+            # on w_data); from it EOICount + 1 (R11)
+            "control":      Out(ControlSignature()),
+            # LR bank: the write port (one-hot, data on w_data), the LR values
+            # for the read mux, EISR, ELRSR
+            "lr_write":     Out(LRWriteSignature(num_lrs)),
+            "status":       In(LRStatusSignature(num_lrs)),
             # vCPU storage seen as GICH_VMCR and GICH_APR
-            "ctlr":         In(CTLR),
-            "vmprimask":    In(5),
-            "bpr":          In(3),
-            "abpr":         In(3),
-            "apr":          In(32),
-            "vmcr_w_stb":   Out(1),
-            "apr_w_stb":    Out(1),
+            "gicv":         In(GICVSignature()),
         })
 
     def elaborate(self, platform):
         m = Module()
-        hcr = self.hcr
+        hcr = self.gich.hcr
 
         # GICH_VMCR (arch 2.3): the guest's GICV_CTLR/PMR/BPR/ABPR, not a copy
         vmcr = Signal(VMCR)
+        gicv, ctlr = self.gicv, self.gicv.ctlr
         m.d.comb += [
-            vmcr.VMPriMask.eq(self.vmprimask),
-            vmcr.VMBP.eq(self.bpr),
-            vmcr.VMABP.eq(self.abpr),
-            vmcr.VEM.eq(self.ctlr.EOImode),
-            vmcr.VMCBPR.eq(self.ctlr.CBPR),
-            vmcr.VMFIQEn.eq(self.ctlr.FIQEn),
-            vmcr.VMAckCtl.eq(self.ctlr.AckCtl),
-            vmcr.VMGrp1En.eq(self.ctlr.EnableGrp1),
-            vmcr.VMGrp0En.eq(self.ctlr.EnableGrp0),
+            vmcr.VMPriMask.eq(gicv.vmprimask),
+            vmcr.VMBP.eq(gicv.bpr),
+            vmcr.VMABP.eq(gicv.abpr),
+            vmcr.VEM.eq(ctlr.EOImode),
+            vmcr.VMCBPR.eq(ctlr.CBPR),
+            vmcr.VMFIQEn.eq(ctlr.FIQEn),
+            vmcr.VMAckCtl.eq(ctlr.AckCtl),
+            vmcr.VMGrp1En.eq(ctlr.EnableGrp1),
+            vmcr.VMGrp0En.eq(ctlr.EnableGrp0),
         ]
         vtr = regs.vtr_value(self.num_lrs)   # GICH_VTR: a constant of the build
 
@@ -95,7 +105,7 @@ class Hyp(wiring.Component):
         assert regs.lr(0).word % regs.MAX_LRS == 0 and regs.MAX_LRS == 64
         k = max(1, (self.num_lrs - 1).bit_length())
         k1 = min(k, 3)
-        level = [self.lr[n].as_value() if n < self.num_lrs else Const(0, 32)
+        level = [self.status.lr[n].as_value() if n < self.num_lrs else Const(0, 32)
                  for n in range(1 << k)]
         for bit in self.addr[:k1]:
             level = [Mux(bit, level[i + 1], level[i]) for i in range(0, len(level), 2)]
@@ -118,15 +128,15 @@ class Hyp(wiring.Component):
             regs.GICH_HCR:    hcr.as_value(),
             regs.GICH_VTR:    Const(vtr, 32),
             regs.GICH_VMCR:   vmcr.as_value(),
-            regs.GICH_MISR:   self.misr,
-            regs.GICH_EISR0:  self.eisr[:32],
-            regs.GICH_EISR1:  self.eisr[32:],
-            regs.GICH_ELRSR0: self.elrsr[:32],
-            regs.GICH_ELRSR1: self.elrsr[32:],
+            regs.GICH_MISR:   self.gich.misr,
+            regs.GICH_EISR0:  self.status.eisr[:32],
+            regs.GICH_EISR1:  self.status.eisr[32:],
+            regs.GICH_ELRSR0: self.status.elrsr[:32],
+            regs.GICH_ELRSR1: self.status.elrsr[32:],
         })
         hit_apr = Signal()
         m.d.sync += hit_apr.eq(names(self.dec, regs.GICH_APR.word))
-        m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, self.apr, 0)
+        m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, self.gicv.apr, 0)
                                    | Mux(lr_hit, lr_read, 0))
 
         # -- GICH frame writes, landing at the decode edge; GICH_LR<n> none
@@ -134,13 +144,14 @@ class Hyp(wiring.Component):
         def we(reg):
             return self.w_stb & names(self.dec, reg.word)
         m.d.comb += [
-            self.vmcr_w_stb.eq(we(regs.GICH_VMCR)),
-            self.apr_w_stb.eq(we(regs.GICH_APR)),
-            self.lr_w_sel.eq(Cat(we(regs.lr(n)) for n in range(self.num_lrs))),
+            self.control.vmcr_w_stb.eq(we(regs.GICH_VMCR)),
+            self.control.apr_w_stb.eq(we(regs.GICH_APR)),
+            self.lr_write.sel.eq(Cat(we(regs.lr(n)) for n in range(self.num_lrs))),
         ]
+        m.d.comb += self.control.en.eq(hcr.En)
         # R11: EOICount + 1 modulo 32 (never at the edge of an HCR write:
         # the bus waits for the EOI's match, rtl/timing.py)
-        with m.If(self.eoicount_inc):
+        with m.If(self.control.eoicount_inc):
             m.d.sync += hcr.EOICount.eq(hcr.EOICount + 1)
         with m.If(we(regs.GICH_HCR)):
             m.d.sync += hcr.eq(self.w_data & regs.GICH_HCR.wmask)

@@ -11,20 +11,25 @@ every cycle:
     candidate     cand[n]: LR n is pending (01), its group enabled, its
                   priority below PMR; pre[n]: it preempts the running
                   priority (R1: no APR bit at or below its group priority,
-                  from the vCPU's apr_upto and the LR's gprio register, R3);
+                  from the vCPU's select.apr_upto and the LR's gprio
+                  register, R3);
                   le_i_j: LR i's Priority <= LR j's (the two lowest tree
                   levels look these up)
     tree          a binary tree, lower indices on the left so that ties go
                   to the lowest index; a leaf is LR n (valid = cand[n]) with
                   its Priority, Grp1, group priority, pre[n], index and
-                  vid_out; registered per Timing.tree_registered. `best` is
-                  the root.
+                  vid_out; registered per Timing.tree_registered.
+                  `select.best` is the root.
 
 The vID match (R8, R9) for an EOIR/AEOIR/DIR whose value is on w_data in its
 decode cycle: per LR, whether it holds that vID in State 10/11 (and the vSGI
 source check) is registered every cycle; then the lowest-index hit with its
-forwarding bit and pINTID (`match`), in one stage up to 8 LRs, else per group
-of 8 (registered) and across the groups (Timing.match_latency).
+forwarding bit and pINTID (`select.match`), in one stage up to 8 LRs, else
+per group of 8 (registered) and across the groups (Timing.match_latency).
+
+Interfaces (declared below, one signature each): SelectSignature with the
+vCPU, LRStatusSignature to the hyp and maintenance blocks, LRWriteSignature
+from the hyp block.
 """
 import operator
 from functools import reduce
@@ -37,7 +42,8 @@ from . import regs
 from .timing import Timing
 from .regs import LR_FIELDS, LR_WMASK, MAX_LRS, INVALID, PENDING, ACTIVE
 
-__all__ = ["LR", "Best", "Match", "LRBank", "below_any", "prefix_or"]
+__all__ = ["LR", "Best", "Match", "SelectSignature", "LRStatusSignature", "LRWriteSignature",
+           "LRBank", "below_any", "prefix_or"]
 
 LR = regs.layout(LR_FIELDS)          # GICH_LR<n>: .HW .Grp1 .State .Priority .EOI .CPUID ...
 
@@ -59,6 +65,61 @@ class Match(data.Struct):
     valid:  1
     fwd:    1                        # deactivating it forwards pintid (R10): HW = 1, PPI/SPI
     pintid: 10                       # PhysicalID
+
+
+class SelectSignature(wiring.Signature):
+    """LR bank <-> vCPU: candidate selection (R1, R3, R5), acknowledge (R6a),
+    vID match and deactivation (R8-R10). Members as the LR bank sees them
+    (the bank has it Out, the vCPU In). The LR bank drives `best` (the R5
+    candidate) and `match` (the lowest-index LR holding an EOIR/AEOIR/DIR's
+    vID). The vCPU drives the R5 filter (GICV_CTLR.EnableGrp0/1,
+    GICV_PMR[7:3]), the R3 masks of P[7:3] (gmask0: Group 0, gmask1: Group
+    1), APR's prefix ORs (apr_upto, bit i = APR[i:0] != 0: R1), ack_stb (LR
+    best.idx 01 -> 10) and deact_stb (the matched LR 10 -> 00, 11 -> 01).
+    When each is valid: rtl/timing.py."""
+
+    def __init__(self):
+        super().__init__({
+            "best":        Out(Best),
+            "match":       Out(Match),
+            "enable_grp0": In(1),
+            "enable_grp1": In(1),
+            "vmprimask":   In(5),
+            "gmask0":      In(5),
+            "gmask1":      In(5),
+            "apr_upto":    In(32),
+            "ack_stb":     In(1),
+            "deact_stb":   In(1),
+        })
+
+
+class LRStatusSignature(wiring.Signature):
+    """The LRs and their status vectors, LR bank -> hyp (GICH_LR<n>, EISR,
+    ELRSR reads) and maintenance (MISR): the LR values (`lr`, num_lrs of
+    them) and one bit per LR, 0 above num_lrs: elrsr, eisr (R12), valid
+    (State != 00: MISR.U), pending (State == 01: MISR.NP). Members as the LR
+    bank sees them (it has it Out, every reader In). When: rtl/timing.py."""
+
+    def __init__(self, num_lrs):
+        super().__init__({
+            "lr":      Out(data.ArrayLayout(LR, num_lrs)),
+            "elrsr":   Out(MAX_LRS),
+            "eisr":    Out(MAX_LRS),
+            "valid":   Out(MAX_LRS),
+            "pending": Out(MAX_LRS),
+        })
+
+
+class LRWriteSignature(wiring.Signature):
+    """A hypervisor write of GICH_LR<n>, hyp -> LR bank: `sel`, one-hot, LR n
+    takes the request's data (the LR bank's own w_data port). Members as the
+    hyp block sees them (it has it Out, the LR bank In). When:
+    rtl/timing.py."""
+
+    def __init__(self, num_lrs):
+        super().__init__({
+            "sel": Out(num_lrs),
+        })
 
 
 def _tree(m, leaves, left_wins, name, registered):
@@ -127,20 +188,25 @@ class LRBank(wiring.Component):
     """GICH_LR0..num_lrs-1 and everything computed from them.
 
     Ports (all in a request's decode cycle unless said otherwise, rtl/timing.py):
-      lr                      the LR values (the hyp block's read mux)
-      w_sel, w_data           hypervisor write of GICH_LR<n> (one-hot w_sel, lands at
-                              this edge; masked here)
-      enable_grp0/1, vmprimask   GICV_CTLR.EnableGrp0/1 and GICV_PMR[7:3] (R5 filter)
-      gmask0, gmask1          group-priority masks of P[7:3] for Group 0/1 (R3)
-      apr_upto                bit i: APR[i:0] != 0 (R1: LR n preempts unless bit gprio is set)
-      best                    the R5 candidate (registered root of the tree)
-      ack_stb                 an IAR/AIAR acknowledge lands: LR best.idx goes 01 -> 10 (R6a)
+      w_data                  the request's data (from the top): a GICH_LR<n> write's
+                              value, an EOIR/AEOIR/DIR's vID and source CPUID
+      lr_write.sel            hypervisor write of GICH_LR<n> (LRWriteSignature: one-hot,
+                              w_data lands at this edge, masked here)
+      select                  to and from the vCPU (SelectSignature):
+        .enable_grp0/1, .vmprimask   GICV_CTLR.EnableGrp0/1 and GICV_PMR[7:3] (R5 filter)
+        .gmask0, .gmask1      group-priority masks of P[7:3] for Group 0/1 (R3)
+        .apr_upto             bit i: APR[i:0] != 0 (R1: LR n preempts unless bit gprio is set)
+        .best                 the R5 candidate (registered root of the tree)
+        .ack_stb              an IAR/AIAR acknowledge lands: LR best.idx goes 01 -> 10 (R6a)
                               (best.idx as registered in the response stage)
-      w_data -> match         vID match of an EOIR/AEOIR/DIR decoded in cycle d: its
-                              vID and source CPUID on w_data then; `match` valid in
-                              cycle d + match_latency
-      deact_stb               deactivate the matched LR: 10 -> 00, 11 -> 01 (R10)
-      elrsr, eisr, valid, pending   one bit per LR (0 above num_lrs), combinational
+        .match                vID match of an EOIR/AEOIR/DIR decoded in cycle d (its
+                              vID and source CPUID on w_data then), valid in cycle
+                              d + match_latency
+        .deact_stb            deactivate the matched LR: 10 -> 00, 11 -> 01 (R10)
+      status                  to the hyp and maintenance blocks (LRStatusSignature): the
+                              LR values (`lr`, the hyp block's read mux) and elrsr,
+                              eisr, valid, pending, one bit per LR (0 above num_lrs),
+                              combinational
     """
 
     def __init__(self, num_lrs):
@@ -151,23 +217,10 @@ class LRBank(wiring.Component):
             raise
         self.timing = Timing(num_lrs)
         super().__init__({
-            "lr":          Out(data.ArrayLayout(LR, num_lrs)),
-            "w_sel":       In(num_lrs),
-            "w_data":      In(32),
-            "enable_grp0": In(1),
-            "enable_grp1": In(1),
-            "vmprimask":   In(5),
-            "gmask0":      In(5),
-            "gmask1":      In(5),
-            "apr_upto":    In(32),
-            "best":        Out(Best),
-            "ack_stb":     In(1),
-            "match":       Out(Match),
-            "deact_stb":   In(1),
-            "elrsr":       Out(MAX_LRS),
-            "eisr":        Out(MAX_LRS),
-            "valid":       Out(MAX_LRS),
-            "pending":     Out(MAX_LRS),
+            "w_data":   In(32),
+            "lr_write": In(LRWriteSignature(num_lrs)),
+            "select":   Out(SelectSignature()),
+            "status":   Out(LRStatusSignature(num_lrs)),
         })
 
     def elaborate(self, platform):
@@ -176,30 +229,50 @@ class LRBank(wiring.Component):
         # one-hot: the LR that an acknowledge moves; registered like the
         # vCPU's response stage (both valid when settled)
         ack_sel = Signal(self.num_lrs)
-        m.d.sync += ack_sel.eq(1 << self.best.idx)
+        m.d.sync += ack_sel.eq(1 << self.select.best.idx)
         lrs, gprios, cands, hits, fwds = self._storage(m, match_sel, ack_sel)
         self._status(m, lrs)
-        self._candidates(m, lrs, gprios, cands)
+        pres = self._candidates(m, lrs, gprios, cands)
         self._match(m, lrs, hits, fwds, match_sel)
+        if platform == "formal":
+            self._invariants(m, lrs, gprios, pres)
         return m
+
+    def _invariants(self, m, lrs, gprios, pres):
+        """Formal-only (formal/README.md): the group priorities and R1 bits
+        are what their inputs of the cycle before make them, in every
+        reachable state, so that k-induction starts from consistent ones."""
+        from amaranth.hdl import Assert
+        sel = self.select
+        f_past = Signal()                          # 0 in the first cycle after reset
+        gmask0_1, gmask1_1, upto_1 = Signal(5), Signal(5), Signal(32)
+        gprios_1 = [Signal(5, name=f"f_gprio{n}_1") for n in range(self.num_lrs)]
+        m.d.sync += [f_past.eq(1), gmask0_1.eq(sel.gmask0), gmask1_1.eq(sel.gmask1),
+                     upto_1.eq(sel.apr_upto)]
+        for lr, gprio, gprio_1, pre in zip(lrs, gprios, gprios_1, pres):
+            m.d.sync += gprio_1.eq(gprio)
+            m.d.comb += Assert(gprio == lr.Priority & Mux(lr.Grp1, gmask1_1, gmask0_1))
+            with m.If(f_past):
+                m.d.comb += Assert(pre == ~upto_1.bit_select(gprio_1, 1))
 
     def _storage(self, m, match_sel, ack_sel):
         """Per LR, in its own module: the register (the hypervisor writes the
         whole LR, the hardware only State), its group priority, the R5 leaf
         condition, the R8/R9 match of the EOIR/AEOIR/DIR value on w_data, and
         R10's forwarding bit."""
+        sel = self.select
         lrs, gprios, cands, hits, fwds = [], [], [], [], []
         new = LR(self.w_data)
         w_gprio = Signal(5)                  # R3 of the LR being written
-        m.d.comb += w_gprio.eq(new.Priority & Mux(new.Grp1, self.gmask1, self.gmask0))
+        m.d.comb += w_gprio.eq(new.Priority & Mux(new.Grp1, sel.gmask1, sel.gmask0))
         for n in range(self.num_lrs):
             m.submodules[f"lr{n}"] = cell = Module()
             lr = Signal(LR, name=f"lr{n}")
-            with cell.If(self.w_sel[n]):
+            with cell.If(self.lr_write.sel[n]):
                 cell.d.sync += lr.eq(self.w_data & LR_WMASK)
-            with cell.Elif(self.ack_stb & ack_sel[n]):
+            with cell.Elif(sel.ack_stb & ack_sel[n]):
                 cell.d.sync += lr.State.eq(ACTIVE)                   # R6a: 01 -> 10
-            with cell.Elif(self.deact_stb & match_sel[n]):
+            with cell.Elif(sel.deact_stb & match_sel[n]):
                 cell.d.sync += lr.State.eq(lr.State & 0b01)          # R10: 10 -> 00, 11 -> 01
 
             # R3: the group priority, a register that lands with the LR (one
@@ -209,13 +282,13 @@ class LRBank(wiring.Component):
             # the netlist at 64 LRs.)
             gprio = Signal(5, name=f"gprio{n}")
             own = Signal(5, name=f"own_gprio{n}")
-            cell.d.comb += own.eq(lr.Priority & Mux(lr.Grp1, self.gmask1, self.gmask0))
-            m.d.sync += gprio.eq(Mux(self.w_sel[n], w_gprio, own))
+            cell.d.comb += own.eq(lr.Priority & Mux(lr.Grp1, sel.gmask1, sel.gmask0))
+            m.d.sync += gprio.eq(Mux(self.lr_write.sel[n], w_gprio, own))
 
             # R5 leaf: pending (01 only), group enabled, priority below PMR
             cand = Signal(name=f"cand{n}")
-            enabled = Mux(lr.Grp1, self.enable_grp1, self.enable_grp0)
-            cell.d.sync += cand.eq((lr.State == PENDING) & enabled & _less(lr.Priority, self.vmprimask))
+            enabled = Mux(lr.Grp1, sel.enable_grp1, sel.enable_grp0)
+            cell.d.sync += cand.eq((lr.State == PENDING) & enabled & _less(lr.Priority, sel.vmprimask))
 
             # R8/R9: VirtualID matches, State 10 or 11; a vSGI (vid < 16, HW = 0)
             # also needs CPUID == the writer's source CPUID. Registered every
@@ -232,16 +305,17 @@ class LRBank(wiring.Component):
             cands.append(cand)
             hits.append(hit)
             fwds.append(fwd)
-        m.d.comb += [self.lr[n].eq(lr) for n, lr in enumerate(lrs)]
+        m.d.comb += [self.status.lr[n].eq(lr) for n, lr in enumerate(lrs)]
         return lrs, gprios, cands, hits, fwds
 
     def _status(self, m, lrs):
         """ELRSR, EISR and MISR's inputs (R12: combinational in the LRs)."""
+        status = self.status
         m.d.comb += [
-            self.elrsr.eq(Cat((lr.State == INVALID) & (lr.HW | ~lr.EOI) for lr in lrs)),   # ELRSR
-            self.eisr.eq(Cat((lr.State == INVALID) & ~lr.HW & lr.EOI for lr in lrs)),      # EISR
-            self.valid.eq(Cat(lr.State != INVALID for lr in lrs)),                         # MISR.U
-            self.pending.eq(Cat(lr.State == PENDING for lr in lrs)),                       # MISR.NP
+            status.elrsr.eq(Cat((lr.State == INVALID) & (lr.HW | ~lr.EOI) for lr in lrs)),   # ELRSR
+            status.eisr.eq(Cat((lr.State == INVALID) & ~lr.HW & lr.EOI for lr in lrs)),      # EISR
+            status.valid.eq(Cat(lr.State != INVALID for lr in lrs)),                         # MISR.U
+            status.pending.eq(Cat(lr.State == PENDING for lr in lrs)),                       # MISR.NP
         ]
 
     def _candidates(self, m, lrs, gprios, cands):
@@ -250,11 +324,11 @@ class LRBank(wiring.Component):
         comparison (at most 2 x 2 leaves below it) looks up registered
         pairwise comparisons of the LRs' Priority fields by the children's
         `idx`; higher levels compare the children's prio."""
-        leaves = []
+        leaves, pres = [], []
         for n, (lr, gprio, cand) in enumerate(zip(lrs, gprios, cands)):
             leaf = Signal(Best, name=f"leaf{n}")
             pre = Signal(name=f"pre{n}")                 # candidate stage: R1
-            m.d.sync += pre.eq(~self.apr_upto.bit_select(gprio, 1))
+            m.d.sync += pre.eq(~self.select.apr_upto.bit_select(gprio, 1))
             m.d.comb += [
                 leaf.valid.eq(cand),
                 leaf.prio.eq(lr.Priority),
@@ -265,6 +339,7 @@ class LRBank(wiring.Component):
                 leaf.vid.eq(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID))),     # vid_out
             ]
             leaves.append(leaf)
+            pres.append(pre)
 
         m.submodules.best_le = le_stage = Module()
         le = {}
@@ -286,7 +361,8 @@ class LRBank(wiring.Component):
             return l.valid & (~r.valid | lower)
 
         root = _tree(m, leaves, left_wins, "best", self.timing.tree_registered)
-        m.d.comb += self.best.eq(root)
+        m.d.comb += self.select.best.eq(root)
+        return pres
 
     def _match(self, m, lrs, hits, fwds, match_sel):
         """The lowest-index hit, in groups of 8 LRs: per group its lowest hit
@@ -321,9 +397,10 @@ class LRBank(wiring.Component):
                                                          for f, n in zip(first, ns)))),
             ]
         m.d.comb += match_sel.eq(Cat(first_sel[n] & group_sel[n // 8] for n in range(n_lrs)))
+        match = self.select.match
         m.d.comb += [
-            self.match.valid.eq(match_valid),
-            self.match.fwd.eq((group_sel & group_fwd).any()),
-            self.match.pintid.eq(reduce(operator.or_, (Mux(group_sel[g], group_pintid[g], 0)
-                                                       for g in groups))),
+            match.valid.eq(match_valid),
+            match.fwd.eq((group_sel & group_fwd).any()),
+            match.pintid.eq(reduce(operator.or_, (Mux(group_sel[g], group_pintid[g], 0)
+                                                  for g in groups))),
         ]

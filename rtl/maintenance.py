@@ -2,19 +2,24 @@
 """GICH_MISR and the maintenance interrupt line.
 
 Twin of sim/model/maintenance.py. Every MISR bit is a level computed from the
-state (HCR, GICV_CTLR, the LRs) and registered: the per-LR vectors are first
-reduced per group of 8 LRs (registered), so MISR is valid two edges after the
-state changes (within Timing.settle, rtl/timing.py). MISR ignores HCR.En,
-the line does not; the line register loads only when the top says the state
-has settled (lines_load), so it never shows a state half way.
+state (HCR from the hyp block, `gich.hcr`; GICV_CTLR from the vCPU,
+`gicv.ctlr`; the LRs' status vectors from the LR bank, `status`) and
+registered (`gich.misr`, read through the hyp block): the per-LR vectors
+are first reduced per group of 8 LRs (registered), so MISR is valid two
+edges after the state changes (within Timing.settle, rtl/timing.py). MISR
+ignores HCR.En, the line does not; the line register loads only when the
+top says the state has settled (lines_load), so it never shows a state
+half way.
 """
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from . import regs
 from .regs import MAX_LRS, MISR_BITS
-from .hyp import HCR
-from .vcpu import CTLR
+from .lr_bank import LRStatusSignature
+from .hyp import GICHSignature
+from .vcpu import GICVSignature
 
 __all__ = ["Maintenance"]
 
@@ -28,29 +33,40 @@ def _any_many(pairs):
 
 
 class Maintenance(wiring.Component):
-    """MISR and the maintenance interrupt line (level, = HCR.En && MISR != 0)."""
-    hcr:        In(HCR)
-    ctlr:       In(CTLR)
-    eisr:       In(MAX_LRS)
-    valid:      In(MAX_LRS)      # LR State != 00, one bit per LR
-    pending:    In(MAX_LRS)      # LR State == 01
-    lines_load: In(1)            # the state has settled: update maint_irq
-    misr:       Out(8)
-    maint_irq:  Out(1)
+    """MISR and the maintenance interrupt line (level, = HCR.En && MISR != 0).
+
+    Ports: gich (GICHSignature: HCR in, MISR out), gicv (GICVSignature: CTLR
+    is used), status (LRStatusSignature: eisr, valid, pending are used),
+    lines_load (the state has settled: update maint_irq), maint_irq."""
+
+    def __init__(self, num_lrs):
+        try:
+            self.num_lrs = regs.check_num_lrs(num_lrs)
+        except ValueError:
+            self._MustUse__silence = True    # never built: no "never used" warning
+            raise
+        super().__init__({
+            "gich":       In(GICHSignature()),
+            "gicv":       In(GICVSignature()),
+            "status":     In(LRStatusSignature(num_lrs)),
+            "lines_load": In(1),
+            "maint_irq":  Out(1),
+        })
 
     def elaborate(self, platform):
         m = Module()
-        h, c, misr, b = self.hcr, self.ctlr, self.misr, MISR_BITS
+        h, c, misr, b = self.gich.hcr, self.gicv.ctlr, self.gich.misr, MISR_BITS
+        eisr, valid, pending = self.status.eisr, self.status.valid, self.status.pending
         # edge 1, per group of 8 LRs: any EOI (EISR), any pending, and for U
         # (zero or one valid LRs) whether any / more than one is valid
         groups = range(MAX_LRS // 8)
         eoi_any, pend_any = Signal(len(groups)), Signal(len(groups))
         valid_any, valid_many = Signal(len(groups)), Signal(len(groups))
         for g in groups:
-            any_, many = _any_many([(self.valid[n], 0) for n in range(8 * g, 8 * g + 8)])
+            any_, many = _any_many([(valid[n], 0) for n in range(8 * g, 8 * g + 8)])
             m.d.sync += [
-                eoi_any[g].eq(self.eisr[8 * g:8 * g + 8].any()),
-                pend_any[g].eq(self.pending[8 * g:8 * g + 8].any()),
+                eoi_any[g].eq(eisr[8 * g:8 * g + 8].any()),
+                pend_any[g].eq(pending[8 * g:8 * g + 8].any()),
                 valid_any[g].eq(any_), valid_many[g].eq(many),
             ]
         # edge 2: over the groups (a log-depth tree of (any, more than one) for U)

@@ -52,11 +52,11 @@ registers are valid; settle_masks = settle + 2 after a write of what the R3
 masks come from (GICV_CTLR, BPR, ABPR, GICH_VMCR: the masks are one edge
 behind them, and each LR's group priority, a register, one edge behind the
 masks). settled = 0 in cycle t+1 after any write or IAR/AIAR read accepted
-in cycle t (whether it acknowledges or not: the core does not wait to
-know), and while the pipelines catch up: a
+in cycle t, and while the pipelines catch up: a
 request accepted in cycle t lets a SETTLED_READS read in from cycle
 t+1+settle (a write of the mask sources: t+1+settle_masks; an
-EOIR/AEOIR/DIR: t+1+M+settle). After reset: from cycle settle_masks - 1. A
+EOIR/AEOIR/DIR: t+1+M+settle); with several such requests, the latest of
+those cycles. After reset: from cycle settle_masks - 1. A
 read needing settled while it is 0 waits; every other request goes on.
 
 Lines: virq, vfiq and maint_irq are registers loaded in cycles with settled =

@@ -1,6 +1,8 @@
 # Ref: IHI0048B ch. 5; arch 1 (frames) and arch 1.4 (access rules)
-"""VirtualInterface: the RTL top. Wires the blocks, registers each request at
-its entry, and drives the register bus's ready and settled.
+"""VirtualInterface: the RTL top. Connects the blocks (wiring.connect, one
+signature per interface between them, declared in rtl/lr_bank.py, vcpu.py and
+hyp.py), registers each request at its entry, and drives the register bus's
+ready and settled.
 
 Twin of sim/model/top.py. The register bus (rtl/regbus.py) enters here; each
 block decodes the offsets of its own frame (map in rtl/regs.py). When things
@@ -8,7 +10,7 @@ happen, cycle by cycle: rtl/timing.py, the one account of the core's timing.
 """
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import In, Out, connect
 
 from . import regs
 from .regbus import RegBusSignature, AddrDecode, SETTLED_READS, predecode, names
@@ -46,7 +48,7 @@ class VirtualInterface(wiring.Component):
         self.lr_bank = LRBank(num_lrs)
         self.vcpu = VCPU(iidr, self.timing.match_latency)
         self.hyp = Hyp(num_lrs)
-        self.maintenance = Maintenance()
+        self.maintenance = Maintenance(num_lrs)
 
     def elaborate(self, platform):
         m = Module()
@@ -82,13 +84,18 @@ class VirtualInterface(wiring.Component):
         m.d.comb += bus.ready.eq(ready)
 
         # -- decode (cycle t+1): every block sees the request; each decodes
-        #    the words of its own frame (names() is the whole address)
+        #    the words of its own frame (names() is the whole address). All
+        #    that the top itself drives into the blocks is here: the request,
+        #    the LR bank's data (an LR write's value, an EOIR/AEOIR/DIR's vID
+        #    to match) and lines_load (the state has settled: load the lines)
         m.d.comb += [
             hyp.dec.eq(dec), hyp.addr.eq(addr), hyp.w_data.eq(w_data),
             hyp.r_stb.eq(req_r), hyp.w_stb.eq(req_w_full),
             vcpu.dec.eq(dec), vcpu.w_data.eq(w_data), vcpu.w_upto.eq(w_upto),
             vcpu.r_stb.eq(req_r), vcpu.w_stb.eq(req_w_full),
             vcpu.iar_stb.eq(req_iar), vcpu.aiar_stb.eq(req_aiar),
+            lrs.w_data.eq(w_data),
+            vcpu.lines_load.eq(bus.settled), maint.lines_load.eq(bus.settled),
         ]
         # three-cycle response (rtl/regbus.py): the blocks register their read
         # muxes' first stage at the decode edge and answer 0 for any address
@@ -108,24 +115,30 @@ class VirtualInterface(wiring.Component):
         if timing.match_latency > 2:
             raise NotImplementedError("ready covers a match of at most 2 cycles")
 
-        # -- settled: a counter of the cycles until the derived state is
-        #    valid, loaded at the decode of a request that may change state
-        #    (any write, any IAR/AIAR read: whether it acknowledges is not
-        #    waited for); 0 already in that decode cycle
+        # -- settled: counters of the cycles until the derived state is
+        #    valid, loaded at the decode of a request that changes state (a
+        #    write, an acknowledge); 0 already in the decode cycle of any
+        #    write or IAR/AIAR read (whether it acknowledges is known then).
+        #    A write of the masks' sources has a counter of its own, so that
+        #    a request right after it (an LR write) never shortens its wait.
         req_changes = req_w | req_iar | req_aiar
-        settle = Signal(range(max(timing.settle + timing.match_latency, timing.settle_masks) + 1),
-                        init=timing.settle_masks - 1)
+        landed = req_w | vcpu.select.ack_stb
+        settle = Signal(range(timing.settle + timing.match_latency))
+        settle_m = Signal(range(timing.settle_masks), init=timing.settle_masks - 1)
         masks = req_w_full & Cat(names(dec, reg.word) for reg in (
             regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR, regs.GICH_VMCR)).any()
-        load = Mux(vcpu.eoi_stb, timing.settle - 1 + timing.match_latency,
-                   Mux(masks, timing.settle_masks - 1, timing.settle - 1))
-        with m.If(req_changes):
-            m.d.sync += settle.eq(load)
+        with m.If(landed):
+            m.d.sync += settle.eq(Mux(vcpu.eoi_stb, timing.settle - 1 + timing.match_latency,
+                                      timing.settle - 1))
         with m.Elif(settle != 0):
             m.d.sync += settle.eq(settle - 1)
-        # settled: the counter reaches 0 at this edge and nothing is decoded
-        # that changes state (the decode cycle itself: below)
-        m.d.sync += settled.eq(~req_changes & (settle <= 1))
+        with m.If(masks):
+            m.d.sync += settle_m.eq(timing.settle_masks - 1)
+        with m.Elif(settle_m != 0):
+            m.d.sync += settle_m.eq(settle_m - 1)
+        # settled: the counters reach 0 at this edge and nothing lands (the
+        # decode cycle of a write or IAR/AIAR read itself: below)
+        m.d.sync += settled.eq(~landed & (settle <= 1) & (settle_m <= 1))
         m.d.comb += bus.settled.eq(settled & ~req_changes)
 
         if platform == "formal":
@@ -140,17 +153,19 @@ class VirtualInterface(wiring.Component):
             eoi_dec = req_w & Cat(names(dec, reg.word) for reg in eoi_words).any()
             settle_eoi = timing.settle - 1 + timing.match_latency
             m.d.comb += [
-                # the counter never exceeds its largest load; settled only at 0
-                Assert(settle <= max(settle_eoi, timing.settle_masks - 1)),
-                Assert(~settled | (settle == 0)),
+                # the counters never exceed their loads; settled only at 0
+                Assert(settle <= settle_eoi),
+                Assert(~settled | ((settle == 0) & (settle_m == 0))),
                 # ready is 0 exactly in the first cycle after reset and in the
                 # match_latency cycles after an EOIR/AEOIR/DIR was taken
                 Assert(ready == (f_past & ~eoi_dec
                                  & ~(eoi_busy[0] if timing.match_latency > 1 else 0))),
                 # settled is 0 while a write or an acknowledge lands
                 Assert(~bus.settled | ~req_w),
-                Assert(~bus.settled | ~vcpu.ack_stb),
+                Assert(~bus.settled | ~vcpu.select.ack_stb),
                 Assert(~req_w_full | req_w),
+                # the entry's APR prefix ORs are those of its data
+                Assert(w_upto == Cat(w_data[:i + 1] != 0 for i in range(32))),
                 # no EOIR/AEOIR/DIR is decoded while another one's match runs,
                 # and during the match the counter runs down from its load
                 Assert(~vcpu.eoi_stb | (eoi_busy == 0)),
@@ -158,35 +173,14 @@ class VirtualInterface(wiring.Component):
             for k in range(timing.match_latency):
                 m.d.comb += Assert(~eoi_busy[k] | (settle == settle_eoi - k))
 
-        # -- LR bank ------------------------------------------------------------
-        m.d.comb += [
-            lrs.w_sel.eq(hyp.lr_w_sel),
-            lrs.w_data.eq(w_data),
-            lrs.enable_grp0.eq(vcpu.ctlr.EnableGrp0),
-            lrs.enable_grp1.eq(vcpu.ctlr.EnableGrp1),
-            lrs.vmprimask.eq(vcpu.vmprimask),
-            lrs.gmask0.eq(vcpu.gmask0), lrs.gmask1.eq(vcpu.gmask1),
-            lrs.apr_upto.eq(vcpu.apr_upto),
-            lrs.ack_stb.eq(vcpu.ack_stb), lrs.deact_stb.eq(vcpu.deact_stb),
-            vcpu.best.eq(lrs.best), vcpu.match.eq(lrs.match),
-        ]
-        # -- vCPU <-> hyp -----------------------------------------------------------
-        m.d.comb += [
-            vcpu.en.eq(hyp.hcr.En),
-            vcpu.vmcr_w_stb.eq(hyp.vmcr_w_stb), vcpu.apr_w_stb.eq(hyp.apr_w_stb),
-            vcpu.lines_load.eq(bus.settled),
-            hyp.eoicount_inc.eq(vcpu.eoicount_inc),
-            hyp.lr.eq(lrs.lr), hyp.eisr.eq(lrs.eisr), hyp.elrsr.eq(lrs.elrsr),
-            hyp.misr.eq(maint.misr),
-            hyp.ctlr.eq(vcpu.ctlr), hyp.vmprimask.eq(vcpu.vmprimask),
-            hyp.bpr.eq(vcpu.bpr), hyp.abpr.eq(vcpu.abpr), hyp.apr.eq(vcpu.apr),
-        ]
-        # -- maintenance ----------------------------------------------------------
-        m.d.comb += [
-            maint.hcr.eq(hyp.hcr), maint.ctlr.eq(vcpu.ctlr),
-            maint.eisr.eq(lrs.eisr), maint.valid.eq(lrs.valid), maint.pending.eq(lrs.pending),
-            maint.lines_load.eq(bus.settled),
-        ]
+        # -- between the blocks: one signature per interface, declaring its
+        #    members and who drives them (the block that has it Out)
+        connect(m, lrs.select, vcpu.select)               # lr_bank.SelectSignature
+        connect(m, lrs.status, hyp.status, maint.status)  # lr_bank.LRStatusSignature
+        connect(m, hyp.lr_write, lrs.lr_write)            # lr_bank.LRWriteSignature
+        connect(m, vcpu.gicv, hyp.gicv, maint.gicv)       # vcpu.GICVSignature
+        connect(m, hyp.control, vcpu.control)             # vcpu.ControlSignature
+        connect(m, hyp.gich, maint.gich)                  # hyp.GICHSignature
         # -- outputs ---------------------------------------------------------------
         m.d.comb += [
             self.virq.eq(vcpu.virq), self.vfiq.eq(vcpu.vfiq),

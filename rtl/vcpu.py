@@ -4,25 +4,29 @@
 acknowledge/EOI/deactivate logic and the VIRQ/VFIQ lines.
 
 Twin of sim/model/vcpu.py. GICH_VMCR and GICH_APR are the hypervisor's names
-for storage held here: the hyp block decodes them and strobes vmcr_w_stb /
-apr_w_stb (data on w_data). A request arrives in its decode cycle (rtl/timing.py),
-registered by the top: strobes (`w_stb` only for a full-word write), data,
-and its word address predecoded (`dec`, rtl/regbus.py `names`). Writes,
-acknowledges and the priority drop land at the edge ending that cycle.
+for storage held here (`gicv`, GICVSignature: the hyp and maintenance blocks
+read it): the hyp block decodes them and strobes control.vmcr_w_stb /
+control.apr_w_stb (data on w_data; `control`, ControlSignature, also brings
+HCR.En and takes EOICount + 1). A request arrives in its decode cycle
+(rtl/timing.py), registered by the top: strobes (`w_stb` only for a
+full-word write), data, and its word address predecoded (`dec`,
+rtl/regbus.py `names`). Writes, acknowledges and the priority drop land at
+the edge ending that cycle.
 r_data is valid in the next cycle, 0 for any address not of this block (the
 top ORs the blocks' answers and registers them again).
 
 Computed every cycle from the state (valid when the top says settled,
-rtl/timing.py):
-  gmask0/gmask1   the R3 group-priority masks of P[7:3] (candidate stage)
-  apr_upto        bit i = APR[i:0] != 0, a register in step with APR: R1
-                  for the LR bank's leaves, and RPR (R4) one edge later
-  responses       from the LR bank's `best` (response stage): the IAR/AIAR/
-                  HPPIR/AHPPIR values and whether IAR/AIAR acknowledge
+rtl/timing.py); `select` is the interface with the LR bank (SelectSignature):
+  select.gmask0/gmask1   the R3 group-priority masks of P[7:3] (candidate stage)
+  select.apr_upto        bit i = APR[i:0] != 0, a register in step with APR: R1
+                         for the LR bank's leaves, and RPR (R4) one edge later
+  responses              from the LR bank's `select.best` (response stage): the
+                         IAR/AIAR/HPPIR/AHPPIR values and whether IAR/AIAR
+                         acknowledge (select.ack_stb)
 An EOIR/AEOIR/DIR: in its decode cycle (eoi_stb) the LR bank registers the
 vID matches and an EOIR/AEOIR of vID < 1020 drops the lowest set APR bit;
-match_latency cycles later the match result deactivates, forwards or counts
-(R8-R11).
+match_latency cycles later the match result (select.match) deactivates
+(select.deact_stb), forwards or counts (control.eoicount_inc) (R8-R11).
 """
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring
@@ -32,12 +36,47 @@ from . import regs
 from .regs import (CTLR_FIELDS, VMCR_FIELDS, BPR_MIN, ABPR_MIN, IDLE_RPR, SPURIOUS,
                    SPURIOUS_GRP1, IIDR_DEFAULT)
 from .regbus import AddrDecode, names, first_words
-from .lr_bank import Best, Match, prefix_or
+from .lr_bank import SelectSignature, prefix_or
 
-__all__ = ["CTLR", "VMCR", "VCPU"]
+__all__ = ["CTLR", "VMCR", "GICVSignature", "ControlSignature", "VCPU"]
 
 CTLR = regs.layout(CTLR_FIELDS)      # GICV_CTLR: .EnableGrp0 .EnableGrp1 .AckCtl .FIQEn .CBPR .EOImode
 VMCR = regs.layout(VMCR_FIELDS)      # GICH_VMCR (write decode only: the storage is here)
+
+
+class GICVSignature(wiring.Signature):
+    """The vCPU's GICV register storage, vCPU -> hyp (what GICH_VMCR and
+    GICH_APR read) and maintenance (MISR.VGrp0E/0D/1E/1D from CTLR): ctlr
+    (GICV_CTLR), vmprimask (GICV_PMR[7:3] = GICH_VMCR.VMPriMask), bpr, abpr
+    (as stored: clamped, R3), apr (GICV_APR0 = GICH_APR). Registers of the
+    vCPU; members as it sees them (it has it Out, every reader In). When they
+    land: rtl/timing.py."""
+
+    def __init__(self):
+        super().__init__({
+            "ctlr":      Out(CTLR),
+            "vmprimask": Out(5),
+            "bpr":       Out(3, init=BPR_MIN),
+            "abpr":      Out(3, init=ABPR_MIN),
+            "apr":       Out(32),
+        })
+
+
+class ControlSignature(wiring.Signature):
+    """hyp <-> vCPU controls. From the hyp block: `en` (GICH_HCR.En) and the
+    write strobes of the vCPU storage under the hypervisor's names,
+    vmcr_w_stb (GICH_VMCR) and apr_w_stb (GICH_APR), with the data on the
+    request's w_data; from the vCPU: eoicount_inc (GICH_HCR.EOICount + 1,
+    R11). Members as the hyp block sees them (it has it Out, the vCPU In;
+    declared here, as hyp.py imports this module). When: rtl/timing.py."""
+
+    def __init__(self):
+        super().__init__({
+            "en":           Out(1),
+            "vmcr_w_stb":   Out(1),
+            "apr_w_stb":    Out(1),
+            "eoicount_inc": In(1),
+        })
 
 
 def _clamp(value, minimum):
@@ -69,28 +108,16 @@ class VCPU(wiring.Component):
             "w_data":       In(32),
             "w_upto":       In(32),          # bit i: w_data[i:0] != 0 (APR's prefix ORs of a write)
             "r_data":       Out(32),
-            # GICH_VMCR / GICH_APR writes decoded by the hyp block
-            "vmcr_w_stb":   In(1),
-            "apr_w_stb":    In(1),
-            "en":           In(1),           # GICH_HCR.En
-            # storage
-            "ctlr":         Out(CTLR),
-            "vmprimask":    Out(5),          # GICV_PMR[7:3] = GICH_VMCR.VMPriMask
-            "bpr":          Out(3, init=BPR_MIN),
-            "abpr":         Out(3, init=ABPR_MIN),
-            "apr":          Out(32),         # GICV_APR0 = GICH_APR
-            # computed from the storage (registered)
-            "gmask0":       Out(5),
-            "gmask1":       Out(5),
-            "apr_upto":     Out(32),
-            # LR bank
-            "best":         In(Best),
-            "match":        In(Match),
-            "ack_stb":      Out(1),          # an IAR/AIAR acknowledge lands at this edge
-            "deact_stb":    Out(1),          # deactivate the matched LR
+            # from the hyp block: HCR.En, GICH_VMCR / GICH_APR write strobes;
+            # to it: EOICount + 1 (R11)
+            "control":      In(ControlSignature()),
+            # the storage (registers), to the hyp and maintenance blocks
+            "gicv":         Out(GICVSignature()),
+            # with the LR bank: to it the R5 filter, the R3 masks and APR's
+            # prefix ORs (registered), the acknowledge and deactivate strobes;
+            # from it `best` and `match`
+            "select":       In(SelectSignature()),
             "eoi_stb":      Out(1),          # an EOIR/AEOIR/DIR is decoded (top: ready, settled)
-            # to the hyp block: R11
-            "eoicount_inc": Out(1),
             # lines (R6), loaded when the top says settled
             "lines_load":   In(1),
             "virq":         Out(1),
@@ -107,7 +134,7 @@ class VCPU(wiring.Component):
         drop = self._eoi(m)
         self._storage(m, drop, resp)
         rpr = Signal(8)                  # GICV_RPR (R4): the lowest set APR bit << 3, 0xFF with none
-        upto = self.apr_upto
+        upto = self.select.apr_upto
         lowest = Cat(upto[0], *(upto[i] & ~upto[i - 1] for i in range(1, 32)))   # one-hot
         m.d.sync += rpr.eq(Mux(upto[31], Cat(Const(0, 3), Cat(
             Cat(lowest[i] for i in range(32) if i >> b & 1).any() for b in range(5))), IDLE_RPR))
@@ -118,52 +145,59 @@ class VCPU(wiring.Component):
         """The registers: GICV frame writes, GICH_VMCR/GICH_APR (the same
         storage under the hypervisor's names), the acknowledge's APR bit
         (R4), the EOI's priority drop (R8: `drop`, clear the lowest set bit).
-        APR's prefix ORs (`apr_upto`, bit i = APR[i:0] != 0) land with APR
-        whatever changes it; the R3 masks one edge behind their sources."""
-        ctlr, w, apr = self.ctlr, self.w_data, self.apr
+        APR's prefix ORs (`select.apr_upto`, bit i = APR[i:0] != 0) land with
+        APR whatever changes it; the R3 masks one edge behind their sources.
+        The LR bank's R5 filter is CTLR's enables and PMR[7:3] as stored."""
+        gicv, sel = self.gicv, self.select
+        ctlr, w, apr = gicv.ctlr, self.w_data, gicv.apr
         def we(*rs):
             return self.w_stb & Cat(names(self.dec, r.word) for r in rs).any()
         with m.If(we(regs.GICV_CTLR)):
             m.d.sync += ctlr.eq(w & regs.GICV_CTLR.wmask)
         with m.If(we(regs.GICV_PMR)):
-            m.d.sync += self.vmprimask.eq(w[3:8])
+            m.d.sync += gicv.vmprimask.eq(w[3:8])
         with m.If(we(regs.GICV_BPR)):
-            m.d.sync += self.bpr.eq(_clamp(w[:3], BPR_MIN))
+            m.d.sync += gicv.bpr.eq(_clamp(w[:3], BPR_MIN))
         with m.If(we(regs.GICV_ABPR)):
-            m.d.sync += self.abpr.eq(_clamp(w[:3], ABPR_MIN))
+            m.d.sync += gicv.abpr.eq(_clamp(w[:3], ABPR_MIN))
         vmcr = VMCR(w)
-        with m.If(self.vmcr_w_stb):
+        with m.If(self.control.vmcr_w_stb):
             m.d.sync += [
                 ctlr.eq(w & regs.GICV_CTLR.wmask),
-                self.vmprimask.eq(vmcr.VMPriMask),
-                self.bpr.eq(_clamp(vmcr.VMBP, BPR_MIN)),
-                self.abpr.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
+                gicv.vmprimask.eq(vmcr.VMPriMask),
+                gicv.bpr.eq(_clamp(vmcr.VMBP, BPR_MIN)),
+                gicv.abpr.eq(_clamp(vmcr.VMABP, ABPR_MIN)),
             ]
+        m.d.comb += [
+            sel.enable_grp0.eq(ctlr.EnableGrp0),
+            sel.enable_grp1.eq(ctlr.EnableGrp1),
+            sel.vmprimask.eq(gicv.vmprimask),
+        ]
         # APR's prefix ORs land with APR (the acknowledge's and the drop's
         # precomputed): the lowest set APR bit is where apr_upto turns to 1
-        upto = self.apr_upto
+        upto = sel.apr_upto
         apr_dropped, upto_dropped = Signal(32), Signal(32)
         below = Cat(Const(0, 1), upto[:31])              # bit i: APR[i-1:0] != 0
         m.d.sync += [apr_dropped.eq(apr & below),        # the lowest set bit cleared (R8)
                      upto_dropped.eq(prefix_or(m, apr & below, "upto_dropped"))]
-        with m.If(we(regs.GICV_APR0) | self.apr_w_stb):
+        with m.If(we(regs.GICV_APR0) | self.control.apr_w_stb):
             m.d.sync += [apr.eq(w), upto.eq(self.w_upto)]
-        with m.Elif(self.ack_stb):
+        with m.Elif(sel.ack_stb):
             m.d.sync += [apr.eq(resp["ack_apr"]), upto.eq(resp["ack_upto"])]
         with m.Elif(drop):
             m.d.sync += [apr.eq(apr_dropped), upto.eq(upto_dropped)]
         # RO and reserved offsets: ignored; EOIR/AEOIR/DIR: _eoi
         m.d.sync += [
-            self.gmask0.eq(_gmask(self.bpr, BPR_MIN)),     # Group 0, or both with CBPR
-            self.gmask1.eq(Mux(ctlr.CBPR, _gmask(self.bpr, BPR_MIN), _gmask(self.abpr, ABPR_MIN))),
+            sel.gmask0.eq(_gmask(gicv.bpr, BPR_MIN)),     # Group 0, or both with CBPR
+            sel.gmask1.eq(Mux(ctlr.CBPR, _gmask(gicv.bpr, BPR_MIN), _gmask(gicv.abpr, ABPR_MIN))),
         ]
 
     def _responses(self, m):
         """Response stage: R6a/R6b acknowledge, R7 highest pending, from the
-        registered `best` (its `pre`: R1)."""
-        ctlr, best = self.ctlr, self.best
-        avail = self.en & (ctlr.EnableGrp0 | ctlr.EnableGrp1) & best.valid
-        seen = self.en & best.valid
+        registered `select.best` (its `pre`: R1)."""
+        ctlr, best = self.gicv.ctlr, self.select.best
+        avail = self.control.en & (ctlr.EnableGrp0 | ctlr.EnableGrp1) & best.valid
+        seen = self.control.en & best.valid
         hidden = best.grp1 & ~ctlr.AckCtl           # Group 1 with AckCtl = 0: IAR/HPPIR report 1022
         resp = {k: Signal(13, name=k) for k in ("iar", "aiar", "hppir", "ahppir")}
         resp.update({k: Signal(name=k) for k in ("iar_ok", "aiar_ok")})
@@ -188,11 +222,12 @@ class VCPU(wiring.Component):
         m.d.sync += resp["ahppir"].eq(Mux(seen & best.grp1, best.vid, SPURIOUS))
         # what an acknowledge of `best` makes of APR and its prefix ORs (R4)
         resp["ack_apr"], resp["ack_upto"] = Signal(32, name="ack_apr"), Signal(32, name="ack_upto")
-        m.d.sync += [resp["ack_apr"].eq(self.apr | (1 << best.gprio)),
-                     resp["ack_upto"].eq(self.apr_upto | Cat(best.gprio <= i for i in range(32)))]
+        m.d.sync += [resp["ack_apr"].eq(self.gicv.apr | (1 << best.gprio)),
+                     resp["ack_upto"].eq(self.select.apr_upto
+                                         | Cat(best.gprio <= i for i in range(32)))]
         # R6 lines: loaded only when settled; an acknowledge clears them
         fiq = ~best.grp1 & ctlr.FIQEn                   # Group 0 with FIQEn: signalled as vFIQ
-        with m.If(self.ack_stb):
+        with m.If(self.select.ack_stb):
             m.d.sync += [self.virq.eq(0), self.vfiq.eq(0)]
         with m.Elif(self.lines_load):
             m.d.sync += [
@@ -210,13 +245,13 @@ class VCPU(wiring.Component):
         blocks' answers. APR0 comes straight from its register then: a
         request accepted after this one lands only at that cycle's end."""
         low, hit_low = first_words(m, self.dec, {
-            regs.GICV_CTLR:   self.ctlr.as_value(),
-            regs.GICV_PMR:    Cat(Const(0, 3), self.vmprimask),
-            regs.GICV_BPR:    self.bpr,
+            regs.GICV_CTLR:   self.gicv.ctlr.as_value(),
+            regs.GICV_PMR:    Cat(Const(0, 3), self.gicv.vmprimask),
+            regs.GICV_BPR:    self.gicv.bpr,
             regs.GICV_IAR:    resp["iar"],
             regs.GICV_RPR:    rpr,
             regs.GICV_HPPIR:  resp["hppir"],
-            regs.GICV_ABPR:   self.abpr,
+            regs.GICV_ABPR:   self.gicv.abpr,
             regs.GICV_AIAR:   resp["aiar"],
             regs.GICV_AHPPIR: resp["ahppir"],
         })                               # EOIR, AEOIR and words 11-15 read 0
@@ -225,20 +260,20 @@ class VCPU(wiring.Component):
             hit_apr.eq(names(self.dec, regs.GICV_APR0.word)),
             hit_iidr.eq(names(self.dec, regs.GICV_IIDR.word)),
         ]
-        m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, self.apr, 0)
+        m.d.comb += self.r_data.eq(Mux(hit_low, low, 0) | Mux(hit_apr, self.gicv.apr, 0)
                                    | Mux(hit_iidr, self.iidr, 0))
 
     def _acknowledge(self, m, resp):
         """R6a/R6b, R4: an IAR/AIAR read whose response acknowledges sets
-        APR[gprio] as it lands; the LR bank moves State (ack_stb)."""
-        m.d.comb += self.ack_stb.eq((self.iar_stb & resp["iar_ok"])
-                                    | (self.aiar_stb & resp["aiar_ok"]))
+        APR[gprio] as it lands; the LR bank moves State (select.ack_stb)."""
+        m.d.comb += self.select.ack_stb.eq((self.iar_stb & resp["iar_ok"])
+                                           | (self.aiar_stb & resp["aiar_ok"]))
 
     def _eoi(self, m):
         """R8-R11. Decode edge: an EOIR/AEOIR of vID < 1020 drops the lowest
         set APR bit; what the match result will do is registered. Then
         match_latency cycles later: deactivate, forward, or count."""
-        apr, vid = self.apr, self.w_data[:10]
+        apr, vid = self.gicv.apr, self.w_data[:10]
         eoir = self.w_stb & Cat(names(self.dec, r.word)
                                 for r in (regs.GICV_EOIR, regs.GICV_AEOIR)).any()
         m.d.comb += self.eoi_stb.eq(eoir | (self.w_stb & names(self.dec, regs.GICV_DIR.word)))
@@ -247,7 +282,7 @@ class VCPU(wiring.Component):
         # priority was dropped (EOImode 1: drop only); DIR with EOImode 1
         # deactivates, or counts with no APR condition (EOImode 0: ignored)
         on_match, on_miss = Signal(), Signal()
-        mode = self.ctlr.EOImode
+        mode = self.gicv.ctlr.EOImode
         with m.If(self.eoi_stb):
             m.d.sync += [
                 on_match.eq(~special & Mux(eoir, ~mode, mode)),
@@ -256,13 +291,14 @@ class VCPU(wiring.Component):
         step = Signal(self.match_latency)                # cycle k+1 after the decode: step[k]
         m.d.sync += step.eq(Cat(self.eoi_stb, step[:-1]))
         done = step[-1]
+        deact, match = self.select.deact_stb, self.select.match
         m.d.comb += [
-            self.deact_stb.eq(done & on_match & self.match.valid),          # R10
-            self.eoicount_inc.eq(done & on_miss & ~self.match.valid),       # R11
+            deact.eq(done & on_match & match.valid),                            # R10
+            self.control.eoicount_inc.eq(done & on_miss & ~match.valid),        # R11
         ]
         m.d.sync += [
-            self.deact_valid.eq(self.deact_stb & self.match.fwd),          # one-cycle pulse
-            self.deact_pintid.eq(Mux(self.deact_stb & self.match.fwd, self.match.pintid, 0)),
+            self.deact_valid.eq(deact & match.fwd),                             # one-cycle pulse
+            self.deact_pintid.eq(Mux(deact & match.fwd, match.pintid, 0)),
         ]
         drop = Signal()                                  # the cycle after the decode
         m.d.sync += drop.eq(eoir & ~special)             # drop the highest active priority

@@ -25,12 +25,15 @@ Waveforms (``vcd_path``): every signal of the design. Scopes: ``bench.top``
 (the bench: clk, rst), ``bench.top.vgic`` (the VirtualInterface: bus__addr,
 bus__r_stb, bus__w_stb, bus__w_data, bus__w_strb, bus__ack, bus__r_data,
 bus__ready, bus__settled, virq, vfiq, maint_irq, deact_valid, deact_pintid),
-and one scope per block below it: ``lr_bank`` (lr[n] and its fields
-lr[n].State, lr[n].Priority..., cand, best, match, elrsr, eisr), ``vcpu``
-(ctlr and its fields, vmprimask, bpr, abpr, apr, rp, iar, hppir...), ``hyp``
-(hcr and its fields: hcr.En, hcr.EOICount...), ``maintenance`` (misr,
-maint_irq). Signals with a field layout appear whole and field by field (VCD
-names like ``lr[3].State`` with a leading backslash).
+and one scope per block below it: ``lr_bank`` (status__lr[n] and its fields
+status__lr[n].State, status__lr[n].Priority..., cand, select__best,
+select__match, status__elrsr, status__eisr), ``vcpu`` (gicv__ctlr and its
+fields, gicv__vmprimask, gicv__bpr, gicv__abpr, gicv__apr, rpr, iar,
+hppir...), ``hyp`` (gich__hcr and its fields: gich__hcr.En,
+gich__hcr.EOICount...), ``maintenance`` (gich__misr, maint_irq): a block's
+ports are named <interface>__<member> (the signatures of rtl/lr_bank.py,
+vcpu.py, hyp.py). Signals with a field layout appear whole and field by
+field (VCD names like ``status__lr[3].State`` with a leading backslash).
 """
 import os
 

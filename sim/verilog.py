@@ -103,7 +103,7 @@ def header(top, name):
     t = top.core.timing
     lines += [
         f"  core timing      ready = 0 for {t.match_latency} cycle(s) after an EOIR/AEOIR/DIR, else 1;",
-        f"                   settled = 0 for {t.settle} cycles after a write or an IAR/AIAR read",
+        f"                   settled = 0 for {t.settle} cycles after a write or an acknowledge",
         f"                   ({t.settle_masks} after GICV_CTLR/BPR/ABPR, GICH_VMCR;",
         f"                   {t.settle + t.match_latency} after EOIR/AEOIR/DIR): reads of IAR, AIAR, HPPIR,",
         "                   AHPPIR, RPR and MISR wait for it (the bridge does), the",

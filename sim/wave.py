@@ -16,24 +16,30 @@ GROUP_BEGIN, GROUP_END = "@800200", "@1000200"
 # LR State as words: a GTKWave text translate file (value -> name), arch 2.8
 STATE_NAMES = {0: "invalid", 1: "pending", 2: "active", 3: "pend+act"}
 
-# (group, [(signal path relative to the core's scope, format)]); {n} = LR index
+# (group, [(signal path relative to the core's scope, format)]); {n} = LR index.
+# The blocks' ports as the top names them: <interface>__<member> (rtl/top.py
+# connects the blocks through the signatures of rtl/lr_bank.py, vcpu.py, hyp.py)
 GROUPS = [
     ("Register bus", [("clk", BIN), ("rst", BIN), ("bus__addr", HEX), ("bus__r_stb", BIN),
                       ("bus__w_stb", BIN), ("bus__w_strb", BIN), ("bus__w_data", HEX),
                       ("bus__ack", BIN), ("bus__ready", BIN), ("bus__r_data", HEX)]),
     ("Output lines", [("virq", BIN), ("vfiq", BIN), ("maint_irq", BIN), ("deact_valid", BIN),
                       ("deact_pintid", DEC)]),
-    ("GICH registers", [(r"\hcr.En", BIN), (r"\hcr.UIE", BIN), (r"\hcr.LRENPIE", BIN),
-                        (r"\hcr.NPIE", BIN), (r"\hcr.VGrp0EIE", BIN), (r"\hcr.VGrp0DIE", BIN),
-                        (r"\hcr.VGrp1EIE", BIN), (r"\hcr.VGrp1DIE", BIN),
-                        (r"\hcr.EOICount", DEC), ("misr", HEX), ("eisr", HEX), ("elrsr", HEX),
-                        ("apr", HEX)]),
-    ("GICV registers", [(r"\ctlr.EnableGrp0", BIN), (r"\ctlr.EnableGrp1", BIN),
-                        (r"\ctlr.AckCtl", BIN), (r"\ctlr.FIQEn", BIN), (r"\ctlr.CBPR", BIN),
-                        (r"\ctlr.EOImode", BIN), ("vmprimask", HEX), ("bpr", DEC),
-                        ("abpr", DEC), ("vcpu.rpr", HEX), ("vcpu.hppir", DEC),
-                        (r"\best.valid", BIN), (r"\best.index", DEC), (r"\best.vid", DEC)]),
+    ("GICH registers", [(r"\gich__hcr.En", BIN), (r"\gich__hcr.UIE", BIN),
+                        (r"\gich__hcr.LRENPIE", BIN), (r"\gich__hcr.NPIE", BIN),
+                        (r"\gich__hcr.VGrp0EIE", BIN), (r"\gich__hcr.VGrp0DIE", BIN),
+                        (r"\gich__hcr.VGrp1EIE", BIN), (r"\gich__hcr.VGrp1DIE", BIN),
+                        (r"\gich__hcr.EOICount", DEC), ("gich__misr", HEX),
+                        ("status__eisr", HEX), ("status__elrsr", HEX), ("gicv__apr", HEX)]),
+    ("GICV registers", [(r"\gicv__ctlr.EnableGrp0", BIN), (r"\gicv__ctlr.EnableGrp1", BIN),
+                        (r"\gicv__ctlr.AckCtl", BIN), (r"\gicv__ctlr.FIQEn", BIN),
+                        (r"\gicv__ctlr.CBPR", BIN), (r"\gicv__ctlr.EOImode", BIN),
+                        ("gicv__vmprimask", HEX), ("gicv__bpr", DEC), ("gicv__abpr", DEC),
+                        ("vcpu.rpr", HEX), ("vcpu.hppir", DEC),
+                        (r"\select__best.valid", BIN), (r"\select__best.index", DEC),
+                        (r"\select__best.vid", DEC)]),
 ]
+LR_ARRAY = "status__lr"                      # the LR bank's LR values, as the top names them
 LR_FIELDS = [("State", "STATE"), ("VirtualID", DEC), ("Priority", HEX), ("Grp1", BIN),
              ("HW", BIN), ("EOI", BIN), ("CPUID", DEC), ("PhysicalID", DEC)]
 
@@ -83,9 +89,11 @@ def _ref(name, width):
 
 
 def _alias(rel):
-    """Display name with spec names and no Amaranth escapes:
-    \\lr[3].State -> LR3_State, \\hcr.En -> HCR_En, vcpu.rpr -> rpr."""
-    rel = re.sub(r"^lr\[(\d+)\]", r"LR\1", rel.lstrip("\\"))
+    """Display name with spec names, no Amaranth escapes and no interface
+    prefix: \\status__lr[3].State -> LR3_State, \\gich__hcr.En -> HCR_En,
+    gich__misr -> misr, vcpu.rpr -> rpr."""
+    rel = re.sub(r"^(?:status|select|gicv|gich|control|lr_write)__", "", rel.lstrip("\\"))
+    rel = re.sub(r"^lr\[(\d+)\]", r"LR\1", rel)
     head, dot, tail = rel.partition(".")
     if not dot:
         return rel
@@ -113,10 +121,10 @@ def write_gtkw(vcd_path, gtkw_path=None, num_lrs=None):
     states = os.path.splitext(gtkw_path)[0] + ".state.txt"
     if num_lrs is None:
         num_lrs = len({m.group(1) for n in signals
-                       if (m := re.fullmatch(re.escape(top) + r"\.\\?lr\[(\d+)\]", n))})
+                       if (m := re.fullmatch(re.escape(top) + rf"\.\\?{LR_ARRAY}\[(\d+)\]", n))})
     groups = list(GROUPS)
     for n in range(num_lrs):
-        groups.append((f"LR{n}", [(rf"\lr[{n}].{f}", fmt) for f, fmt in LR_FIELDS]))
+        groups.append((f"LR{n}", [(rf"\{LR_ARRAY}[{n}].{f}", fmt) for f, fmt in LR_FIELDS]))
 
     # zoom: the whole run in the wave pane of a 1600-pixel window (GTKWave's
     # zoom is log2; at this size a window spans about 5.4 * 2**-zoom time units)

@@ -46,24 +46,24 @@ def test_lr_bank_matches_the_model(num_lrs):
             await ctx.tick()
 
     async def write_lr(ctx, n, value):
-        ctx.set(dut.w_sel, 1 << n)
+        ctx.set(dut.lr_write.sel, 1 << n)
         ctx.set(dut.w_data, value)
         await ctx.tick()
-        ctx.set(dut.w_sel, 0)
+        ctx.set(dut.lr_write.sel, 0)
         model.write(n, value)
 
     best_latency = 1 + dut.timing.tree_stages          # the candidate stage, the tree
 
     def check(ctx, en0, en1, pmr5, gmask0, gmask1, rp):
         """After best_latency edges of still state: vectors, LRs and the candidate."""
-        assert ctx.get(dut.elrsr) == model.elrsr()
-        assert ctx.get(dut.eisr) == model.eisr()
-        assert bin(ctx.get(dut.valid)).count("1") == model.valid_count()
-        assert (ctx.get(dut.pending) != 0) == model.any_pending()
+        assert ctx.get(dut.status.elrsr) == model.elrsr()
+        assert ctx.get(dut.status.eisr) == model.eisr()
+        assert bin(ctx.get(dut.status.valid)).count("1") == model.valid_count()
+        assert (ctx.get(dut.status.pending) != 0) == model.any_pending()
         for n in range(num_lrs):
-            assert ctx.get(dut.lr[n]).as_value().value == model.read(n)
+            assert ctx.get(dut.status.lr[n]).as_value().value == model.read(n)
         b = model.best(en0, en1, pmr5 << 3)
-        best = ctx.get(dut.best)
+        best = ctx.get(dut.select.best)
         assert best.valid == (b is not None)
         if b is None:
             return None
@@ -84,9 +84,10 @@ def test_lr_bank_matches_the_model(num_lrs):
             gmask1 = gmask0 if cbpr else gmask_of(abpr, 3)
             rp = rng.choice([32, 0, 3, 10, 31])              # running priority >> 3 (32: idle)
             upto = sum(1 << i for i in range(rp, 32))     # bit i: APR[i:0] != 0
-            for sig, val in ((dut.enable_grp0, en0), (dut.enable_grp1, en1),
-                             (dut.vmprimask, pmr5), (dut.gmask0, gmask0), (dut.gmask1, gmask1),
-                             (dut.apr_upto, upto)):
+            sel = dut.select
+            for sig, val in ((sel.enable_grp0, en0), (sel.enable_grp1, en1),
+                             (sel.vmprimask, pmr5), (sel.gmask0, gmask0), (sel.gmask1, gmask1),
+                             (sel.apr_upto, upto)):
                 ctx.set(sig, val)
             for n in rng.sample(range(num_lrs), min(num_lrs, 6)) if rnd else range(num_lrs):
                 await write_lr(ctx, n, random_lr(rng, vids))
@@ -97,9 +98,9 @@ def test_lr_bank_matches_the_model(num_lrs):
             # (with the vCPU's response stage)
             if b is not None:
                 await ctx.tick()
-                ctx.set(dut.ack_stb, 1)
+                ctx.set(dut.select.ack_stb, 1)
                 await ctx.tick()
-                ctx.set(dut.ack_stb, 0)
+                ctx.set(dut.select.ack_stb, 0)
                 model.acknowledge(b)
                 await settle(ctx, best_latency)
                 check(ctx, en0, en1, pmr5, gmask0, gmask1, rp)
@@ -111,7 +112,7 @@ def test_lr_bank_matches_the_model(num_lrs):
                 ctx.set(dut.w_data, rng.getrandbits(32))  # then anything
                 await settle(ctx, dut.timing.match_latency - 1)
                 n = model.match(vid, src)
-                match = ctx.get(dut.match)
+                match = ctx.get(dut.select.match)
                 assert match.valid == (n is not None), (vid, src)
                 if n is None:
                     continue
@@ -119,9 +120,9 @@ def test_lr_bank_matches_the_model(num_lrs):
                 pintid = v >> 10 & 0x3FF
                 assert match.pintid == pintid
                 assert match.fwd == (v >> 31 and 16 <= pintid < 1020)       # R10
-                ctx.set(dut.deact_stb, 1)
+                ctx.set(dut.select.deact_stb, 1)
                 await ctx.tick()
-                ctx.set(dut.deact_stb, 0)
+                ctx.set(dut.select.deact_stb, 0)
                 model.deactivate(n)
                 await settle(ctx, best_latency)
                 check(ctx, en0, en1, pmr5, gmask0, gmask1, rp)

@@ -211,6 +211,23 @@ def test_a_derived_read_waits_settle_cycles_after_a_write(num_lrs):
     assert out["answers"][-2] == 5
 
 
+@pytest.mark.parametrize("num_lrs", [1, 4, 16])
+def test_an_lr_write_right_after_a_mask_write_does_not_shorten_its_wait(num_lrs):
+    """rtl/timing.py: a GICV_BPR write needs settle_masks, an LR write only
+    settle; taken back to back, an IAR waits for the longer. With APR bit 1
+    active, an LR of priority 0x08 preempts under BPR 7 (group priority 0)
+    but not under BPR 2 (group priority 1): the IAR must see BPR 2."""
+    t = Timing(num_lrs)
+    txns = _enable() + [W(regs.GICV_BPR, 7), W(regs.GICH_APR, 0b10), R(regs.GICV_RPR),
+                        W(regs.GICV_BPR, 2), W(LR(0), lr_value(vid=70, prio=0x08, state=1)),
+                        R(regs.GICV_IAR)]
+    out = run_back_to_back(num_lrs, txns)
+    assert out["answers"][-1] == 1023
+    accept = [c for _, c in out["accepted"]]
+    assert accept[-1] - accept[-3] == 1 + t.settle_masks
+    check_against_model(num_lrs, txns, out)
+
+
 def test_reset_while_settling_and_during_an_eoi():
     pending = lr_value(vid=60, prio=0x10, state=1, hw=1, pintid=200)
     # reset right after an LR write (settling), then after an EOIR (its match running)

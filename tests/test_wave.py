@@ -55,7 +55,8 @@ def test_gtkw_signals_exist_in_the_vcd(waves):
     for ref in refs:
         assert re.sub(r"\[\d+:0\]$", "", ref) in signals, ref
     for field in ("State", "VirtualID", "Priority", "Grp1", "HW", "EOI"):
-        assert any(r.endswith(rf"\lr[1].{field}") or rf"\lr[1].{field}[" in r for r in refs), field
+        assert any(r.endswith(rf"\status__lr[1].{field}") or rf"\status__lr[1].{field}[" in r
+                   for r in refs), field
 
 
 def test_vcd_records_the_acknowledge(waves):
@@ -63,7 +64,7 @@ def test_vcd_records_the_acknowledge(waves):
     vcd, _ = waves
     text = vcd.read_text()
     ident = next(l.split()[3] for l in text.splitlines()
-                 if l.startswith("$var") and l.split()[4] == r"\lr[1].State")
+                 if l.startswith("$var") and l.split()[4] == r"\status__lr[1].State")
     values = re.findall(rf"^b([01]+) {re.escape(ident)}$", text, re.M)
     assert "1" in values and "10" in values
 
