@@ -232,28 +232,9 @@ class LRBank(wiring.Component):
         m.d.sync += ack_sel.eq(1 << self.select.best.idx)
         lrs, gprios, cands, hits, fwds = self._storage(m, match_sel, ack_sel)
         self._status(m, lrs)
-        pres = self._candidates(m, lrs, gprios, cands)
+        self._candidates(m, lrs, gprios, cands)
         self._match(m, lrs, hits, fwds, match_sel)
-        if platform == "formal":
-            self._invariants(m, lrs, gprios, pres)
         return m
-
-    def _invariants(self, m, lrs, gprios, pres):
-        """Formal-only (formal/README.md): the group priorities and R1 bits
-        are what their inputs of the cycle before make them, in every
-        reachable state, so that k-induction starts from consistent ones."""
-        from amaranth.hdl import Assert
-        sel = self.select
-        f_past = Signal()                          # 0 in the first cycle after reset
-        gmask0_1, gmask1_1, upto_1 = Signal(5), Signal(5), Signal(32)
-        gprios_1 = [Signal(5, name=f"f_gprio{n}_1") for n in range(self.num_lrs)]
-        m.d.sync += [f_past.eq(1), gmask0_1.eq(sel.gmask0), gmask1_1.eq(sel.gmask1),
-                     upto_1.eq(sel.apr_upto)]
-        for lr, gprio, gprio_1, pre in zip(lrs, gprios, gprios_1, pres):
-            m.d.sync += gprio_1.eq(gprio)
-            m.d.comb += Assert(gprio == lr.Priority & Mux(lr.Grp1, gmask1_1, gmask0_1))
-            with m.If(f_past):
-                m.d.comb += Assert(pre == ~upto_1.bit_select(gprio_1, 1))
 
     def _storage(self, m, match_sel, ack_sel):
         """Per LR, in its own module: the register (the hypervisor writes the
@@ -324,7 +305,7 @@ class LRBank(wiring.Component):
         comparison (at most 2 x 2 leaves below it) looks up registered
         pairwise comparisons of the LRs' Priority fields by the children's
         `idx`; higher levels compare the children's prio."""
-        leaves, pres = [], []
+        leaves = []
         for n, (lr, gprio, cand) in enumerate(zip(lrs, gprios, cands)):
             leaf = Signal(Best, name=f"leaf{n}")
             pre = Signal(name=f"pre{n}")                 # candidate stage: R1
@@ -339,7 +320,6 @@ class LRBank(wiring.Component):
                 leaf.vid.eq(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID))),     # vid_out
             ]
             leaves.append(leaf)
-            pres.append(pre)
 
         m.submodules.best_le = le_stage = Module()
         le = {}
@@ -362,7 +342,6 @@ class LRBank(wiring.Component):
 
         root = _tree(m, leaves, left_wins, "best", self.timing.tree_registered)
         m.d.comb += self.select.best.eq(root)
-        return pres
 
     def _match(self, m, lrs, hits, fwds, match_sel):
         """The lowest-index hit, in groups of 8 LRs: per group its lowest hit
