@@ -50,11 +50,7 @@ class GICHSignature(wiring.Signature):
 
 class Hyp(wiring.Component):
     def __init__(self, num_lrs):
-        try:
-            self.num_lrs = regs.check_num_lrs(num_lrs)
-        except ValueError:
-            self._MustUse__silence = True    # never built: no "never used" warning
-            raise
+        self.num_lrs = regs.block_num_lrs(self, num_lrs)
         super().__init__({
             # the request's address predecoded (registered by the top, cycle t+1)
             "dec":          In(AddrDecode),

@@ -34,7 +34,7 @@ from the hyp block.
 import operator
 from functools import reduce
 
-from amaranth.hdl import Array, Module, Signal, Mux, Cat, Const
+from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -210,11 +210,7 @@ class LRBank(wiring.Component):
     """
 
     def __init__(self, num_lrs):
-        try:
-            self.num_lrs = regs.check_num_lrs(num_lrs)
-        except ValueError:
-            self._MustUse__silence = True    # never built: no "never used" warning
-            raise
+        self.num_lrs = regs.block_num_lrs(self, num_lrs)
         self.timing = Timing(num_lrs)
         super().__init__({
             "w_data":   In(32),

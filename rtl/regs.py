@@ -146,6 +146,16 @@ def check_num_lrs(num_lrs):
     return num_lrs
 
 
+def block_num_lrs(block, num_lrs):
+    """check_num_lrs for a block's constructor: a block refused before it is
+    built is also kept out of Amaranth's "never used" warning."""
+    try:
+        return check_num_lrs(num_lrs)
+    except ValueError:
+        block._MustUse__silence = True
+        raise
+
+
 # Field layouts, (lsb, width), shared by the model (shifts) and the RTL (slices).
 # Ref: arch 2.1 (GICH_HCR), 2.3 (GICH_VMCR), 2.8 (GICH_LR<n>), 2.9 (GICV_CTLR)
 HCR_FIELDS = {
