@@ -46,7 +46,7 @@ from amaranth.lib.wiring import In, Out
 from . import regs
 from .regs import CORE_ADDR_BITS
 
-__all__ = ["RegBusSignature", "ADDR_WIDTH", "LATENCY", "SETTLED_READS", "needs_settled",
+__all__ = ["RegBusSignature", "cpu_bits", "ADDR_WIDTH", "LATENCY", "SETTLED_READS", "needs_settled",
            "AddrDecode", "predecode", "names", "first_words"]
 
 ADDR_WIDTH = CORE_ADDR_BITS - 2
@@ -64,9 +64,20 @@ def needs_settled(word):
     return word in words if isinstance(word, int) else word.matches(*words)
 
 
+def cpu_bits(num_cpus):
+    """Width of the bus's requester CPU number: 0 for one CPU (no `cpu`)."""
+    return (num_cpus - 1).bit_length()
+
+
 class RegBusSignature(wiring.Signature):
-    def __init__(self):
+    """`cpu_bits` > 0 (several CPUs, rtl/cluster.py): a `cpu` member, the
+    requesting CPU's number, valid with the strobes; `ready` and `settled`
+    then answer for the CPU interface that the presented `cpu` and `addr`
+    select (combinationally from them)."""
+    def __init__(self, cpu_bits=0):
+        self.cpu_bits = cpu_bits
         super().__init__({
+            **({"cpu": Out(cpu_bits)} if cpu_bits else {}),
             "addr":   Out(ADDR_WIDTH),
             "r_stb":  Out(1),
             "w_stb":  Out(1),
@@ -77,6 +88,12 @@ class RegBusSignature(wiring.Signature):
             "ready":  In(1),
             "settled": In(1),
         })
+
+    def __eq__(self, other):
+        return isinstance(other, RegBusSignature) and other.cpu_bits == self.cpu_bits
+
+    def __hash__(self):
+        return hash((RegBusSignature, self.cpu_bits))
 
 
 class AddrDecode(data.Struct):

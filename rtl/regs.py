@@ -10,7 +10,10 @@ Core address map (byte addresses on the internal register bus, a 16 KiB
 window laid out like GIC-400 from its GICH base at +0x4000):
 
     0x0000-0x0FFF  GICH frame (registers at 0x000-0x1FF, the rest RAZ/WI)
-    0x1000-0x1FFF  unmapped (RAZ/WI)
+    0x1000-0x1FFF  with several CPUs (rtl/cluster.py): the processor-specific
+                   GICH views, CPU n's GICH registers at 0x1000 + 0x200 * n
+                   (GIC-400's 0x5000 + 0x200 * n); with one CPU, or for a CPU
+                   above num_cpus, unmapped (RAZ/WI)
     0x2000-0x3FFF  GICV frame, 8 KiB (GICV_DIR at 0x3000)
 """
 from dataclasses import dataclass
@@ -18,7 +21,8 @@ from dataclasses import dataclass
 __all__ = [
     "Reg", "REGS", "GICH", "GICV", "MAX_LRS", "CORE_ADDR_BITS", "FRAME_BASE",
     "FRAME_SIZE", "lookup", "decode", "core_addr", "lr", "vtr_value",
-    "IIDR_DEFAULT",
+    "IIDR_DEFAULT", "MAX_CPUS", "ALIAS_BASE", "ALIAS_STRIDE", "check_num_cpus",
+    "alias_addr", "alias_of",
 ]
 
 MAX_LRS = 64
@@ -26,6 +30,10 @@ CORE_ADDR_BITS = 14                      # 16 KiB window, byte address
 FRAME_BASE = {"GICH": 0x0000, "GICV": 0x2000}
 FRAME_SIZE = {"GICH": 0x1000, "GICV": 0x2000}
 IIDR_DEFAULT = 0x0002043B                # Arm (0x43B), architecture v2, product 0
+# Several CPUs (rtl/cluster.py): GICH and GICV are banked by the requesting
+# CPU; CPU n's GICH is also reached by any CPU at ALIAS_BASE + ALIAS_STRIDE * n
+MAX_CPUS = 8
+ALIAS_BASE, ALIAS_STRIDE = 0x1000, 0x200
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,31 @@ def frame_of(addr):
         if base <= addr < base + FRAME_SIZE[frame]:
             return frame, addr - base
     return None, addr
+
+
+def alias_addr(cpu, offset):
+    """Core byte address of GICH `offset` in CPU `cpu`'s processor-specific view."""
+    if isinstance(cpu, bool) or not isinstance(cpu, int) or not 0 <= cpu < MAX_CPUS:
+        raise ValueError(f"CPU {cpu!r}: a processor-specific GICH view is for CPU 0..{MAX_CPUS - 1}")
+    if not 0 <= offset < ALIAS_STRIDE:
+        raise ValueError(f"offset {offset:#x} is outside a {ALIAS_STRIDE:#x}-byte processor-specific "
+                         "GICH view")
+    return ALIAS_BASE + ALIAS_STRIDE * cpu + offset
+
+
+def alias_of(addr):
+    """(cpu, GICH offset) for a core byte address in the processor-specific
+    views, or None."""
+    if ALIAS_BASE <= addr < ALIAS_BASE + ALIAS_STRIDE * MAX_CPUS:
+        return divmod(addr - ALIAS_BASE, ALIAS_STRIDE)
+    return None
+
+
+def check_num_cpus(num_cpus):
+    if isinstance(num_cpus, bool) or not isinstance(num_cpus, int) or not 1 <= num_cpus <= MAX_CPUS:
+        raise ValueError(f"num_cpus must be an integer from 1 to {MAX_CPUS} (GIC-400 has up to "
+                         f"{MAX_CPUS} CPU interfaces), got {num_cpus!r}")
+    return num_cpus
 
 
 def vtr_value(num_lrs):

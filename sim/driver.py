@@ -43,7 +43,7 @@ from amaranth.sim import Simulator
 
 from ..rtl import regs
 from ..rtl.regbus import ADDR_WIDTH, LATENCY, needs_settled
-from ..rtl.top import VirtualInterface
+from ..rtl.cluster import build
 
 __all__ = ["ResetBench", "bus_wait_lines", "bus_read", "bus_write", "RTLEngine", "CLOCK_PERIOD"]
 
@@ -131,9 +131,14 @@ class RTLEngine:
     the engine as a context manager or call close() when done).
     """
 
-    def __init__(self, num_lrs=4, vcd_path=None, iidr=regs.IIDR_DEFAULT):
+    def __init__(self, num_lrs=4, vcd_path=None, iidr=regs.IIDR_DEFAULT, num_cpus=1):
         self.num_lrs = regs.check_num_lrs(num_lrs)
-        self.dut = VirtualInterface(num_lrs, iidr)
+        self.num_cpus = regs.check_num_cpus(num_cpus)
+        self.dut = build(num_lrs, num_cpus, iidr)       # rtl/cluster.py
+        # the CPU interfaces (one: the dut itself); their own bus flags say
+        # when each has settled
+        self._cores = self.dut.cpus if num_cpus > 1 else [self.dut]
+        self.forwarded_cpu = []
         self._bench = ResetBench(self.dut)
         self.sim = Simulator(self._bench)
         self.sim.add_clock(CLOCK_PERIOD, domain="sync")
@@ -162,30 +167,41 @@ class RTLEngine:
         # The request fields and the outputs as one view each: one ctx.set or
         # ctx.get per cycle (each set settles the design). The strobes are
         # dropped once, after the strobe's edge.
+        n = self.num_cpus
+        cpu = bus.cpu if n > 1 else Cat()
+        deact_cpu = dut.deact_cpu if n > 1 else Cat()
         request = data.StructLayout({
             "rst": 1, "r_stb": 1, "w_stb": 1, "addr": ADDR_WIDTH, "w_strb": 4, "w_data": 32,
-        })(Cat(self._bench.sync.rst, bus.r_stb, bus.w_stb, bus.addr, bus.w_strb, bus.w_data))
+            "cpu": len(cpu),
+        })(Cat(self._bench.sync.rst, bus.r_stb, bus.w_stb, bus.addr, bus.w_strb, bus.w_data,
+               cpu))
+        # ready/settled: each CPU interface's own (the bus's are the selected one's)
         response = data.StructLayout({
-            "ack": 1, "ready": 1, "settled": 1, "virq": 1, "vfiq": 1, "maint_irq": 1,
-            "deact_valid": 1, "deact_pintid": len(dut.deact_pintid), "r_data": 32,
-        })(Cat(bus.ack, bus.ready, bus.settled, dut.virq, dut.vfiq, dut.maint_irq,
-               dut.deact_valid, dut.deact_pintid, bus.r_data))
+            "ack": 1, "ready": n, "settled": n, "virq": n, "vfiq": n, "maint_irq": n,
+            "deact_valid": 1, "deact_pintid": len(dut.deact_pintid), "deact_cpu": len(deact_cpu),
+            "r_data": 32,
+        })(Cat(bus.ack, Cat(c.bus.ready for c in self._cores),
+               Cat(c.bus.settled for c in self._cores), dut.virq, dut.vfiq, dut.maint_irq,
+               dut.deact_valid, dut.deact_pintid, deact_cpu, bus.r_data))
+        every = (1 << n) - 1
         # Each cycle's outputs are read once; the current one's already were.
         while True:
             req = self._request
             if req is None:
                 await ctx.delay(1e-12)          # only reached while the engine advances
                 continue
-            op, word, value, strb = req
-            if op in ("read", "write"):         # wait until the bus takes it
-                settled = op == "read" and needs_settled(word)
+            op, word, value, strb, cpu = req
+            target = self._target(word, cpu)
+            if op in ("read", "write") and target is not None:   # wait until the bus takes it
+                settled = op == "read" and needs_settled(self._core_word(word))
                 out = ctx.get(response)
-                while not (out.ready and (not settled or out.settled)):
+                while not (out.ready >> target & 1
+                           and (not settled or out.settled >> target & 1)):
                     await ctx.tick()
                     out = self._sampled(ctx.get(response))
             ctx.set(request, {"rst": op == "reset", "r_stb": op == "read",
                               "w_stb": op == "write", "addr": word, "w_strb": strb,
-                              "w_data": value})
+                              "w_data": value, "cpu": cpu})
             await ctx.tick()
             ctx.set(request, {})
             cycle, r_data, last = 1, None, False      # cycle t+1 (rtl/regbus.py)
@@ -198,7 +214,7 @@ class RTLEngine:
                     r_data = out.r_data
                 if last:
                     break
-                last = cycle >= LATENCY and out.settled
+                last = cycle >= LATENCY and out.settled == every
                 await ctx.tick()
                 cycle += 1
             self._lines = (out.virq, out.vfiq, out.maint_irq)
@@ -209,61 +225,93 @@ class RTLEngine:
         """One cycle's outputs, its deactivation (if any) taken."""
         if out.deact_valid:
             self.forwarded.append(out.deact_pintid)
+            self.forwarded_cpu.append(out.deact_cpu)
         return out
 
-    def _transact(self, op, word=0, value=0, strb=0b1111):
+    def _target(self, word, cpu):
+        """The CPU interface a request goes to (rtl/cluster.py), or None."""
+        alias = regs.alias_of(word << 2) if self.num_cpus > 1 else None
+        n = cpu if alias is None else alias[0]
+        return n if n < self.num_cpus else None
+
+    def _core_word(self, word):
+        """The word as the CPU interface sees it (a processor-specific view's: GICH's)."""
+        alias = regs.alias_of(word << 2) if self.num_cpus > 1 else None
+        return word if alias is None else alias[1] >> 2
+
+    def _transact(self, op, word=0, value=0, strb=0b1111, cpu=0):
         if self._request is not None:
             raise RuntimeError("RTLEngine: re-entered while a transaction is in flight")
-        self._request = (op, word, value, strb)
+        if not 0 <= cpu < 2**(self.num_cpus - 1).bit_length():
+            raise ValueError(f"requesting CPU {cpu!r}: the bus of {self.num_cpus} CPU(s) "
+                             "cannot carry it")
+        self._request = (op, word, value, strb, cpu)
         while self._request is not None:
             self.sim.advance()
         self.transactions += 1
         return self._response
 
     # -- the golden model's interface ---------------------------------------
-    def read(self, frame, offset):
-        """A 32-bit read of a register ("GICH"/"GICV", byte offset in the frame)."""
+    def _addr(self, frame, offset, gich_cpu):
+        """Core byte address of (frame, offset) in `gich_cpu`'s processor-specific
+        view (None: the requester's own frame), or None if not on the bus."""
         addr = regs.core_addr(frame, offset)          # validates frame/offset
-        if addr % 4:
-            return 0        # the bus carries word addresses only: as the model, RAZ
-        return self._transact("read", addr >> 2)
+        if gich_cpu is None or frame != "GICH":
+            if gich_cpu is not None:
+                raise ValueError("gich_cpu names a processor-specific GICH view: GICH accesses only")
+            return addr
+        if offset >= regs.ALIAS_STRIDE:
+            return None                               # beyond a view's registers
+        if self.num_cpus == 1:                        # no views: CPU 0's is its own GICH
+            return addr if gich_cpu == 0 else None
+        return regs.alias_addr(gich_cpu, offset)
 
-    def write(self, frame, offset, value, strb=0xF):
+    def read(self, frame, offset, cpu=0, gich_cpu=None):
+        """A 32-bit read of a register ("GICH"/"GICV", byte offset in the frame)
+        by CPU `cpu`; `gich_cpu`: through that CPU's processor-specific GICH view."""
+        addr = self._addr(frame, offset, gich_cpu)
+        if addr is None or addr % 4:
+            return 0        # the bus carries word addresses only: as the model, RAZ
+        return self._transact("read", addr >> 2, cpu=cpu)
+
+    def write(self, frame, offset, value, strb=0xF, cpu=0, gich_cpu=None):
         """A 32-bit write; byte enables other than 0b1111 are ignored by the core."""
-        addr = regs.core_addr(frame, offset)
+        addr = self._addr(frame, offset, gich_cpu)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
             raise ValueError(f"write value {value!r} is not a 32-bit value")
         if isinstance(strb, bool) or not isinstance(strb, int) or not 0 <= strb <= 0xF:
             raise ValueError(f"byte enables {strb!r} must be 4 bits")
-        if addr % 4:
+        if addr is None or addr % 4:
             return          # not expressible on the word-addressed bus: as the model, WI
-        self._transact("write", addr >> 2, value, strb)
+        self._transact("write", addr >> 2, value, strb, cpu)
 
-    def read_addr(self, addr):
+    def read_addr(self, addr, cpu=0):
         """A read at a core byte address (map in rtl/regs.py)."""
-        frame, offset = regs.frame_of(addr)
         if not 0 <= addr < 2**regs.CORE_ADDR_BITS or addr % 4:
             return 0
-        if frame is None:                             # unmapped window: on the bus, RAZ
-            return self._transact("read", addr >> 2)
-        return self.read(frame, offset)
+        return self._transact("read", addr >> 2, cpu=cpu)
 
-    def write_addr(self, addr, value, strb=0xF):
-        frame, offset = regs.frame_of(addr)
+    def write_addr(self, addr, value, strb=0xF, cpu=0):
         if not 0 <= addr < 2**regs.CORE_ADDR_BITS or addr % 4:
             return
-        if frame is None:                             # unmapped window: on the bus, WI
-            if isinstance(value, int) and 0 <= value < 2**32 and isinstance(strb, int) \
-                    and 0 <= strb <= 0xF:
-                self._transact("write", addr >> 2, value, strb)
-            return
-        self.write(frame, offset, value, strb)
+        frame, offset = regs.frame_of(addr)
+        if frame is not None:                         # a frame: its checks (write())
+            self.write(frame, offset, value, strb, cpu)
+        elif isinstance(value, int) and 0 <= value < 2**32 and isinstance(strb, int) \
+                and 0 <= strb <= 0xF:                 # a view or unmapped: on the bus
+            self._transact("write", addr >> 2, value, strb, cpu)
 
     def reset(self):
         """Pulse the core's synchronous reset for one cycle (R15)."""
         self._transact("reset")
         self.forwarded.clear()
+        self.forwarded_cpu.clear()
 
+    def line(self, name, cpu):
+        """One CPU's line ("virq", "vfiq", "maint")."""
+        return getattr(self, name) >> cpu & 1
+
+    # the lines: masks, bit n for CPU n (one CPU: 0 or 1)
     @property
     def virq(self):
         return self._lines[0]

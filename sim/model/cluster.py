@@ -1,0 +1,114 @@
+# Ref: IHI0048B 1.3 and 5.1 (GICH/GICV banked per CPU interface); GIC-400 TRM,
+#      memory map (GICH of the requester at 0x4000, of CPU n at 0x5000 + 0x200 n)
+"""Cluster: the golden model of `num_cpus` CPU interfaces behind one bus.
+Twin of rtl/cluster.py (which says where each request goes).
+
+Accesses take the requesting CPU (`cpu`) and, for GICH, optionally the CPU
+whose processor-specific view is used (`gich_cpu`; None: the requester's own
+GICH). A view of a CPU at or above num_cpus is RAZ/WI; so is any access by a
+requester at or above num_cpus (a bus can carry numbers no CPU has).
+
+The lines (`virq`, `vfiq`, `maint`) are masks, bit n for CPU n (with one CPU,
+0 or 1 as for VirtualInterface); `line(name, cpu)` gives one CPU's.
+`forwarded` lists (pINTID) deactivations in order, `forwarded_cpu` the CPU
+of each.
+"""
+from ...rtl import regs
+from .top import VirtualInterface
+
+__all__ = ["Cluster"]
+
+
+class Cluster:
+    def __init__(self, num_lrs=4, num_cpus=1, iidr=regs.IIDR_DEFAULT):
+        self.num_cpus = regs.check_num_cpus(num_cpus)
+        self.cpus = [VirtualInterface(num_lrs, iidr) for _ in range(num_cpus)]
+        self.num_lrs = num_lrs
+        self.forwarded, self.forwarded_cpu = [], []
+
+    def reset(self):
+        for c in self.cpus:
+            c.reset()
+            c.forwarded.clear()
+        self.forwarded.clear()
+        self.forwarded_cpu.clear()
+
+    # -- which CPU interface answers (rtl/cluster.py) ----------------------
+    def _target(self, frame, cpu, gich_cpu):
+        if _bad_cpu(cpu):
+            raise ValueError(f"requesting CPU {cpu!r} must be 0..{regs.MAX_CPUS - 1}")
+        n = gich_cpu if (frame == "GICH" and gich_cpu is not None) else cpu
+        if gich_cpu is not None and frame != "GICH":
+            raise ValueError("gich_cpu names a processor-specific GICH view: GICH accesses only")
+        if gich_cpu is not None and _bad_cpu(gich_cpu):
+            raise ValueError(f"gich_cpu {gich_cpu!r} must be 0..{regs.MAX_CPUS - 1}")
+        return self.cpus[n] if n < self.num_cpus else None
+
+    def _collect(self, n, c):
+        for p in c.forwarded:
+            self.forwarded.append(p)
+            self.forwarded_cpu.append(n)
+        c.forwarded.clear()
+
+    def read(self, frame, offset, cpu=0, gich_cpu=None):
+        regs.core_addr(frame, offset)                # validates frame/offset
+        if gich_cpu is not None and frame == "GICH" and offset >= regs.ALIAS_STRIDE:
+            return 0                                 # beyond a view's registers
+        c = self._target(frame, cpu, gich_cpu)
+        if c is None:
+            return 0
+        value = c.read(frame, offset)
+        self._collect(self.cpus.index(c), c)
+        return value
+
+    def write(self, frame, offset, value, strb=0xF, cpu=0, gich_cpu=None):
+        regs.core_addr(frame, offset)
+        c = self._target(frame, cpu, gich_cpu)
+        if gich_cpu is not None and frame == "GICH" and offset >= regs.ALIAS_STRIDE:
+            c = None
+        if c is None:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+                raise ValueError(f"write value {value!r} is not a 32-bit value")
+            return
+        c.write(frame, offset, value, strb)
+        self._collect(self.cpus.index(c), c)
+
+    # core byte-address view (the internal register bus map, rtl/regs.py)
+    def _at(self, addr):
+        alias = regs.alias_of(addr) if self.num_cpus > 1 else None
+        if alias is not None:
+            return "GICH", alias[1], alias[0]
+        frame, offset = regs.frame_of(addr)
+        return frame, offset, None
+
+    def read_addr(self, addr, cpu=0):
+        frame, offset, gich_cpu = self._at(addr)
+        return 0 if frame is None else self.read(frame, offset, cpu, gich_cpu)
+
+    def write_addr(self, addr, value, strb=0xF, cpu=0):
+        frame, offset, gich_cpu = self._at(addr)
+        if frame is not None:
+            self.write(frame, offset, value, strb, cpu, gich_cpu)
+
+    # -- lines ---------------------------------------------------------------
+    def line(self, name, cpu):
+        return getattr(self.cpus[cpu], name)
+
+    def _mask(self, name):
+        return sum(getattr(c, name) << n for n, c in enumerate(self.cpus))
+
+    @property
+    def virq(self):
+        return self._mask("virq")
+
+    @property
+    def vfiq(self):
+        return self._mask("vfiq")
+
+    @property
+    def maint(self):
+        return self._mask("maint")
+
+
+def _bad_cpu(n):
+    return isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < regs.MAX_CPUS
