@@ -21,6 +21,17 @@ def _num_lrs(text):
     return n
 
 
+def _num_cpus(text):
+    n = _int(text)
+    if not 1 <= n <= 8:
+        raise argparse.ArgumentTypeError(f"number of CPUs must be 1..8 (as GIC-400), got {n}")
+    return n
+
+
+CPUS_HELP = ("number of CPU interfaces, 1..8 (default 1): GICH and GICV banked by the "
+             "requesting CPU, CPU n's GICH also at core 0x1000 + 0x200*n (rtl/cluster.py)")
+
+
 def build_parser():
     p = argparse.ArgumentParser(
         prog="vgic",
@@ -40,6 +51,11 @@ def build_parser():
                     "nothing, 130 interrupted.")
     r.add_argument("trace", help="input trace, one JSON object per line (.gz accepted)")
     r.add_argument("--lrs", type=_num_lrs, default=4, help="number of list registers, 1..64 (default 4)")
+    r.add_argument("--cpus", type=_num_cpus, default=1, metavar="N",
+                   help=CPUS_HELP + "; a transaction's 'cpu' names its requester (default 0), "
+                        "'gich_cpu' a GICH access through that CPU's view. Result lines then "
+                        "carry 'cpu', the requester's virq/vfiq/maint, and every CPU's in "
+                        "virq_cpus/vfiq_cpus/maint_cpus")
     r.add_argument("--engine", choices=["model", "rtl", "fast", "both"], default="model",
                    help="model: golden model; rtl: the RTL in Amaranth's simulator; fast: the "
                         "RTL in Verilator (built on first use, then cached); both: the model "
@@ -130,6 +146,10 @@ def build_parser():
     f.add_argument("--lrs", default="1,4,64", metavar="LIST",
                    help="comma-separated LR counts, each 1..64 (default 1,4,64)")
     f.add_argument("--seed", type=_int, default=0, help="stimulus seed (default 0)")
+    f.add_argument("--cpus", type=_num_cpus, default=1, metavar="N",
+                   help=CPUS_HELP + ". With N > 1: N independently seeded hypervisor+guest "
+                        "streams interleaved, some GICH accesses made by another CPU "
+                        "through the processor-specific view")
     f.add_argument("--engine", choices=["rtl", "fast", "model"], default="rtl",
                    help="rtl: Amaranth simulation of the RTL (sim/driver.py); fast: the RTL "
                         "in Verilator (sim/fast.py); model: a second golden model, to check "

@@ -40,21 +40,23 @@ class Observation(NamedTuple):
 ENGINES = ("rtl", "fast", "model")
 
 
-def make_engine(name, num_lrs, vcd_path=None):
+def make_engine(name, num_lrs, vcd_path=None, num_cpus=1):
     """A fresh engine in its reset state: "model" (golden model, sim/model),
     "rtl" (Amaranth simulation, sim/driver.py; a waveform into vcd_path when
-    given) or "fast" (Verilator, sim/fast.py; likewise). Used by `vgic
-    replay` and `vgic fuzz`."""
+    given) or "fast" (Verilator, sim/fast.py; likewise), of `num_cpus` CPU
+    interfaces (rtl/cluster.py; their lines are masks, bit n for CPU n).
+    Used by `vgic replay` and `vgic fuzz`."""
     match name:
         case "model":
-            from .model import VirtualInterface
-            return VirtualInterface(num_lrs)
+            from .model import VirtualInterface, Cluster
+            return VirtualInterface(num_lrs) if num_cpus == 1 else Cluster(num_lrs, num_cpus)
         case "rtl":
             from .driver import RTLEngine
-            return RTLEngine(num_lrs, vcd_path=vcd_path)
+            return RTLEngine(num_lrs, vcd_path=vcd_path, num_cpus=num_cpus)
         case "fast":
             from .fast import FastEngine
-            return FastEngine(num_lrs=num_lrs, vcd_path=vcd_path)
+            cpus = {"num_cpus": num_cpus} if num_cpus > 1 else {}
+            return FastEngine(num_lrs=num_lrs, vcd_path=vcd_path, **cpus)
     raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
 
 

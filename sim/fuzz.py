@@ -21,8 +21,8 @@ from ..rtl import regs
 from .files import AtomicOutput, FileError, check_output
 from .progress import StatusLine
 from .diff import ENGINES, DiffRunner, Divergence, make_engine, minimize
-from .model import VirtualInterface
-from .stimulus import CORE, PROFILES, RandomChoices, stream
+from .model import VirtualInterface, Cluster
+from .stimulus import CORE, PROFILES, RandomChoices, stream, stream_cpus
 
 __all__ = ["ENGINES", "make_engine", "fuzz", "stream_seed", "save_trace", "run"]
 
@@ -33,6 +33,26 @@ def stream_seed(seed, num_lrs, profile):
     """The seed of one LR count's stream (a string: random.Random hashes it
     the same way on every run and machine)."""
     return f"vgic-fuzz/{seed}/{num_lrs}/{profile}"
+
+
+def txn_stream(seed, num_lrs, profile, num_cpus=1):
+    """The fuzz stream of one LR count: one CPU's, or `num_cpus` streams
+    (each seeded per CPU) interleaved (sim/stimulus.py stream_cpus)."""
+    if num_cpus == 1:
+        return stream(RandomChoices(stream_seed(seed, num_lrs, profile)), num_lrs, profile)
+    base = stream_seed(seed, num_lrs, profile)
+    return stream_cpus([f"{base}/cpu{k}" for k in range(num_cpus)], num_lrs, profile,
+                       RandomChoices(f"{base}/mix{num_cpus}"))
+
+
+def cpus_kw(num_cpus):
+    """make_engine's num_cpus argument, given only when there are several."""
+    return {"num_cpus": num_cpus} if num_cpus > 1 else {}
+
+
+def reference(num_lrs, num_cpus=1):
+    """The golden model the engine is compared with."""
+    return VirtualInterface(num_lrs) if num_cpus == 1 else Cluster(num_lrs, num_cpus)
 
 
 def split(n, lrs):
@@ -84,7 +104,7 @@ class FuzzFailure(Exception):
 
 
 def fuzz(n, lrs=DEFAULT_LRS, seed=0, engine="rtl", profile="mixed", progress=None,
-         check_every=256):
+         check_every=256, num_cpus=1):
     """Run `n` transactions spread over `lrs`. Returns {num_lrs: count} run.
     Raises FuzzFailure (with the transactions up to the divergence) on the
     first divergence. `progress` is a Progress or None."""
@@ -97,15 +117,15 @@ def fuzz(n, lrs=DEFAULT_LRS, seed=0, engine="rtl", profile="mixed", progress=Non
             continue
         built = time.monotonic()
         try:
-            dut = make_engine(engine, num_lrs)
+            dut = make_engine(engine, num_lrs, **cpus_kw(num_cpus))
         except Exception as e:
             raise EngineUnavailable(f"{type(e).__name__}: {e}") from e
         if progress is not None:
             progress.start += time.monotonic() - built     # the rate counts running only
-        ref = VirtualInterface(num_lrs)
+        ref = reference(num_lrs, num_cpus)
         runner = DiffRunner(ref, dut, names=("model", engine))
         # the stream is not kept (memory stays flat): a failure regenerates its prefix
-        txns = stream(RandomChoices(stream_seed(seed, num_lrs, profile)), num_lrs, profile)
+        txns = txn_stream(seed, num_lrs, profile, num_cpus)
         done = 0                          # transactions of this count compared so far
         try:
             for i, txn in zip(range(share), txns):
@@ -114,7 +134,7 @@ def fuzz(n, lrs=DEFAULT_LRS, seed=0, engine="rtl", profile="mixed", progress=Non
                 if progress is not None and i % check_every == 0:
                     progress.update(num_lrs, i, share)
         except Divergence as d:
-            prefix = stream(RandomChoices(stream_seed(seed, num_lrs, profile)), num_lrs, profile)
+            prefix = txn_stream(seed, num_lrs, profile, num_cpus)
             raise FuzzFailure(d, num_lrs, list(itertools.islice(prefix, done + 1))) from None
         except KeyboardInterrupt:
             raise FuzzInterrupted(num_lrs, done, total_done + done) from None
@@ -131,7 +151,7 @@ def fuzz(n, lrs=DEFAULT_LRS, seed=0, engine="rtl", profile="mixed", progress=Non
 
 
 # -- saving a failing sequence in the replay format --------------------------
-def trace_lines(txns):
+def trace_lines(txns, num_cpus=1):
     """Replay-format JSON lines (docs/traces.md) for a list of Txn. Accesses to the core's unmapped hole have no
     address in that format and become comment lines."""
     from .trace import DEFAULT_BASES
@@ -141,11 +161,23 @@ def trace_lines(txns):
             out.append(json.dumps({"seq": seq, "op": "reset"}))
             continue
         frame, offset = (regs.frame_of(t.offset) if t.frame == CORE else (t.frame, t.offset))
+        view = t.gich_cpu
+        if t.frame == CORE and frame is None and num_cpus > 1 and regs.alias_of(t.offset):
+            view, offset = regs.alias_of(t.offset)           # a processor-specific view
+            frame = "GICH" if view < num_cpus else None
+        if view is not None and (view >= num_cpus or offset >= regs.ALIAS_STRIDE):
+            out.append(json.dumps({"note": f"#{seq} {t.op} through the GICH view of CPU {view} "
+                                           f"at {offset:#05x} (RAZ/WI) left out"}))
+            continue
         if frame is None:
             out.append(json.dumps({"note": f"#{seq} {t.op} of unmapped core address "
                                            f"{t.offset:#06x} (RAZ/WI) left out"}))
             continue
         line = {"seq": seq, "op": t.op}
+        if num_cpus > 1:
+            line["cpu"] = t.cpu
+            if view is not None:
+                line["gich_cpu"] = view
         reg = regs.decode(frame, offset)
         if reg is not None and reg.access != "RES":
             line["reg"] = reg.full_name
@@ -159,9 +191,9 @@ def trace_lines(txns):
     return out
 
 
-def save_trace(path, txns):
+def save_trace(path, txns, num_cpus=1):
     with AtomicOutput(path) as f:
-        f.write("\n".join(trace_lines(txns)) + "\n")
+        f.write("\n".join(trace_lines(txns, num_cpus)) + "\n")
         f.commit()
 
 
@@ -197,18 +229,21 @@ def run(args):
     progress = None if args.quiet else Progress(args.n, args.seed, args.engine)
     start = time.monotonic()
     try:
-        counts = fuzz(args.n, lrs, args.seed, args.engine, args.profile, progress)
+        counts = fuzz(args.n, lrs, args.seed, args.engine, args.profile, progress,
+                      num_cpus=args.cpus)
     except FuzzFailure as f:
         if progress is not None:
             progress.finish()
         d = f.divergence
         print(d.report(), file=sys.stderr)
+        cpus = f" --cpus {args.cpus}" if args.cpus > 1 else ""
         print(f"reproduce: vgic fuzz -n {d.index + 1} --lrs {f.num_lrs} --seed {args.seed} "
-              f"--engine {args.engine} --profile {args.profile}", file=sys.stderr)
+              f"--engine {args.engine} --profile {args.profile}{cpus}", file=sys.stderr)
         txns = f.txns
         if args.minimize:
             print(f"minimizing {len(txns)} transactions...", file=sys.stderr)
-            ref, dut = VirtualInterface(f.num_lrs), make_engine(args.engine, f.num_lrs)
+            ref = reference(f.num_lrs, args.cpus)
+            dut = make_engine(args.engine, f.num_lrs, **cpus_kw(args.cpus))
 
             def reset_pair():
                 ref.reset()
@@ -219,9 +254,11 @@ def run(args):
             for i, t in enumerate(txns):
                 print(f"  #{i:<4} {t}", file=sys.stderr)
         if args.save:
-            save_trace(args.save, txns)
+            save_trace(args.save, txns, args.cpus)
+            cpus = f" --cpus {args.cpus}" if args.cpus > 1 else ""
             print(f"saved {len(txns)} transactions to {args.save} "
-                  f"(vgic replay {args.save} --lrs {f.num_lrs} --engine both)", file=sys.stderr)
+                  f"(vgic replay {args.save} --lrs {f.num_lrs}{cpus} --engine both)",
+                  file=sys.stderr)
         return 1
     except FuzzInterrupted as i:
         if progress is not None:
@@ -229,7 +266,8 @@ def run(args):
         print(f"vgic fuzz: interrupted after {i.total_done:,} transactions, no divergence "
               f"(at {i.num_lrs} LRs, {i.done:,} of that count's stream; seed {args.seed}, "
               f"profile {args.profile}, engine {args.engine}).\n"
-              f"reproduce up to there: vgic fuzz -n {i.done} --lrs {i.num_lrs} --seed "
+              f"reproduce up to there: vgic fuzz -n {i.done} --lrs {i.num_lrs} "
+              f"{f'--cpus {args.cpus} ' if args.cpus > 1 else ''}--seed "
               f"{args.seed} --engine {args.engine} --profile {args.profile}", file=sys.stderr)
         return 130
     except EngineUnavailable as e:
@@ -242,6 +280,7 @@ def run(args):
     elapsed = time.monotonic() - start
     total = sum(counts.values())
     per = ", ".join(f"{n} LRs: {c:,}" for n, c in counts.items())
-    print(f"fuzz {args.engine}: {total:,} transactions, no divergence ({per}); seed {args.seed}; "
+    cpus = f"{args.cpus} CPUs, " if args.cpus > 1 else ""
+    print(f"fuzz {args.engine}: {total:,} transactions, no divergence ({cpus}{per}); seed {args.seed}; "
           f"{elapsed:.1f}s, {total / max(elapsed, 1e-9):,.0f} txn/s", file=sys.stderr)
     return 0

@@ -26,10 +26,10 @@ LINES = ("virq", "vfiq", "maint")
 
 
 def _txn(t):
-    return Txn(t.op, t.frame or "GICH", t.offset, t.value or 0, t.strb)
+    return Txn(t.op, t.frame or "GICH", t.offset, t.value or 0, t.strb, t.cpu, t.gich_cpu)
 
 
-def replay_iter(transactions, engines, names=("model", "rtl")):
+def replay_iter(transactions, engines, names=("model", "rtl"), num_cpus=1):
     """Run transactions on one engine, or on two in lock step (sim/diff.py,
     which raises Divergence at the first difference; `names` name the two in
     its report). Yields (transaction, result line of the first engine) one at
@@ -38,7 +38,7 @@ def replay_iter(transactions, engines, names=("model", "rtl")):
     for t in transactions:
         if t.skipped:                        # physical GIC: passed over
             e = engines[0]
-            yield t, result_line(t, t.value, e.virq, e.vfiq, e.maint, [])
+            yield t, result_line(t, t.value, e.virq, e.vfiq, e.maint, [], num_cpus)
             continue
         try:
             obs = runner.step(_txn(t)) if runner else observe(engines[0], _txn(t))
@@ -48,7 +48,7 @@ def replay_iter(transactions, engines, names=("model", "rtl")):
         for e in engines:                    # what this access forwarded is in obs
             e.forwarded.clear()
         value = obs.data if t.op == "read" else t.value
-        yield t, result_line(t, value, obs.virq, obs.vfiq, obs.maint, obs.forwarded)
+        yield t, result_line(t, value, obs.virq, obs.vfiq, obs.maint, obs.forwarded, num_cpus)
 
 
 def replay(transactions, engines):
@@ -64,10 +64,10 @@ class Timing:
     core's own register bus ("core"), or the core behind that bridge, driven
     by a manager that presents each request as soon as the bus lets it."""
 
-    def __init__(self, num_lrs, bus="core"):
+    def __init__(self, num_lrs, bus="core", num_cpus=1):
         from .fast import FastEngine
-        self.bus = bus
-        self.core = FastEngine(num_lrs, bus=bus)
+        self.bus, self.num_cpus = bus, num_cpus
+        self.core = FastEngine(num_lrs, bus=bus, **({"num_cpus": num_cpus} if num_cpus > 1 else {}))
         self.expected = collections.deque()     # (transaction, value) of reads issued
 
     def add(self, t, r):
@@ -76,7 +76,11 @@ class Timing:
         if t.op == "reset":
             self.core.issue("reset", 0)
         else:
-            self.core.issue(t.op, regs.core_addr(t.frame, t.offset), t.value or 0, t.strb)
+            addr = t.core_addr(self.num_cpus)
+            if addr is None:                     # a view of a CPU the core lacks: RAZ/WI
+                addr = regs.alias_addr(regs.MAX_CPUS - 1, 0)
+            by = {"cpu": t.cpu} if self.num_cpus > 1 else {}
+            self.core.issue(t.op, addr, t.value or 0, t.strb, **by)
             if t.op == "read":
                 self.expected.append((t, r["value"]))
         if len(self.expected) >= 4096:
@@ -193,14 +197,16 @@ def _engines(args):
     """The engines to run, with their names for the report."""
     rtl = "fast" if args.engine == "fast" or (args.engine == "both" and args.rtl == "fast") else "rtl"
     kinds = ["model", rtl] if args.engine == "both" else [rtl if args.engine != "model" else "model"]
-    return kinds, [make_engine(k, args.lrs, args.vcd if k != "model" else None) for k in kinds]
+    cpus = {"num_cpus": args.cpus} if args.cpus > 1 else {}
+    return kinds, [make_engine(k, args.lrs, args.vcd if k != "model" else None, **cpus)
+                   for k in kinds]
 
 
 def run(args):
     err = sys.stderr
     problem = _check_args(args)
     try:
-        amap = address_map(args.gich_base, args.gicv_base, args.gic400_base)
+        amap = address_map(args.gich_base, args.gicv_base, args.gic400_base, args.cpus)
     except ValueError as e:
         problem = problem or str(e)
     if problem:
@@ -208,7 +214,7 @@ def run(args):
         return 2
     try:
         kinds, engines = _engines(args)
-        timing = Timing(args.lrs, getattr(args, "bus", "core")) if args.timing else None
+        timing = Timing(args.lrs, getattr(args, "bus", "core"), args.cpus) if args.timing else None
     except Exception as e:                   # Verilator missing, build failure
         print(f"vgic replay: error: engine {args.engine} is not available: {e}", file=err)
         return 2
@@ -219,7 +225,8 @@ def run(args):
     t = None
     try:
         with AtomicOutput(args.output) as out:
-            for t, r in replay_iter(iter_trace(args.trace, amap), engines, tuple(kinds)):
+            for t, r in replay_iter(iter_trace(args.trace, amap, args.cpus), engines, tuple(kinds),
+                                    args.cpus):
                 n += 1
                 skipped += t.skipped
                 out.write(json.dumps(r) + "\n")
@@ -262,10 +269,11 @@ def run(args):
                 e.close()
         if args.vcd and os.path.exists(args.vcd):     # also (above all) after a divergence
             from .wave import write_gtkw
-            write_gtkw(args.vcd, num_lrs=args.lrs)
+            write_gtkw(args.vcd, num_lrs=args.lrs, num_cpus=args.cpus)
     _finish(progress)
     ran = n - skipped
-    print(f"vgic replay: {ran} transactions on {what} ({args.lrs} LRs)"
+    cpus = f", {args.cpus} CPUs" if args.cpus > 1 else ""
+    print(f"vgic replay: {ran} transactions on {what} ({args.lrs} LRs{cpus})"
           + (f", {skipped} physical-GIC accesses skipped" if skipped else "")
           + (", no divergence" if len(engines) == 2 else ""), file=err)
     if per_access is not None:

@@ -40,7 +40,7 @@ from ..rtl.regs import (LR_FIELDS, CTLR_FIELDS, INVALID, PENDING, ACTIVE, PENDIN
 from .model import VirtualInterface
 
 __all__ = ["Txn", "apply", "describe", "RandomChoices", "DrawChoices", "episodes", "stream",
-           "generate", "sequences", "PROFILES"]
+           "stream_cpus", "generate", "sequences", "PROFILES"]
 
 CORE = "CORE"          # Txn.frame for a raw core byte address (the unmapped hole too)
 
@@ -57,15 +57,20 @@ class Txn(NamedTuple):
     offset: int = 0
     value: int = 0
     strb: int = 0xF
+    cpu: int = 0            # the requesting CPU (rtl/cluster.py)
+    gich_cpu: int | None = None     # GICH through this CPU's processor-specific view
 
     def __str__(self):
         if self.op == "reset":
             return "reset"
         name = describe(self.frame, self.offset)
+        if self.gich_cpu is not None:
+            name += f" (CPU {self.gich_cpu}'s view)"
+        by = f"CPU {self.cpu}: " if self.cpu else ""
         if self.op == "read":
-            return f"read  {name}"
+            return f"{by}read  {name}"
         strb = "" if self.strb == 0xF else f" strb={self.strb:#06b}"
-        return f"write {name} = {self.value:#010x}{strb}"
+        return f"{by}write {name} = {self.value:#010x}{strb}"
 
 
 def describe(frame, offset):
@@ -87,16 +92,19 @@ def describe(frame, offset):
 def apply(engine, txn):
     """Perform `txn` on an engine (model or RTL). Returns the read data, or
     None for a write or a reset."""
+    # the CPU fields only when used: a one-CPU engine need not know them
+    by = {} if txn.cpu == 0 else {"cpu": txn.cpu}
+    view = by if txn.gich_cpu is None else {**by, "gich_cpu": txn.gich_cpu}
     match txn.op:
         case "read":
             if txn.frame == CORE:
-                return engine.read_addr(txn.offset)
-            return engine.read(txn.frame, txn.offset)
+                return engine.read_addr(txn.offset, **by)
+            return engine.read(txn.frame, txn.offset, **view)
         case "write":
             if txn.frame == CORE:
-                engine.write_addr(txn.offset, txn.value, txn.strb)
+                engine.write_addr(txn.offset, txn.value, txn.strb, **by)
             else:
-                engine.write(txn.frame, txn.offset, txn.value, txn.strb)
+                engine.write(txn.frame, txn.offset, txn.value, txn.strb, **view)
             return None
         case "reset":
             engine.reset()
@@ -662,6 +670,29 @@ def stream(ch, num_lrs, profile="mixed"):
     """An endless iterator of Txn: the episodes one after the other."""
     for episode in episodes(ch, num_lrs, profile):
         yield from episode
+
+
+def stream_cpus(seeds, num_lrs, profile="mixed", mix=None):
+    """Several CPUs' streams interleaved (rtl/cluster.py): one stream per seed
+    in `seeds`, CPU n's transactions carrying cpu = n, taken in runs of 1 to
+    8 transactions of a CPU chosen by `mix` (a source of choices). One in five
+    of CPU n's GICH accesses is made by another CPU through n's
+    processor-specific view (as a hypervisor on one CPU tending another's
+    interface); now and then a GICH access goes through the view of a CPU the
+    core lacks (RAZ/WI). A reset in one stream resets every CPU: the other
+    streams go on (their episodes adapt as a KVM would not; the comparison
+    does not care)."""
+    streams = [stream(RandomChoices(seed), num_lrs, profile) for seed in seeds]
+    n = len(streams)
+    while True:
+        k = mix.integer(0, n - 1)
+        for _ in range(mix.integer(1, 8)):
+            t = next(streams[k])._replace(cpu=k)
+            if t.frame == "GICH" and n > 1 and mix.chance(0.2):
+                t = t._replace(cpu=(k + mix.integer(1, n - 1)) % n, gich_cpu=k)
+            elif t.frame == "GICH" and n < regs.MAX_CPUS and mix.chance(0.01):
+                t = t._replace(gich_cpu=mix.integer(n, regs.MAX_CPUS - 1))
+            yield t
 
 
 def generate(seed, num_lrs, count, profile="mixed"):

@@ -27,23 +27,25 @@ class Window:
     frame: str                  # "GICH"/"GICV", or a label for a passed-over window
     offset: int = 0             # frame offset at `base`
     modelled: bool = True
+    view: int | None = None     # a processor-specific GICH view: its CPU
 
 
-def address_map(gich_base=None, gicv_base=None, gic400_base=None):
+def address_map(gich_base=None, gicv_base=None, gic400_base=None, num_cpus=1):
     """The absolute windows: QEMU virt by default, GICH/GICV bases overridable,
     or the GIC-400 layout from its base (GICD +0x1000, GICC +0x2000, GICH
-    +0x4000, GICH aliases +0x5000 + 0x200*cpu of which CPU 0's is ours, GICV
-    +0x6000; arch 1.3)."""
+    +0x4000, the processor-specific GICH views +0x5000 + 0x200*cpu, GICV
+    +0x6000; arch 1.3). Views of CPUs at or above `num_cpus` are passed over
+    (a recording of a larger system replayed on fewer CPUs)."""
     if gic400_base is not None:
         if gich_base is not None or gicv_base is not None:
             raise ValueError("give either the GIC-400 base or the GICH/GICV bases, not both")
         b = gic400_base
         wins = [Window(b + 0x1000, 0x1000, "GICD", modelled=False),
                 Window(b + 0x2000, 0x2000, "GICC", modelled=False),
-                Window(b + 0x4000, 0x1000, "GICH"),
-                Window(b + 0x5000, 0x200, "GICH")]
-        wins += [Window(b + 0x5000 + 0x200 * cpu, 0x200, f"GICH(CPU{cpu})", modelled=False)
-                 for cpu in range(1, 8)]
+                Window(b + 0x4000, 0x1000, "GICH")]
+        wins += [Window(b + 0x5000 + 0x200 * cpu, 0x200, "GICH", view=cpu) if cpu < num_cpus
+                 else Window(b + 0x5000 + 0x200 * cpu, 0x200, f"GICH(CPU{cpu})", modelled=False)
+                 for cpu in range(regs.MAX_CPUS)]
         return wins + [Window(b + 0x6000, 0x2000, "GICV")]
     ours = [Window(DEFAULT_BASES["GICH"] if gich_base is None else gich_base,
                    regs.FRAME_SIZE["GICH"], "GICH"),
@@ -82,6 +84,19 @@ class Transaction:
     strb: int = 0xF
     skipped: bool = False       # GICD_/GICC_ access: physical GIC, out of scope
     recorded: dict = field(default_factory=dict)   # virq/vfiq/maint/deactivate as recorded
+    cpu: int = 0                # the requesting CPU
+    gich_cpu: int | None = None # GICH through this CPU's processor-specific view
+
+    def core_addr(self, num_cpus=1):
+        """The core byte address of the access (rtl/regs.py), or None: a view
+        of a CPU the core lacks, or an offset beyond a view's registers."""
+        if self.gich_cpu is None:
+            return regs.core_addr(self.frame, self.offset)
+        if self.gich_cpu >= num_cpus or self.offset >= regs.ALIAS_STRIDE:
+            return None
+        if num_cpus == 1:                      # no views: CPU 0's is its own GICH
+            return regs.core_addr(self.frame, self.offset)
+        return regs.alias_addr(self.gich_cpu, self.offset)
 
 
 def _int_field(obj, key, path, lineno, bits=32):
@@ -112,9 +127,10 @@ def _resolve_addr(addr, amap):
 ACCESS_KEYS = ("reg", "addr", "frame", "offset", "value", "strb")
 
 
-def iter_transactions(lines, path="<trace>", amap=None):
+def iter_transactions(lines, path="<trace>", amap=None, num_cpus=1):
     """Transactions of an iterable of text lines, one at a time. Raises
-    TraceError at the first bad line (after yielding the ones before it)."""
+    TraceError at the first bad line (after yielding the ones before it).
+    `num_cpus`: the core's CPUs ('cpu' and 'gich_cpu' must name one)."""
     amap = address_map() if amap is None else amap
     count = 0
     for lineno, text in enumerate(lines, 1):
@@ -139,16 +155,26 @@ def iter_transactions(lines, path="<trace>", amap=None):
                 raise TraceError(path, lineno, f"has {given[0]!r} but no 'op' "
                                  "('read', 'write' or 'reset')")
             continue                                    # title, check, note: not transactions
-        yield _transaction(obj, count, path, lineno, amap)
+        yield _transaction(obj, count, path, lineno, amap, num_cpus)
         count += 1
 
 
-def parse_lines(lines, path="<trace>", amap=None):
+def parse_lines(lines, path="<trace>", amap=None, num_cpus=1):
     """All transactions of an iterable of text lines, as a list."""
-    return list(iter_transactions(lines, path, amap))
+    return list(iter_transactions(lines, path, amap, num_cpus))
 
 
-def _transaction(obj, count, path, lineno, amap):
+def _cpu_field(obj, key, path, lineno, num_cpus):
+    n = obj[key]
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TraceError(path, lineno, f"'{key}' must be a CPU number (an integer), got {n!r}")
+    if not 0 <= n < num_cpus:
+        raise TraceError(path, lineno, f"'{key}' is {n}, but the core has {num_cpus} CPU"
+                         f"{'s' if num_cpus > 1 else ''} (0..{num_cpus - 1}; --cpus)")
+    return n
+
+
+def _transaction(obj, count, path, lineno, amap, num_cpus=1):
     op = obj["op"]
     if op not in ("read", "write", "reset"):
         raise TraceError(path, lineno, f"unknown op {op!r}: expected 'read', 'write' or 'reset'")
@@ -169,6 +195,19 @@ def _transaction(obj, count, path, lineno, amap):
         t.recorded["deactivate"] = d
     if op != "reset":
         _parse_access(obj, t, path, lineno, amap)
+    if "cpu" in obj:
+        t.cpu = _cpu_field(obj, "cpu", path, lineno, num_cpus)
+    if "gich_cpu" in obj:
+        if op == "reset" or t.frame != "GICH":
+            raise TraceError(path, lineno, "'gich_cpu' names a processor-specific GICH view: "
+                             "for GICH accesses only")
+        n = _cpu_field(obj, "gich_cpu", path, lineno, num_cpus)
+        if t.gich_cpu is not None and t.gich_cpu != n:
+            raise TraceError(path, lineno, f"'gich_cpu' {n} but 'addr' is in CPU {t.gich_cpu}'s "
+                             "view")
+        t.gich_cpu = n
+    if num_cpus == 1:
+        t.gich_cpu = None                 # one CPU: its view is its own GICH
     return t
 
 
@@ -210,6 +249,8 @@ def _parse_access(obj, t, path, lineno, amap):
         reg = regs.decode(frame, offset)
         t.reg = reg.full_name if reg else f"{frame}+{offset:#05x}"
         t.frame, t.offset = frame, offset
+    if at is not None and at[0].modelled and at[0].view is not None and not t.skipped:
+        t.gich_cpu = at[0].view
 
     if t.op == "write" and obj.get("value") is None:
         raise TraceError(path, lineno, "a write needs 'value' (an integer or hex string)")
@@ -232,7 +273,7 @@ def _frame_offset(obj, path, lineno, amap):
     if offset >= regs.FRAME_SIZE[frame] or offset % 4:
         raise TraceError(path, lineno, f"offset {offset:#x} is not a word in the {frame} frame "
                          f"(0..{regs.FRAME_SIZE[frame] - 4:#x}, word aligned)")
-    window = next(w for w in amap if w.modelled and w.frame == frame)
+    window = next(w for w in amap if w.modelled and w.frame == frame and w.view is None)
     if "addr" in obj:
         addr = _int_field(obj, "addr", path, lineno, bits=64)
         if _resolve_addr(addr, amap) != (window, offset):
@@ -241,7 +282,7 @@ def _frame_offset(obj, path, lineno, amap):
     return window, offset
 
 
-def iter_trace(path, amap=None):
+def iter_trace(path, amap=None, num_cpus=1):
     """Transactions of a trace file (plain or gzip), read line by line."""
     try:
         f = open_text(path)
@@ -255,25 +296,36 @@ def iter_trace(path, amap=None):
             for lineno, text in enumerate(f, 1):
                 yield text
         try:
-            yield from iter_transactions(lines(), path, amap)
+            yield from iter_transactions(lines(), path, amap, num_cpus)
         except UnicodeDecodeError:
             raise TraceError(path, lineno + 1, "not UTF-8 text") from None
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
             raise TraceError(path, lineno + 1, f"cannot read: {e}") from None
 
 
-def read_trace(path, amap=None):
+def read_trace(path, amap=None, num_cpus=1):
     """A whole trace file as a list (validated before anything runs)."""
-    return list(iter_trace(path, amap))
+    return list(iter_trace(path, amap, num_cpus))
 
 
-def result_line(t, value, virq, vfiq, maint, deactivate):
-    """One output line (a dict), laid out like the recorded traces."""
+def result_line(t, value, virq, vfiq, maint, deactivate, num_cpus=1):
+    """One output line (a dict), laid out like the recorded traces. With
+    several CPUs the lines come as masks (bit n: CPU n): virq, vfiq and maint
+    are then the requesting CPU's, and virq_cpus... list every CPU's."""
     d = {"seq": t.seq, "op": t.op, "reg": t.reg if t.op != "reset" else None}
+    if num_cpus > 1:
+        d["cpu"] = t.cpu
+        if t.gich_cpu is not None:
+            d["gich_cpu"] = t.gich_cpu
+        every = {f"{k}_cpus": [v >> n & 1 for n in range(num_cpus)]
+                 for k, v in (("virq", virq), ("vfiq", vfiq), ("maint", maint))}
+        virq, vfiq, maint = (v >> t.cpu & 1 for v in (virq, vfiq, maint))
     if t.op != "reset":
         d["value"] = value
         d["hex"] = None if value is None else f"{value:#010x}"
     d.update(virq=virq, vfiq=vfiq, maint=maint, deactivate=list(deactivate))
+    if num_cpus > 1:
+        d.update(every)
     if t.skipped:
         d["skipped"] = True
     return d

@@ -36,7 +36,7 @@ GROUPS = [
                         (r"\gicv__ctlr.CBPR", BIN), (r"\gicv__ctlr.EOImode", BIN),
                         ("gicv__vmprimask", HEX), ("gicv__bpr", DEC), ("gicv__abpr", DEC),
                         ("vcpu.rpr", HEX), ("vcpu.hppir", DEC),
-                        (r"\select__best.valid", BIN), (r"\select__best.index", DEC),
+                        (r"\select__best.valid", BIN), (r"\select__best.idx", DEC),
                         (r"\select__best.vid", DEC)]),
 ]
 LR_ARRAY = "status__lr"                      # the LR bank's LR values, as the top names them
@@ -71,11 +71,18 @@ def vcd_signals(vcd_path):
 
 def _core_scope(signals):
     """The scope that holds the core's bus ports and its registers: the
-    deepest with bus__addr (Verilator also lists the ports in a scope above)."""
+    deepest with bus__addr (Verilator also lists the ports in a scope above).
+    With several CPUs (rtl/cluster.py) it is the Cluster's, each CPU's in
+    the scope `cpu<n>` below it: returns (scope, [CPU scopes]) (an empty
+    list for one CPU)."""
     scopes = sorted((n[: -len(".bus__addr")] for n in signals if n.endswith(".bus__addr")), key=len)
     if not scopes:
         raise ValueError("VCD has no 'bus__addr': not a trace of rtl/top.py")
-    return scopes[-1]
+    cpus = {int(m.group(1)): sc for sc in scopes if (m := re.search(r"\.cpu(\d+)$", sc))}
+    if cpus:
+        top = cpus[0].rsplit(".", 1)[0]
+        return top, [cpus[n] for n in sorted(cpus)]
+    return scopes[-1], []
 
 
 def _find(signals, top, rel):
@@ -113,18 +120,30 @@ def _end_time(vcd_path):
     return int(stamps[-1]) if stamps else 0
 
 
-def write_gtkw(vcd_path, gtkw_path=None, num_lrs=None):
-    """Write a .gtkw for vcd_path (default: beside it). Returns its path."""
+def write_gtkw(vcd_path, gtkw_path=None, num_lrs=None, num_cpus=None):
+    """Write a .gtkw for vcd_path (default: beside it). Returns its path.
+    Several CPUs (found in the VCD; `num_cpus` is accepted for symmetry):
+    the bus and the lines of the whole, then each CPU's groups, named
+    "CPU<n> ..."."""
     signals = vcd_signals(vcd_path)
-    top = _core_scope(signals)
+    top, cpu_scopes = _core_scope(signals)
     gtkw_path = gtkw_path or os.path.splitext(vcd_path)[0] + ".gtkw"
     states = os.path.splitext(gtkw_path)[0] + ".state.txt"
+    inner = cpu_scopes[0] if cpu_scopes else top          # a scope with the LRs
     if num_lrs is None:
         num_lrs = len({m.group(1) for n in signals
-                       if (m := re.fullmatch(re.escape(top) + rf"\.\\?{LR_ARRAY}\[(\d+)\]", n))})
-    groups = list(GROUPS)
+                       if (m := re.fullmatch(re.escape(inner) + rf"\.\\?{LR_ARRAY}\[(\d+)\]", n))})
+    per_cpu = list(GROUPS[2:])
     for n in range(num_lrs):
-        groups.append((f"LR{n}", [(rf"\{LR_ARRAY}[{n}].{f}", fmt) for f, fmt in LR_FIELDS]))
+        per_cpu.append((f"LR{n}", [(rf"\{LR_ARRAY}[{n}].{f}", fmt) for f, fmt in LR_FIELDS]))
+    if not cpu_scopes:
+        groups = [(top, g, members) for g, members in GROUPS[:2] + per_cpu]
+    else:
+        bus, lines = GROUPS[:2]
+        groups = [(top, bus[0], [("bus__cpu", DEC)] + bus[1]),
+                  (top, lines[0], lines[1] + [("deact_cpu", DEC)])]
+        groups += [(sc, f"CPU{n} {g}", members) for n, sc in enumerate(cpu_scopes)
+                   for g, members in per_cpu]
 
     # zoom: the whole run in the wave pane of a 1600-pixel window (GTKWave's
     # zoom is log2; at this size a window spans about 5.4 * 2**-zoom time units)
@@ -133,10 +152,10 @@ def write_gtkw(vcd_path, gtkw_path=None, num_lrs=None):
            f'[savefile] "{os.path.abspath(gtkw_path)}"',
            "[timestart] 0", "[size] 1600 1000", "[signals_width] 220", "[sst_width] 200",
            f"*{zoom:.6f} 0 -1", f"[treeopen] {top}."]
-    for group, members in groups:
+    for scope, group, members in groups:
         lines = []
         for rel, fmt in members:
-            name = _find(signals, top, rel)
+            name = _find(signals, scope, rel)
             if name is None:
                 continue
             if fmt == "STATE":
