@@ -11,6 +11,12 @@ LR counts (GICH_VTR.ListRegs + 1):
 - on the RTL at 4 LRs, plus 1 and 64 for tests marked `lr_dependent`;
 - `@pytest.mark.lrs(model=(...), rtl=(...))` picks the counts explicitly;
 - `@pytest.mark.model_only` for tests of the model's own Python API.
+Several CPUs (rtl/cluster.py): every directed test also runs at 4 LRs on one
+CPU of a 4-CPU core, other CPUs' traffic interleaved before each access
+(`OnCPU`): on the model for each of CPUs 0..3 ("cpus-model-c<n>"), on the RTL
+in Verilator for CPU 2 ("cpus-fast-c2", skipped without Verilator); the
+answers must be those of a one-CPU core. VGIC_CPUS_RTL=1 adds the Amaranth
+simulation on CPU 2 ("cpus-rtl-c2", slow).
 Environment: VGIC_RTL_LRS=1,4,16,64 runs the RTL at those counts for every
 test (a long run); VGIC_ENGINES=model (or rtl) runs one engine only.
 """
@@ -18,6 +24,7 @@ import importlib
 import importlib.util
 import os
 import pathlib
+import random
 
 import pytest
 
@@ -104,6 +111,14 @@ def pytest_generate_tests(metafunc):
         cls, reason = _rtl_engine_class()
         marks = [pytest.mark.skip(reason=reason)] if cls is None else []
         params += [pytest.param(("rtl", n), id=f"rtl-{n}", marks=marks) for n in rtl_lrs]
+    if definition.get_closest_marker("model_only") is None and explicit is None:
+        if "model" in engines:
+            params += [pytest.param(("cpus-model", 4, c), id=f"cpus-model-c{c}")
+                       for c in range(CPUS)]
+        if "rtl" in engines:
+            params.append(pytest.param(("cpus-fast", 4, 2), id="cpus-fast-c2"))
+            if os.environ.get("VGIC_CPUS_RTL"):
+                params.append(pytest.param(("cpus-rtl", 4, 2), id="cpus-rtl-c2"))
     metafunc.parametrize("vgic", params, indirect=True)
 
 
@@ -113,7 +128,9 @@ _rtl_cache = {}
 
 @pytest.fixture
 def vgic(request):
-    kind, num_lrs = request.param
+    kind, num_lrs, *cpu = request.param
+    if kind.startswith("cpus-"):
+        return Dut(on_cpu(kind.removeprefix("cpus-"), num_lrs, cpu[0]), kind, num_lrs)
     if kind == "model":
         return Dut(VirtualInterface(num_lrs=num_lrs), kind, num_lrs)
     if num_lrs not in _rtl_cache:
@@ -124,6 +141,96 @@ def vgic(request):
     engine = _rtl_cache[num_lrs]
     engine.reset()
     return Dut(engine, kind, num_lrs)
+
+
+# -- one CPU of several (rtl/cluster.py) ---------------------------------------
+CPUS = 4
+_cpus_cache = {}
+
+
+def on_cpu(kind, num_lrs, cpu):
+    """CPU `cpu` of a CPUS-CPU engine ("model", "fast", "rtl"), reset, as an
+    OnCPU. The Verilator build is made once per session (skip if missing)."""
+    from vgic.sim.diff import make_engine
+    if kind == "model":
+        engine = make_engine("model", num_lrs, num_cpus=CPUS)
+    else:
+        if (kind, num_lrs) not in _cpus_cache:
+            try:
+                _cpus_cache[(kind, num_lrs)] = make_engine(kind, num_lrs, num_cpus=CPUS)
+            except Exception as e:
+                from vgic.sim.fast import FastEngineError
+                if kind == "fast" and isinstance(e, FastEngineError):
+                    _cpus_cache[(kind, num_lrs)] = e
+                else:
+                    raise
+        engine = _cpus_cache[(kind, num_lrs)]
+        if isinstance(engine, Exception):
+            pytest.skip(f"fast engine not available: {engine}")
+        engine.reset()
+    return OnCPU(engine, cpu, seed=cpu)
+
+
+def other_cpus_traffic(rng, cpu, num_cpus, num_lrs):
+    """0 to 2 accesses by CPUs other than `cpu`, to their own interfaces or
+    through the views of CPUs other than `cpu` (some the core lacks): state
+    changes that CPU `cpu` must never see."""
+    from vgic.sim.stimulus import Txn
+    out = []
+    for _ in range(rng.randrange(3)):
+        by = rng.choice([c for c in range(num_cpus) if c != cpu])
+        view = rng.choice([None, rng.choice([c for c in range(regs.MAX_CPUS) if c != cpu])])
+        r = rng.choice([regs.GICH_HCR, regs.GICH_VMCR, regs.GICH_APR, regs.lr(0),
+                        regs.lr(num_lrs - 1), regs.GICH_MISR, regs.GICV_CTLR, regs.GICV_PMR,
+                        regs.GICV_IAR, regs.GICV_EOIR, regs.GICV_DIR, regs.GICV_BPR])
+        value = rng.choice([1, 3, 0xF8, 0x1000_0000 | rng.randrange(32),
+                            0x9000_0000 | rng.randrange(32) << 10 | rng.randrange(32)])
+        out.append(Txn("read" if r.access == "RO" else rng.choice(["read", "write"]),
+                       r.frame, r.offset, value, cpu=by,
+                       gich_cpu=view if r.frame == "GICH" else None))
+    return out
+
+
+class OnCPU:
+    """CPU `cpu` of a several-CPU engine behind the one-CPU engine interface;
+    before each of its accesses, other CPUs' traffic (other_cpus_traffic)."""
+
+    def __init__(self, engine, cpu, seed=0):
+        self.engine, self.cpu, self.num_lrs = engine, cpu, engine.num_lrs
+        self.rng = random.Random(seed)
+
+    def _others(self):
+        from vgic.sim.stimulus import apply
+        for t in other_cpus_traffic(self.rng, self.cpu, self.engine.num_cpus, self.num_lrs):
+            apply(self.engine, t)
+
+    def read(self, frame, offset):
+        self._others()
+        return self.engine.read(frame, offset, cpu=self.cpu)
+
+    def write(self, frame, offset, value, strb=0xF):
+        self._others()
+        self.engine.write(frame, offset, value, strb, cpu=self.cpu)
+
+    def reset(self):
+        self.engine.reset()
+
+    @property
+    def virq(self):
+        return self.engine.virq >> self.cpu & 1
+
+    @property
+    def vfiq(self):
+        return self.engine.vfiq >> self.cpu & 1
+
+    @property
+    def maint(self):
+        return self.engine.maint >> self.cpu & 1
+
+    @property
+    def forwarded(self):
+        e = self.engine
+        return [p for p, c in zip(e.forwarded, e.forwarded_cpu) if c == self.cpu]
 
 
 def lr_state(value):

@@ -7,6 +7,8 @@ import random
 
 import pytest
 
+from conftest import other_cpus_traffic
+
 from vgic.rtl import regs
 from vgic.sim.diff import make_engine
 from vgic.sim.stimulus import lr_value, PENDING, ACTIVE, INVALID
@@ -212,3 +214,73 @@ def test_engines_agree_on_random_banked_accesses():
                     rng.choice([0, 1, 0xF8, 0x10000000 | rng.randrange(1024), rng.randrange(2**32)]),
                     cpu=cpu, gich_cpu=view)
         runner.step(t)
+
+
+# -- recorded traces on one CPU of four ------------------------------------------
+def _on_cpu(transactions, kind, cpu=2, num_cpus=4, seed=0):
+    """Replay `transactions` (trace.Transaction) on CPU `cpu` of a `num_cpus`
+    core, GICV accesses by that CPU, GICH accesses by another CPU through its
+    view, with other CPUs' traffic interleaved. Returns one (value, lines,
+    deactivations) per transaction: what CPU `cpu` showed."""
+    from vgic.sim.diff import observe
+    from vgic.sim.replay import _txn
+    rng = random.Random(seed)
+    e = engine(kind, num_cpus)
+    out = []
+    for t in transactions:
+        if t.skipped:
+            continue
+        for o in other_cpus_traffic(rng, cpu, num_cpus, e.num_lrs):
+            observe(e, o)
+        txn = _txn(t)
+        if txn.frame == "GICH":
+            txn = txn._replace(cpu=rng.choice([c for c in range(num_cpus) if c != cpu]),
+                               gich_cpu=cpu)
+        else:
+            txn = txn._replace(cpu=cpu)
+        before = len(e.forwarded)
+        obs = observe(e, txn)
+        mine = [p for p, c in zip(e.forwarded[before:], e.forwarded_cpu[before:]) if c == cpu] \
+            if t.op != "reset" else []
+        out.append((obs.data if t.op == "read" else None,
+                    tuple(getattr(obs, k) >> cpu & 1 for k in ("virq", "vfiq", "maint")), mine))
+    return out
+
+
+def _alone(transactions, kind):
+    from vgic.sim.diff import observe
+    from vgic.sim.replay import _txn
+    e = engine(kind, 1)
+    out = []
+    for t in transactions:
+        if t.skipped:
+            continue
+        before = len(e.forwarded)
+        obs = observe(e, _txn(t))
+        out.append((obs.data if t.op == "read" else None, (obs.virq, obs.vfiq, obs.maint),
+                    list(e.forwarded[before:]) if t.op != "reset" else []))
+    return out
+
+
+def _data(*parts):
+    import pathlib
+    return pathlib.Path(__file__).resolve().parent.joinpath("data", *parts)
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+@pytest.mark.parametrize("scenario", "abcdef")
+def test_qemu_traces_on_cpu2_of_4(kind, scenario):
+    from vgic.sim.trace import read_trace
+    ts = read_trace(_data("qemu-7.2", f"scenario_{scenario}.jsonl"))
+    assert _on_cpu(ts, kind, seed=ord(scenario)) == _alone(ts, kind)
+
+
+@pytest.mark.parametrize("kind,count", [("model", None), ("rtl", 1500)])
+def test_kvm_sample_on_cpu2_of_4(kind, count):
+    """The recorded KVM run (all of it on the model, a slice on the RTL) on
+    CPU 2 of 4, its GICH half issued by other CPUs through CPU 2's view."""
+    from vgic.sim.trace import read_trace
+    ts = read_trace(_data("kvm", "kvm_linux_1vcpu.jsonl.gz"))[:count]
+    alone = _alone(ts, kind)
+    assert _on_cpu(ts, kind) == alone
+    assert sum(1 for v, _, _ in alone if v is not None) > len(alone) // 4
