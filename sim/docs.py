@@ -31,7 +31,11 @@ def register_map_markdown():
                 f"GICH occupies core addresses {regs.FRAME_BASE['GICH']:#06x}-"
                 f"{regs.FRAME_BASE['GICH'] + regs.FRAME_SIZE['GICH'] - 1:#06x}, GICV "
                 f"{regs.FRAME_BASE['GICV']:#06x}-{regs.FRAME_BASE['GICV'] + regs.FRAME_SIZE['GICV'] - 1:#06x} "
-                f"(a {2 ** regs.CORE_ADDR_BITS // 1024} KiB window, laid out like GIC-400 from its GICH base).")
+                f"(a {2 ** regs.CORE_ADDR_BITS // 1024} KiB window, laid out like GIC-400 from its GICH base). "
+                f"With several CPUs (`num_cpus` 2..{regs.MAX_CPUS}), GICH and GICV are those of the "
+                f"requesting CPU, and CPU n's GICH registers are also at "
+                f"{regs.ALIAS_BASE:#06x} + {regs.ALIAS_STRIDE:#x} * n (its processor-specific view); "
+                f"with one CPU {regs.ALIAS_BASE:#06x}-{regs.FRAME_BASE['GICV'] - 1:#06x} is RAZ/WI.")
     return "\n".join(rows) + "\n"
 
 
