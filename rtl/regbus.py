@@ -47,6 +47,7 @@ from . import regs
 from .regs import CORE_ADDR_BITS
 
 __all__ = ["RegBusSignature", "cpu_bits", "ADDR_WIDTH", "LATENCY", "SETTLED_READS", "needs_settled",
+           "settled_words",
            "AddrDecode", "predecode", "names", "first_words"]
 
 ADDR_WIDTH = CORE_ADDR_BITS - 2
@@ -57,10 +58,21 @@ SETTLED_READS = (regs.GICV_IAR, regs.GICV_AIAR, regs.GICV_HPPIR, regs.GICV_AHPPI
                  regs.GICV_RPR, regs.GICH_MISR)
 
 
-def needs_settled(word):
+def settled_words(num_cpus=1):
+    """Word addresses of the reads that wait for `settled` (SETTLED_READS),
+    with num_cpus > 1 also GICH's among them in each CPU's processor-specific
+    view (rtl/cluster.py)."""
+    words = [reg.word for reg in SETTLED_READS]
+    if regs.check_num_cpus(num_cpus) > 1:
+        words += [regs.alias_addr(n, reg.offset) >> 2 for n in range(num_cpus)
+                  for reg in SETTLED_READS if reg.frame == "GICH"]
+    return words
+
+
+def needs_settled(word, num_cpus=1):
     """A read of word address `word` waits for `settled`: a bool for an int,
     else an Amaranth expression (1 bit) of the address value."""
-    words = [reg.word for reg in SETTLED_READS]
+    words = settled_words(num_cpus)
     return word in words if isinstance(word, int) else word.matches(*words)
 
 

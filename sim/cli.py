@@ -191,6 +191,8 @@ def build_parser():
                         "decoded, the rest ignored (default 14)")
     v.add_argument("--iidr", type=_int, default=0x0002_043B,
                    help="GICV_IIDR value (default 0x0002043B: Arm, GICv2)")
+    v.add_argument("--cpus", type=_num_cpus, default=1, metavar="N", help=CPUS_HELP + "; the "
+                   "bus carries the requester's number (AWUSER/ARUSER, PAUSER, TGA: docs/verilog.md)")
     v.add_argument("-o", "--output", metavar="FILE",
                    help="output file (default: standard output)")
     # -- board: sim/board.py ----------------------------------------------------

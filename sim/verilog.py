@@ -1,24 +1,32 @@
-# Ref: rtl/soc.py (bus-wrapped top), rtl/regs.py (address map)
+# Ref: rtl/soc.py (bus-wrapped top), rtl/cluster.py (several CPUs), rtl/regs.py (address map)
 """`vgic verilog`: one self-contained Verilog file of the core behind a bus.
 
 The file starts with a comment giving the parameters, the port list and the
 address map (rendered from rtl/regs.py), followed by Amaranth's Verilog output
 (the named top module plus its submodules, escaped names prefixed with the top
 module's name, so two builds with different names can live in one design).
+
+One CPU: rtl/soc.py's BusVirtualInterface. Several (num_cpus 2..8):
+BusCluster below, the same wrapper around rtl/cluster.py's Cluster, its
+bridge carrying the requester's CPU number (AWUSER/ARUSER, PAUSER, TGA).
 """
 import re
 import sys
 import time
 
-from amaranth import Shape
+from amaranth import Module, Shape
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
 from .. import __version__
 from ..rtl import regs
-from ..rtl.soc import BusVirtualInterface
+from ..rtl.bridges.access import check_errors
+from ..rtl.cluster import build as build_core
+from ..rtl.regbus import cpu_bits
+from ..rtl.soc import BUSES, BusVirtualInterface, check_bus
 from .files import AtomicOutput, FileError, check_output
 
-__all__ = ["generate", "header", "check_module_name", "run"]
+__all__ = ["generate", "header", "check_module_name", "run", "BusCluster", "CPU_PORTS"]
 
 # Verilog-2005 / SystemVerilog keywords a module name could plausibly collide with.
 _KEYWORDS = set("""
@@ -48,6 +56,24 @@ ERROR_TEXT = {
                "are dropped and answered with an error (SLVERR / PSLVERR / ERR)"),
 }
 
+# bus -> the bridge's port carrying the requester's CPU number (several CPUs)
+CPU_PORTS = {
+    "axi4lite": ("awuser", "aruser"), "apb": ("pauser",), "wishbone": ("tga",),
+    "wishbone-pipelined": ("tga",),
+}
+_CPU_PORT_NOTES = {
+    "awuser": "requester's CPU number, bits [{hi}:0], with AW (higher bits ignored)",
+    "aruser": "requester's CPU number, bits [{hi}:0], with AR (higher bits ignored)",
+    "pauser": "requester's CPU number (APB5 PAUSER), with PADDR",
+    "tga": "requester's CPU number (address tag TGA), with ADR",
+}
+_CLUSTER_PORT_NOTES = {
+    "virq": "virtual IRQs, bit n to CPU n (level)",
+    "vfiq": "virtual FIQs, bit n to CPU n (level)",
+    "maint_irq": "maintenance interrupts, bit n of CPU n (level; PPI 25 on GIC-400)",
+    "deact_cpu": "CPU interface (n) of the deactivation, valid with deact_valid",
+}
+
 _PORT_NOTES = {
     "clk": "clock; every register updates on its rising edge",
     "rst": "synchronous reset, active high (invert an AXI ARESETn / APB PRESETn)",
@@ -68,7 +94,7 @@ def check_module_name(name):
     return name
 
 
-def _address_map(num_lrs):
+def _address_map(num_lrs, num_cpus=1):
     rows = []
     for r in regs.GICH + regs.GICV:
         if r.frame == "GICH" and r.name.startswith("LR"):
@@ -78,14 +104,69 @@ def _address_map(num_lrs):
                 rows.append((f"0x{r.addr:04X}-0x{last.addr:04X}",
                              f"GICH_LR0..GICH_LR{num_lrs - 1}", r.access))
             continue
+        if num_cpus > 1 and r.frame == "GICV" and r.offset == 0:
+            for n in range(num_cpus):                 # between GICH and GICV
+                base = regs.alias_addr(n, 0)
+                rows.append((f"0x{base:04X}-0x{base + regs.ALIAS_STRIDE - 1:04X}",
+                             f"CPU {n}'s GICH (view)", ""))
         rows.append((f"0x{r.addr:04X}", r.full_name, r.access))
     return rows
 
 
+class BusCluster(wiring.Component):
+    """rtl/soc.py's BusVirtualInterface for several CPUs: rtl/cluster.py's
+    Cluster(num_cpus, num_lrs) behind one bridge built with num_cpus (the
+    requester's CPU number on its bus port, CPU_PORTS), with flat prefixed
+    ports; the core's lines are vectors (bit n = CPU n), plus deact_cpu.
+    ``rst`` resets the bridge and the core together, as in rtl/soc.py."""
+
+    def __init__(self, num_lrs=4, bus="axi4lite", errors="ignore",
+                 addr_width=regs.CORE_ADDR_BITS, iidr=regs.IIDR_DEFAULT, num_cpus=2):
+        self.num_lrs = regs.check_num_lrs(num_lrs)
+        self.bus = check_bus(bus)
+        self.errors = check_errors(errors)
+        self.num_cpus = regs.check_num_cpus(num_cpus)
+        self.addr_width = addr_width
+        self.iidr = iidr
+        cls, extra, self.prefix, self._port = BUSES[bus]
+        self.bridge = cls(num_lrs=num_lrs, errors=errors, addr_width=addr_width,
+                          num_cpus=num_cpus, **extra)
+        self.core = build_core(num_lrs, num_cpus, iidr)
+        bus_port = self.bridge.signature.members[self._port].signature
+        self.bus_members = dict(bus_port.members.items())
+        members = {self.prefix + name: m for name, m in self.bus_members.items()}
+        for name, m in self.core.signature.members.items():
+            if name != "bus":
+                members[name] = m
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.bridge = bridge = self.bridge
+        m.submodules.core = core = self.core
+        wiring.connect(m, bridge.reg, core.bus)
+        bridge_bus = getattr(bridge, self._port)
+        for name, member in self.bus_members.items():
+            outer, inner = getattr(self, self.prefix + name), getattr(bridge_bus, name)
+            if member.flow == In:
+                m.d.comb += inner.eq(outer)
+            else:
+                m.d.comb += outer.eq(inner)
+        for name in self.signature.members:
+            if not name.startswith(self.prefix):
+                m.d.comb += getattr(self, name).eq(getattr(core, name))
+        return m
+
+
 def header(top, name):
     """The comment block at the top of the generated file."""
+    num_cpus = getattr(top, "num_cpus", 1)
+    title = (f"GICv2 virtual interface (GICH, GICV, {top.num_lrs} list registers)"
+             if num_cpus == 1 else
+             f"GICv2 virtual interfaces of {num_cpus} CPUs (GICH, GICV, "
+             f"{top.num_lrs} list registers each)")
     lines = [
-        f"{name}: GICv2 virtual interface (GICH, GICV, {top.num_lrs} list registers)",
+        f"{name}: {title}",
         f"Bus slave port: {BUS_TITLES[top.bus]}.",
         f"Generated by vgic {__version__} (`vgic verilog`); do not edit, regenerate.",
         "",
@@ -100,6 +181,17 @@ def header(top, name):
         f"                   {ERROR_TEXT[top.errors][1]}",
         f"  GICV_IIDR        0x{top.iidr:08X}",
     ]
+    if num_cpus > 1:
+        cb = cpu_bits(num_cpus)
+        carriers = ", ".join(f"{top.prefix}{p}[{cb - 1}:0]" for p in CPU_PORTS[top.bus])
+        lines += [
+            f"  CPUs             {num_cpus}: a GICH and a GICV per CPU, chosen by the requester's "
+            "CPU number",
+            f"                   ({carriers}; a number >= {num_cpus} has none: RAZ/WI);",
+            "                   the lines are vectors, bit n for CPU n; deactivations carry",
+            "                   deact_cpu, in the order the bus took the EOIR/AEOIR/DIR writes,",
+            "                   one per cycle at most (rtl/cluster.py)",
+        ]
     t = top.core.timing
     lines += [
         f"  core timing      ready = 0 for {t.match_latency} cycle(s) after an EOIR/AEOIR/DIR, else 1;",
@@ -117,28 +209,49 @@ def header(top, name):
     ports = [("clk", "input", 1), ("rst", "input", 1)] + [
         (p, "input" if m.flow == In else "output", Shape.cast(m.shape).width)
         for p, m in top.signature.members.items()]
+    notes = dict(_PORT_NOTES)
+    if num_cpus > 1:
+        notes.update(_CLUSTER_PORT_NOTES)
+        notes.update({top.prefix + p: n.format(hi=cpu_bits(num_cpus) - 1)
+                      for p, n in _CPU_PORT_NOTES.items()})
     for p, d, w in ports:
         vec = f"[{w - 1}:0]" if w > 1 else ""
-        note = _PORT_NOTES.get(p, "")
+        note = notes.get(p, "")
         lines.append(f"  {d:<6} {vec:>7} {p:<{width}} {note}".rstrip())
     lines += [
         "",
         "Address map (byte offset in the window; GIC-400 puts this window at its +0x4000):",
     ]
-    for addr, reg, access in _address_map(top.num_lrs):
+    for addr, reg, access in _address_map(top.num_lrs, num_cpus):
         lines.append(f"  {addr:<14} {reg:<22} {access}")
-    lines.append("  Every other offset reads 0 and ignores writes (RAZ/WI); 0x1000-0x1FFF and "
-                 "0x0200-0x0FFF hold no register.")
+    if num_cpus == 1:
+        lines.append("  Every other offset reads 0 and ignores writes (RAZ/WI); 0x1000-0x1FFF and "
+                     "0x0200-0x0FFF hold no register.")
+    else:
+        last = regs.alias_addr(num_cpus - 1, 0) + regs.ALIAS_STRIDE
+        lines += [
+            "  GICH at 0x0000 and GICV at 0x2000 are the requesting CPU's own; the",
+            "  processor-specific views at 0x1000 + 0x200*n hold CPU n's GICH (offsets",
+            "  0x000-0x1FF) for any requester (on GIC-400 these three are at +0x4000, +0x6000",
+            "  and +0x5000 + 0x200*n).",
+            "  Every other offset reads 0 and ignores writes (RAZ/WI); "
+            + (f"0x{last:04X}-0x1FFF and " if last < 0x2000 else "")
+            + "0x0200-0x0FFF hold no register.",
+        ]
     return "/*\n" + "\n".join((" * " + l).rstrip() for l in lines) + "\n */\n"
 
 
 def generate(num_lrs=4, bus="axi4lite", name=None, errors="ignore",
-             addr_width=regs.CORE_ADDR_BITS, iidr=regs.IIDR_DEFAULT):
+             addr_width=regs.CORE_ADDR_BITS, iidr=regs.IIDR_DEFAULT, num_cpus=1):
     """The Verilog text. Raises ValueError on a bad parameter."""
     from amaranth.back import verilog
     name = check_module_name(name or "vgic")
-    top = BusVirtualInterface(num_lrs=num_lrs, bus=bus, errors=errors,
-                              addr_width=addr_width, iidr=iidr)
+    if regs.check_num_cpus(num_cpus) == 1:
+        top = BusVirtualInterface(num_lrs=num_lrs, bus=bus, errors=errors,
+                                  addr_width=addr_width, iidr=iidr)
+    else:
+        top = BusCluster(num_lrs=num_lrs, bus=bus, errors=errors, addr_width=addr_width,
+                         iidr=iidr, num_cpus=num_cpus)
     text = verilog.convert(top, name=name, emit_src=False)
     return header(top, name) + _start_combinational_blocks(text)
 
@@ -167,7 +280,9 @@ def run(args):
         print(f"vgic verilog: error: cannot write: {e}", file=sys.stderr)
         return 2
     try:
-        text = generate(args.lrs, args.bus, args.name, args.errors, args.addr_width, args.iidr)
+        num_cpus = getattr(args, "cpus", 1)
+        text = generate(args.lrs, args.bus, args.name, args.errors, args.addr_width, args.iidr,
+                        num_cpus)
     except ValueError as e:
         print(f"vgic verilog: error: {e}", file=sys.stderr)
         return 2
@@ -183,5 +298,6 @@ def run(args):
                   f"{getattr(e, 'strerror', None) or e}", file=sys.stderr)
             return 2
         print(f"vgic verilog: wrote {args.output} ({args.bus}, {args.lrs} LRs, "
+              f"{num_cpus} CPU{'s' if num_cpus > 1 else ''}, "
               f"{len(text.splitlines())} lines, {time.monotonic() - start:.1f} s)", file=sys.stderr)
     return 0

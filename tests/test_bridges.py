@@ -36,7 +36,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
 from vgic.rtl import regs
-from vgic.rtl.regbus import ADDR_WIDTH, LATENCY, SETTLED_READS, RegBusSignature, needs_settled
+from vgic.rtl.regbus import ADDR_WIDTH, LATENCY, SETTLED_READS, RegBusSignature, cpu_bits
 from vgic.rtl.bridges.axi4lite import AXI4LiteBridge
 from vgic.rtl.bridges.apb import APBBridge
 from vgic.rtl.bridges.wishbone import WishboneBridge
@@ -51,6 +51,18 @@ SIDE = regs.GICV_IAR          # the fake target's side-effect read
 OKAY, SLVERR = 0, 2
 
 
+def needs_settled(word, num_cpus=1):
+    """A read of `word` waits for settled (rtl/regbus.py SETTLED_READS), with
+    several CPUs also GICH_MISR in every processor-specific view: an int ->
+    bool, or an Amaranth value -> an expression. Written here from the
+    register table, apart from the bridges' own decode (access.py)."""
+    words = [r.word for r in SETTLED_READS]
+    if num_cpus > 1:
+        words += [regs.alias_addr(c, r.offset) >> 2 for c in range(num_cpus)
+                  for r in SETTLED_READS if r.frame == "GICH"]
+    return word in words if isinstance(word, int) else word.matches(*words)
+
+
 class FakeTarget(wiring.Component):
     """Register-bus target: full-word writes store, partial writes are ignored
     (like the core), reads of SIDE count, ack LATENCY cycles after a strobe
@@ -62,22 +74,28 @@ class FakeTarget(wiring.Component):
     0; a read of SETTLED_READS while settled = 0) are not taken (the Recorder
     flags them). `lines`: the low 3 bits of the last full write's data, loaded
     in cycles with settled = 1 (so that in cycle c + 1 they reflect every write
-    accepted before c, as the core's lines)."""
+    accepted before c, as the core's lines).
+    num_cpus > 1: the bus carries `cpu`; busy and unsettled have a bit per
+    CPU, and ready and settled are those of the presented cpu (combinational,
+    as rtl/cluster.py's), so a strobe made before its cpu is presented shows."""
 
-    def __init__(self, hold=0, unsettle=0):
-        self.hold, self.unsettle = hold, unsettle
-        super().__init__({"bus": In(RegBusSignature()), "busy": In(1), "unsettled": In(1),
-                          "lines": Out(3)})
+    def __init__(self, hold=0, unsettle=0, num_cpus=1):
+        self.hold, self.unsettle, self.num_cpus = hold, unsettle, num_cpus
+        super().__init__({"bus": In(RegBusSignature(cpu_bits(num_cpus))), "busy": In(num_cpus),
+                          "unsettled": In(num_cpus), "lines": Out(3)})
 
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
         wait = Signal(range(self.hold + 1))
         unwait = Signal(range(self.unsettle + 1))
-        derived = bus.r_stb & needs_settled(bus.addr)
+        derived = bus.r_stb & needs_settled(bus.addr, self.num_cpus)
         take = Signal()
-        m.d.comb += [bus.ready.eq((wait == 0) & ~self.busy),
-                     bus.settled.eq((unwait == 0) & ~self.unsettled),
+        busy, unsettled = self.busy, self.unsettled
+        if self.num_cpus > 1:
+            busy, unsettled = busy.bit_select(bus.cpu, 1), unsettled.bit_select(bus.cpu, 1)
+        m.d.comb += [bus.ready.eq((wait == 0) & ~busy),
+                     bus.settled.eq((unwait == 0) & ~unsettled),
                      take.eq(bus.ready & (bus.settled | ~derived))]
         with m.If((bus.r_stb | bus.w_stb) & take):
             m.d.sync += wait.eq(self.hold)
@@ -133,12 +151,20 @@ class FakeRef:
             self.mem[word] = data
 
 
-def spec_outcome(addr, write, strb, num_lrs, errors):
+def spec_outcome(addr, write, strb, num_lrs, errors, num_cpus=1, cpu=0):
     """(forwarded, error) for one access: arch 1.4 and the policy in
-    rtl/bridges/access.py, decoded here from the register table by name."""
+    rtl/bridges/access.py, decoded here from the register table by name.
+    Several CPUs: by requester `cpu`; the processor-specific views of CPUs
+    below num_cpus hold GICH (rtl/cluster.py), a requester >= num_cpus has
+    no frames of its own."""
     addr &= (1 << regs.CORE_ADDR_BITS) - 1
     word_ok = addr % 4 == 0 and (not write or strb == 0b1111)
     frame, offset = regs.frame_of(addr)
+    view = regs.alias_of(addr) if num_cpus > 1 else None
+    if view is not None:
+        frame, offset = ("GICH", view[1]) if view[0] < num_cpus else (None, addr)
+    elif cpu >= num_cpus:
+        frame = None
     reg = regs.decode(frame, offset) if frame else None
     mapped = reg is not None and reg.access != "RES" and not (
         reg.frame == "GICH" and reg.name.startswith("LR") and int(reg.name[2:]) >= num_lrs)
@@ -150,7 +176,7 @@ def spec_outcome(addr, write, strb, num_lrs, errors):
 def build(bridge_cls, hold=0, unsettle=0, **kw):
     m = Module()
     m.submodules.bridge = bridge = bridge_cls(**kw)
-    m.submodules.target = target = FakeTarget(hold, unsettle)
+    m.submodules.target = target = FakeTarget(hold, unsettle, kw.get("num_cpus", 1))
     wiring.connect(m, bridge.reg, target.bus)
     bridge.target = target
     return m, bridge
@@ -165,9 +191,10 @@ def run_sim(m, bench, target=None, p_busy=0.0, p_unsettled=0.0, seed=0):
     if target is not None and (p_busy or p_unsettled):
         async def hold_off(ctx):
             rng = random.Random(seed + 99)
+            bits = range(len(target.busy))          # several CPUs: one bit each
             while True:
-                ctx.set(target.busy, rng.random() < p_busy)
-                ctx.set(target.unsettled, rng.random() < p_unsettled)
+                ctx.set(target.busy, sum((rng.random() < p_busy) << n for n in bits))
+                ctx.set(target.unsettled, sum((rng.random() < p_unsettled) << n for n in bits))
                 await ctx.tick()
         sim.add_testbench(hold_off, background=True)
     sim.run()
@@ -177,19 +204,24 @@ class Recorder:
     """Per-cycle sampling of the core bus: the strobe log, and `settled` per
     cycle."""
 
-    def __init__(self, reg):
+    def __init__(self, reg, num_cpus=1):
         self.reg, self.log, self.cycles = reg, [], 0
+        self.num_cpus = num_cpus
         self.times = []                      # the cycle (0-based) of each strobe in log
         self.settled = []                    # settled in each cycle
+        self.cpus = []                       # several CPUs: reg.cpu of each strobe in log
 
     async def tick(self, ctx, *sigs):
         reg = self.reg
+        cpu = (reg.cpu,) if self.num_cpus > 1 else ()
         _, _, r_stb, w_stb, addr, data, strb, ready, settled, *vals = await ctx.tick().sample(
             reg.r_stb, reg.w_stb, reg.addr, reg.w_data, reg.w_strb, reg.ready, reg.settled,
-            *sigs)
+            *cpu, *sigs)
+        if cpu:
+            cpu, *vals = vals
         assert not (r_stb and w_stb), "r_stb and w_stb in the same cycle (regbus contract)"
         assert ready or not (r_stb or w_stb), "a strobe while ready = 0 (regbus contract)"
-        assert settled or not (r_stb and needs_settled(addr)), \
+        assert settled or not (r_stb and needs_settled(addr, self.num_cpus)), \
             f"a read of word {addr:#x} while settled = 0 (regbus contract)"
         self.settled.append(settled)
         if w_stb:
@@ -198,19 +230,36 @@ class Recorder:
             self.log.append(("r", addr, None, None))
         if r_stb or w_stb:
             self.times.append(self.cycles)
+            if self.num_cpus > 1:
+                self.cpus.append(cpu)
         self.cycles += 1
         return vals
 
 
-def check_results(writes, reads, log, wresps, rresps, num_lrs, errors):
+def check_results(writes, reads, log, wresps, rresps, num_lrs, errors, num_cpus=1,
+                  wcpus=None, rcpus=None, log_cpus=None):
     """writes: [(addr, data, strb)], reads: [addr], each in bus order;
-    wresps: [err], rresps: [(data, err)] in the same orders."""
+    wresps: [err], rresps: [(data, err)] in the same orders. Several CPUs:
+    wcpus/rcpus the requesters of writes/reads, log_cpus the core bus's cpu
+    of each strobe in log (Recorder.cpus): each request reaches the core with
+    its own requester's number."""
     assert len(wresps) == len(writes) and len(rresps) == len(reads)
-    exp_w = [(a >> 2 & 0xFFF, d, s) for a, d, s in writes
-             if spec_outcome(a, True, s, num_lrs, errors)[0]]
+    wcpus = wcpus or [0] * len(writes)
+    rcpus = rcpus or [0] * len(reads)
+
+    def outcome(a, write, strb, cpu):
+        return spec_outcome(a, write, strb, num_lrs, errors, num_cpus, cpu)
+    exp_w = [(a >> 2 & 0xFFF, d, s) for (a, d, s), c in zip(writes, wcpus)
+             if outcome(a, True, s, c)[0]]
     assert [(a, d, s) for k, a, d, s in log if k == "w"] == exp_w
-    exp_r = [a >> 2 & 0xFFF for a in reads if spec_outcome(a, False, 0, num_lrs, errors)[0]]
+    exp_r = [a >> 2 & 0xFFF for a, c in zip(reads, rcpus) if outcome(a, False, 0, c)[0]]
     assert [a for k, a, _, _ in log if k == "r"] == exp_r
+    if num_cpus > 1:
+        assert len(log_cpus) == len(log)
+        assert [c for (k, *_), c in zip(log, log_cpus) if k == "w"] == \
+            [c for (a, d, s), c in zip(writes, wcpus) if outcome(a, True, s, c)[0]]
+        assert [c for (k, *_), c in zip(log, log_cpus) if k == "r"] == \
+            [c for a, c in zip(reads, rcpus) if outcome(a, False, 0, c)[0]]
     ref, values = FakeRef(), []
     for k, a, d, s in log:
         if k == "w":
@@ -218,20 +267,21 @@ def check_results(writes, reads, log, wresps, rresps, num_lrs, errors):
         else:
             values.append(ref.read(a))
     values = iter(values)
-    for (a, d, s), err in zip(writes, wresps):
-        assert err == spec_outcome(a, True, s, num_lrs, errors)[1], f"write {a:#x} strb {s:#x}"
-    for a, (data, err) in zip(reads, rresps):
-        fwd, exp_err = spec_outcome(a, False, 0, num_lrs, errors)
-        assert err == exp_err, f"read {a:#x}"
+    for (a, d, s), c, err in zip(writes, wcpus, wresps):
+        assert err == outcome(a, True, s, c)[1], f"write {a:#x} strb {s:#x} by CPU {c}"
+    for a, c, (data, err) in zip(reads, rcpus, rresps):
+        fwd, exp_err = outcome(a, False, 0, c)
+        assert err == exp_err, f"read {a:#x} by CPU {c}"
         assert data == (next(values) if fwd else 0), f"read {a:#x}"
 
 
 # -- AXI4-Lite manager ---------------------------------------------------------
 
 async def axi_manager(ctx, axi, rec, writes, reads, rng, p_valid=1.0, p_ready=1.0,
-                      max_cycles=20000):
+                      max_cycles=20000, aw_user=None, ar_user=None):
     """Drive writes on AW/W and reads on AR independently, with VALID raised
-    with probability p_valid per idle cycle and BREADY/RREADY with p_ready.
+    with probability p_valid per idle cycle and BREADY/RREADY with p_ready;
+    aw_user/ar_user: AWUSER/ARUSER of each write/read (several CPUs).
     Returns ([bresp], [(rdata, rresp)])."""
     aw_i = w_i = ar_i = 0
     aw_on = w_on = ar_on = False
@@ -242,6 +292,8 @@ async def axi_manager(ctx, axi, rec, writes, reads, rng, p_valid=1.0, p_ready=1.
             aw_on = True
             ctx.set(axi.awaddr, writes[aw_i][0])
             ctx.set(axi.awprot, rng.randrange(8))
+            if aw_user is not None:
+                ctx.set(axi.awuser, aw_user[aw_i])
         if not w_on and w_i < len(writes) and rng.random() < p_valid:
             w_on = True
             ctx.set(axi.wdata, writes[w_i][1])
@@ -249,6 +301,8 @@ async def axi_manager(ctx, axi, rec, writes, reads, rng, p_valid=1.0, p_ready=1.
         if not ar_on and ar_i < len(reads) and rng.random() < p_valid:
             ar_on = True
             ctx.set(axi.araddr, reads[ar_i])
+            if ar_user is not None:
+                ctx.set(axi.aruser, ar_user[ar_i])
         ctx.set(axi.awvalid, aw_on)
         ctx.set(axi.wvalid, w_on)
         ctx.set(axi.arvalid, ar_on)
@@ -461,10 +515,11 @@ def test_axi_addr_width_high_bits_ignored():
 
 # -- APB4 requester -------------------------------------------------------------
 
-async def apb_requester(ctx, apb, rec, ops, rng, p_idle=0.0, max_wait=50):
-    """ops: [("w", addr, data, strb) | ("r", addr)]; returns [(prdata, pslverr)]."""
+async def apb_requester(ctx, apb, rec, ops, rng, p_idle=0.0, max_wait=50, users=None):
+    """ops: [("w", addr, data, strb) | ("r", addr)]; users: PAUSER of each
+    (several CPUs); returns [(prdata, pslverr)]."""
     out = []
-    for op in ops:
+    for i, op in enumerate(ops):
         while rng.random() < p_idle:
             ctx.set(apb.psel, 0)
             ctx.set(apb.penable, 0)
@@ -477,6 +532,8 @@ async def apb_requester(ctx, apb, rec, ops, rng, p_idle=0.0, max_wait=50):
         ctx.set(apb.pwdata, op[2] if write else rng.getrandbits(32))
         ctx.set(apb.pstrb, op[3] if write else 0)     # APB4: PSTRB low on reads
         ctx.set(apb.pprot, rng.randrange(8))
+        if users is not None:
+            ctx.set(apb.pauser, users[i])
         await rec.tick(ctx)
         ctx.set(apb.penable, 1)
         for _ in range(max_wait):
@@ -547,10 +604,11 @@ def test_apb_random(errors, seed):
 
 # -- Wishbone master ------------------------------------------------------------
 
-async def wb_classic_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_wait=50):
-    """Classic cycles, STB held until ACK/ERR; returns [(dat_r, err)]."""
+async def wb_classic_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_wait=50, users=None):
+    """Classic cycles, STB held until ACK/ERR; users: TGA of each op (several
+    CPUs); returns [(dat_r, err)]."""
     out = []
-    for op in ops:
+    for i, op in enumerate(ops):
         while rng.random() < p_idle:
             ctx.set(wb.stb, 0)
             ctx.set(wb.cyc, rng.random() < 0.5)
@@ -562,6 +620,8 @@ async def wb_classic_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_wait=50):
         ctx.set(wb.adr, op[1] >> 2)
         ctx.set(wb.dat_w, op[2] if write else rng.getrandbits(32))
         ctx.set(wb.sel, op[3] if write else 0xF)
+        if users is not None:
+            ctx.set(wb.tga, users[i])
         for _ in range(max_wait):
             ack, err, dat_r = await rec.tick(ctx, wb.ack, wb.err, wb.dat_r)
             assert not (ack and err)
@@ -575,9 +635,10 @@ async def wb_classic_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_wait=50):
     return out
 
 
-async def wb_pipelined_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_cycles=5000):
+async def wb_pipelined_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_cycles=5000, users=None):
     """Pipelined: a request per cycle unless STALL or a random gap, CYC held
-    until every ACK/ERR is in; returns [(dat_r, err)] in request order."""
+    until every ACK/ERR is in; users: TGA of each op (several CPUs); returns
+    [(dat_r, err)] in request order."""
     out, i = [], 0
     ctx.set(wb.cyc, 1)
     for _ in range(max_cycles):
@@ -590,6 +651,8 @@ async def wb_pipelined_master(ctx, wb, rec, ops, rng, p_idle=0.0, max_cycles=500
             ctx.set(wb.adr, op[1] >> 2)
             ctx.set(wb.dat_w, op[2] if write else rng.getrandbits(32))
             ctx.set(wb.sel, op[3] if write else 0xF)
+            if users is not None:
+                ctx.set(wb.tga, users[i])
         stall, ack, err, dat_r = await rec.tick(ctx, wb.stall, wb.ack, wb.err, wb.dat_r)
         assert not (ack and err)
         if ack or err:
@@ -910,12 +973,16 @@ def port_of(bridge):
         bridge.apb if isinstance(bridge, APBBridge) else bridge.wb
 
 
-async def run_ops(ctx, bus, port, rec, ops, rng, **kw):
+async def run_ops(ctx, bus, port, rec, ops, rng, users=None, **kw):
     """ops over one bus; returns [(read data or None, error)] in op order (AXI:
-    writes and reads run on their channels concurrently, each in order)."""
+    writes and reads run on their channels concurrently, each in order).
+    users: the requester's number (AWUSER/ARUSER, PAUSER, TGA) of each op."""
     if bus == "axi4lite":
         writes = [op[1:] for op in ops if op[0] == "w"]
         reads = [op[1] for op in ops if op[0] == "r"]
+        if users is not None:
+            kw["aw_user"] = [u for op, u in zip(ops, users) if op[0] == "w"]
+            kw["ar_user"] = [u for op, u in zip(ops, users) if op[0] == "r"]
         b, r = await axi_manager(ctx, port, rec, writes, reads, rng, **kw)
         b, r = iter(b), iter(r)
         out = []
@@ -928,7 +995,7 @@ async def run_ops(ctx, bus, port, rec, ops, rng, **kw):
         return out
     if bus != "apb":
         ops = [(op[0], op[1] & ~3, *op[2:]) for op in ops]      # Wishbone: word addresses
-    got = await MASTERS[bus](ctx, port, rec, ops, rng, **kw)
+    got = await MASTERS[bus](ctx, port, rec, ops, rng, users=users, **kw)
     return [(d if op[0] == "r" else None, bool(e)) for op, (d, e) in zip(ops, got)]
 
 
@@ -1245,5 +1312,223 @@ def test_shared_reset_mid_transfer_leaves_no_stale_response(bus, delay, op):
 
     sim = Simulator(m)
     sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+# -- several CPUs (rtl/cluster.py): the requester's CPU number ----------------------------
+#
+# Each bridge with num_cpus > 1 takes the requester's number from its bus
+# (AXI4-Lite AWUSER/ARUSER low bits, APB PAUSER, Wishbone TGA) with the
+# address and presents it on the core bus with the request (reg.cpu).
+
+def cpu_ops(rng, n, num_cpus, word_addressed=False):
+    """seq_ops, a quarter of them moved to the processor-specific views (of
+    every CPU and one beyond: GICH_HCR, GICH_MISR (a derived read), LR0, an
+    LR beyond 4 and a gap)."""
+    views = [regs.alias_addr(c, off) for c in range(min(num_cpus + 1, regs.MAX_CPUS))
+             for off in (regs.GICH_HCR.offset, regs.GICH_MISR.offset, regs.lr(0).offset,
+                         regs.lr(5).offset, 0x40)]
+    return [(op[0], rng.choice(views), *op[2:]) if rng.random() < 0.25 else op
+            for op in seq_ops(rng, n, word_addressed=word_addressed)]
+
+
+def run_cpu_numbers(bus, num_cpus, errors, seed, user_width=None, n=60):
+    """Random ops by random requesters over `bus` (the user signal's bits above
+    the CPU number random too, for AXI with user_width wider than it), with
+    random VALID/READY or idle gaps, and a fake core whose ready and settled
+    are the presented CPU's, each dropped at random: every request reaches the
+    core once, with its requester's number, and gets the right answer."""
+    cls, extra = BRIDGES[bus]
+    kw = dict(extra, num_lrs=4, errors=errors, num_cpus=num_cpus)
+    if user_width is not None:
+        kw["user_width"] = user_width
+    m, bridge = build(cls, 1, 3, **kw)
+    cb = cpu_bits(num_cpus)
+    rec = Recorder(bridge.reg, num_cpus)
+    rng = random.Random(seed)
+    ops = cpu_ops(rng, n, num_cpus, word_addressed=bus != "apb" and bus != "axi4lite")
+    width = user_width or cb
+    users = [rng.getrandbits(width) for _ in ops]
+    cpus = [u & ((1 << cb) - 1) for u in users]
+    out = {}
+
+    async def bench(ctx):
+        mkw = {"p_valid": 0.6, "p_ready": 0.5} if bus == "axi4lite" else {"p_idle": 0.3}
+        out["got"] = await run_ops(ctx, bus, port_of(bridge), rec, ops, random.Random(seed + 1),
+                                   users=users, **mkw)
+    run_sim(m, bench, bridge.target, p_busy=0.2, p_unsettled=0.3, seed=seed)
+    got = out["got"]
+    writes = [op[1:] for op in ops if op[0] == "w"]
+    reads = [op[1] for op in ops if op[0] == "r"]
+    check_results(writes, reads, rec.log,
+                  [e for op, (_, e) in zip(ops, got) if op[0] == "w"],
+                  [(d, e) for op, (d, e) in zip(ops, got) if op[0] == "r"],
+                  4, errors, num_cpus,
+                  [c for op, c in zip(ops, cpus) if op[0] == "w"],
+                  [c for op, c in zip(ops, cpus) if op[0] == "r"], rec.cpus)
+    assert set(rec.cpus) == set(range(2 ** cb))       # every number came through
+    return rec
+
+
+@pytest.mark.parametrize("errors", ["ignore", "report"])
+@pytest.mark.parametrize("num_cpus", [2, 4])
+@pytest.mark.parametrize("bus", BUSES)
+def test_cpu_number_reaches_core(bus, num_cpus, errors):
+    """Every bus at 2 and 4 CPUs: each request reaches the core bus with its
+    requester's number, under back-pressure, with ready/settled those of that
+    CPU (the Recorder's contract checks would catch a strobe made on another
+    CPU's flags); the views of GICH answer per policy."""
+    run_cpu_numbers(bus, num_cpus, errors, seed=num_cpus + (errors == "report"))
+
+
+@pytest.mark.parametrize("errors", ["ignore", "report"])
+def test_axi_user_high_bits_ignored_and_missing_cpu(errors):
+    """AXI4-Lite at 3 CPUs with a 5-bit AWUSER/ARUSER: bits [1:0] carry the
+    CPU number, bits [4:2] are ignored; number 3 names no CPU: its own
+    GICH/GICV accesses are errors with errors='report' (the views answer it)."""
+    run_cpu_numbers("axi4lite", 3, errors, seed=7, user_width=5, n=80)
+
+
+def test_one_cpu_adds_nothing():
+    """num_cpus = 1 (the default): no user signals, no cpu on the core bus;
+    more: the user signals, AXI's as wide as user_width."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)    # not elaborated: ports only
+        for bridge, port in [(AXI4LiteBridge(), "axi"), (APBBridge(), "apb"),
+                             (WishboneBridge(pipelined=True), "wb")]:
+            members = bridge.signature.members
+            assert "cpu" not in members["reg"].signature.members
+            assert not {"awuser", "aruser", "pauser", "tga"} & set(members[port].signature.members)
+        for bridge, port, names in [(AXI4LiteBridge(num_cpus=4, user_width=8), "axi",
+                                     {"awuser": 8, "aruser": 8}),
+                                    (AXI4LiteBridge(num_cpus=5), "axi", {"awuser": 3, "aruser": 3}),
+                                    (APBBridge(num_cpus=2), "apb", {"pauser": 1}),
+                                    (WishboneBridge(num_cpus=8), "wb", {"tga": 3})]:
+            members = bridge.signature.members
+            assert members["reg"].signature.members["cpu"].shape == cpu_bits(bridge.num_cpus)
+            got = {n: members[port].signature.members[n].shape for n in names}
+            assert got == names
+        del bridge
+        gc.collect()
+
+
+@pytest.mark.parametrize("cls", [AXI4LiteBridge, APBBridge, WishboneBridge])
+def test_bad_cpu_parameters(cls):
+    """num_cpus outside 1..8, and (AXI) a user_width that cannot carry the CPU
+    number or comes with one CPU, are refused with a message naming them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        for kwargs, name in [({"num_cpus": 0}, "num_cpus"), ({"num_cpus": 9}, "num_cpus"),
+                             ({"num_cpus": True}, "num_cpus"), ({"num_cpus": 2.0}, "num_cpus")]:
+            with pytest.raises(ValueError, match=name):
+                cls(**kwargs)
+        if cls is AXI4LiteBridge:
+            for kwargs in [{"num_cpus": 4, "user_width": 1}, {"num_cpus": 1, "user_width": 2},
+                           {"num_cpus": 2, "user_width": -1}, {"num_cpus": 2, "user_width": "3"},
+                           {"num_cpus": 2, "user_width": 4096}]:
+                with pytest.raises(ValueError, match="user_width"):
+                    cls(**kwargs)
+        gc.collect()
+
+
+def lr_value(vid, prio, hw_pintid=None):
+    """A pending group 0 LR (and with HW = 1, its physical INTID)."""
+    value = (1 << 28) | (prio >> 3 << 23) | vid
+    return value if hw_pintid is None else value | (1 << 31) | (hw_pintid << 10)
+
+
+@pytest.mark.parametrize("num_cpus", [2, 4])
+@pytest.mark.parametrize("bus", BUSES)
+def test_iar_acknowledges_requesters_lr(bus, num_cpus):
+    """The real Cluster behind each bridge, under back-pressure: every CPU's
+    GICH is programmed through its own CPU number (an LR0 pending, HW = 1,
+    priority 0x80) and through CPU 0's use of the views (an LR1 pending at
+    0xA0, then a read of that CPU's GICH_MISR, which waits for its settled);
+    a GICV_IAR read as CPU 1 returns CPU 1's vINTID and makes CPU 1's
+    LR0 active, never CPU 0's (read back as CPU 0 and CPU 1 and through the
+    views); an EOIR by CPU 1 deactivates CPU 1's physical INTID, deact_cpu = 1;
+    every read, and the lines, match the golden model (sim/model/cluster.py)."""
+    from vgic.rtl.cluster import Cluster
+    from vgic.sim.model import Cluster as ModelCluster
+    cls, extra = BRIDGES[bus]
+    m = Module()
+    m.submodules.bridge = bridge = cls(num_lrs=4, num_cpus=num_cpus, **extra)
+    m.submodules.core = core = Cluster(num_cpus, 4)
+    wiring.connect(m, bridge.reg, core.bus)
+    rec, port = Recorder(bridge.reg, num_cpus), port_of(bridge)
+    model = ModelCluster(4, num_cpus)
+    lr0, lr1 = regs.lr(0), regs.lr(1)
+    setup = []
+    for c in range(num_cpus):
+        setup += [(("w", regs.GICH_HCR.addr, 0x11, 0xF), c), (("w", regs.GICV_CTLR.addr, 1, 0xF), c),
+                  (("w", regs.GICV_PMR.addr, 0xF8, 0xF), c),
+                  (("w", lr0.addr, lr_value(40 + c, 0x80, 100 + c), 0xF), c)]
+    # CPU 0 through the views: each CPU's LR1 and GICH_VMCR (the same mask
+    # and enable as above; settled falls longest after it, rtl/timing.py),
+    # then that CPU's GICH_MISR (VGrp0E, HCR.VGrp0EIE = 1 above), a derived
+    # read, which waits for that CPU's settled
+    for c in range(num_cpus):
+        setup += [(("w", regs.alias_addr(c, lr1.offset), lr_value(60 + c, 0xA0), 0xF), 0),
+                  (("w", regs.alias_addr(c, regs.GICH_VMCR.offset), 0x1F << 27 | 1, 0xF), 0),
+                  (("r", regs.alias_addr(c, regs.GICH_MISR.offset)), 0)]
+    probe = [(("r", regs.GICV_IAR.addr), 1), (("r", lr0.addr), 0), (("r", lr0.addr), 1),
+             (("r", regs.alias_addr(1, lr0.offset)), 0), (("r", regs.alias_addr(0, lr0.offset)), 1),
+             (("r", regs.GICV_HPPIR.addr), 0), (("r", regs.GICV_RPR.addr), 1)]
+    eoi = [(("w", regs.GICV_EOIR.addr, 41, 0xF), 1), (("r", lr0.addr), 1),
+           (("r", regs.alias_addr(0, lr0.offset)), 1)]
+    deact = []
+
+    async def watch(ctx):
+        async for _, _, valid, pintid, cpu in ctx.tick().sample(
+                core.deact_valid, core.deact_pintid, core.deact_cpu):
+            if valid:
+                deact.append((pintid, cpu))
+
+    async def step(ctx, ops, seed):
+        kw = {"p_valid": 0.6, "p_ready": 0.5} if bus == "axi4lite" else {"p_idle": 0.3}
+        groups = [[]]                 # AXI orders reads and writes apart: a run at a time
+        for op in ops:
+            if bus == "axi4lite" and groups[-1] and groups[-1][-1][0][0] != op[0][0]:
+                groups.append([])
+            groups[-1].append(op)
+        got = []
+        for k, group in enumerate(groups):
+            got += await run_ops(ctx, bus, port, rec, [op for op, _ in group],
+                                 random.Random(seed * 100 + k), users=[c for _, c in group], **kw)
+        for (op, c), (data, err) in zip(ops, got):
+            assert not err, (op, c)
+            if op[0] == "w":
+                model.write_addr(op[1], op[2], op[3], cpu=c)
+            else:
+                want = model.read_addr(op[1], cpu=c)
+                assert data == want, f"{op} by CPU {c}: {data:#x}, golden model {want:#x}"
+        return [data for data, _ in got]
+
+    async def lines(ctx):
+        for _ in range(30):
+            await rec.tick(ctx)
+        got = ctx.get(core.virq), ctx.get(core.vfiq), ctx.get(core.maint_irq)
+        assert got == (model.virq, model.vfiq, model.maint)
+        return got
+
+    async def bench(ctx):
+        await step(ctx, setup, 1)
+        virq, _, _ = await lines(ctx)
+        assert virq == (1 << num_cpus) - 1               # every CPU has one to take
+        iar, lr0_cpu0, lr0_cpu1, view1, view0, *_ = await step(ctx, probe, 2)
+        assert iar == 41                                 # CPU 1's LR0 vINTID
+        assert lr0_cpu0 >> 28 & 3 == 0b01 and view0 >> 28 & 3 == 0b01   # CPU 0's still pending
+        assert lr0_cpu1 >> 28 & 3 == 0b10 and view1 >> 28 & 3 == 0b10   # CPU 1's active
+        virq, _, _ = await lines(ctx)
+        assert virq == ((1 << num_cpus) - 1) & ~0b10    # CPU 1 took its interrupt
+        assert deact == []
+        await step(ctx, eoi, 3)
+        await lines(ctx)
+        assert deact == [(101, 1)] and model.forwarded == [101] and model.forwarded_cpu == [1]
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(watch, background=True)
     sim.add_testbench(bench)
     sim.run()

@@ -173,15 +173,19 @@ def test_icarus_g2005_first_read_of_constant_address(tmp_path):
 
 
 def test_docs_instantiation_example_matches_ports():
-    """docs/verilog.md's instantiation example connects exactly the ports of
-    the module it says it generated."""
+    """docs/verilog.md's instantiation examples (one CPU, several) connect
+    exactly the ports of the module each says it generated."""
     import pathlib
     doc = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "verilog.md").read_text()
-    block = re.search(r"```verilog\n(.*?)```", doc, re.S).group(1)
-    cmd = re.search(r"// vgic verilog (.*)", block).group(1).split()
-    args = dict(zip(cmd[::2], cmd[1::2]))
-    text = generate(int(args["--lrs"]), args["--bus"], args["--name"])
-    assert set(re.findall(r"^\s*\.(\w+)\s*\(", block, re.M)) == top_ports(text, args["--name"])
+    blocks = re.findall(r"```verilog\n(.*?)```", doc, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        cmd = re.search(r"// vgic verilog (.*)", block).group(1).split()
+        args = dict(zip(cmd[::2], cmd[1::2]))
+        text = generate(int(args["--lrs"]), args["--bus"], args["--name"],
+                        num_cpus=int(args.get("--cpus", 1)))
+        assert set(re.findall(r"^\s*\.(\w+)\s*\(", block, re.M)) == \
+            top_ports(text, args["--name"])
 
 
 def test_header_states_core_timing():
@@ -476,3 +480,87 @@ def test_icarus_axi_reset_abandons_accepted_write(tmp_path, std):
                        extra=AXI_ABANDON % (3 * hold))
     assert lines == (expected_lines(before, 4, "ignore") + ["ABANDONED"]
                      + expected_lines(after, 4, "ignore", Model(4)))
+
+
+# -- several CPUs (`vgic verilog --cpus N`, rtl/cluster.py) ------------------------------
+
+CPU_PORTS = {"axi4lite": ["s_axil_awuser", "s_axil_aruser"], "apb": ["s_apb_pauser"],
+             "wishbone": ["s_wb_tga"], "wishbone-pipelined": ["s_wb_tga"]}
+
+
+def port_width(text, direction, port):
+    m = re.search(rf"^\s*{direction} (?:\[(\d+):0\] )?{port};", text, re.M)
+    assert m, f"no {direction} {port}"
+    return int(m.group(1)) + 1 if m.group(1) else 1
+
+
+@pytest.mark.parametrize("num_cpus", [2, 4])
+@pytest.mark.parametrize("bus", list(PORTS))
+def test_several_cpus_ports(bus, num_cpus):
+    """With --cpus N > 1 the top has the one-CPU ports plus the bus's CPU-number
+    signal(s) (AWUSER/ARUSER, PAUSER, TGA; regbus.cpu_bits wide) and deact_cpu;
+    the lines are N wide."""
+    text = generate(2, bus, "v", num_cpus=num_cpus)
+    assert top_ports(text, "v") == set(PORTS[bus] + COMMON + CPU_PORTS[bus] + ["deact_cpu"])
+    cb = (num_cpus - 1).bit_length()
+    for port in CPU_PORTS[bus]:
+        assert port_width(text, "input", port) == cb
+    assert port_width(text, "output", "deact_cpu") == cb
+    for line in ("virq", "vfiq", "maint_irq"):
+        assert port_width(text, "output", line) == num_cpus
+    assert port_width(text, "output", "deact_pintid") == 10
+
+
+def test_one_cpu_unchanged():
+    """--cpus 1 is the one-CPU file, byte for byte."""
+    assert generate(4, "apb", "v", num_cpus=1) == generate(4, "apb", "v")
+
+
+@pytest.mark.parametrize("num_cpus", [2, 3, 8])
+def test_several_cpus_header(num_cpus):
+    """The header names the CPU count, the signal carrying the CPU number,
+    and the processor-specific views (core 0x1000 + 0x200 n, GIC-400's 0x5000
+    + 0x200 n), one row per CPU; the ports' notes mention the vectors."""
+    text = generate(4, "axi4lite", "v", num_cpus=num_cpus)
+    header = text[:text.index("*/")]
+    cb = (num_cpus - 1).bit_length()
+    assert f"GICv2 virtual interfaces of {num_cpus} CPUs" in header
+    assert f"s_axil_awuser[{cb - 1}:0], s_axil_aruser[{cb - 1}:0]" in header
+    for n in range(num_cpus):
+        base = regs.alias_addr(n, 0)
+        assert f"0x{base:04X}-0x{base + 0x1FF:04X}  CPU {n}'s GICH (view)" in header
+    assert f"CPU {num_cpus}'s GICH" not in header
+    assert "+0x5000 + 0x200*n" in header and "deact_cpu" in header
+    assert re.search(rf"output\s+\[{num_cpus - 1}:0\] virq\s+virtual IRQs, bit n to CPU n", header)
+    rest = f"0x{regs.alias_addr(num_cpus, 0):04X}-0x1FFF and " if num_cpus < 8 else ""
+    assert f"(RAZ/WI); {rest}0x0200-0x0FFF hold no register" in header
+
+
+def test_cli_cpus(tmp_path, capsys):
+    """`vgic verilog --cpus 2` writes the several-CPU file and says so."""
+    out = tmp_path / "gic.v"
+    assert main(["verilog", "--cpus", "2", "--bus", "wishbone", "--name", "gic",
+                 "-o", str(out)]) == 0
+    assert top_ports(out.read_text(), "gic") == \
+        set(PORTS["wishbone"] + COMMON + ["s_wb_tga", "deact_cpu"])
+    assert "(wishbone, 4 LRs, 2 CPUs," in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "9", "two"])
+def test_cli_bad_cpus(value, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["verilog", "--cpus", value])
+    assert e.value.code == 2
+    assert "--cpus" in capsys.readouterr().err
+
+
+def test_several_cpus_parses_in_icarus(tmp_path):
+    """Icarus accepts the several-CPU file as Verilog-2005."""
+    import shutil
+    if shutil.which("iverilog") is None:
+        pytest.skip("iverilog not installed")
+    src = tmp_path / "v.v"
+    src.write_text(generate(2, "axi4lite", "v", num_cpus=2))
+    r = subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "v.vvp"), str(src)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -21,6 +21,16 @@ core addresses 0x1000-0x1FFF); such accesses are not forwarded either. Writes to
 RO registers and reads of WO registers are architected (ignored / read 0, rule 3)
 and get OKAY.
 
+Several CPUs (num_cpus > 1, rtl/cluster.py): the requester's CPU number
+comes with the access (``cpu``). The processor-specific GICH views of the
+CPUs that exist (0x1000 + 0x200 n, n < num_cpus, regs.alias_addr) hold
+registers, at the offsets GICH holds them; the rest of 0x1000-0x1FFF does
+not. A requester numbered num_cpus or above has no GICH and no GICV of its
+own (the core answers RAZ/WI): with errors="report" its accesses to them are
+errors, while the views answer it like any other CPU. A read of GICH_MISR
+through a view waits for that CPU's ``settled`` as well
+(regbus.needs_settled(word, num_cpus), re-exported here for the bridges).
+
 An error response always means: the core saw nothing.
 
 Reset (every bridge; docs/verilog.md "Reset"; AXI IHI0022 A3.1.2). A bridge's
@@ -46,9 +56,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
-from ..regbus import LATENCY
+from ..regbus import LATENCY, cpu_bits, needs_settled, settled_words
 
-__all__ = ["ERROR_POLICIES", "check_errors", "mapped_words", "AccessCheck", "in_flight"]
+__all__ = ["ERROR_POLICIES", "check_errors", "mapped_words", "AccessCheck", "in_flight",
+           "check_num_cpus", "settled_words", "needs_settled"]
 
 ERROR_POLICIES = ("ignore", "report")
 
@@ -60,6 +71,11 @@ def check_errors(errors):
     return errors
 
 
+def check_num_cpus(num_cpus):
+    """num_cpus of a bridge: 1 to regs.MAX_CPUS (ValueError naming it otherwise)."""
+    return regs.check_num_cpus(num_cpus)
+
+
 def in_flight(m, issued, name, depth=LATENCY):
     """`issued` (a 1-bit value of a request's cycle) through `depth` registers,
     as the core's answer goes: [cycle t+1, ..., cycle t+depth], the last one,
@@ -69,30 +85,40 @@ def in_flight(m, issued, name, depth=LATENCY):
     return stages
 
 
-def mapped_words(num_lrs):
-    """Word addresses on the core bus that hold a register with num_lrs LRs."""
+def mapped_words(num_lrs, num_cpus=1, views=None):
+    """Word addresses on the core bus that hold a register with num_lrs LRs:
+    by default the requester's GICH and GICV and, with num_cpus > 1, every
+    CPU's processor-specific GICH view; views=False: the former only,
+    views=True: the latter only."""
     regs.check_num_lrs(num_lrs)
+    check_num_cpus(num_cpus)
     implemented_lrs = {regs.lr(n).name for n in range(num_lrs)}
-    return sorted(r.word for r in regs.GICH + regs.GICV
-                  if not (r.name.startswith("LR") and r.name not in implemented_lrs))
+    own = [r for r in regs.GICH + regs.GICV
+           if not (r.name.startswith("LR") and r.name not in implemented_lrs)]
+    words = [] if views is True else [r.word for r in own]
+    if num_cpus > 1 and views is not False:
+        words += [regs.alias_addr(n, r.offset) >> 2 for n in range(num_cpus)
+                  for r in own if r.frame == "GICH" and r.offset < regs.ALIAS_STRIDE]
+    return sorted(words)
 
 
 class AccessCheck(wiring.Component):
     """Decides, for one access, whether it is forwarded and whether it is an error.
 
     addr is the byte address (low CORE_ADDR_BITS bits), write = 1 for a write,
-    strb the byte enables of a write (ignored for reads).
+    strb the byte enables of a write (ignored for reads); with num_cpus > 1,
+    cpu the requester's CPU number.
     """
-    addr:    In(regs.CORE_ADDR_BITS)
-    write:   In(1)
-    strb:    In(4)
-    forward: Out(1)
-    error:   Out(1)
 
-    def __init__(self, num_lrs=4, errors="ignore"):
+    def __init__(self, num_lrs=4, errors="ignore", num_cpus=1):
         self.num_lrs = regs.check_num_lrs(num_lrs)
         self.errors = check_errors(errors)
-        super().__init__()
+        self.num_cpus = check_num_cpus(num_cpus)
+        super().__init__({
+            "addr": In(regs.CORE_ADDR_BITS), "write": In(1), "strb": In(4),
+            **({"cpu": In(cpu_bits(num_cpus))} if num_cpus > 1 else {}),
+            "forward": Out(1), "error": Out(1),
+        })
 
     def elaborate(self, platform):
         m = Module()
@@ -107,7 +133,17 @@ class AccessCheck(wiring.Component):
             # time 0 (a Switch would be one more `always @*` block to wake,
             # docs/verilog.md "Reset"). The same function for synthesis.
             mapped = Signal()
-            m.d.comb += mapped.eq(self.addr[2:].matches(*mapped_words(self.num_lrs)))
+            word = self.addr[2:]
+            if self.num_cpus == 1:
+                m.d.comb += mapped.eq(word.matches(*mapped_words(self.num_lrs)))
+            else:
+                # the requester's own frames exist for CPUs 0..num_cpus-1 only;
+                # the views of those CPUs for any requester
+                own = word.matches(*mapped_words(self.num_lrs, self.num_cpus, views=False))
+                if self.num_cpus < 2 ** cpu_bits(self.num_cpus):
+                    own = own & (self.cpu < self.num_cpus)
+                view = word.matches(*mapped_words(self.num_lrs, self.num_cpus, views=True))
+                m.d.comb += mapped.eq(own | view)
             m.d.comb += [
                 self.forward.eq(word_ok & mapped),
                 self.error.eq(~(word_ok & mapped)),

@@ -36,14 +36,24 @@
   completed but whose B was not taken gets no B, a read accepted but not
   answered no R; BVALID and RVALID are low from its first edge, AWREADY,
   WREADY and ARREADY high. A reset of the core alone loses no response.
+- Several CPUs (num_cpus > 1, rtl/cluster.py): the requester's CPU number
+  comes on the address channels' user signals, AWUSER with AW and ARUSER
+  with AR, in their low cpu_bits bits (regbus.cpu_bits); higher bits, up to
+  user_width (default: cpu_bits), are ignored. Arm's GICs take the
+  requester the same way (docs/verilog.md, "Several CPUs"). Each is held in
+  its channel's skid buffer with the address and goes to the core with the
+  request (``reg.cpu``, a register like ``reg.addr``, so the core's
+  ``ready``/``settled``, which depend on them, still come from registers
+  alone). With num_cpus = 1 there are no user signals (the bridge is as
+  before).
 """
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
-from ..regbus import LATENCY, RegBusSignature, needs_settled
-from .access import AccessCheck, check_errors, in_flight
+from ..regbus import LATENCY, RegBusSignature, cpu_bits
+from .access import AccessCheck, check_errors, check_num_cpus, in_flight, needs_settled
 
 __all__ = ["AXI4LiteSignature", "AXI4LiteBridge", "OKAY", "SLVERR"]
 
@@ -58,36 +68,77 @@ def check_addr_width(addr_width):
     return addr_width
 
 
-class AXI4LiteSignature(wiring.Signature):
-    """AXI4-Lite, 32-bit data, directions as seen from the manager."""
+MAX_USER_WIDTH = 1024            # the widest user signal a bridge takes (AXI sets no limit)
 
-    def __init__(self, addr_width=regs.CORE_ADDR_BITS):
+
+def check_sideband_width(name, width):
+    """The width of a user/tag signal (AxUSER, PAUSER, TGA): 0 (none) to
+    MAX_USER_WIDTH."""
+    if isinstance(width, bool) or not isinstance(width, int) or not 0 <= width <= MAX_USER_WIDTH:
+        raise ValueError(f"{name} must be an integer from 0 to {MAX_USER_WIDTH}, got {width!r}")
+    return width
+
+
+def check_user_width(user_width, num_cpus):
+    """The AWUSER/ARUSER width for num_cpus CPUs: None for the default
+    (regbus.cpu_bits(num_cpus), 0 for one CPU: no user signals); otherwise
+    at least cpu_bits(num_cpus), and 0 only for one CPU."""
+    need = cpu_bits(check_num_cpus(num_cpus))
+    if user_width is None:
+        return need
+    check_sideband_width("user_width", user_width)
+    if num_cpus == 1 and user_width:
+        raise ValueError(f"user_width {user_width}: with one CPU there is no CPU number to "
+                         "carry and no AWUSER/ARUSER (leave user_width unset or 0)")
+    if user_width < need:
+        raise ValueError(f"user_width {user_width} cannot carry the CPU number of {num_cpus} "
+                         f"CPUs: AWUSER/ARUSER need at least {need} bits")
+    return user_width
+
+
+class AXI4LiteSignature(wiring.Signature):
+    """AXI4-Lite, 32-bit data, directions as seen from the manager;
+    user_width > 0: AWUSER and ARUSER of that width."""
+
+    def __init__(self, addr_width=regs.CORE_ADDR_BITS, user_width=0):
         self.addr_width = check_addr_width(addr_width)
+        self.user_width = check_sideband_width("user_width", user_width)
+        aw_user = {"awuser": Out(user_width)} if user_width else {}
+        ar_user = {"aruser": Out(user_width)} if user_width else {}
         super().__init__({
-            "awaddr":  Out(addr_width), "awprot": Out(3), "awvalid": Out(1), "awready": In(1),
+            "awaddr":  Out(addr_width), "awprot": Out(3), **aw_user,
+            "awvalid": Out(1), "awready": In(1),
             "wdata":   Out(32), "wstrb": Out(4), "wvalid": Out(1), "wready": In(1),
             "bresp":   In(2), "bvalid": In(1), "bready": Out(1),
-            "araddr":  Out(addr_width), "arprot": Out(3), "arvalid": Out(1), "arready": In(1),
+            "araddr":  Out(addr_width), "arprot": Out(3), **ar_user,
+            "arvalid": Out(1), "arready": In(1),
             "rdata":   In(32), "rresp": In(2), "rvalid": In(1), "rready": Out(1),
         })
 
 
 class AXI4LiteBridge(wiring.Component):
-    """AXI4-Lite subordinate (``axi``) driving the core register bus (``reg``)."""
+    """AXI4-Lite subordinate (``axi``) driving the core register bus (``reg``).
+    num_cpus > 1: the requester's CPU number in AWUSER/ARUSER[cpu_bits-1:0],
+    on ``reg.cpu``; user_width: the width of AWUSER/ARUSER (default cpu_bits)."""
 
-    def __init__(self, num_lrs=4, errors="ignore", addr_width=regs.CORE_ADDR_BITS):
+    def __init__(self, num_lrs=4, errors="ignore", addr_width=regs.CORE_ADDR_BITS,
+                 num_cpus=1, user_width=None):
         self.num_lrs = regs.check_num_lrs(num_lrs)
         self.errors = check_errors(errors)
+        self.num_cpus = check_num_cpus(num_cpus)
+        self.user_width = check_user_width(user_width, num_cpus)
         super().__init__({
-            "axi": In(AXI4LiteSignature(addr_width)),
-            "reg": Out(RegBusSignature()),
+            "axi": In(AXI4LiteSignature(addr_width, self.user_width)),
+            "reg": Out(RegBusSignature(cpu_bits(num_cpus))),
         })
 
     def elaborate(self, platform):
         m = Module()
         axi, reg = self.axi, self.reg
-        m.submodules.wcheck = wcheck = AccessCheck(self.num_lrs, self.errors)
-        m.submodules.rcheck = rcheck = AccessCheck(self.num_lrs, self.errors)
+        n = self.num_cpus
+        cb = cpu_bits(n)
+        m.submodules.wcheck = wcheck = AccessCheck(self.num_lrs, self.errors, n)
+        m.submodules.rcheck = rcheck = AccessCheck(self.num_lrs, self.errors, n)
 
         # Skid buffers: READY = buffer empty.
         aw_full, aw_addr = Signal(name="aw_full"), Signal(regs.CORE_ADDR_BITS, name="aw_addr")
@@ -108,8 +159,9 @@ class AXI4LiteBridge(wiring.Component):
         # last time goes first. That choice is made a cycle ahead, from the
         # registers' next values (go_w, go_r), so the core's address select
         # and strobes come straight from flip-flops; the core's `ready` and
-        # `settled` are registers too, and r_settle (the buffered read needs
-        # settled) is registered below.
+        # `settled` are registers too, or (several CPUs) functions of the
+        # registered cpu and address alone, and r_settle (the buffered read
+        # needs settled) is registered below.
         go_w, go_r = Signal(name="go_w"), Signal(name="go_r")
         write_first = Signal(name="write_first")
         r_settle = Signal(name="r_settle")
@@ -148,7 +200,7 @@ class AXI4LiteBridge(wiring.Component):
             core_addr.eq(Mux(pick_w_n, aw_addr_n[2:], ar_addr_n[2:])),
             w_forward.eq(wcheck.forward), w_error.eq(wcheck.error),
             r_forward.eq(rcheck.forward), r_error.eq(rcheck.error),
-            r_settle.eq(needs_settled(ar_addr_n[2:])),
+            r_settle.eq(needs_settled(ar_addr_n[2:], n)),
         ]
 
         m.d.comb += [
@@ -169,6 +221,21 @@ class AXI4LiteBridge(wiring.Component):
             m.d.sync += [w_data.eq(axi.wdata), w_strb.eq(axi.wstrb)]
         with m.If(axi.arvalid & ~ar_full):
             m.d.sync += ar_addr.eq(axi.araddr[:regs.CORE_ADDR_BITS])
+        if cb:
+            # Several CPUs: the requester's number (AWUSER/ARUSER low bits)
+            # held in the AW/AR skid buffer with its address, and presented
+            # with it (core_cpu, a register loaded like core_addr).
+            aw_cpu, ar_cpu = Signal(cb, name="aw_cpu"), Signal(cb, name="ar_cpu")
+            aw_cpu_n = Mux(aw_full, aw_cpu, axi.awuser[:cb])
+            ar_cpu_n = Mux(ar_full, ar_cpu, axi.aruser[:cb])
+            core_cpu = Signal(cb, name="core_cpu")
+            m.d.comb += [wcheck.cpu.eq(aw_cpu_n), rcheck.cpu.eq(ar_cpu_n),
+                         reg.cpu.eq(core_cpu)]
+            m.d.sync += core_cpu.eq(Mux(pick_w_n, aw_cpu_n, ar_cpu_n))
+            with m.If(axi.awvalid & ~aw_full):
+                m.d.sync += aw_cpu.eq(axi.awuser[:cb])
+            with m.If(axi.arvalid & ~ar_full):
+                m.d.sync += ar_cpu.eq(axi.aruser[:cb])
 
         # B channel: the response is known at issue (the core holds every later
         # request off until the write has landed, rtl/regbus.py).

@@ -20,28 +20,40 @@ ACK/ERR, pipelined raises STALL (so STALL depends on ADR and WE).
 Reset (access.py, "Reset"): the interface's reset (RST_I); requests in
 progress get no ACK/ERR, then or after it (CYC low during the reset). A reset
 of the core alone loses no response.
+
+Several CPUs (num_cpus > 1, rtl/cluster.py): the requester's CPU number is
+an address tag, TGA (Wishbone B4's user-defined tag of the address phase,
+TGA_O at the master, TGA_I here; regbus.cpu_bits wide). It is qualified by
+STB as ADR is and goes to the core with the request (``reg.cpu``), in the
+cycle the request is taken; classic: held, with ADR, until ACK/ERR. The
+core's ``ready``/``settled`` then depend on ADR and TGA in that cycle, so
+pipelined STALL does too. With num_cpus = 1 there is no TGA (the bridge is
+as before).
 """
 from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regs
-from ..regbus import RegBusSignature, needs_settled
-from .access import AccessCheck, check_errors, in_flight
-from .axi4lite import check_addr_width
+from ..regbus import RegBusSignature, cpu_bits
+from .access import AccessCheck, check_errors, check_num_cpus, in_flight, needs_settled
+from .axi4lite import check_addr_width, check_sideband_width
 
 __all__ = ["WishboneSignature", "WishboneBridge"]
 
 
 class WishboneSignature(wiring.Signature):
     """Wishbone B4, 32-bit data, 8-bit granularity, directions as seen from the
-    master. addr_width is the byte address width; ADR has addr_width - 2 bits."""
+    master. addr_width is the byte address width; ADR has addr_width - 2 bits.
+    tga_width > 0: an address tag TGA of that width."""
 
-    def __init__(self, addr_width=regs.CORE_ADDR_BITS, pipelined=False):
+    def __init__(self, addr_width=regs.CORE_ADDR_BITS, pipelined=False, tga_width=0):
         self.addr_width = check_addr_width(addr_width)
         self.pipelined = bool(pipelined)
+        self.tga_width = check_sideband_width("tga_width", tga_width)
         members = {
-            "adr": Out(addr_width - 2), "dat_w": Out(32), "dat_r": In(32), "sel": Out(4),
+            "adr": Out(addr_width - 2), **({"tga": Out(tga_width)} if tga_width else {}),
+            "dat_w": Out(32), "dat_r": In(32), "sel": Out(4),
             "cyc": Out(1), "stb": Out(1), "we": Out(1), "ack": In(1), "err": In(1),
         }
         if pipelined:
@@ -50,29 +62,33 @@ class WishboneSignature(wiring.Signature):
 
 
 class WishboneBridge(wiring.Component):
-    """Wishbone B4 slave (``wb``) driving the core register bus (``reg``)."""
+    """Wishbone B4 slave (``wb``) driving the core register bus (``reg``);
+    num_cpus > 1: the requester's CPU number on TGA, on ``reg.cpu``."""
 
     def __init__(self, num_lrs=4, errors="ignore", pipelined=False,
-                 addr_width=regs.CORE_ADDR_BITS):
+                 addr_width=regs.CORE_ADDR_BITS, num_cpus=1):
         self.num_lrs = regs.check_num_lrs(num_lrs)
         self.errors = check_errors(errors)
         self.pipelined = bool(pipelined)
+        self.num_cpus = check_num_cpus(num_cpus)
+        cb = cpu_bits(num_cpus)
         super().__init__({
-            "wb": In(WishboneSignature(addr_width, pipelined)),
-            "reg": Out(RegBusSignature()),
+            "wb": In(WishboneSignature(addr_width, pipelined, cb)),
+            "reg": Out(RegBusSignature(cb)),
         })
 
     def elaborate(self, platform):
         m = Module()
         wb, reg = self.wb, self.reg
-        m.submodules.check = check = AccessCheck(self.num_lrs, self.errors)
+        m.submodules.check = check = AccessCheck(self.num_lrs, self.errors, self.num_cpus)
 
         word = wb.adr[:regs.CORE_ADDR_BITS - 2]
         start = Signal()
         started = in_flight(m, start, "started")     # cycles t+1 .. t+LATENCY after a start
         busy = started[-1]               # this cycle answers a request (ACK/ERR)
         # the core takes this request now: ready, and settled for a derived read
-        takes = reg.ready & (reg.settled | wb.we | ~needs_settled(word))
+        # (several CPUs: those of the CPU interface TGA and ADR select, below)
+        takes = reg.ready & (reg.settled | wb.we | ~needs_settled(word, self.num_cpus))
         # classic: the held request is not started again until its answer is out
         m.d.comb += start.eq(wb.cyc & wb.stb & takes
                              & (Const(1) if self.pipelined else ~Cat(started).any()))
@@ -84,6 +100,8 @@ class WishboneBridge(wiring.Component):
             reg.w_stb.eq(start & wb.we & check.forward),
             reg.r_stb.eq(start & ~wb.we & check.forward),
         ]
+        if self.num_cpus > 1:
+            m.d.comb += [reg.cpu.eq(wb.tga), check.cpu.eq(wb.tga)]
         if self.pipelined:
             m.d.comb += wb.stall.eq(~takes)
 
