@@ -41,10 +41,10 @@ docs:
 clean:
 	rm -rf $(BUILD) .pytest_cache .hypothesis
 
-# make verilog [LRS=4] [BUS=axi4lite|apb|wishbone|wishbone-pipelined]: one
+apb|apb|wishbone|wishbone-pipelined]: one
 # self-contained Verilog file (sim/verilog.py; guide in docs/verilog.md).
 verilog: setup
-	vgic verilog --lrs $(LRS) --bus $(BUS) -o $(BUILD)/vgic.v
+	vgic verilog --lrs $(LRS) --cpus $(CPUS) --bus $(BUS) -o $(BUILD)/vgic.v
 
 # make fuzz N=200000 [LRS=4] [CPUS=4] [SEED=1] [ENGINE=fast] [PROFILE=kvm]: model-vs-engine
 # differential run (sim/fuzz.py). Without LRS on the command line, N is spread
