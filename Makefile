@@ -14,7 +14,7 @@ help:
 	@echo "make run        replay the example trace on the model and the RTL, write build/example.vcd"
 	@echo "make test       install everything, run the whole test suite"
 	@echo "make fuzz N=..  random model-vs-RTL differential run of N transactions"
-	@echo "make verilog    write $(BUILD)/vgic.v (LRS=$(LRS) BUS=$(BUS))"
+	@echo "make verilog    write $(BUILD)/vgic.v (LRS=$(LRS) CPUS=$(CPUS) BUS=$(BUS))"
 	@echo "make bench-hw   area/Fmax/latency tables;  make bench-sim  simulation speed"
 	@echo "make bench-replay  vgic replay throughput and peak memory on a 1M-transaction trace"
 	@echo "make bench-throughput  core-bus cycles per access, requests back to back"

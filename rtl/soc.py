@@ -1,11 +1,15 @@
 # Ref: rtl/top.py (core ports), rtl/bridges/* (bus bridges)
 """The core behind a standard bus, with flat ports for a Verilog top level.
 
-``BusVirtualInterface(num_lrs, bus)`` is rtl/top.py's VirtualInterface behind
-one bridge. Its ports are the bus's standard signal names with a prefix
-(``s_axil_awaddr``, ``s_apb_psel``, ``s_wb_cyc``, ...), the core's outputs
-(``virq``, ``vfiq``, ``maint_irq``, ``deact_valid``, ``deact_pintid``), and,
-once converted to Verilog, ``clk`` and ``rst`` (synchronous, active high).
+``BusVirtualInterface(num_lrs, bus, num_cpus=1)`` is rtl/top.py's
+VirtualInterface (several CPUs: rtl/cluster.py's Cluster) behind one bridge.
+Its ports are the bus's standard signal names with a prefix
+(``s_axil_awaddr``, ``s_apb_psel``, ``s_wb_cyc``, ...; with several CPUs the
+requester's number too: ``s_axil_awuser``/``aruser``, ``s_apb_pauser``,
+``s_wb_tga``), the core's outputs (``virq``, ``vfiq``, ``maint_irq``,
+``deact_valid``, ``deact_pintid``; several CPUs: the lines one bit per CPU
+and ``deact_cpu``), and, once converted to Verilog, ``clk`` and ``rst``
+(synchronous, active high).
 
 ``rst`` (the ``sync`` domain's reset) resets the bridge and the core together:
 it is the bus port's reset (rtl/bridges/access.py, "Reset"; docs/verilog.md,
@@ -20,7 +24,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
 from . import regs
-from .top import VirtualInterface
+from .cluster import build
 from .bridges.axi4lite import AXI4LiteBridge
 from .bridges.apb import APBBridge
 from .bridges.wishbone import WishboneBridge
@@ -44,18 +48,21 @@ def check_bus(bus):
 
 
 class BusVirtualInterface(wiring.Component):
-    """VirtualInterface(num_lrs) behind a bus bridge, with flat prefixed ports."""
+    """The core of `num_cpus` CPU interfaces of `num_lrs` LRs (cluster.build)
+    behind a bus bridge, with flat prefixed ports."""
 
     def __init__(self, num_lrs=4, bus="axi4lite", errors="ignore",
-                 addr_width=regs.CORE_ADDR_BITS, iidr=regs.IIDR_DEFAULT):
+                 addr_width=regs.CORE_ADDR_BITS, iidr=regs.IIDR_DEFAULT, num_cpus=1):
         self.num_lrs = regs.check_num_lrs(num_lrs)
+        self.num_cpus = regs.check_num_cpus(num_cpus)
         self.bus = check_bus(bus)
         self.errors = check_errors(errors)
         self.addr_width = addr_width
         self.iidr = iidr
         cls, extra, self.prefix, self._port = BUSES[bus]
-        self.bridge = cls(num_lrs=num_lrs, errors=errors, addr_width=addr_width, **extra)
-        self.core = VirtualInterface(num_lrs=num_lrs, iidr=iidr)
+        cpus = {"num_cpus": num_cpus} if num_cpus > 1 else {}
+        self.bridge = cls(num_lrs=num_lrs, errors=errors, addr_width=addr_width, **cpus, **extra)
+        self.core = build(num_lrs, num_cpus, iidr)
         # The bridge's bus port, one flat port per signal, same direction.
         bus_port = self.bridge.signature.members[self._port].signature
         self.bus_members = {name: m for name, m in bus_port.members.items()}
