@@ -18,6 +18,11 @@ that the register reads return exactly that state, so the properties are about
 the architectural registers. Every expected value below is the rule of
 docs/architecture.md written out in Amaranth (definitions of arch 3: prio, en,
 gmask, gprio, RP, vid_out, R5 candidate; class Arch), not the RTL's expression.
+
+Group `cpus` (CLUSTER_GROUPS) has a harness of its own, ClusterHarness (at the
+end): a 2-CPU rtl/cluster.py Cluster, each CPU compared with a lone
+VirtualInterface fed only that CPU's requests. `harness(group, ...)` builds
+the harness of any group.
 """
 from amaranth.hdl import Elaboratable, Module, Signal, Const, Cat, Mux, Assert, Assume, Cover
 from amaranth.asserts import AnySeq
@@ -27,7 +32,7 @@ from vgic.rtl.regs import (LR_FIELDS, HCR_FIELDS, CTLR_FIELDS, VMCR_FIELDS, MISR
                            INVALID, PENDING, ACTIVE, PENDING_ACTIVE, SPURIOUS, SPURIOUS_GRP1)
 from vgic.rtl.regbus import ADDR_WIDTH, LATENCY, needs_settled
 
-__all__ = ["GROUPS", "Harness"]
+__all__ = ["GROUPS", "CLUSTER_GROUPS", "Harness", "ClusterHarness", "harness"]
 
 # property group -> what it proves (the .sby file of the same name runs it)
 GROUPS = {
@@ -39,7 +44,11 @@ GROUPS = {
     "eoi":        "5b. EOIR/AEOIR/DIR deactivate the matched LR, count unmatched EOIs, forward HW pINTIDs (R8-R11)",
     "bus":        "6. every request is acked exactly LATENCY = 3 cycles later, ready/settled are live, derived reads wait for settled; reads return and writes store the registers (regbus, timing, arch 1.4, 2.19)",
     "cover":      "7. reachability: every MISR bit, EOICount wrap, a preempting IAR, the lines",
+    "cpus":       "8. several CPUs (rtl/cluster.py, 2 CPUs): each CPU interface is a lone one fed only its own requests and those through its GICH view; one deactivation at a time, deact_cpu names it",
 }
+# groups whose harness is ClusterHarness (a 2-CPU rtl/cluster.py), not Harness
+CLUSTER_GROUPS = ("cpus",)
+CLUSTER_CPUS = 2
 
 
 def f(value, fields, name):
@@ -283,6 +292,8 @@ class Harness(Elaboratable):
     def __init__(self, group, num_lrs, top=None, strengthen=True):
         if group not in GROUPS:
             raise ValueError(f"unknown property group {group!r}; known: {', '.join(GROUPS)}")
+        if group in CLUSTER_GROUPS:
+            raise ValueError(f"group {group!r} is about a Cluster: ClusterHarness (or harness())")
         regs.check_num_lrs(num_lrs)
         if top is None:
             from vgic.rtl.top import VirtualInterface
@@ -822,3 +833,159 @@ class Harness(Elaboratable):
         m.d.comb += Cover(top.vfiq)
         m.d.comb += Cover(top.maint_irq)
         m.d.comb += Cover(top.deact_valid)
+
+
+# -- 8. several CPUs (rtl/cluster.py) -------------------------------------------------------
+def harness(group, num_lrs, top=None, strengthen=True):
+    """The harness of `group`: ClusterHarness for CLUSTER_GROUPS, else Harness."""
+    cls = ClusterHarness if group in CLUSTER_GROUPS else Harness
+    return cls(group, num_lrs, top=top, strengthen=strengthen)
+
+
+class ClusterHarness(Elaboratable):
+    """Group `cpus` around `top` (default: the real Cluster(CLUSTER_CPUS,
+    num_lrs); the mutation check passes a broken one) and, for every CPU j,
+    a reference: a lone VirtualInterface(num_lrs), `refs[j]`.
+
+    The bus is free as in Harness: any `cpu`, address, data, byte enables and
+    strobes every cycle, also while the selected CPU interface has ready = 0
+    or settled = 0 (it must ignore them); only never r_stb and w_stb
+    together. Reset is free. refs[j] gets, by the map of rtl/regs.py (not by
+    the cluster's decode), exactly the requests that belong to CPU j: those
+    with cpu == j outside the processor-specific views (its banked GICH and
+    GICV, at their addresses), and those of any requester at
+    regs.alias_addr(j, offset) (as GICH `offset`). In every other cycle its
+    strobes are 0 and its address, data and byte enables are free (not the
+    cluster's), so it never sees another CPU's requests at all.
+
+    Proven, every cycle, for every j: CPU j of the cluster is that lone
+    interface. Its state (LRs; GICH_HCR, EOICount included; GICV_CTLR, PMR,
+    BPR, ABPR, APR; MISR), its lines (the cluster's virq[j], vfiq[j],
+    maint_irq[j]), its deactivations, its ready, settled, ack and read data
+    equal the reference's. So a request by another CPU (GICH or GICV, read
+    or write, taken or not, directly or through any view but j's) never
+    changes CPU j's state nor, then or later, its lines; and CPU j's own
+    requests, and any through its view, act on it exactly as on a lone CPU
+    interface. On the cluster's bus: a request for CPU j sees CPU j's ready
+    and settled, and its response (ack, r_data, LATENCY cycles later) is CPU
+    j's, alone; a request that is no CPU's (the view of a CPU at or above
+    num_cpus) is acknowledged with 0 (RAZ/WI), and the cluster acknowledges
+    nothing else. The deactivation port: at most one CPU pulses deact_valid
+    in a cycle; the port pulses exactly then, deact_cpu names that CPU and
+    deact_pintid is its pINTID.
+    """
+
+    def __init__(self, group, num_lrs, top=None, strengthen=True):
+        if group not in CLUSTER_GROUPS:
+            raise ValueError(f"ClusterHarness proves {', '.join(CLUSTER_GROUPS)}, not {group!r}")
+        regs.check_num_lrs(num_lrs)
+        from vgic.rtl.cluster import Cluster
+        from vgic.rtl.top import VirtualInterface
+        if top is None:
+            top = Cluster(CLUSTER_CPUS, num_lrs)
+        if top.num_lrs != num_lrs:
+            raise ValueError(f"top has {top.num_lrs} LRs, harness expects {num_lrs}")
+        self.group, self.num_lrs, self.top = group, num_lrs, top
+        self.refs = [VirtualInterface(num_lrs=num_lrs, iidr=top.iidr) for _ in top.cpus]
+        self.strengthen = strengthen
+
+    def elaborate(self, platform):
+        m = Module()
+        cl = self.top
+        m.submodules.dut = cl
+        bus = cl.bus
+        m.d.comb += [
+            bus.cpu.eq(AnySeq(len(bus.cpu))),
+            bus.addr.eq(AnySeq(ADDR_WIDTH)), bus.r_stb.eq(AnySeq(1)), bus.w_stb.eq(AnySeq(1)),
+            bus.w_data.eq(AnySeq(32)), bus.w_strb.eq(AnySeq(4)),
+            Assume(~(bus.r_stb & bus.w_stb)),
+        ]
+        mine = []                        # the presented request is CPU j's
+        for j, ref in enumerate(self.refs):
+            m.submodules[f"ref{j}"] = ref
+            mine.append(self._watch(m, j, ref))
+        # -- a request that is no CPU's (the view of a CPU at or above
+        #    num_cpus) is RAZ/WI: acknowledged LATENCY cycles later with 0; the
+        #    cluster acknowledges nothing else than that and its CPUs' answers
+        void = Signal(LATENCY, name="void_requests")
+        m.d.sync += void.eq(Cat((bus.r_stb | bus.w_stb) & ~Cat(*mine).any(), void[:-1]))
+        m.d.comb += Assert(bus.ack == (void[-1] | Cat(*(ref.bus.ack for ref in self.refs)).any()))
+        with m.If(void[-1]):
+            m.d.comb += Assert(bus.r_data == 0)
+
+        # -- the deactivation port (rtl/cluster.py): the CPUs' pulses never
+        #    collide; the port pulses exactly when one CPU does, and names it
+        valids = Cat(*(cpu.deact_valid for cpu in cl.cpus))
+        m.d.comb += [
+            Assert((valids & (valids - 1)) == 0),
+            Assert(cl.deact_valid == valids.any()),
+        ]
+        for n, cpu in enumerate(cl.cpus):
+            with m.If(cpu.deact_valid):
+                m.d.comb += [Assert(cl.deact_cpu == n),
+                             Assert(cl.deact_pintid == cpu.deact_pintid)]
+        return m
+
+    def _watch(self, m, j, ref):
+        """refs[j] fed CPU j's requests; CPU j of the cluster asserted equal to it."""
+        cl, bus, N = self.top, self.top.bus, self.num_lrs
+        cpu = cl.cpus[j]
+        # -- the requests of CPU j, by the map (rtl/regs.py, byte addresses)
+        byte = Cat(Const(0, 2), bus.addr)
+        views = (byte >= regs.ALIAS_BASE) & (byte < regs.ALIAS_BASE + regs.ALIAS_STRIDE * regs.MAX_CPUS)
+        base = regs.alias_addr(j, 0)
+        in_view = (byte >= base) & (byte < base + regs.ALIAS_STRIDE)
+        for_j = Signal(name=f"for_cpu{j}")            # the presented request is CPU j's
+        m.d.comb += for_j.eq(Mux(views, in_view, bus.cpu == j))
+        word = Signal(ADDR_WIDTH, name=f"cpu{j}_addr")  # what CPU j's interface is asked for
+        offset = (byte - base)[:(regs.ALIAS_STRIDE - 1).bit_length()]    # GICH offset in the view
+        m.d.comb += word.eq(Mux(views, (regs.core_addr("GICH", 0) + offset) >> 2, bus.addr))
+        rbus = ref.bus
+        m.d.comb += [
+            rbus.addr.eq(Mux(for_j, word, AnySeq(ADDR_WIDTH))),
+            rbus.w_data.eq(Mux(for_j, bus.w_data, AnySeq(32))),
+            rbus.w_strb.eq(Mux(for_j, bus.w_strb, AnySeq(4))),
+            rbus.r_stb.eq(bus.r_stb & for_j),
+            rbus.w_stb.eq(bus.w_stb & for_j),
+        ]
+
+        # -- CPU j of the cluster is the lone interface, every cycle: state ...
+        g, rg = cpu.vcpu.gicv, ref.vcpu.gicv
+        for k in range(N):
+            m.d.comb += Assert(cpu.lr_bank.status.lr[k].as_value()
+                               == ref.lr_bank.status.lr[k].as_value())
+        m.d.comb += [
+            Assert(cpu.hyp.gich.hcr.as_value() == ref.hyp.gich.hcr.as_value()),
+            Assert(g.ctlr.as_value() == rg.ctlr.as_value()),
+            Assert(g.vmprimask == rg.vmprimask),
+            Assert(g.bpr == rg.bpr),
+            Assert(g.abpr == rg.abpr),
+            Assert(g.apr == rg.apr),
+            Assert(cpu.maintenance.gich.misr == ref.maintenance.gich.misr),
+        ]
+        # ... its lines (the cluster's, bit j), deactivations and bus
+        m.d.comb += [
+            Assert(cl.virq[j] == ref.virq),
+            Assert(cl.vfiq[j] == ref.vfiq),
+            Assert(cl.maint_irq[j] == ref.maint_irq),
+            Assert(cpu.deact_valid == ref.deact_valid),
+            Assert(~ref.deact_valid | (cpu.deact_pintid == ref.deact_pintid)),
+            Assert(cpu.bus.ready == rbus.ready),
+            Assert(cpu.bus.settled == rbus.settled),
+            Assert(cpu.bus.ack == rbus.ack),
+            Assert(~rbus.ack | (cpu.bus.r_data == rbus.r_data)),
+        ]
+        if self.strengthen:
+            # Strengthening only: APR's prefix ORs, a register that lands with
+            # APR (rtl/vcpu.py), are the same too (else the induction may
+            # start from two that differ unseen until the lines load; it
+            # fails without this)
+            m.d.comb += Assert(cpu.vcpu.select.apr_upto == ref.vcpu.select.apr_upto)
+
+        # -- the cluster's bus: a request for CPU j sees CPU j's flow control,
+        #    and its response (LATENCY cycles later) is CPU j's, alone
+        with m.If(for_j):
+            m.d.comb += [Assert(bus.ready == rbus.ready), Assert(bus.settled == rbus.settled)]
+        with m.If(rbus.ack):
+            m.d.comb += [Assert(bus.ack), Assert(bus.r_data == rbus.r_data)]
+        return for_j

@@ -6,15 +6,19 @@ Each must make its group FAIL with a counterexample from reset
 constrain the design and are not vacuous. A mutant is the real
 VirtualInterface with one connection of rtl/top.py re-driven after
 elaboration: Amaranth keeps the last assignment to a signal in a module, so
-the added statement replaces the top's own. Nothing here is part of the design.
+the added statement replaces the top's own. For the groups of a Cluster
+(formal/harness.py CLUSTER_GROUPS) it is the real 2-CPU Cluster with
+connections of rtl/cluster.py re-driven the same way (ClusterMutant).
+Nothing here is part of the design.
 """
-from amaranth.hdl import Cat, Const, Signal
+from amaranth.hdl import Cat, Const, Mux, Signal
 
 from vgic.rtl import regs
+from vgic.rtl.cluster import Cluster
 from vgic.rtl.regbus import ADDR_WIDTH, predecode
 from vgic.rtl.top import VirtualInterface
 
-__all__ = ["MUTANTS", "Mutant", "describe", "mutant"]
+__all__ = ["MUTANTS", "Mutant", "ClusterMutant", "describe", "mutant"]
 
 
 class Mutant(VirtualInterface):
@@ -26,6 +30,20 @@ class Mutant(VirtualInterface):
         super().__init__(num_lrs=num_lrs)
         if hasattr(patch, "prepare"):
             patch.prepare(self)
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        self.patch(self, m)
+        return m
+
+
+class ClusterMutant(Cluster):
+    """Cluster (formal/harness.py CLUSTER_CPUS CPUs) with `patch(cluster,
+    module)` applied to the cluster's module."""
+
+    def __init__(self, num_cpus, num_lrs, patch):
+        self.patch = patch
+        super().__init__(num_cpus, num_lrs)
 
     def elaborate(self, platform):
         m = super().elaborate(platform)
@@ -100,6 +118,43 @@ def eoicount_stuck(top, m):
     m.d.comb += m.submodules["hyp"].control.eoicount_inc.eq(0)
 
 
+def _route(top, m, target):
+    """Re-drive rtl/cluster.py's routing: each request goes to the CPU
+    interface `target(bus, view, view_cpu)` (view: a word of the
+    processor-specific views, view_cpu: the CPU its address names), strobes
+    and flow control alike."""
+    bus = top.bus
+    view = bus.addr[10:12] == regs.ALIAS_BASE >> 12
+    to = Signal(4, name="mutant_target")
+    m.d.comb += to.eq(target(bus, view, bus.addr[7:10]))
+    nowhere = to >= top.num_cpus
+    for n, cpu in enumerate(top.cpus):
+        m.d.comb += [cpu.bus.r_stb.eq(bus.r_stb & (to == n)),
+                     cpu.bus.w_stb.eq(bus.w_stb & (to == n))]
+    m.d.comb += [
+        bus.ready.eq(Mux(nowhere, 1, Cat(c.bus.ready for c in top.cpus).bit_select(to, 1))),
+        bus.settled.eq(Mux(nowhere, 1, Cat(c.bus.settled for c in top.cpus).bit_select(to, 1))),
+    ]
+
+
+def view_off_by_one(top, m):
+    """The processor-specific views' CPU decode is off by one: the view of CPU
+    n (0x1000 + 0x200 n) reaches CPU n + 1 (rtl/cluster.py)."""
+    _route(top, m, lambda bus, view, view_cpu: Mux(view, view_cpu + 1, bus.cpu))
+
+
+def gicv_to_all(top, m):
+    """A GICV write by any CPU also lands in every other CPU's GICV (the
+    requester's number ignored for the GICV frame's writes): one guest's
+    EOIR, CTLR, PMR ... reach every CPU interface (rtl/cluster.py)."""
+    bus = top.bus
+    view = bus.addr[10:12] == regs.ALIAS_BASE >> 12
+    to = Mux(view, bus.addr[7:10], bus.cpu)              # the cluster's own routing
+    gicv = bus.addr >= regs.FRAME_BASE["GICV"] >> 2      # words 0x800-0xFFF
+    for n, cpu in enumerate(top.cpus):
+        m.d.comb += cpu.bus.w_stb.eq(bus.w_stb & ((to == n) | gicv))
+
+
 # name -> (group that must fail, patch, BMC depth from reset at 1 LR). The
 # depth covers the shortest counterexample (requests back to back, a read of
 # derived state once settled, rtl/timing.py) with a margin: measured, the
@@ -114,6 +169,8 @@ MUTANTS = {
     "matched_eoi_counts": ("eoi", matched_eoi_counts, 10),         # 5
     "writes_not_acked":   ("bus", writes_not_acked, 6),            # 1
     "eoicount_stuck":     ("cover", eoicount_stuck, None),   # cover: the group's depth
+    "view_off_by_one":    ("cpus", view_off_by_one, 5),          # 0
+    "gicv_to_all":        ("cpus", gicv_to_all, 6),              # 2
 }
 
 
@@ -127,5 +184,8 @@ def describe(name):
 
 def mutant(name, num_lrs):
     """The broken top of a named mutant."""
-    describe(name)
+    group, _ = describe(name)
+    from formal.harness import CLUSTER_GROUPS, CLUSTER_CPUS
+    if group in CLUSTER_GROUPS:
+        return ClusterMutant(CLUSTER_CPUS, num_lrs, MUTANTS[name][1])
     return Mutant(num_lrs, MUTANTS[name][1])

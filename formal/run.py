@@ -190,11 +190,12 @@ def toolchain(bindir):
 # -- one job ----------------------------------------------------------------------
 def write_design(job, jobdir, top=None, strengthen=True):
     """Elaborate the harness of `job.group` around `top` (default: the real
-    VirtualInterface) and write it as jobdir/design.il."""
+    VirtualInterface; for group cpus a 2-CPU Cluster, formal/harness.py
+    ClusterHarness) and write it as jobdir/design.il."""
     from amaranth.back import rtlil
-    from formal.harness import Harness
+    from formal.harness import harness as make_harness
     _snapshot_sources()
-    harness = Harness(job.group, job.num_lrs, top=top, strengthen=strengthen)
+    harness = make_harness(job.group, job.num_lrs, top=top, strengthen=strengthen)
     jobdir.mkdir(parents=True, exist_ok=True)
     # platform "formal": the blocks add their own invariants (`if platform ==
     # "formal":` in rtl/*.py, as amaranth.lib.fifo does)

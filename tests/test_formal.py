@@ -3,7 +3,11 @@
 
 By default the `fast` task of every property group (1 LR, k-induction) runs,
 and every mutant of formal/mutants.py must make its group fail. The full set
-(2 to 64 LRs) runs with `make formal`, or here with VGIC_FORMAL=all.
+(2 to 64 LRs) runs with `make formal`, or here with VGIC_FORMAL=all. Group
+`cpus` (several CPUs: a 2-CPU rtl/cluster.py, formal/harness.py
+ClusterHarness) runs the same way: cpus:lrs1 in the fast subset (about 35 s),
+cpus:lrs4 in the full set, and its routing mutants (view_off_by_one,
+gicv_to_all) with the others.
 Work files go to build/formal-test/ (YoWASP tools cannot see /tmp).
 """
 import os
@@ -69,8 +73,9 @@ def test_mutant_is_caught(name):
 
 def test_every_group_has_a_mutant_and_a_fast_task():
     groups = {j.group for j in run.all_jobs()}
-    from formal.harness import GROUPS
+    from formal.harness import GROUPS, CLUSTER_GROUPS
     assert groups == set(GROUPS), "one .sby per harness group"
+    assert set(CLUSTER_GROUPS) <= groups
     assert {g for g, *_ in MUTANTS.values()} == groups
     for g in groups:
         _fast_job(g)
