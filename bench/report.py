@@ -89,6 +89,7 @@ def sim_block(doc):
 def blocks(build):
     out = {}
     for key, fn, name in (("hw", hw_block, "bench_hw.json"),
+                          ("hw-cpus", hw_block, "bench_hw_cpus.json"),   # --cpus rows
                           ("latency", latency_block, "bench_latency.json"),
                           ("sim", sim_block, "bench_sim.json")):
         doc = _load(build / name)
@@ -98,14 +99,20 @@ def blocks(build):
 
 
 def update(path, new):
+    """Rewrite the blocks of `new` that the file has; returns their keys
+    (an error if it has none of them)."""
     text = path.read_text()
+    done = []
     for key, body in new.items():
         pat = re.compile(rf"(<!-- BEGIN bench-{key} -->\n).*?(<!-- END bench-{key} -->)", re.S)
-        if not pat.search(text):
-            raise SystemExit(f"report: error: {path}: no <!-- BEGIN bench-{key} --> ... "
-                             f"<!-- END bench-{key} --> block")
-        text = pat.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+        if pat.search(text):
+            text = pat.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+            done.append(key)
+    if not done:
+        raise SystemExit(f"report: error: {path}: no block <!-- BEGIN bench-KEY --> ... "
+                         f"<!-- END bench-KEY --> for any of {', '.join(new)}")
     path.write_text(text)
+    return done
 
 
 def main(argv=None):
@@ -119,8 +126,8 @@ def main(argv=None):
         print("report: no benchmark JSON in " + args.build, file=sys.stderr)
         return 1
     if args.update:
-        update(pathlib.Path(args.update), new)
-        print(f"report: updated {', '.join(new)} in {args.update}", file=sys.stderr)
+        done = update(pathlib.Path(args.update), new)
+        print(f"report: updated {', '.join(done)} in {args.update}", file=sys.stderr)
     else:
         for key, body in new.items():
             print(f"## {key}\n\n{body}\n")
