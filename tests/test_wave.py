@@ -79,3 +79,27 @@ def test_gtkwave_loads_every_signal(waves, tmp_path):
     out = subprocess.run(["xvfb-run", "-a", "gtkwave", "-S", str(script), str(gtkw)],
                          capture_output=True, text=True, timeout=120).stdout
     assert f"SHOWN {len(_refs(gtkw.read_text()))}" in out, out[-2000:]
+
+
+def test_several_cpus_get_groups_per_cpu(tmp_path):
+    """--cpus 2: the bus (with its CPU number) and the lines of the whole,
+    then each CPU's registers and LRs, every signal present in the VCD."""
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("\n".join(json.dumps(o) for o in [
+        {"op": "write", "reg": "GICH_LR0", "value": 0x1A00002A, "cpu": 1},
+        {"op": "write", "reg": "GICH_HCR", "value": 1, "cpu": 0, "gich_cpu": 1},
+        {"op": "read", "reg": "GICV_IAR", "cpu": 1},
+    ]) + "\n")
+    vcd = tmp_path / "run.vcd"
+    assert main(["replay", str(trace), "--engine", "rtl", "--lrs", "1", "--cpus", "2",
+                 "--vcd", str(vcd), "-o", str(tmp_path / "out.jsonl"), "-q"]) == 0
+    text = vcd.with_suffix(".gtkw").read_text()
+    assert _groups(text) == ["Register bus", "Output lines",
+                             "CPU0 GICH registers", "CPU0 GICV registers", "CPU0 LR0",
+                             "CPU1 GICH registers", "CPU1 GICV registers", "CPU1 LR0"]
+    signals = vcd_signals(vcd)
+    refs = _refs(text)
+    for ref in refs:
+        assert re.sub(r"\[\d+:0\]$", "", ref) in signals, ref
+    assert any(r.endswith(".bus__cpu") for r in refs)
+    assert any(".cpu1." in r and r"\status__lr[0].State" in r for r in refs)
