@@ -429,3 +429,70 @@ def test_output_to_a_device_writes_to_it_and_keeps_it(capsys, tmp_path):
     assert code == 0, err
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert len(got[0].splitlines()) == 26
+
+
+# -- several CPUs (--cpus; docs/traces.md) ------------------------------------------
+def test_cpus_results_carry_the_cpu_and_every_cpus_lines(capsys, tmp_path):
+    p = write_trace(tmp_path,
+                    {"op": "write", "reg": "GICH_LR0", "value": "0x1000002a", "cpu": 2},
+                    {"op": "write", "reg": "GICH_HCR", "value": 1, "cpu": 0, "gich_cpu": 2},
+                    {"op": "write", "reg": "GICV_CTLR", "value": 1, "cpu": 2},
+                    {"op": "write", "reg": "GICV_PMR", "value": "0xf8", "cpu": 2, "virq": 1},
+                    {"op": "read", "reg": "GICV_IAR", "cpu": 1, "value": 1023},
+                    {"op": "read", "reg": "GICV_IAR", "cpu": 2, "value": 42, "virq": 0})
+    code, out, err = run(capsys, "replay", p, "--cpus", "3", "--compare")
+    assert code == 0, err
+    r = [json.loads(l) for l in out.splitlines()]
+    assert [x["cpu"] for x in r] == [2, 0, 2, 2, 1, 2]
+    assert r[1]["gich_cpu"] == 2 and "gich_cpu" not in r[0]
+    assert r[3]["virq"] == 1 and r[3]["virq_cpus"] == [0, 0, 1]
+    assert r[4]["virq"] == 0 and r[4]["virq_cpus"] == [0, 0, 1]      # CPU 1 sees nothing
+    assert r[5]["value"] == 42 and r[5]["virq_cpus"] == [0, 0, 0]
+    assert "3 CPUs" in err
+
+
+@pytest.mark.parametrize("line,cpus,message", [
+    ({"op": "read", "reg": "GICV_IAR", "cpu": 1}, 1, "'cpu' is 1, but the core has 1 CPU"),
+    ({"op": "read", "reg": "GICV_IAR", "cpu": 4}, 4, "'cpu' is 4, but the core has 4 CPUs"),
+    ({"op": "read", "reg": "GICV_IAR", "cpu": "1"}, 2, "'cpu' must be a CPU number"),
+    ({"op": "read", "reg": "GICH_HCR", "gich_cpu": 2}, 2, "'gich_cpu' is 2"),
+    ({"op": "read", "reg": "GICV_PMR", "gich_cpu": 0}, 2, "for GICH accesses only"),
+    ({"op": "reset", "gich_cpu": 0}, 2, "for GICH accesses only"),
+])
+def test_bad_cpu_fields_name_file_and_line(capsys, tmp_path, line, cpus, message):
+    p = write_trace(tmp_path, {"op": "write", "reg": "GICH_HCR", "value": 1}, line)
+    code, out, err = run(capsys, "replay", p, "--cpus", cpus)
+    assert code == 2 and out == ""
+    assert f"{p}:2: " in err and message in err, err
+
+
+def test_gic400_views_with_several_cpus(capsys, tmp_path):
+    """--gic400-base with --cpus 2: +0x5000 + 0x200 n is CPU n's GICH for n < 2
+    (gich_cpu n), the views of CPUs 2..7 are passed over as before."""
+    base = 0x2C000000
+    p = write_trace(tmp_path,
+                    {"op": "write", "addr": hex(base + 0x5200), "value": 1, "cpu": 0},   # CPU1 HCR
+                    {"op": "read", "addr": hex(base + 0x4000), "cpu": 1},                # own HCR
+                    {"op": "read", "addr": hex(base + 0x4000), "cpu": 0},
+                    {"op": "read", "addr": hex(base + 0x5400)})                           # CPU 2
+    code, out, err = run(capsys, "replay", p, "--gic400-base", hex(base), "--cpus", "2")
+    assert code == 0, err
+    r = [json.loads(l) for l in out.splitlines()]
+    assert r[0]["gich_cpu"] == 1 and r[0]["reg"] == "GICH_HCR"
+    assert [r[1]["value"], r[2]["value"]] == [1, 0]
+    assert r[3].get("skipped")
+
+
+@pytest.mark.parametrize("engine", ["rtl", "both"])
+def test_cpus_on_the_rtl(capsys, tmp_path, engine):
+    p = write_trace(tmp_path,
+                    {"op": "write", "reg": "GICH_LR0", "value": "0x1000002a", "cpu": 1},
+                    {"op": "write", "reg": "GICH_HCR", "value": 1, "cpu": 0, "gich_cpu": 1},
+                    {"op": "write", "reg": "GICV_CTLR", "value": 1, "cpu": 1},
+                    {"op": "write", "reg": "GICV_PMR", "value": "0xf8", "cpu": 1},
+                    {"op": "read", "reg": "GICV_IAR", "cpu": 0},
+                    {"op": "read", "reg": "GICV_IAR", "cpu": 1})
+    code, out, err = run(capsys, "replay", p, "--cpus", "2", "--engine", engine, "-q")
+    assert code == 0, err
+    r = [json.loads(l) for l in out.splitlines()]
+    assert [r[4]["value"], r[5]["value"]] == [1023, 42]
