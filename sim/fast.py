@@ -35,7 +35,7 @@ before sampling the lines. The lines are masks (bit n: CPU n; with one CPU
 0 or 1), each deactivation comes with its CPU (deact_cpu) in forwarded_cpu,
 and the timed issue takes the requester too (issue(..., cpu=n)). Behind a
 bridge the requester's number goes on the bus's CPU port (AXI4-Lite
-AWUSER/ARUSER, APB PAUSER, Wishbone TGA; sim/verilog.py BusCluster). With
+AWUSER/ARUSER, APB PAUSER, Wishbone TGA; rtl/soc.py). With
 one CPU nothing changes: the same Verilog, harness and cached library.
 
 `vcd_path`: Verilator writes a waveform of every cycle there (a separate,
@@ -857,8 +857,8 @@ def core_verilog(num_lrs, num_cpus=1):
 
 def bus_verilog(num_lrs, bus, num_cpus=1):
     """Verilog of the core behind a bridge (rtl/soc.py BusVirtualInterface, as
-    `vgic verilog --bus` writes it; several CPUs: sim/verilog.py BusCluster,
-    `vgic verilog --cpus`) as module vgic_bus."""
+    `vgic verilog --bus` writes it; several CPUs: `vgic verilog --cpus`) as
+    module vgic_bus."""
     from .verilog import generate
     if num_cpus > 1:
         return generate(num_lrs, bus, name=BUS_TOP_NAME, num_cpus=num_cpus)
@@ -868,17 +868,7 @@ def bus_verilog(num_lrs, bus, num_cpus=1):
 def check_bus(bus, num_cpus=1):
     if bus not in BUSES:
         raise ValueError(f"bus must be one of {', '.join(BUSES)}, got {bus!r}")
-    if bus != "core" and num_cpus > 1 and not _bridges_carry_cpu():
-        raise FastEngineError(f"bus {bus} with {num_cpus} CPUs: the bridges carry no requester "
-                              "CPU number; several CPUs: bus core only for now")
     return bus
-
-
-def _bridges_carry_cpu():
-    """sim/verilog.py builds the bridges for several CPUs (BusCluster, their
-    CPU-number ports AWUSER/ARUSER, PAUSER, TGA)."""
-    from . import verilog
-    return hasattr(verilog, "BusCluster")
 
 
 def _run(cmd, cwd, what):
@@ -923,8 +913,7 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core", num_
     `verilog` overrides the generated Verilog (module vgic_core, or vgic_bus
     for a bridge); `trace` builds the variant that can write a VCD (slower, so
     separate); `bus` (BUSES) the core alone or behind a bridge; `num_cpus`
-    CPU interfaces (several: rtl/cluster.py; behind a bridge, sim/verilog.py
-    BusCluster)."""
+    CPU interfaces (several: rtl/cluster.py; behind a bridge, rtl/soc.py)."""
     regs.check_num_lrs(num_lrs)
     regs.check_num_cpus(num_cpus)
     check_bus(bus, num_cpus)

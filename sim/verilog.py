@@ -6,27 +6,24 @@ address map (rendered from rtl/regs.py), followed by Amaranth's Verilog output
 (the named top module plus its submodules, escaped names prefixed with the top
 module's name, so two builds with different names can live in one design).
 
-One CPU: rtl/soc.py's BusVirtualInterface. Several (num_cpus 2..8):
-BusCluster below, the same wrapper around rtl/cluster.py's Cluster, its
-bridge carrying the requester's CPU number (AWUSER/ARUSER, PAUSER, TGA).
+The top is rtl/soc.py's BusVirtualInterface: for several CPUs (num_cpus
+2..8) rtl/cluster.py's Cluster behind a bridge that carries the requester's
+CPU number (AWUSER/ARUSER, PAUSER, TGA).
 """
 import re
 import sys
 import time
 
-from amaranth import Module, Shape
-from amaranth.lib import wiring
+from amaranth import Shape
 from amaranth.lib.wiring import In
 
 from .. import __version__
 from ..rtl import regs
-from ..rtl.bridges.access import check_errors
-from ..rtl.cluster import build as build_core
 from ..rtl.regbus import cpu_bits
-from ..rtl.soc import BUSES, BusVirtualInterface, check_bus
+from ..rtl.soc import BusVirtualInterface
 from .files import AtomicOutput, FileError, check_output
 
-__all__ = ["generate", "header", "check_module_name", "run", "BusCluster", "CPU_PORTS"]
+__all__ = ["generate", "header", "check_module_name", "run", "CPU_PORTS"]
 
 # Verilog-2005 / SystemVerilog keywords a module name could plausibly collide with.
 _KEYWORDS = set("""
@@ -111,51 +108,6 @@ def _address_map(num_lrs, num_cpus=1):
                              f"CPU {n}'s GICH (view)", ""))
         rows.append((f"0x{r.addr:04X}", r.full_name, r.access))
     return rows
-
-
-class BusCluster(wiring.Component):
-    """rtl/soc.py's BusVirtualInterface for several CPUs: rtl/cluster.py's
-    Cluster(num_cpus, num_lrs) behind one bridge built with num_cpus (the
-    requester's CPU number on its bus port, CPU_PORTS), with flat prefixed
-    ports; the core's lines are vectors (bit n = CPU n), plus deact_cpu.
-    ``rst`` resets the bridge and the core together, as in rtl/soc.py."""
-
-    def __init__(self, num_lrs=4, bus="axi4lite", errors="ignore",
-                 addr_width=regs.CORE_ADDR_BITS, iidr=regs.IIDR_DEFAULT, num_cpus=2):
-        self.num_lrs = regs.check_num_lrs(num_lrs)
-        self.bus = check_bus(bus)
-        self.errors = check_errors(errors)
-        self.num_cpus = regs.check_num_cpus(num_cpus)
-        self.addr_width = addr_width
-        self.iidr = iidr
-        cls, extra, self.prefix, self._port = BUSES[bus]
-        self.bridge = cls(num_lrs=num_lrs, errors=errors, addr_width=addr_width,
-                          num_cpus=num_cpus, **extra)
-        self.core = build_core(num_lrs, num_cpus, iidr)
-        bus_port = self.bridge.signature.members[self._port].signature
-        self.bus_members = dict(bus_port.members.items())
-        members = {self.prefix + name: m for name, m in self.bus_members.items()}
-        for name, m in self.core.signature.members.items():
-            if name != "bus":
-                members[name] = m
-        super().__init__(members)
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.bridge = bridge = self.bridge
-        m.submodules.core = core = self.core
-        wiring.connect(m, bridge.reg, core.bus)
-        bridge_bus = getattr(bridge, self._port)
-        for name, member in self.bus_members.items():
-            outer, inner = getattr(self, self.prefix + name), getattr(bridge_bus, name)
-            if member.flow == In:
-                m.d.comb += inner.eq(outer)
-            else:
-                m.d.comb += outer.eq(inner)
-        for name in self.signature.members:
-            if not name.startswith(self.prefix):
-                m.d.comb += getattr(self, name).eq(getattr(core, name))
-        return m
 
 
 def header(top, name):
@@ -246,12 +198,8 @@ def generate(num_lrs=4, bus="axi4lite", name=None, errors="ignore",
     """The Verilog text. Raises ValueError on a bad parameter."""
     from amaranth.back import verilog
     name = check_module_name(name or "vgic")
-    if regs.check_num_cpus(num_cpus) == 1:
-        top = BusVirtualInterface(num_lrs=num_lrs, bus=bus, errors=errors,
-                                  addr_width=addr_width, iidr=iidr)
-    else:
-        top = BusCluster(num_lrs=num_lrs, bus=bus, errors=errors, addr_width=addr_width,
-                         iidr=iidr, num_cpus=num_cpus)
+    top = BusVirtualInterface(num_lrs=num_lrs, bus=bus, errors=errors, addr_width=addr_width,
+                              iidr=iidr, num_cpus=num_cpus)
     text = verilog.convert(top, name=name, emit_src=False)
     return header(top, name) + _start_combinational_blocks(text)
 
