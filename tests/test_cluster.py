@@ -275,7 +275,7 @@ def test_qemu_traces_on_cpu2_of_4(kind, scenario):
     assert _on_cpu(ts, kind, seed=ord(scenario)) == _alone(ts, kind)
 
 
-@pytest.mark.parametrize("kind,count", [("model", None), ("rtl", 1500)])
+@pytest.mark.parametrize("kind,count", [("model", None), ("rtl", 800)])
 def test_kvm_sample_on_cpu2_of_4(kind, count):
     """The recorded KVM run (all of it on the model, a slice on the RTL) on
     CPU 2 of 4, its GICH half issued by other CPUs through CPU 2's view."""
