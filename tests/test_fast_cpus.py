@@ -79,10 +79,12 @@ def compare(model, engine, txns):
     return runner.count, cpus
 
 
-# Each (CPUs, LRs) is a Verilator build (tens of seconds on a fresh clone): by
-# default three of them; VGIC_FAST_ALL=1 runs every pair, and every bridge below.
+# Each (CPUs, LRs) is a Verilator build (tens of seconds on a fresh clone, over
+# a minute at 8 CPUs): by default two of them (8 CPUs are fuzzed on the Amaranth
+# RTL in tests/test_cluster.py); VGIC_FAST_ALL=1 runs every pair, and every
+# bridge below.
 FULL = bool(os.environ.get("VGIC_FAST_ALL"))
-SIZES = [(c, n) for c in (2, 4, 8) for n in (1, 4)] if FULL else [(2, 1), (4, 4), (8, 4)]
+SIZES = [(c, n) for c in (2, 4, 8) for n in (1, 4)] if FULL else [(2, 1), (4, 4)]
 
 
 @pytest.mark.parametrize("num_cpus,num_lrs", SIZES)
