@@ -22,7 +22,7 @@ __all__ = [
     "Reg", "REGS", "GICH", "GICV", "MAX_LRS", "CORE_ADDR_BITS", "FRAME_BASE",
     "FRAME_SIZE", "lookup", "decode", "core_addr", "lr", "vtr_value",
     "IIDR_DEFAULT", "MAX_CPUS", "ALIAS_BASE", "ALIAS_STRIDE", "check_num_cpus",
-    "alias_addr", "alias_of",
+    "alias_addr", "alias_of", "bus_addr",
 ]
 
 MAX_LRS = 64
@@ -150,6 +150,23 @@ def alias_addr(cpu, offset):
         raise ValueError(f"offset {offset:#x} is outside a {ALIAS_STRIDE:#x}-byte processor-specific "
                          "GICH view")
     return ALIAS_BASE + ALIAS_STRIDE * cpu + offset
+
+
+def bus_addr(frame, offset, gich_cpu=None, num_cpus=1):
+    """Core byte address of (frame, offset), through CPU `gich_cpu`'s
+    processor-specific view if given (GICH only), or None where the access
+    cannot reach a register: an offset beyond a view's registers, or a view
+    with one CPU other than CPU 0's (with one CPU, CPU 0's view is its own GICH)."""
+    addr = core_addr(frame, offset)                  # validates frame/offset
+    if gich_cpu is None or frame != "GICH":
+        if gich_cpu is not None:
+            raise ValueError("gich_cpu names a processor-specific GICH view: GICH accesses only")
+        return addr
+    if offset >= ALIAS_STRIDE:
+        return None
+    if num_cpus == 1:
+        return addr if gich_cpu == 0 else None
+    return alias_addr(gich_cpu, offset)
 
 
 def alias_of(addr):

@@ -253,18 +253,8 @@ class RTLEngine:
 
     # -- the golden model's interface ---------------------------------------
     def _addr(self, frame, offset, gich_cpu):
-        """Core byte address of (frame, offset) in `gich_cpu`'s processor-specific
-        view (None: the requester's own frame), or None if not on the bus."""
-        addr = regs.core_addr(frame, offset)          # validates frame/offset
-        if gich_cpu is None or frame != "GICH":
-            if gich_cpu is not None:
-                raise ValueError("gich_cpu names a processor-specific GICH view: GICH accesses only")
-            return addr
-        if offset >= regs.ALIAS_STRIDE:
-            return None                               # beyond a view's registers
-        if self.num_cpus == 1:                        # no views: CPU 0's is its own GICH
-            return addr if gich_cpu == 0 else None
-        return regs.alias_addr(gich_cpu, offset)
+        """Core byte address of the access, or None if not on the bus (regs.bus_addr)."""
+        return regs.bus_addr(frame, offset, gich_cpu, self.num_cpus)
 
     def read(self, frame, offset, cpu=0, gich_cpu=None):
         """A 32-bit read of a register ("GICH"/"GICV", byte offset in the frame)

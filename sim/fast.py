@@ -1163,19 +1163,8 @@ class FastEngine:
                                   "bus='core'")
 
     def _addr(self, frame, offset, gich_cpu):
-        """Core byte address of (frame, offset) in `gich_cpu`'s processor-specific
-        view (None: the requester's own frame), or None if not on the bus
-        (RAZ/WI); as RTLEngine._addr."""
-        addr = regs.core_addr(frame, offset)          # validates frame/offset
-        if gich_cpu is None or frame != "GICH":
-            if gich_cpu is not None:
-                raise ValueError("gich_cpu names a processor-specific GICH view: GICH accesses only")
-            return addr
-        if offset >= regs.ALIAS_STRIDE:
-            return None                               # beyond a view's registers
-        if self.num_cpus == 1:                        # no views: CPU 0's is its own GICH
-            return addr if gich_cpu == 0 else None
-        return regs.alias_addr(gich_cpu, offset)
+        """Core byte address of the access, or None if not on the bus (regs.bus_addr)."""
+        return regs.bus_addr(frame, offset, gich_cpu, self.num_cpus)
 
     def read_addr(self, addr, cpu=0):
         """A read at a core byte address (map in rtl/regs.py) by CPU `cpu`."""

@@ -90,13 +90,9 @@ class Transaction:
     def core_addr(self, num_cpus=1):
         """The core byte address of the access (rtl/regs.py), or None: a view
         of a CPU the core lacks, or an offset beyond a view's registers."""
-        if self.gich_cpu is None:
-            return regs.core_addr(self.frame, self.offset)
-        if self.gich_cpu >= num_cpus or self.offset >= regs.ALIAS_STRIDE:
+        if self.gich_cpu is not None and self.gich_cpu >= num_cpus:
             return None
-        if num_cpus == 1:                      # no views: CPU 0's is its own GICH
-            return regs.core_addr(self.frame, self.offset)
-        return regs.alias_addr(self.gich_cpu, self.offset)
+        return regs.bus_addr(self.frame, self.offset, self.gich_cpu, num_cpus)
 
 
 def _int_field(obj, key, path, lineno, bits=32):
