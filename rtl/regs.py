@@ -236,6 +236,26 @@ BPR_MIN, ABPR_MIN = 2, 3                 # 5 priority bits: minimum binary point
 IDLE_RPR = 0xFF
 
 
+@dataclass(frozen=True)
+class LRLayout:
+    """Where a list register's fields sit, per architecture: one LR bank, the
+    GICv2 (GICH_LR<n>) and GICv3 (ICH_LR<n>_EL2, rtl/sysregs.py) views.
+    Field names are common to both: State, HW, Group, Priority, EOI,
+    vINTID, pINTID. `prio_shift`: the 8-bit priority is Priority <<
+    prio_shift. `sgi_cpuid`: a vSGI (HW = 0) carries its source CPU in
+    [12:10], returned with the vID and matched by EOIR/DIR (GICv2)."""
+    arch: str
+    fields: dict
+    prio_shift: int
+    sgi_cpuid: bool
+
+    def get(self, value, name):
+        return field(value, self.fields, name)
+
+    def with_state(self, value, state):
+        return with_field(value, self.fields, "State", state)
+
+
 def field(value, fields, name):
     lsb, width = fields[name]
     return (value >> lsb) & ((1 << width) - 1)
@@ -245,6 +265,13 @@ def with_field(value, fields, name, new):
     lsb, width = fields[name]
     mask = ((1 << width) - 1) << lsb
     return (value & ~mask) | ((new << lsb) & mask)
+
+
+LR_V2 = LRLayout("v2", {"State": LR_FIELDS["State"], "HW": LR_FIELDS["HW"],
+                        "Group": LR_FIELDS["Grp1"], "Priority": LR_FIELDS["Priority"],
+                        "EOI": LR_FIELDS["EOI"], "vINTID": LR_FIELDS["VirtualID"],
+                        "pINTID": LR_FIELDS["PhysicalID"], "CPUID": LR_FIELDS["CPUID"]},
+                  prio_shift=3, sgi_cpuid=True)
 
 
 def layout(fields, width=32):

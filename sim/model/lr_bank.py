@@ -1,7 +1,12 @@
-# Ref: IHI0048B 5.3 (GICH_LR<n>, GICH_EISR, GICH_ELRSR); arch 2.5, 2.6, 2.8, R5, R10
-"""List-register bank: storage, ELRSR/EISR, candidate selection, vID match."""
-from ...rtl.regs import (LR_FIELDS, LR_WMASK, INVALID, PENDING, ACTIVE, PENDING_ACTIVE,
-                         field, with_field)
+# Ref: IHI0048B 5.3 (GICH_LR<n>, GICH_EISR, GICH_ELRSR); arch 2.5, 2.6, 2.8, R5, R10;
+#      IHI0069 ICH_LR<n>_EL2, ICH_EISR_EL2, ICH_ELRSR_EL2; v3 2.5, 2.6, 2.8, V4, V10
+"""List-register bank: storage, ELRSR/EISR, candidate selection, vID match.
+
+One bank for both architectures: where a field sits is the layout's
+(rtl/regs.py LRLayout: LR_V2, or V3Config.lr_layout); what the hardware does
+with the fields is the same, except where `match self.layout.arch` says."""
+from ...rtl.regs import (LR_FIELDS, LR_WMASK, LR_V2, INVALID, PENDING, ACTIVE, PENDING_ACTIVE,
+                         field)
 
 
 def lr_get(value, name):
@@ -38,9 +43,23 @@ def vid_out(value):
 
 
 class LRBank:
-    def __init__(self, num_lrs):
+    def __init__(self, num_lrs, v3=None):
         self.num_lrs = num_lrs
+        self.v3 = v3                                # V3Config, or None for GICv2
+        self.layout = LR_V2 if v3 is None else v3.lr_layout
         self.reset()
+
+    def get(self, n, name):
+        """Field `name` (common name, rtl/regs.py LRLayout) of LR n."""
+        return self.layout.get(self.lr[n], name)
+
+    def prio(self, n):
+        """The 8-bit priority of LR n (R2; V4: stored masked to PRIMASK)."""
+        return self.get(n, "Priority") << self.layout.prio_shift
+
+    def vid_out(self, n):
+        """The vID an acknowledge or HPPIR returns (R6a, V6)."""
+        return vid_out(self.lr[n]) if self.layout.sgi_cpuid else self.get(n, "vINTID")
 
     def reset(self):
         # R15: LRs reset to 0 (invalid) as on GIC-400
@@ -53,74 +72,83 @@ class LRBank:
 
     def write(self, n, value):
         if n < self.num_lrs:                                  # above ListRegs: WI
-            self.lr[n] = value & LR_WMASK
+            self.lr[n] = value & LR_WMASK if self.v3 is None else self.v3.lr_mask(value)
 
     def state(self, n):
-        return lr_get(self.lr[n], "State")
+        return self.get(n, "State")
 
     # -- status vectors -----------------------------------------------------
     # Ref: GICH_ELRSR: State == 00 && (HW == 1 || EOI == 0)
     @per_contents
     def elrsr(self):
+        g = self.layout.get
         return sum(1 << n for n, v in enumerate(self.lr)
-                   if lr_get(v, "State") == INVALID and (lr_get(v, "HW") or not lr_get(v, "EOI")))
+                   if g(v, "State") == INVALID and (g(v, "HW") or not g(v, "EOI")))
 
     # Ref: GICH_EISR: State == 00 && HW == 0 && EOI == 1
     @per_contents
     def eisr(self):
+        g = self.layout.get
         return sum(1 << n for n, v in enumerate(self.lr)
-                   if lr_get(v, "State") == INVALID and not lr_get(v, "HW") and lr_get(v, "EOI"))
+                   if g(v, "State") == INVALID and not g(v, "HW") and g(v, "EOI"))
 
     @per_contents
     def valid_count(self):
-        return sum(1 for v in self.lr if lr_get(v, "State") != INVALID)
+        return sum(1 for v in self.lr if self.layout.get(v, "State") != INVALID)
 
     @per_contents
     def any_pending(self):
         """Some LR in state 01 (pending only; 11 does not count, open point 5)."""
-        return any(lr_get(v, "State") == PENDING for v in self.lr)
+        return any(self.layout.get(v, "State") == PENDING for v in self.lr)
 
     # -- candidate selection (R5) ------------------------------------------
     @per_contents
-    def best(self, enable_grp0, enable_grp1, pmr):
+    def best(self, enable_grp0, enable_grp1, pmr=0x100):
         """Index of the highest-priority pending LR of an enabled group with
-        priority below PMR; ties go to the lowest index. None if no candidate."""
+        priority below `pmr` (GICv2's R5 filters by PMR here; GICv3's V4 does
+        not: pmr 0x100); ties go to the lowest index. None if no candidate."""
         best = None
-        for n, v in enumerate(self.lr):
-            if lr_get(v, "State") != PENDING:
+        for n in range(self.num_lrs):
+            if self.get(n, "State") != PENDING:
                 continue
-            enabled = enable_grp1 if lr_get(v, "Grp1") else enable_grp0
-            if enabled and prio(v) < pmr:
-                if best is None or prio(v) < prio(self.lr[best]):
+            enabled = enable_grp1 if self.get(n, "Group") else enable_grp0
+            if enabled and self.prio(n) < pmr:
+                if best is None or self.prio(n) < self.prio(best):
                     best = n
         return best
 
     # -- vID match for EOIR/AEOIR/DIR (R8, R9) -----------------------------
-    def match(self, vid, src):
+    def match(self, vid, src=0):
         """Lowest-index LR holding vid in state active or active+pending.
-        For a vSGI (vid < 16, HW = 0) the CPUID must equal the writer's src."""
-        for n, v in enumerate(self.lr):
-            if lr_get(v, "VirtualID") != vid or lr_get(v, "State") not in (ACTIVE, PENDING_ACTIVE):
+        GICv2: for a vSGI (vid < 16, HW = 0) the CPUID must equal the
+        writer's src. GICv3: the whole vINTID field is compared (V8, V9)."""
+        for n in range(self.num_lrs):
+            if self.get(n, "vINTID") != vid or self.get(n, "State") not in (ACTIVE, PENDING_ACTIVE):
                 continue
-            if vid < 16 and not lr_get(v, "HW") and lr_get(v, "CPUID") != src:
+            if (self.layout.sgi_cpuid and vid < 16 and not self.get(n, "HW")
+                    and self.get(n, "CPUID") != src):
                 continue
             return n
         return None
 
     # -- state changes made by the hardware (only State ever changes) -----
     def acknowledge(self, n):
-        """R6a: pending -> active."""
-        self.lr[n] = with_field(self.lr[n], LR_FIELDS, "State", ACTIVE)
+        """R6a, V6: pending -> active."""
+        self.lr[n] = self.layout.with_state(self.lr[n], ACTIVE)
+
+    def drop(self, n):
+        """V16: an acknowledged vINTID 1020-1023 leaves its LR invalid."""
+        self.lr[n] = self.layout.with_state(self.lr[n], INVALID)
 
     def deactivate(self, n):
-        """R10: 10 -> 00, 11 -> 01. Returns the pINTID to forward to the
+        """R10, V10: 10 -> 00, 11 -> 01. Returns the pINTID to forward to the
         Distributor for an HW = 1 LR, else None. A pINTID that is not a PPI or
-        SPI (0-15, 1020-1023: UNPREDICTABLE) is not forwarded."""
-        v = self.lr[n]
-        new = PENDING if lr_get(v, "State") == PENDING_ACTIVE else INVALID
-        self.lr[n] = with_field(v, LR_FIELDS, "State", new)
-        if lr_get(v, "HW"):
-            pintid = lr_get(v, "PhysicalID")
+        SPI (0-15, 1020 and up: UNPREDICTABLE) is not forwarded (open point
+        11, v3 open point 13)."""
+        state = self.get(n, "State")
+        self.lr[n] = self.layout.with_state(self.lr[n], PENDING if state == PENDING_ACTIVE else INVALID)
+        if self.get(n, "HW"):
+            pintid = self.get(n, "pINTID")
             if 16 <= pintid < 1020:
                 return pintid
         return None

@@ -1,7 +1,8 @@
-# Ref: IHI0048B ch. 5; arch 1 (frames) and arch 1.4 (access rules)
+# Ref: IHI0048B ch. 5; arch 1 (frames) and arch 1.4 (access rules); v3 1
 """VirtualInterface: the golden model's top. Wires the blocks and decodes the
-two frames through the one register table (rtl/regs.py)."""
-from ...rtl import regs
+registers through the one register table (rtl/regs.py for GICv2's frames,
+rtl/sysregs.py for GICv3's system registers and their memory-mapped layout)."""
+from ...rtl import regs, sysregs
 from .lr_bank import LRBank
 from .vcpu import VCPU
 from .hyp import Hyp
@@ -9,21 +10,31 @@ from .maintenance import Maintenance
 
 
 class VirtualInterface:
-    """Golden model of one CPU's GICv2 virtual interface.
+    """Golden model of one CPU's virtual interface, GICv2 (`arch="v2"`) or
+    GICv3 (`arch="v3"`, with the V3Config parameters of rtl/sysregs.py:
+    pri_bits, pre_bits, id_bits, rp_masked).
 
     ``read(frame, offset)`` / ``write(frame, offset, value, strb=0xF)`` access
-    a register ("GICH" or "GICV", byte offset in the frame); ``virq``, ``vfiq``
+    a 32-bit register word ("GICH"/"GICV", or GICv3's memory-mapped "ICH"/
+    "ICV", byte offset in the frame); GICv3 also has ``read_sysreg(name)`` /
+    ``write_sysreg(name, value)`` (64-bit, "ICH_LR0_EL2"). ``virq``, ``vfiq``
     and ``maint`` are the output line levels; ``forwarded`` lists the physical
     INTIDs whose deactivation an HW = 1 LR forwarded, oldest first.
     """
 
-    def __init__(self, num_lrs=4, iidr=regs.IIDR_DEFAULT):
+    def __init__(self, num_lrs=4, iidr=regs.IIDR_DEFAULT, arch="v2", **v3):
+        if arch not in ("v2", "v3"):
+            raise ValueError(f"arch must be 'v2' or 'v3', got {arch!r}")
+        if arch == "v2" and v3:
+            raise ValueError(f"{', '.join(v3)}: parameters of arch v3")
+        self.arch = arch
+        self.v3 = sysregs.V3Config(num_lrs, **v3) if arch == "v3" else None
         self.num_lrs = regs.check_num_lrs(num_lrs)
         if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
             raise ValueError(f"iidr must be a 32-bit value, got {iidr!r}")
-        self.lrs = LRBank(num_lrs)
-        self.hyp = Hyp(num_lrs, iidr)
-        self.vcpu = VCPU(self.lrs, self.hyp)
+        self.lrs = LRBank(num_lrs, self.v3)
+        self.hyp = Hyp(num_lrs, iidr, self.v3)
+        self.vcpu = VCPU(self.lrs, self.hyp, self.v3)
         self.maintenance = Maintenance(self.lrs, self.vcpu, self.hyp)
         self.hyp.lrs, self.hyp.vcpu, self.hyp.maintenance = self.lrs, self.vcpu, self.maintenance
         self._lines_state = self._lines_value = None
@@ -39,8 +50,45 @@ class VirtualInterface:
             return None, None
         return reg, (self.hyp if frame == "GICH" else self.vcpu)
 
+    # -- GICv3 (v3 1.3, 1.4) ------------------------------------------------
+    def _sysreg(self, name):
+        reg = sysregs.lookup(name) if self.v3 is not None else None
+        if reg is None:
+            raise ValueError(f"{name!r} is no system register of this "
+                             f"{'GICv3' if self.v3 else 'GICv2'} interface")
+        return reg
+
+    def read_sysreg(self, name):
+        """A 64-bit system-register read. An encoding this configuration lacks
+        (v3 open point 17) and WO registers read 0."""
+        reg = self._sysreg(name)
+        if not reg.implemented(self.v3) or reg.access == "WO":
+            return 0
+        block = self.hyp if reg.frame == "ICH" else self.vcpu
+        return block.read(reg) & (2**reg.width - 1)
+
+    def write_sysreg(self, name, value):
+        """A 64-bit system-register write (RO registers and encodings this
+        configuration lacks: ignored)."""
+        reg = self._sysreg(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
+            raise ValueError(f"write value {value!r} is not a 64-bit value")
+        if reg.implemented(self.v3) and reg.access != "RO":
+            (self.hyp if reg.frame == "ICH" else self.vcpu).write(reg, value & (2**reg.width - 1))
+
+    def _mm(self, frame, offset):
+        """GICv3 memory-mapped layout: (register, half) or (None, 0)."""
+        sysregs.core_addr(frame, offset)
+        reg, half = sysregs.decode(frame, offset)
+        if reg is None or not reg.implemented(self.v3) or 32 * half >= reg.width:
+            return None, 0                          # RAZ/WI (high halves: RES0)
+        return reg, half
+
     def read(self, frame, offset):
         """A 32-bit read. Unmapped offsets, reserved names and WO registers read 0."""
+        if self.v3 is not None:
+            reg, half = self._mm(frame, offset)
+            return 0 if reg is None else (self.read_sysreg(reg.full_name) >> 32 * half) & 0xFFFF_FFFF
         regs.core_addr(frame, offset)               # validates frame/offset
         reg, block = self._block(frame, offset)
         if reg is None or reg.access == "WO":
@@ -51,11 +99,19 @@ class VirtualInterface:
         """A 32-bit write. Writes with byte enables other than 0b1111 are
         ignored (registers are word-accessible only, arch 1.4 rule 1), as
         are writes to RO registers and unmapped offsets."""
-        regs.core_addr(frame, offset)
+        (regs if self.v3 is None else sysregs).core_addr(frame, offset)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
             raise ValueError(f"write value {value!r} is not a 32-bit value")
         if isinstance(strb, bool) or not isinstance(strb, int) or not 0 <= strb <= 0xF:
             raise ValueError(f"byte enables {strb!r} must be 4 bits")
+        if self.v3 is not None:
+            reg, half = self._mm(frame, offset)
+            if reg is not None and strb == 0xF and reg.access != "RO":
+                # one half of a 64-bit register: the other half kept (AArch32's ICH_LR/ICH_LRC)
+                old = self.read_sysreg(reg.full_name) if reg.width == 64 else 0
+                keep = old & ~(0xFFFF_FFFF << 32 * half)
+                self.write_sysreg(reg.full_name, keep | value << 32 * half)
+            return
         reg, block = self._block(frame, offset)
         if reg is None or reg.access == "RO" or strb != 0xF:
             return
@@ -63,11 +119,11 @@ class VirtualInterface:
 
     # core byte-address view (the internal register bus map)
     def read_addr(self, addr):
-        frame, offset = regs.frame_of(addr)
+        frame, offset = (regs if self.v3 is None else sysregs).frame_of(addr)
         return 0 if frame is None else self.read(frame, offset)
 
     def write_addr(self, addr, value, strb=0xF):
-        frame, offset = regs.frame_of(addr)
+        frame, offset = (regs if self.v3 is None else sysregs).frame_of(addr)
         if frame is not None:
             self.write(frame, offset, value, strb)
 
@@ -75,7 +131,7 @@ class VirtualInterface:
     # run asks for all three after every transaction), keyed on the whole state
     def _lines(self):
         v = self.vcpu
-        state = (self.hyp.hcr, v.ctlr, v.pmr, v.bpr, v.abpr, v.apr, tuple(self.lrs.lr))
+        state = (self.hyp.hcr, v.ctlr, v.pmr, v.bpr, v.abpr, v.apr, v.ap0, tuple(self.lrs.lr))
         if state != self._lines_state:
             self._lines_state = state
             self._lines_value = (v.virq, v.vfiq, self.maintenance.maint)
