@@ -23,7 +23,10 @@ from amaranth.hdl import Array, Cat, Module, Signal, Mux, Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from . import regs
+import operator
+from functools import reduce
+
+from . import regs, sysregs
 from .regs import HCR_FIELDS
 from .regbus import ADDR_WIDTH, AddrDecode, names, first_words
 from .lr_bank import LRStatusSignature, LRWriteSignature
@@ -32,6 +35,8 @@ from .vcpu import VMCR, GICVSignature, ControlSignature
 __all__ = ["HCR", "GICHSignature", "Hyp"]
 
 HCR = regs.layout(HCR_FIELDS)        # GICH_HCR: .En .UIE .LRENPIE .NPIE .VGrp0EIE ... .EOICount
+# ICH_HCR_EL2 (v3 2.1): the same fields at the same bits, and the trap controls
+HCR3 = regs.layout({**HCR_FIELDS, **{k: sysregs.HCR3_FIELDS[k] for k in sysregs.TRAP_BITS}})
 
 
 class GICHSignature(wiring.Signature):
@@ -41,16 +46,24 @@ class GICHSignature(wiring.Signature):
     block's GICH frame). Members as the hyp block sees them (it has it Out,
     the maintenance block In). When: rtl/timing.py."""
 
-    def __init__(self):
+    def __init__(self, v3=None):
+        self.v3 = v3
         super().__init__({
-            "hcr":  Out(HCR),
+            "hcr":  Out(HCR if v3 is None else HCR3),
             "misr": In(8),
         })
 
+    def __eq__(self, other):
+        return isinstance(other, GICHSignature) and other.v3 == self.v3
+
+    def __hash__(self):
+        return hash((GICHSignature, self.v3))
+
 
 class Hyp(wiring.Component):
-    def __init__(self, num_lrs):
+    def __init__(self, num_lrs, v3=None):
         self.num_lrs = regs.block_num_lrs(self, num_lrs)
+        self.v3 = v3
         super().__init__({
             # the request's address predecoded (registered by the top, cycle t+1)
             "dec":          In(AddrDecode),
@@ -61,19 +74,21 @@ class Hyp(wiring.Component):
             "w_data":       In(32),
             "r_data":       Out(32),
             # GICH_HCR storage (gich.hcr), to the maintenance block; MISR from it
-            "gich":         Out(GICHSignature()),
+            "gich":         Out(GICHSignature(v3)),
             # to the vCPU: HCR.En, the GICH_VMCR / GICH_APR write strobes (data
             # on w_data); from it EOICount + 1 (R11)
-            "control":      Out(ControlSignature()),
+            "control":      Out(ControlSignature(v3)),
             # LR bank: the write port (one-hot, data on w_data), the LR values
             # for the read mux, EISR, ELRSR
-            "lr_write":     Out(LRWriteSignature(num_lrs)),
-            "status":       In(LRStatusSignature(num_lrs)),
+            "lr_write":     Out(LRWriteSignature(num_lrs, v3)),
+            "status":       In(LRStatusSignature(num_lrs, v3)),
             # vCPU storage seen as GICH_VMCR and GICH_APR
-            "gicv":         In(GICVSignature()),
+            "gicv":         In(GICVSignature(v3)),
         })
 
     def elaborate(self, platform):
+        if self.v3 is not None:
+            return self._elaborate3()
         m = Module()
         hcr = self.gich.hcr
 
@@ -151,4 +166,59 @@ class Hyp(wiring.Component):
             m.d.sync += hcr.EOICount.eq(hcr.EOICount + 1)
         with m.If(we(regs.GICH_HCR)):
             m.d.sync += hcr.eq(self.w_data & regs.GICH_HCR.wmask)
+        return m
+
+    # -- GICv3: ICH_*_EL2 through the memory-mapped layout (v3 1.4, 2) -------
+    def _elaborate3(self):
+        """The same roles: HCR stored here (v3 write mask), VMCR and the AP
+        banks read from the vCPU's storage and written through `control`,
+        the LRs a 32-bit half at a time. Reads: stage 1 registered at the
+        decode edge (every register's word by its address), the AP registers
+        straight from the banks after it."""
+        m = Module()
+        v3, hcr, gicv, ctlr = self.v3, self.gich.hcr, self.gicv, self.gicv.ctlr
+
+        def word(name, half=0):
+            return (sysregs.lookup(name).addr >> 2) + half
+
+        def we(name, half=0):
+            return self.w_stb & names(self.dec, word(name, half))
+
+        vmcr = Cat(ctlr.as_value()[:10] & 0x21F, Const(0, 8), gicv.abpr, gicv.bpr,
+                   Const(0, 8 - v3.pri_bits), gicv.vmprimask)        # ICH_VMCR_EL2 (v3 2.3)
+        values = {(n, 0): v for n, v in {
+            "ICH_HCR_EL2": hcr.as_value(), "ICH_VTR_EL2": Const(v3.vtr, 32),
+            "ICH_VMCR_EL2": vmcr, "ICH_MISR_EL2": self.gich.misr,
+            "ICH_EISR_EL2": self.status.eisr[:16], "ICH_ELRSR_EL2": self.status.elrsr[:16],
+        }.items()}
+        for n in range(self.num_lrs):
+            lr = self.status.lr[n].as_value()
+            values[f"ICH_LR{n}_EL2", 0], values[f"ICH_LR{n}_EL2", 1] = lr[:32], lr[32:]
+        low = Signal(32, name="ich_read")
+        m.d.sync += low.eq(reduce(operator.or_, (Mux(names(self.dec, word(n, h)), value, 0)
+                                                  for (n, h), value in values.items())))
+        ap_terms = []
+        for g, bank in enumerate((gicv.ap0, gicv.apr)):
+            for n in range(v3.napr):
+                hit = Signal(name=f"hit_ap{g}r{n}")
+                m.d.sync += hit.eq(names(self.dec, word(f"ICH_AP{g}R{n}_EL2")))
+                ap_terms.append(Mux(hit, bank[32 * n:32 * n + 32], 0))
+        m.d.comb += self.r_data.eq(reduce(operator.or_, ap_terms, low))
+
+        # writes, landing at the decode edge; LRs and AP registers this build
+        # lacks: RAZ/WI (v3 open point 17); high halves other than the LRs': RES0
+        lr_lo = [we(f"ICH_LR{n}_EL2") for n in range(self.num_lrs)]
+        lr_hi = [we(f"ICH_LR{n}_EL2", 1) for n in range(self.num_lrs)]
+        m.d.comb += [
+            self.control.vmcr_w_stb.eq(we("ICH_VMCR_EL2")),
+            self.control.ap_w_stb.eq(Cat(we(f"ICH_AP{g}R{n}_EL2")
+                                         for g in range(2) for n in range(v3.napr))),
+            self.lr_write.sel.eq(Cat(lo | hi for lo, hi in zip(lr_lo, lr_hi))),
+            self.lr_write.hi.eq(Cat(lr_hi).any()),
+            self.control.en.eq(hcr.En),
+        ]
+        with m.If(self.control.eoicount_inc):                       # V11, modulo 32
+            m.d.sync += hcr.EOICount.eq(hcr.EOICount + 1)
+        with m.If(we("ICH_HCR_EL2")):
+            m.d.sync += hcr.eq(self.w_data & v3.hcr_wmask)
         return m

@@ -30,6 +30,15 @@ per group of 8 (registered) and across the groups (Timing.match_latency).
 Interfaces (declared below, one signature each): SelectSignature with the
 vCPU, LRStatusSignature to the hyp and maintenance blocks, LRWriteSignature
 from the hyp block.
+
+GICv3 (`v3`, a V3Config: v3 2.8, V4-V10, V16): the same bank with the 64-bit
+ICH_LR<n>_EL2 layout (`lr_layout`), written a 32-bit half at a time; where
+it differs, `if v3` says so: the candidate is not filtered by PMR (V4; each
+leaf carries `pmr_ok` for V5 instead), priorities are 8 bits and group
+priorities `pre_bits` wide, the R1 test may use the running priority masked
+by the group's binary point (V5, `rp_masked`), the vID match compares the
+whole vINTID (no source CPUID), and an acknowledged vINTID 1020-1023 leaves
+its LR invalid (V16).
 """
 import operator
 from functools import reduce
@@ -41,11 +50,42 @@ from amaranth.lib.wiring import In, Out
 from . import regs
 from .timing import Timing
 from .regs import LR_FIELDS, LR_WMASK, MAX_LRS, INVALID, PENDING, ACTIVE
+from .sysregs import LR3_FIELDS
 
-__all__ = ["LR", "Best", "Match", "SelectSignature", "LRStatusSignature", "LRWriteSignature",
+__all__ = ["LR", "Best", "Match", "lr_layout", "best_layout", "match_layout", "SelectSignature", "LRStatusSignature", "LRWriteSignature",
            "LRBank", "below_any", "prefix_or"]
 
 LR = regs.layout(LR_FIELDS)          # GICH_LR<n>: .HW .Grp1 .State .Priority .EOI .CPUID ...
+
+
+def lr_layout(v3=None):
+    """The RTL view of one LR: GICH_LR<n> (LR), or ICH_LR<n>_EL2 under the
+    same field names (Group is `Grp1`, vINTID `VirtualID`, pINTID
+    `PhysicalID`; rtl/sysregs.py LR3_FIELDS)."""
+    if v3 is None:
+        return LR
+    f = LR3_FIELDS
+    return regs.layout({"VirtualID": (0, v3.id_bits), "PhysicalID": f["pINTID"], "EOI": f["EOI"],
+                        "Priority": f["Priority"], "Grp1": f["Group"], "HW": f["HW"],
+                        "State": f["State"]}, 64)
+
+
+def best_layout(v3=None):
+    """Best, or its GICv3 form: 8-bit prio, `pre_bits`-wide gprio, the vINTID,
+    and pmr_ok (V5: the priority is below ICV_PMR_EL1)."""
+    if v3 is None:
+        return Best
+    return data.StructLayout({"valid": 1, "prio": 8, "grp1": 1, "gprio": v3.pre_bits, "pre": 1,
+                              "pmr_ok": 1, "idx": 6, "vid": v3.id_bits})
+
+
+def match_layout(v3=None):
+    """Match, or its GICv3 form: a 13-bit pINTID, and the LR's group and group
+    priority for V8's check against the EOIR's group and the dropped priority."""
+    if v3 is None:
+        return Match
+    return data.StructLayout({"valid": 1, "fwd": 1, "pintid": 13, "grp1": 1,
+                              "gprio": v3.pre_bits})
 
 
 class Best(data.Struct):
@@ -78,19 +118,29 @@ class SelectSignature(wiring.Signature):
     best.idx 01 -> 10) and deact_stb (the matched LR 10 -> 00, 11 -> 01).
     When each is valid: rtl/timing.py."""
 
-    def __init__(self):
+    def __init__(self, v3=None):
+        # GICv3: vmprimask is ICV_PMR_EL1's pri_bits implemented bits, the
+        # masks pre_bits wide, apr_upto over both AP banks ORed (32 * NAPR)
+        pri, pre = (5, 5) if v3 is None else (v3.pri_bits, v3.pre_bits)
+        self.v3 = v3
         super().__init__({
-            "best":        Out(Best),
-            "match":       Out(Match),
+            "best":        Out(best_layout(v3)),
+            "match":       Out(match_layout(v3)),
             "enable_grp0": In(1),
             "enable_grp1": In(1),
-            "vmprimask":   In(5),
-            "gmask0":      In(5),
-            "gmask1":      In(5),
-            "apr_upto":    In(32),
+            "vmprimask":   In(pri),
+            "gmask0":      In(pre),
+            "gmask1":      In(pre),
+            "apr_upto":    In(1 << pre),
             "ack_stb":     In(1),
             "deact_stb":   In(1),
         })
+
+    def __eq__(self, other):
+        return isinstance(other, SelectSignature) and other.v3 == self.v3
+
+    def __hash__(self):
+        return hash((SelectSignature, self.v3))
 
 
 class LRStatusSignature(wiring.Signature):
@@ -100,26 +150,43 @@ class LRStatusSignature(wiring.Signature):
     (State != 00: MISR.U), pending (State == 01: MISR.NP). Members as the LR
     bank sees them (it has it Out, every reader In). When: rtl/timing.py."""
 
-    def __init__(self, num_lrs):
+    def __init__(self, num_lrs, v3=None):
+        self.num_lrs, self.v3 = num_lrs, v3
         super().__init__({
-            "lr":      Out(data.ArrayLayout(LR, num_lrs)),
+            "lr":      Out(data.ArrayLayout(lr_layout(v3), num_lrs)),
             "elrsr":   Out(MAX_LRS),
             "eisr":    Out(MAX_LRS),
             "valid":   Out(MAX_LRS),
             "pending": Out(MAX_LRS),
         })
 
+    def __eq__(self, other):
+        return (isinstance(other, LRStatusSignature) and other.num_lrs == self.num_lrs
+                and other.v3 == self.v3)
+
+    def __hash__(self):
+        return hash((LRStatusSignature, self.num_lrs, self.v3))
+
 
 class LRWriteSignature(wiring.Signature):
     """A hypervisor write of GICH_LR<n>, hyp -> LR bank: `sel`, one-hot, LR n
     takes the request's data (the LR bank's own w_data port). Members as the
     hyp block sees them (it has it Out, the LR bank In). When:
-    rtl/timing.py."""
+    rtl/timing.py. GICv3: `hi` says which 32-bit half (v3 1.4)."""
 
-    def __init__(self, num_lrs):
+    def __init__(self, num_lrs, v3=None):
+        self.num_lrs, self.v3 = num_lrs, v3
         super().__init__({
             "sel": Out(num_lrs),
+            **({"hi": Out(1)} if v3 is not None else {}),
         })
+
+    def __eq__(self, other):
+        return (isinstance(other, LRWriteSignature) and other.num_lrs == self.num_lrs
+                and other.v3 == self.v3)
+
+    def __hash__(self):
+        return hash((LRWriteSignature, self.num_lrs, self.v3))
 
 
 def _tree(m, leaves, left_wins, name, registered):
@@ -209,14 +276,15 @@ class LRBank(wiring.Component):
                               combinational
     """
 
-    def __init__(self, num_lrs):
+    def __init__(self, num_lrs, v3=None):
         self.num_lrs = regs.block_num_lrs(self, num_lrs)
+        self.v3 = v3
         self.timing = Timing(num_lrs)
         super().__init__({
             "w_data":   In(32),
-            "lr_write": In(LRWriteSignature(num_lrs)),
-            "select":   Out(SelectSignature()),
-            "status":   Out(LRStatusSignature(num_lrs)),
+            "lr_write": In(LRWriteSignature(num_lrs, v3)),
+            "select":   Out(SelectSignature(v3)),
+            "status":   Out(LRStatusSignature(num_lrs, v3)),
         })
 
     def elaborate(self, platform):
@@ -229,7 +297,7 @@ class LRBank(wiring.Component):
         lrs, gprios, cands, hits, fwds = self._storage(m, match_sel, ack_sel)
         self._status(m, lrs)
         self._candidates(m, lrs, gprios, cands)
-        self._match(m, lrs, hits, fwds, match_sel)
+        self._match(m, lrs, gprios, hits, fwds, match_sel)
         return m
 
     def _storage(self, m, match_sel, ack_sel):
@@ -237,18 +305,35 @@ class LRBank(wiring.Component):
         whole LR, the hardware only State), its group priority, the R5 leaf
         condition, the R8/R9 match of the EOIR/AEOIR/DIR value on w_data, and
         R10's forwarding bit."""
-        sel = self.select
+        sel, v3 = self.select, self.v3
         lrs, gprios, cands, hits, fwds = [], [], [], [], []
-        new = LR(self.w_data)
-        w_gprio = Signal(5)                  # R3 of the LR being written
-        m.d.comb += w_gprio.eq(new.Priority & Mux(new.Grp1, sel.gmask1, sel.gmask0))
+        if v3 is None:
+            new = LR(self.w_data)
+            new_prio, new_grp1 = new.Priority, new.Grp1
+            write = self.lr_write.sel
+        else:                                # ICH_LR<n>_EL2[63:32]: Priority [23:16], Group [28]
+            new_prio, new_grp1 = self.w_data[16 + v3.shift:24], self.w_data[28]
+            write = Cat(s & self.lr_write.hi for s in self.lr_write.sel)
+            hw = self.w_data[29]             # v3 open point 16: [44:32] with HW = 1, EOI alone with 0
+            hi_mask = Mux(hw, 0xF000_1FFF | v3.primask << 16, 0xF000_0200 | v3.primask << 16)
+        w_gprio = Signal(len(sel.gmask0))    # R3 of the LR being written
+        m.d.comb += w_gprio.eq(new_prio & Mux(new_grp1, sel.gmask1, sel.gmask0))
         for n in range(self.num_lrs):
             m.submodules[f"lr{n}"] = cell = Module()
-            lr = Signal(LR, name=f"lr{n}")
+            lr = Signal(lr_layout(v3), name=f"lr{n}")
             with cell.If(self.lr_write.sel[n]):
-                cell.d.sync += lr.eq(self.w_data & LR_WMASK)
+                if v3 is None:
+                    cell.d.sync += lr.eq(self.w_data & LR_WMASK)
+                else:                        # one 32-bit half (v3 1.4), masked (v3 2.8)
+                    with cell.If(self.lr_write.hi):
+                        cell.d.sync += lr.as_value()[32:].eq(self.w_data & hi_mask)
+                    with cell.Else():
+                        cell.d.sync += lr.as_value()[:32].eq(self.w_data & v3.idmask)
             with cell.Elif(sel.ack_stb & ack_sel[n]):
-                cell.d.sync += lr.State.eq(ACTIVE)                   # R6a: 01 -> 10
+                if v3 is None:
+                    cell.d.sync += lr.State.eq(ACTIVE)               # R6a: 01 -> 10
+                else:                                                # V6; V16: 1020-1023 -> 00
+                    cell.d.sync += lr.State.eq(Mux(lr.VirtualID[2:] == 1020 >> 2, INVALID, ACTIVE))
             with cell.Elif(sel.deact_stb & match_sel[n]):
                 cell.d.sync += lr.State.eq(lr.State & 0b01)          # R10: 10 -> 00, 11 -> 01
 
@@ -257,22 +342,32 @@ class LRBank(wiring.Component):
             # acknowledge (R4) need no logic before them. (Registered in the
             # bank's own module: in the LR's, Yosys 0.70's ABC9 flow breaks
             # the netlist at 64 LRs.)
-            gprio = Signal(5, name=f"gprio{n}")
-            own = Signal(5, name=f"own_gprio{n}")
-            cell.d.comb += own.eq(lr.Priority & Mux(lr.Grp1, sel.gmask1, sel.gmask0))
-            m.d.sync += gprio.eq(Mux(self.lr_write.sel[n], w_gprio, own))
+            gprio = Signal(len(sel.gmask0), name=f"gprio{n}")
+            own = Signal(len(sel.gmask0), name=f"own_gprio{n}")
+            top = lr.Priority if v3 is None else lr.Priority[v3.shift:]   # P[7:8-pre_bits]
+            cell.d.comb += own.eq(top & Mux(lr.Grp1, sel.gmask1, sel.gmask0))
+            m.d.sync += gprio.eq(Mux(write[n], w_gprio, own))
 
             # R5 leaf: pending (01 only), group enabled, priority below PMR
+            # (V4: not PMR, which V5 tests on the candidate: pmr_ok)
             cand = Signal(name=f"cand{n}")
             enabled = Mux(lr.Grp1, sel.enable_grp1, sel.enable_grp0)
-            cell.d.sync += cand.eq((lr.State == PENDING) & enabled & _less(lr.Priority, sel.vmprimask))
+            if v3 is None:
+                cell.d.sync += cand.eq((lr.State == PENDING) & enabled
+                                       & _less(lr.Priority, sel.vmprimask))
+            else:
+                cell.d.sync += cand.eq((lr.State == PENDING) & enabled)
 
             # R8/R9: VirtualID matches, State 10 or 11; a vSGI (vid < 16, HW = 0)
             # also needs CPUID == the writer's source CPUID. Registered every
             # cycle; used after an EOIR/AEOIR/DIR's decode cycle.
             hit = Signal(name=f"hit{n}")
-            cell.d.sync += hit.eq((lr.VirtualID == self.w_data[:10]) & lr.State[1]
-                                  & (lr.HW | (lr.VirtualID >= 16) | (lr.CPUID == self.w_data[10:13])))
+            if v3 is None:
+                cell.d.sync += hit.eq((lr.VirtualID == self.w_data[:10]) & lr.State[1]
+                                      & (lr.HW | (lr.VirtualID >= 16)
+                                         | (lr.CPUID == self.w_data[10:13])))
+            else:                                    # V8, V9: the whole vINTID
+                cell.d.sync += hit.eq((lr.VirtualID == self.w_data[:v3.id_bits]) & lr.State[1])
             # R10: deactivating LR n forwards its pINTID (HW = 1, and a PPI or SPI:
             # 0-15 and 1020-1023 would be UNPREDICTABLE; not forwarded, as in the model)
             fwd = Signal(name=f"fwd{n}")
@@ -286,7 +381,7 @@ class LRBank(wiring.Component):
         return lrs, gprios, cands, hits, fwds
 
     def _status(self, m, lrs):
-        """ELRSR, EISR and MISR's inputs (R12: combinational in the LRs)."""
+        """ELRSR, EISR and MISR's inputs (R12, V12: combinational in the LRs)."""
         status = self.status
         m.d.comb += [
             status.elrsr.eq(Cat((lr.State == INVALID) & (lr.HW | ~lr.EOI) for lr in lrs)),   # ELRSR
@@ -302,10 +397,17 @@ class LRBank(wiring.Component):
         pairwise comparisons of the LRs' Priority fields by the children's
         `idx`; higher levels compare the children's prio."""
         leaves = []
+        sel, v3 = self.select, self.v3
         for n, (lr, gprio, cand) in enumerate(zip(lrs, gprios, cands)):
-            leaf = Signal(Best, name=f"leaf{n}")
+            leaf = Signal(best_layout(v3), name=f"leaf{n}")
             pre = Signal(name=f"pre{n}")                 # candidate stage: R1
-            m.d.sync += pre.eq(~self.select.apr_upto.bit_select(gprio, 1))
+            if v3 is not None and v3.rp_masked:
+                # V5, v3 open point 1: gprio < RP & gmask, i.e. no AP bit at or
+                # below the last index of gprio's group (gprio | ~gmask)
+                last = gprio | ~Mux(lr.Grp1, sel.gmask1, sel.gmask0)
+                m.d.sync += pre.eq(~sel.apr_upto.bit_select(last, 1))
+            else:
+                m.d.sync += pre.eq(~sel.apr_upto.bit_select(gprio, 1))
             m.d.comb += [
                 leaf.valid.eq(cand),
                 leaf.prio.eq(lr.Priority),
@@ -313,8 +415,13 @@ class LRBank(wiring.Component):
                 leaf.gprio.eq(gprio),
                 leaf.pre.eq(pre),
                 leaf.idx.eq(n),
-                leaf.vid.eq(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID))),     # vid_out
             ]
+            if v3 is None:
+                m.d.comb += leaf.vid.eq(Cat(lr.VirtualID, Mux(lr.HW, 0, lr.CPUID)))   # vid_out
+            else:
+                pmr_ok = Signal(name=f"pmr_ok{n}")       # V5: below ICV_PMR_EL1
+                m.d.sync += pmr_ok.eq(_less(lr.Priority[8 - v3.pri_bits:], sel.vmprimask))
+                m.d.comb += [leaf.vid.eq(lr.VirtualID), leaf.pmr_ok.eq(pmr_ok)]
             leaves.append(leaf)
 
         m.submodules.best_le = le_stage = Module()
@@ -339,7 +446,7 @@ class LRBank(wiring.Component):
         root = _tree(m, leaves, left_wins, "best", self.timing.tree_registered)
         m.d.comb += self.select.best.eq(root)
 
-    def _match(self, m, lrs, hits, fwds, match_sel):
+    def _match(self, m, lrs, gprios, hits, fwds, match_sel):
         """The lowest-index hit, in groups of 8 LRs: per group its lowest hit
         (one-hot, first_sel) with that LR's forwarding bit and pINTID, and
         which group holds the lowest hit of all (group_sel), so that no path
@@ -354,7 +461,11 @@ class LRBank(wiring.Component):
         group_hit = Cat(hit_vec[8 * g:8 * g + 8].any() for g in groups)
         group_sel = Signal(len(groups))
         group_fwd = Signal(len(groups))
-        group_pintid = [Signal(10, name=f"group_pintid{g}") for g in groups]
+        pintid_bits = 10 if self.v3 is None else 13
+        group_pintid = [Signal(pintid_bits, name=f"group_pintid{g}") for g in groups]
+        # GICv3 (V8): the LR's group and group priority, for the EOIR's checks
+        group_grp1 = Signal(len(groups))
+        group_gprio = [Signal(len(gprios[0]), name=f"group_gprio{g}") for g in groups]
         first_sel = Signal(n_lrs)
         domain += [
             match_valid.eq(hit_vec.any()),
@@ -371,6 +482,12 @@ class LRBank(wiring.Component):
                 group_pintid[g].eq(reduce(operator.or_, (Mux(f, lrs[n].PhysicalID, 0)
                                                          for f, n in zip(first, ns)))),
             ]
+            if self.v3 is not None:
+                domain += [
+                    group_grp1[g].eq(Cat(f & lrs[n].Grp1 for f, n in zip(first, ns)).any()),
+                    group_gprio[g].eq(reduce(operator.or_, (Mux(f, gprios[n], 0)
+                                                            for f, n in zip(first, ns)))),
+                ]
         m.d.comb += match_sel.eq(Cat(first_sel[n] & group_sel[n // 8] for n in range(n_lrs)))
         match = self.select.match
         m.d.comb += [
@@ -379,3 +496,9 @@ class LRBank(wiring.Component):
             match.pintid.eq(reduce(operator.or_, (Mux(group_sel[g], group_pintid[g], 0)
                                                   for g in groups))),
         ]
+        if self.v3 is not None:
+            m.d.comb += [
+                match.grp1.eq((group_sel & group_grp1).any()),
+                match.gprio.eq(reduce(operator.or_, (Mux(group_sel[g], group_gprio[g], 0)
+                                                     for g in groups))),
+            ]

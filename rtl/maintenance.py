@@ -39,12 +39,14 @@ class Maintenance(wiring.Component):
     is used), status (LRStatusSignature: eisr, valid, pending are used),
     lines_load (the state has settled: update maint_irq), maint_irq."""
 
-    def __init__(self, num_lrs):
+    def __init__(self, num_lrs, v3=None):
+        # GICv3 (v3 2.4): the same MISR bits from the same fields (VENG0/1 are
+        # GICV_CTLR's EnableGrp0/1, v3 open point 19)
         self.num_lrs = regs.block_num_lrs(self, num_lrs)
         super().__init__({
-            "gich":       In(GICHSignature()),
-            "gicv":       In(GICVSignature()),
-            "status":     In(LRStatusSignature(num_lrs)),
+            "gich":       In(GICHSignature(v3)),
+            "gicv":       In(GICVSignature(v3)),
+            "status":     In(LRStatusSignature(num_lrs, v3)),
             "lines_load": In(1),
             "maint_irq":  Out(1),
         })

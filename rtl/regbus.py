@@ -43,11 +43,11 @@ from amaranth.lib import data
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from . import regs
+from . import regs, sysregs
 from .regs import CORE_ADDR_BITS
 
 __all__ = ["RegBusSignature", "cpu_bits", "ADDR_WIDTH", "LATENCY", "SETTLED_READS", "needs_settled",
-           "settled_words",
+           "settled_words", "settled_regs",
            "AddrDecode", "predecode", "names", "first_words"]
 
 ADDR_WIDTH = CORE_ADDR_BITS - 2
@@ -56,12 +56,23 @@ LATENCY = 3                      # cycles from an accepted strobe to its ack
 # reads answered from state the core derives (they wait for `settled`)
 SETTLED_READS = (regs.GICV_IAR, regs.GICV_AIAR, regs.GICV_HPPIR, regs.GICV_AHPPIR,
                  regs.GICV_RPR, regs.GICH_MISR)
+# GICv3 (rtl/sysregs.py): the same reads under their ICV_*/ICH_* names
+SETTLED_READS_V3 = tuple(sysregs.lookup(n) for n in (
+    "ICV_IAR0_EL1", "ICV_IAR1_EL1", "ICV_HPPIR0_EL1", "ICV_HPPIR1_EL1", "ICV_RPR_EL1",
+    "ICH_MISR_EL2"))
 
 
-def settled_words(num_cpus=1):
-    """Word addresses of the reads that wait for `settled` (SETTLED_READS),
-    with num_cpus > 1 also GICH's among them in each CPU's processor-specific
-    view (rtl/cluster.py)."""
+def settled_regs(v3=None):
+    """SETTLED_READS of an architecture (v3: a V3Config, or None for GICv2)."""
+    return SETTLED_READS if v3 is None else SETTLED_READS_V3
+
+
+def settled_words(num_cpus=1, v3=None):
+    """Word addresses of the reads that wait for `settled` (SETTLED_READS,
+    GICv3's with `v3`), with num_cpus > 1 also GICH's among them in each
+    CPU's processor-specific view (rtl/cluster.py)."""
+    if v3 is not None:
+        return [reg.addr >> 2 for reg in SETTLED_READS_V3]
     words = [reg.word for reg in SETTLED_READS]
     if regs.check_num_cpus(num_cpus) > 1:
         words += [regs.alias_addr(n, reg.offset) >> 2 for n in range(num_cpus)
@@ -69,10 +80,10 @@ def settled_words(num_cpus=1):
     return words
 
 
-def needs_settled(word, num_cpus=1):
+def needs_settled(word, num_cpus=1, v3=None):
     """A read of word address `word` waits for `settled`: a bool for an int,
     else an Amaranth expression (1 bit) of the address value."""
-    words = settled_words(num_cpus)
+    words = settled_words(num_cpus, v3)
     return word in words if isinstance(word, int) else word.matches(*words)
 
 

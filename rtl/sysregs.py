@@ -247,7 +247,7 @@ class V3Config:
                         sgi_cpuid=False)
 
     def lr_mask(self, value):
-        """The bits of an ICH_LR<n>_EL2 write that are kept (v3 2.8, open point 16):
+        """The bits of an ICH_LR<n>_EL2 write that are kept (v3 2.8, v3 open point 16):
         State, HW, Group, Priority[PRIMASK], vINTID[id_bits]; [44:32] with HW = 1,
         only EOI (bit 41) with HW = 0."""
         low = 0xF000 | self.primask                  # bits [63:48] >> 48

@@ -12,8 +12,8 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
-from . import regs
-from .regbus import RegBusSignature, AddrDecode, SETTLED_READS, predecode, names
+from . import regs, sysregs
+from .regbus import RegBusSignature, AddrDecode, predecode, names, settled_regs
 from .timing import Timing
 from .lr_bank import LRBank, prefix_or
 from .vcpu import VCPU
@@ -24,31 +24,45 @@ __all__ = ["VirtualInterface"]
 
 
 class VirtualInterface(wiring.Component):
-    """One CPU's GICv2 virtual interface: GICH, GICV, `num_lrs` list registers.
-    `timing`: its latencies (rtl/timing.py)."""
-    bus:          In(RegBusSignature())
-    virq:         Out(1)
-    vfiq:         Out(1)
-    maint_irq:    Out(1)
-    deact_valid:  Out(1)         # 1-cycle pulse: deactivate deact_pintid in the Distributor
-    deact_pintid: Out(10)
+    """One CPU's virtual interface, GICv2 (GICH, GICV) or GICv3 (`arch="v3"`:
+    ICH_*_EL2 and ICV_*_EL1 on the memory-mapped layout of rtl/sysregs.py,
+    with the V3Config parameters pri_bits, pre_bits, id_bits, rp_masked),
+    `num_lrs` list registers. `timing`: its latencies (rtl/timing.py).
 
-    def __init__(self, num_lrs=4, iidr=regs.IIDR_DEFAULT):
+    Ports: bus (RegBusSignature), virq, vfiq, maint_irq, deact_valid (a
+    1-cycle pulse: deactivate deact_pintid in the Distributor), deact_pintid
+    (10 bits; GICv3 13); GICv3 also `traps` (ICH_HCR_EL2's TC, TALL0,
+    TALL1, TSEI, TDIR, for the PE to act on: v3 1.2)."""
+
+    def __init__(self, num_lrs=4, iidr=regs.IIDR_DEFAULT, arch="v2", **v3):
         try:
+            if arch not in ("v2", "v3"):
+                raise ValueError(f"arch must be 'v2' or 'v3', got {arch!r}")
+            if arch == "v2" and v3:
+                raise ValueError(f"{', '.join(v3)}: parameters of arch v3")
+            self.v3 = sysregs.V3Config(num_lrs, **v3) if arch == "v3" else None
             self.num_lrs = regs.check_num_lrs(num_lrs)
             if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
                 raise ValueError(f"iidr must be a 32-bit value (GICV_IIDR), got {iidr!r}")
-        except ValueError:
+        except (ValueError, TypeError):
             self._MustUse__silence = True    # never built: no "never used" warning
             raise
-        self.iidr = iidr
+        self.arch, self.iidr = arch, iidr
         self.timing = Timing(num_lrs)
-        super().__init__()
+        super().__init__({
+            "bus":          In(RegBusSignature()),
+            "virq":         Out(1),
+            "vfiq":         Out(1),
+            "maint_irq":    Out(1),
+            "deact_valid":  Out(1),
+            "deact_pintid": Out(10 if self.v3 is None else 13),
+            **({} if self.v3 is None else {"traps": Out(len(sysregs.TRAP_BITS))}),
+        })
         # the blocks, public so that a harness can watch their ports
-        self.lr_bank = LRBank(num_lrs)
-        self.vcpu = VCPU(iidr, self.timing.match_latency)
-        self.hyp = Hyp(num_lrs)
-        self.maintenance = Maintenance(num_lrs)
+        self.lr_bank = LRBank(num_lrs, self.v3)
+        self.vcpu = VCPU(iidr, self.timing.match_latency, self.v3)
+        self.hyp = Hyp(num_lrs, self.v3)
+        self.maintenance = Maintenance(num_lrs, self.v3)
 
     def elaborate(self, platform):
         m = Module()
@@ -64,7 +78,9 @@ class VirtualInterface(wiring.Component):
         ready = Signal()                 # a register (rtl/timing.py)
         settled = Signal()               # a register; bus.settled: below (rtl/timing.py)
         bus_dec = AddrDecode(predecode(bus.addr))      # a view: the entry's decode, early
-        waits = Cat(names(bus_dec, reg.word) for reg in SETTLED_READS).any()
+        v3 = self.v3
+        words = _Words(v3)               # the words this top decodes itself
+        waits = Cat(names(bus_dec, w) for w in words.settled).any()
         take_r = bus.r_stb & ready & (bus.settled | ~waits)
         take_w = bus.w_stb & ready
         req_r, req_w = Signal(name="req_r"), Signal(name="req_w")
@@ -75,8 +91,8 @@ class VirtualInterface(wiring.Component):
         w_upto = Signal(32, name="req_w_upto")         # for APR's prefix ORs (vcpu.py)
         req_iar, req_aiar = Signal(name="req_iar"), Signal(name="req_aiar")   # IAR/AIAR reads
         m.d.sync += [
-            req_iar.eq(take_r & names(bus_dec, regs.GICV_IAR.word)),
-            req_aiar.eq(take_r & names(bus_dec, regs.GICV_AIAR.word)),
+            req_iar.eq(take_r & names(bus_dec, words.iar)),
+            req_aiar.eq(take_r & names(bus_dec, words.aiar)),
             w_upto.eq(prefix_or(m, bus.w_data, "bus_w_upto")),
             req_r.eq(take_r), req_w.eq(take_w), req_w_full.eq(take_w & (bus.w_strb == 0b1111)),
             addr.eq(bus.addr), dec.eq(bus_dec), w_data.eq(bus.w_data),
@@ -109,8 +125,7 @@ class VirtualInterface(wiring.Component):
 
         # -- ready: low for match_latency cycles after an EOIR/AEOIR/DIR; known
         #    from the bus in its cycle, then from the decode
-        eoi_words = (regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR)
-        eoi_taken = take_w & Cat(names(bus_dec, reg.word) for reg in eoi_words).any()
+        eoi_taken = take_w & Cat(names(bus_dec, w) for w in words.eoi).any()
         m.d.sync += ready.eq(~eoi_taken & ~(vcpu.eoi_stb if timing.match_latency > 1 else 0))
         if timing.match_latency > 2:
             raise NotImplementedError("ready covers a match of at most 2 cycles")
@@ -125,8 +140,7 @@ class VirtualInterface(wiring.Component):
         landed = req_w | vcpu.select.ack_stb
         settle = Signal(range(timing.settle + timing.match_latency))
         settle_m = Signal(range(timing.settle_masks), init=timing.settle_masks - 1)
-        masks = req_w_full & Cat(names(dec, reg.word) for reg in (
-            regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR, regs.GICH_VMCR)).any()
+        masks = req_w_full & Cat(names(dec, w) for w in words.masks).any()
         with m.If(landed):
             m.d.sync += settle.eq(Mux(vcpu.eoi_stb, timing.settle - 1 + timing.match_latency,
                                       timing.settle - 1))
@@ -150,7 +164,7 @@ class VirtualInterface(wiring.Component):
             m.d.sync += eoi_busy.eq(Cat(vcpu.eoi_stb, eoi_busy[:-1]))
             f_past = Signal()
             m.d.sync += f_past.eq(1)
-            eoi_dec = req_w & Cat(names(dec, reg.word) for reg in eoi_words).any()
+            eoi_dec = req_w & Cat(names(dec, w) for w in words.eoi).any()
             settle_eoi = timing.settle - 1 + timing.match_latency
             m.d.comb += [
                 # the counters never exceed their loads; settled only at 0
@@ -187,4 +201,32 @@ class VirtualInterface(wiring.Component):
             self.maint_irq.eq(maint.maint_irq),
             self.deact_valid.eq(vcpu.deact_valid), self.deact_pintid.eq(vcpu.deact_pintid),
         ]
+        if v3 is not None:
+            hcr = hyp.gich.hcr
+            m.d.comb += self.traps.eq(Cat(getattr(hcr, name) for name in sysregs.TRAP_BITS))
         return m
+
+
+class _Words:
+    """Word addresses the top decodes at its entry, per architecture: the
+    reads that wait for settled (regbus.settled_regs), the acknowledges
+    (GICV_IAR/AIAR; ICV_IAR0/IAR1_EL1), the EOIs that hold ready low
+    (GICV_EOIR/AEOIR/DIR; ICV_EOIR0/EOIR1/DIR_EL1), and the writes whose
+    settling takes settle_masks (the R3 masks' sources; GICv3 also the AP
+    registers, whose apr_upto lands one edge after them: rtl/vcpu.py)."""
+
+    def __init__(self, v3):
+        self.settled = [reg.addr >> 2 for reg in settled_regs(v3)]
+        if v3 is None:
+            self.iar, self.aiar = regs.GICV_IAR.word, regs.GICV_AIAR.word
+            self.eoi = [r.word for r in (regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR)]
+            self.masks = [r.word for r in (regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR,
+                                           regs.GICH_VMCR)]
+            return
+        word = lambda name: sysregs.lookup(name).addr >> 2
+        self.iar, self.aiar = word("ICV_IAR0_EL1"), word("ICV_IAR1_EL1")
+        self.eoi = [word(n) for n in ("ICV_EOIR0_EL1", "ICV_EOIR1_EL1", "ICV_DIR_EL1")]
+        self.masks = [word(n) for n in ("ICV_CTLR_EL1", "ICV_BPR0_EL1", "ICV_BPR1_EL1",
+                                        "ICH_VMCR_EL2")]
+        self.masks += [word(f"{f}_AP{g}R{n}_{el}") for f, el in (("ICH", "EL2"), ("ICV", "EL1"))
+                       for g in range(2) for n in range(v3.napr)]

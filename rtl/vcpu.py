@@ -28,11 +28,14 @@ vID matches and an EOIR/AEOIR of vID < 1020 drops the lowest set APR bit;
 match_latency cycles later the match result (select.match) deactivates
 (select.deact_stb), forwards or counts (control.eoicount_inc) (R8-R11).
 """
+import operator
+from functools import reduce
+
 from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from . import regs
+from . import regs, sysregs
 from .regs import (CTLR_FIELDS, VMCR_FIELDS, BPR_MIN, ABPR_MIN, IDLE_RPR, SPURIOUS,
                    SPURIOUS_GRP1, IIDR_DEFAULT)
 from .regbus import AddrDecode, names, first_words
@@ -50,16 +53,37 @@ class GICVSignature(wiring.Signature):
     (GICV_CTLR), vmprimask (GICV_PMR[7:3] = GICH_VMCR.VMPriMask), bpr, abpr
     (as stored: clamped, R3), apr (GICV_APR0 = GICH_APR). Registers of the
     vCPU; members as it sees them (it has it Out, every reader In). When they
-    land: rtl/timing.py."""
+    land: rtl/timing.py. GICv3 (v3 2.3, 2.7): the same storage as
+    ICH_VMCR_EL2's fields (ctlr VENG0/1, VFIQEn (reads 1), VCBPR, VEOIM;
+    vmprimask = VPMR's pri_bits implemented bits; bpr = VBPR0, abpr = VBPR1),
+    apr = the Group 1 bank ICH_AP1R<NAPR-1..0>_EL2 as one vector, ap0 the
+    Group 0 bank."""
 
-    def __init__(self):
+    def __init__(self, v3=None):
+        self.v3 = v3
+        if v3 is None:
+            super().__init__({
+                "ctlr":      Out(CTLR),
+                "vmprimask": Out(5),
+                "bpr":       Out(3, init=BPR_MIN),
+                "abpr":      Out(3, init=ABPR_MIN),
+                "apr":       Out(32),
+            })
+            return
         super().__init__({
-            "ctlr":      Out(CTLR),
-            "vmprimask": Out(5),
-            "bpr":       Out(3, init=BPR_MIN),
-            "abpr":      Out(3, init=ABPR_MIN),
-            "apr":       Out(32),
+            "ctlr":      Out(CTLR, init={"FIQEn": 1}),       # V18: VMCR reads 0x004C0008
+            "vmprimask": Out(v3.pri_bits),
+            "bpr":       Out(3, init=v3.minbpr0),
+            "abpr":      Out(3, init=v3.minbpr1),
+            "apr":       Out(32 * v3.napr),
+            "ap0":       Out(32 * v3.napr),
         })
+
+    def __eq__(self, other):
+        return isinstance(other, GICVSignature) and other.v3 == self.v3
+
+    def __hash__(self):
+        return hash((GICVSignature, self.v3))
 
 
 class ControlSignature(wiring.Signature):
@@ -68,15 +92,24 @@ class ControlSignature(wiring.Signature):
     vmcr_w_stb (GICH_VMCR) and apr_w_stb (GICH_APR), with the data on the
     request's w_data; from the vCPU: eoicount_inc (GICH_HCR.EOICount + 1,
     R11). Members as the hyp block sees them (it has it Out, the vCPU In;
-    declared here, as hyp.py imports this module). When: rtl/timing.py."""
+    declared here, as hyp.py imports this module). When: rtl/timing.py.
+    GICv3: ap_w_stb, one strobe per ICH_AP<g>R<n>_EL2 (bit g * NAPR + n),
+    instead of apr_w_stb."""
 
-    def __init__(self):
+    def __init__(self, v3=None):
+        self.v3 = v3
         super().__init__({
             "en":           Out(1),
             "vmcr_w_stb":   Out(1),
-            "apr_w_stb":    Out(1),
+            **({"apr_w_stb": Out(1)} if v3 is None else {"ap_w_stb": Out(2 * v3.napr)}),
             "eoicount_inc": In(1),
         })
+
+    def __eq__(self, other):
+        return isinstance(other, ControlSignature) and other.v3 == self.v3
+
+    def __hash__(self):
+        return hash((ControlSignature, self.v3))
 
 
 def _clamp(value, minimum):
@@ -91,18 +124,20 @@ def _gmask(binary_point, minimum):
 
 
 class VCPU(wiring.Component):
-    def __init__(self, iidr=IIDR_DEFAULT, match_latency=1):
+    def __init__(self, iidr=IIDR_DEFAULT, match_latency=1, v3=None):
         if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
             self._MustUse__silence = True        # never built: no "never used" warning
             raise ValueError(f"iidr must be a 32-bit value, got {iidr!r}")
         self.iidr = iidr
         self.match_latency = match_latency
+        self.v3 = v3
         super().__init__({
             # the request, decode cycle: address predecoded, strobes (w_stb:
             # a full-word write), data
             "dec":          In(AddrDecode),
             "r_stb":        In(1),
-            "iar_stb":      In(1),           # r_stb of GICV_IAR / GICV_AIAR (the top's entry decode)
+            "iar_stb":      In(1),           # r_stb of GICV_IAR / GICV_AIAR (the top's entry decode;
+                                             # GICv3: ICV_IAR0_EL1 / ICV_IAR1_EL1)
             "aiar_stb":     In(1),
             "w_stb":        In(1),
             "w_data":       In(32),
@@ -110,13 +145,13 @@ class VCPU(wiring.Component):
             "r_data":       Out(32),
             # from the hyp block: HCR.En, GICH_VMCR / GICH_APR write strobes;
             # to it: EOICount + 1 (R11)
-            "control":      In(ControlSignature()),
+            "control":      In(ControlSignature(v3)),
             # the storage (registers), to the hyp and maintenance blocks
-            "gicv":         Out(GICVSignature()),
+            "gicv":         Out(GICVSignature(v3)),
             # with the LR bank: to it the R5 filter, the R3 masks and APR's
             # prefix ORs (registered), the acknowledge and deactivate strobes;
             # from it `best` and `match`
-            "select":       In(SelectSignature()),
+            "select":       In(SelectSignature(v3)),
             "eoi_stb":      Out(1),          # an EOIR/AEOIR/DIR is decoded (top: ready, settled)
             # lines (R6), loaded when the top says settled
             "lines_load":   In(1),
@@ -124,10 +159,12 @@ class VCPU(wiring.Component):
             "vfiq":         Out(1),
             # the Distributor deactivation request (R10), a one-cycle pulse
             "deact_valid":  Out(1),
-            "deact_pintid": Out(10),
+            "deact_pintid": Out(10 if v3 is None else 13),
         })
 
     def elaborate(self, platform):
+        if self.v3 is not None:
+            return self._elaborate3()
         m = Module()
         resp = self._responses(m)
         self._acknowledge(m, resp)
@@ -303,3 +340,210 @@ class VCPU(wiring.Component):
         drop = Signal()                                  # the cycle after the decode
         m.d.sync += drop.eq(eoir & ~special)             # drop the highest active priority
         return drop
+
+    # -- GICv3: ICV_*_EL1 (v3 3, V2-V11, V16) --------------------------------
+    # The same pipeline as GICv2's (rtl/timing.py): storage landing at the
+    # decode edge, responses from the registered candidate, the EOI's drop one
+    # edge later and its match M edges later. What differs: two AP banks
+    # (apr_upto over their OR), IAR0/IAR1 and HPPIR0/HPPIR1 per group, PMR
+    # tested on the candidate (pmr_ok, V5), the EOIR's checks (V8).
+    def _elaborate3(self):
+        m = Module()
+        v3, gicv, sel = self.v3, self.gicv, self.select
+        upto = sel.apr_upto                          # bit i: (ap0 | apr)[i:0] != 0
+        width = len(upto)
+        # the lowest set bit of both banks, one-hot and as an index (RPR, V3;
+        # the drop, V8)
+        lowest = Signal(width)
+        m.d.comb += lowest.eq(Cat(upto[0], *(upto[i] & ~upto[i - 1] for i in range(1, width))))
+        lowest_idx = Signal(v3.pre_bits)
+        m.d.comb += lowest_idx.eq(Cat(Cat(lowest[i] for i in range(width) if i >> b & 1).any()
+                                      for b in range(v3.pre_bits)))
+        rpr = Signal(8)                              # ICV_RPR_EL1: idle 0xFF
+        m.d.sync += rpr.eq(Mux(upto[-1], lowest_idx << v3.shift, IDLE_RPR))
+        resp = self._responses3(m)
+        m.d.comb += sel.ack_stb.eq((self.iar_stb & resp["iar0_ok"])
+                                   | (self.aiar_stb & resp["iar1_ok"]))
+        drop = self._eoi3(m, lowest_idx)
+        self._storage3(m, drop, resp, lowest)
+        self._reads3(m, resp, rpr)
+        return m
+
+    def _we3(self, *names_):
+        return self.w_stb & Cat(names(self.dec, sysregs.lookup(n).addr >> 2) for n in names_).any()
+
+    def _storage3(self, m, drop, resp, lowest):
+        """ICV_* writes, ICH_VMCR_EL2 / ICH_AP<g>R<n>_EL2 through `control`,
+        the acknowledge's AP bit (V6), the EOIR's drop (V8). apr_upto lands
+        with the banks for an acknowledge or a drop; after a write of an AP
+        register it is refreshed one edge later (the top counts such a write
+        among the mask sources' for `settled`)."""
+        v3, gicv, sel, ctlr, w = self.v3, self.gicv, self.select, self.gicv.ctlr, self.w_data
+        we = self._we3
+        with m.If(we("ICV_CTLR_EL1")):
+            m.d.sync += [ctlr.CBPR.eq(w[0]), ctlr.EOImode.eq(w[1])]
+        with m.If(we("ICV_IGRPEN0_EL1")):
+            m.d.sync += ctlr.EnableGrp0.eq(w[0])
+        with m.If(we("ICV_IGRPEN1_EL1")):
+            m.d.sync += ctlr.EnableGrp1.eq(w[0])
+        with m.If(we("ICV_PMR_EL1")):
+            m.d.sync += gicv.vmprimask.eq(w[8 - v3.pri_bits:8])
+        with m.If(we("ICV_BPR0_EL1")):
+            m.d.sync += gicv.bpr.eq(_clamp(w[:3], v3.minbpr0))
+        with m.If(we("ICV_BPR1_EL1") & ~ctlr.CBPR):          # with VCBPR = 1: ignored
+            m.d.sync += gicv.abpr.eq(_clamp(w[:3], v3.minbpr1))
+        with m.If(self.control.vmcr_w_stb):                  # ICH_VMCR_EL2 (v3 2.3)
+            m.d.sync += [
+                ctlr.eq((w & 0x213) | 0x8),                  # VFIQEn RES1, VAckCtl RES0
+                gicv.vmprimask.eq(w[32 - v3.pri_bits:32]),
+                gicv.bpr.eq(_clamp(w[21:24], v3.minbpr0)),
+                gicv.abpr.eq(_clamp(w[18:21], v3.minbpr1)),
+            ]
+        m.d.comb += [
+            sel.enable_grp0.eq(ctlr.EnableGrp0),
+            sel.enable_grp1.eq(ctlr.EnableGrp1),
+            sel.vmprimask.eq(gicv.vmprimask),
+        ]
+        # the banks: an AP write (ICV_AP<g>R<n>_EL1 or, through control,
+        # ICH_AP<g>R<n>_EL2) stores 32 bits of a bank as written (v3 open point 18)
+        banks = (gicv.ap0, gicv.apr)
+        ap_written = Signal()
+        writes = []
+        for g in range(2):
+            for n in range(v3.napr):
+                stb = we(f"ICV_AP{g}R{n}_EL1") | self.control.ap_w_stb[g * v3.napr + n]
+                writes.append(stb)
+                with m.If(stb):
+                    m.d.sync += banks[g][32 * n:32 * n + 32].eq(w)
+        m.d.comb += ap_written.eq(Cat(writes).any())
+        # the drop (V8): the lowest set bit of both banks, from the Group 0 bank
+        # if it is set there (precomputed every cycle, like GICv2's)
+        ap0_dropped, ap1_dropped, upto_dropped = (Signal(len(gicv.ap0), name=n) for n in
+                                                  ("ap0_dropped", "ap1_dropped", "upto_dropped"))
+        in0 = Signal(len(lowest))
+        m.d.comb += in0.eq(lowest & gicv.ap0)
+        after0, after1 = gicv.ap0 & ~in0, gicv.apr & ~Mux(in0.any(), 0, lowest)
+        m.d.sync += [ap0_dropped.eq(after0), ap1_dropped.eq(after1),
+                     upto_dropped.eq(prefix_or(m, after0 | after1, "upto_dropped"))]
+        refresh = Signal()                   # the edge after an AP write
+        m.d.sync += refresh.eq(ap_written)
+        with m.If(ap_written):
+            pass                             # the banks above; apr_upto next edge
+        with m.Elif(sel.ack_stb & ~resp["ack_special"]):     # V6; V16: no AP bit
+            with m.If(resp["ack_grp1"]):
+                m.d.sync += gicv.apr.eq(resp["ack_bank"])
+            with m.Else():
+                m.d.sync += gicv.ap0.eq(resp["ack_bank"])
+            m.d.sync += sel.apr_upto.eq(resp["ack_upto"])
+        with m.Elif(drop):
+            m.d.sync += [gicv.ap0.eq(ap0_dropped), gicv.apr.eq(ap1_dropped),
+                         sel.apr_upto.eq(upto_dropped)]
+        with m.Elif(refresh):
+            m.d.sync += sel.apr_upto.eq(prefix_or(m, gicv.ap0 | gicv.apr, "upto_refresh"))
+        # R3 masks, pre_bits wide: group priority bits of P[7:shift]
+        m.d.sync += [
+            sel.gmask0.eq(_gmask3(gicv.bpr + 1, v3.shift)),
+            sel.gmask1.eq(Mux(ctlr.CBPR, _gmask3(gicv.bpr + 1, v3.shift),
+                              _gmask3(gicv.abpr, v3.shift))),
+        ]
+
+    def _responses3(self, m):
+        """V5-V7 from the registered candidate: IAR0/IAR1 (its group's, if it
+        can be signalled), HPPIR0/HPPIR1 (no PMR, RP or En test), the lines."""
+        v3, ctlr, best = self.v3, self.gicv.ctlr, self.select.best
+        can = self.control.en & best.valid & best.pre & best.pmr_ok       # V5 can_signal
+        resp = {k: Signal(v3.id_bits, name=k) for k in ("iar0", "iar1", "hppir0", "hppir1")}
+        resp.update({k: Signal(name=k) for k in ("iar0_ok", "iar1_ok", "ack_grp1", "ack_special")})
+        m.d.sync += [
+            resp["iar0_ok"].eq(can & ~best.grp1),
+            resp["iar1_ok"].eq(can & best.grp1),
+            resp["iar0"].eq(Mux(can & ~best.grp1, best.vid, SPURIOUS)),
+            resp["iar1"].eq(Mux(can & best.grp1, best.vid, SPURIOUS)),
+            resp["hppir0"].eq(Mux(best.valid & ~best.grp1, best.vid, SPURIOUS)),
+            resp["hppir1"].eq(Mux(best.valid & best.grp1, best.vid, SPURIOUS)),
+            resp["ack_grp1"].eq(best.grp1),
+            resp["ack_special"].eq((best.vid >= 1020) & (best.vid <= 1023)),      # V16
+        ]
+        # what an acknowledge makes of its group's bank and of apr_upto (V6)
+        width = len(self.select.apr_upto)
+        resp["ack_bank"], resp["ack_upto"] = Signal(width, name="ack_bank"), Signal(width, name="ack_upto")
+        bank = Mux(best.grp1, self.gicv.apr, self.gicv.ap0)
+        m.d.sync += [resp["ack_bank"].eq(bank | (1 << best.gprio)),
+                     resp["ack_upto"].eq(self.select.apr_upto
+                                         | Cat(best.gprio <= i for i in range(width)))]
+        fiq = ~best.grp1 & ctlr.FIQEn                # native: Group 0 is always vFIQ
+        with m.If(self.select.ack_stb):
+            m.d.sync += [self.virq.eq(0), self.vfiq.eq(0)]
+        with m.Elif(self.lines_load):
+            m.d.sync += [self.virq.eq(can & ~fiq), self.vfiq.eq(can & fiq)]
+        return resp
+
+    def _reads3(self, m, resp, rpr):
+        """ICV_* reads: stage 1 registered at the decode edge (the value and
+        whether the address names a register); the AP registers straight from
+        the banks after it, as GICv2's APR0."""
+        v3, gicv, ctlr = self.v3, self.gicv, self.gicv.ctlr
+        values = {
+            "ICV_IAR0_EL1": resp["iar0"], "ICV_IAR1_EL1": resp["iar1"],
+            "ICV_HPPIR0_EL1": resp["hppir0"], "ICV_HPPIR1_EL1": resp["hppir1"],
+            "ICV_BPR0_EL1": gicv.bpr,
+            "ICV_BPR1_EL1": Mux(ctlr.CBPR, Mux(gicv.bpr == 7, 7, gicv.bpr + 1), gicv.abpr),
+            "ICV_CTLR_EL1": Cat(ctlr.CBPR, ctlr.EOImode) | v3.ctlr_ro,
+            "ICV_PMR_EL1": gicv.vmprimask << (8 - v3.pri_bits),
+            "ICV_RPR_EL1": rpr,
+            "ICV_IGRPEN0_EL1": ctlr.EnableGrp0, "ICV_IGRPEN1_EL1": ctlr.EnableGrp1,
+        }
+        low = Signal(32, name="icv_read")
+        m.d.sync += low.eq(reduce(operator.or_, (Mux(names(self.dec, sysregs.lookup(n).addr >> 2),
+                                                     value, 0) for n, value in values.items())))
+        ap_terms = []
+        for g, bank in enumerate((gicv.ap0, gicv.apr)):
+            for n in range(v3.napr):
+                hit = Signal(name=f"hit_ap{g}r{n}")
+                m.d.sync += hit.eq(names(self.dec, sysregs.lookup(f"ICV_AP{g}R{n}_EL1").addr >> 2))
+                ap_terms.append(Mux(hit, bank[32 * n:32 * n + 32], 0))
+        m.d.comb += self.r_data.eq(reduce(operator.or_, ap_terms, low))
+
+    def _eoi3(self, m, lowest_idx):
+        """V8-V11: EOIR0/EOIR1/DIR. Decode edge: what the match result will do
+        is registered (with the EOIR's group and the priority it drops); an
+        EOIR with an active priority drops it one edge later; M edges after
+        the decode the match deactivates (an EOIR's only if the LR has its
+        group and that priority) or counts."""
+        v3, mode, upto = self.v3, self.gicv.ctlr.EOImode, self.select.apr_upto
+        eoir0, eoir1, dir_ = self._we3("ICV_EOIR0_EL1"), self._we3("ICV_EOIR1_EL1"), self._we3("ICV_DIR_EL1")
+        eoir = eoir0 | eoir1
+        m.d.comb += self.eoi_stb.eq(eoir | dir_)
+        vid = self.w_data[:v3.id_bits]
+        special = (vid >= 1020) & (vid <= 1023)
+        lpi = vid >= 8192                            # no active state (V15)
+        active = upto[-1]                            # some AP bit set (v3 open point 3)
+        on_match, on_miss, check, grp1, idx = Signal(), Signal(), Signal(), Signal(), Signal(v3.pre_bits)
+        with m.If(self.eoi_stb):
+            m.d.sync += [
+                on_match.eq(Mux(eoir, ~special & active & (~mode | lpi), mode & (vid < 1020))),
+                on_miss.eq(Mux(eoir, ~special & active & ~mode & ~lpi, mode & (vid < 1020))),
+                check.eq(eoir), grp1.eq(eoir1), idx.eq(lowest_idx),
+            ]
+        step = Signal(self.match_latency)
+        m.d.sync += step.eq(Cat(self.eoi_stb, step[:-1]))
+        done = step[-1]
+        deact, match = self.select.deact_stb, self.select.match
+        fits = ~check | ((match.grp1 == grp1) & (match.gprio == idx))      # V8 (v3 open point 5)
+        m.d.comb += [
+            deact.eq(done & on_match & match.valid & fits),                   # V10
+            self.control.eoicount_inc.eq(done & on_miss & ~match.valid),      # V11
+        ]
+        m.d.sync += [
+            self.deact_valid.eq(deact & match.fwd),
+            self.deact_pintid.eq(Mux(deact & match.fwd, match.pintid, 0)),
+        ]
+        drop = Signal()
+        m.d.sync += drop.eq(eoir & ~special & active)
+        return drop
+
+
+def _gmask3(shift_by, shift):
+    """V2: the group-priority bits of P[7:shift] for an 8-bit mask 0xFF <<
+    shift_by (Group 0, or Group 1 with VCBPR: VBPR0 + 1; Group 1: VBPR1)."""
+    return (Const(0xFF, 8) << shift_by)[shift:8]

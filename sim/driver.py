@@ -41,7 +41,7 @@ from amaranth.hdl import Cat, ClockDomain, Elaboratable, Module
 from amaranth.lib import data
 from amaranth.sim import Simulator
 
-from ..rtl import regs
+from ..rtl import regs, sysregs
 from ..rtl.regbus import ADDR_WIDTH, LATENCY, needs_settled
 from ..rtl.cluster import build
 
@@ -131,10 +131,18 @@ class RTLEngine:
     the engine as a context manager or call close() when done).
     """
 
-    def __init__(self, num_lrs=4, vcd_path=None, iidr=regs.IIDR_DEFAULT, num_cpus=1):
+    def __init__(self, num_lrs=4, vcd_path=None, iidr=regs.IIDR_DEFAULT, num_cpus=1, arch="v2",
+                 **v3):
         self.num_lrs = regs.check_num_lrs(num_lrs)
         self.num_cpus = regs.check_num_cpus(num_cpus)
-        self.dut = build(num_lrs, num_cpus, iidr)       # rtl/cluster.py
+        if arch == "v3":                                # rtl/sysregs.py: the memory-mapped layout
+            if num_cpus > 1:
+                raise ValueError("several CPUs for arch v3: not yet")
+            from ..rtl.top import VirtualInterface
+            self.dut = VirtualInterface(num_lrs, iidr, arch="v3", **v3)
+        else:
+            self.dut = build(num_lrs, num_cpus, iidr)   # rtl/cluster.py
+        self.v3 = getattr(self.dut, "v3", None)
         # the CPU interfaces (one: the dut itself); their own bus flags say
         # when each has settled
         self._cores = self.dut.cpus if num_cpus > 1 else [self.dut]
@@ -193,7 +201,7 @@ class RTLEngine:
             op, word, value, strb, cpu = req
             target = self._target(word, cpu)
             if op in ("read", "write") and target is not None:   # wait until the bus takes it
-                settled = op == "read" and needs_settled(self._core_word(word))
+                settled = op == "read" and needs_settled(self._core_word(word), v3=self.v3)
                 out = ctx.get(response)
                 while not (out.ready >> target & 1
                            and (not settled or out.settled >> target & 1)):
@@ -254,6 +262,8 @@ class RTLEngine:
     # -- the golden model's interface ---------------------------------------
     def _addr(self, frame, offset, gich_cpu):
         """Core byte address of the access, or None if not on the bus (regs.bus_addr)."""
+        if self.v3 is not None:
+            return sysregs.core_addr(frame, offset)
         return regs.bus_addr(frame, offset, gich_cpu, self.num_cpus)
 
     def read(self, frame, offset, cpu=0, gich_cpu=None):
@@ -284,7 +294,7 @@ class RTLEngine:
     def write_addr(self, addr, value, strb=0xF, cpu=0):
         if not 0 <= addr < 2**regs.CORE_ADDR_BITS or addr % 4:
             return
-        frame, offset = regs.frame_of(addr)
+        frame, offset = (regs if self.v3 is None else sysregs).frame_of(addr)
         if frame is not None:                         # a frame: its checks (write())
             self.write(frame, offset, value, strb, cpu)
         elif isinstance(value, int) and 0 <= value < 2**32 and isinstance(strb, int) \

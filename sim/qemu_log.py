@@ -1,21 +1,36 @@
-# Ref: QEMU 7.2 hw/intc/arm_gic.c and hw/intc/trace-events (GICv2 events); docs/traces.md
-"""`vgic import qemu`: a QEMU GICv2 trace log into a replay trace.
+# Ref: QEMU 7.2 hw/intc/arm_gic.c, arm_gicv3_cpuif.c and trace-events; docs/traces.md
+"""`vgic import qemu`: a QEMU GICv2 or GICv3 trace log into a replay trace.
 
 QEMU's `log` trace backend writes one line per event, `NAME message`,
-optionally prefixed `PID@SECONDS.MICROS:`. Every GICH access (gic_hyp_*) and
-GICV access (gic_cpu_* of a `vcpu`) becomes one transaction, in log order.
-Physical GICD/GICC accesses are left out and counted.
+optionally prefixed `PID@SECONDS.MICROS:`. The events tell the GIC: a log of
+the GICv2 events (gic_*) or of the GICv3 ones (gicv3_*), never both. Every
+access to the virtual interface becomes one transaction, in log order; the
+physical GIC's accesses are left out and counted.
 
-Line levels (docs/traces.md, "When the levels are present"): QEMU recomputes
-the virtual lines only inside some accesses, as zero or more
+GICv2: every GICH access (gic_hyp_*) and GICV access (gic_cpu_* of a `vcpu`).
+QEMU recomputes the virtual lines only inside some accesses, as zero or more
 gic_update_set_irq virq/vfiq lines (a line raised; lowering is not traced)
 closed by one gic_update_maintenance_irq. A write is traced before it acts,
 so a recomputation after its line belongs to it; a GICV read is traced after
 it acts, so the recomputation between a `vcpu` gic_acknowledge_irq and the
-read is the IAR's. Those transactions get `virq`, `vfiq` and `maint`; the
-others get none, since QEMU did not look at the lines then.
+read is the IAR's.
 
-One pass, line by line, at most one transaction held back (a write waiting
+GICv3: every ICH_*_EL2 access (gicv3_ich_*) and ICV_*_EL1 access
+(gicv3_icv_*), named architecturally (REGS3). Both reads and writes are
+traced before QEMU recomputes, so a recomputation right after an access's
+line is that access's, if the access is one after which QEMU recomputes
+(REGS3: all three lines, gicv3_cpuif_virt_update + _set_irqs "FIQ %d IRQ %d"
++ _set_maint_irq; or vIRQ/vFIQ only, without the maintenance line). QEMU also
+recomputes vIRQ/vFIQ on every exception level change, which belongs to no
+access: that is why the importer must know which accesses recompute, and
+how, instead of taking whatever follows.
+
+Those transactions get `virq`, `vfiq` (and `maint` where QEMU recomputed
+it); the others get none, since QEMU did not look at the lines then. A GICv3
+write's value is the one written, before QEMU masks it; a read's is the one
+returned, after its side effects (an ICV_IAR read has activated the LR).
+
+One pass, line by line, at most one transaction held back (an access waiting
 for its recomputation): memory does not grow with the log.
 """
 import json
@@ -49,6 +64,111 @@ EVENTS = {
     "gic_update_maintenance_irq": re.compile(r"cpu (\d+): maintenance = ([01])"),
     "gic_lr_entry": re.compile(rf"cpu (\d+): new lr entry (\d+): {_X8}"),
 }
+
+# -- GICv3 (hw/intc/arm_gicv3_cpuif.c, _dist.c, _redist.c) ----------------------------
+_X64 = r"0x([0-9a-fA-F]{1,16})"             # 0x%" PRIx64: no leading zeros, 1..16 digits
+_AFF = r"0x([0-9a-fA-F]{1,8})"              # 0x%x of a CPU's affinity (its `cpu`)
+_INT = r"(-?\d+)"
+FULL, IRQFIQ = "full", "vIRQ/vFIQ"          # what QEMU recomputes after an access
+
+# The virtual interface's accesses: event -> (the register as QEMU's message
+# names it, its architectural name, filled from the message's numbers, and
+# what QEMU 7.2 recomputes right after the access: FULL = virt_update,
+# virt_set_irqs, virt_set_maint_irq; IRQFIQ = the first two; None = nothing).
+# Every ICH/ICV read but the IAR's recomputes nothing. QEMU skips the
+# recomputation of an EOIR of a special INTID or with no active priority, a
+# DIR with EOImode = 0 (seen: no maintenance line) and a BPR1 write while
+# ICH_VMCR_EL2.VCBPR = 1 (the importer follows VCBPR).
+REGS3 = {
+    "gicv3_ich_ap_read": (r"ICH_AP([01])R([0-3])", "ICH_AP{}R{}_EL2", None),
+    "gicv3_ich_ap_write": (r"ICH_AP([01])R([0-3])", "ICH_AP{}R{}_EL2", IRQFIQ),
+    "gicv3_ich_hcr_read": ("ICH_HCR_EL2", "ICH_HCR_EL2", None),
+    "gicv3_ich_hcr_write": ("ICH_HCR_EL2", "ICH_HCR_EL2", FULL),
+    "gicv3_ich_vmcr_read": ("ICH_VMCR_EL2", "ICH_VMCR_EL2", None),
+    "gicv3_ich_vmcr_write": ("ICH_VMCR_EL2", "ICH_VMCR_EL2", FULL),
+    "gicv3_ich_lr_read": (r"ICH_LR(1[0-5]|[0-9])_EL2", "ICH_LR{}_EL2", None),
+    "gicv3_ich_lr_write": (r"ICH_LR(1[0-5]|[0-9])_EL2", "ICH_LR{}_EL2", FULL),
+    "gicv3_ich_vtr_read": ("ICH_VTR", "ICH_VTR_EL2", None),
+    "gicv3_ich_misr_read": ("ICH_MISR", "ICH_MISR_EL2", None),
+    "gicv3_ich_eisr_read": ("ICH_EISR", "ICH_EISR_EL2", None),
+    "gicv3_ich_elrsr_read": ("ICH_ELRSR", "ICH_ELRSR_EL2", None),
+    "gicv3_icv_iar_read": (r"ICV_IAR([01])", "ICV_IAR{}_EL1", FULL),
+    "gicv3_icv_eoir_write": (r"ICV_EOIR([01])", "ICV_EOIR{}_EL1", FULL),
+    "gicv3_icv_dir_write": ("ICV_DIR", "ICV_DIR_EL1", FULL),
+    "gicv3_icv_hppir_read": (r"ICV_HPPIR([01])", "ICV_HPPIR{}_EL1", None),
+    "gicv3_icv_rpr_read": ("ICV_RPR", "ICV_RPR_EL1", None),
+    "gicv3_icv_igrpen_read": (r"ICV_IGRPEN([01])", "ICV_IGRPEN{}_EL1", None),
+    "gicv3_icv_igrpen_write": (r"ICV_IGRPEN([01])", "ICV_IGRPEN{}_EL1", FULL),
+    "gicv3_icv_pmr_read": ("ICV_PMR", "ICV_PMR_EL1", None),
+    "gicv3_icv_pmr_write": ("ICV_PMR", "ICV_PMR_EL1", IRQFIQ),
+    "gicv3_icv_bpr_read": (r"ICV_BPR([01])", "ICV_BPR{}_EL1", None),
+    "gicv3_icv_bpr_write": (r"ICV_BPR([01])", "ICV_BPR{}_EL1", IRQFIQ),
+    "gicv3_icv_ap_read": (r"ICV_AP([01])R([0-3])", "ICV_AP{}R{}_EL1", None),
+    "gicv3_icv_ap_write": (r"ICV_AP([01])R([0-3])", "ICV_AP{}R{}_EL1", IRQFIQ),
+    "gicv3_icv_ctlr_read": ("ICV_CTLR", "ICV_CTLR_EL1", None),
+    "gicv3_icv_ctlr_write": ("ICV_CTLR", "ICV_CTLR_EL1", IRQFIQ),
+}
+# An AArch32 hypervisor's halves of a list register: read, but refused.
+AARCH32_LR = {"gicv3_ich_lr32_read": r"ICH_LR(\d+)", "gicv3_ich_lr32_write": r"ICH_LR(\d+)",
+              "gicv3_ich_lrc_read": r"ICH_LRC(\d+)", "gicv3_ich_lrc_write": r"ICH_LRC(\d+)"}
+# The physical CPU interface's accesses (left out): event -> the register in the message.
+ICC = {
+    "gicv3_icc_pmr_read": "ICC_PMR", "gicv3_icc_pmr_write": "ICC_PMR",
+    "gicv3_icc_bpr_read": "ICC_BPR[01]", "gicv3_icc_bpr_write": "ICC_BPR[01]",
+    "gicv3_icc_ap_read": "ICC_AP[01]R[0-3]", "gicv3_icc_ap_write": "ICC_AP[01]R[0-3]",
+    "gicv3_icc_igrpen_read": "ICC_IGRPEN[01]", "gicv3_icc_igrpen_write": "ICC_IGRPEN[01]",
+    "gicv3_icc_igrpen1_el3_read": "ICC_IGRPEN1_EL3",
+    "gicv3_icc_igrpen1_el3_write": "ICC_IGRPEN1_EL3",
+    "gicv3_icc_ctlr_read": "ICC_CTLR", "gicv3_icc_ctlr_write": "ICC_CTLR",
+    "gicv3_icc_ctlr_el3_read": "ICC_CTLR_EL3", "gicv3_icc_ctlr_el3_write": "ICC_CTLR_EL3",
+    "gicv3_icc_iar0_read": "ICC_IAR0", "gicv3_icc_iar1_read": "ICC_IAR1",
+    "gicv3_icc_eoir_write": "ICC_EOIR[01]", "gicv3_icc_dir_write": "ICC_DIR",
+    "gicv3_icc_hppir0_read": "ICC_HPPIR0", "gicv3_icc_hppir1_read": "ICC_HPPIR1",
+    "gicv3_icc_rpr_read": "ICC_RPR",
+}
+_MEM = rf"offset {_X64} data {_X64} size (\d+) secure ([01])"
+_BAD = rf"offset {_X64} size (\d+) secure ([01]): error"
+# Message formats of the GICv3 events read, as in QEMU 7.2 hw/intc/trace-events.
+EVENTS3 = {
+    **{name: re.compile(rf"GICv3 {reg} {name.rsplit('_', 1)[1]} cpu {_AFF} value {_X64}")
+       for name, (reg, _, _) in REGS3.items()},
+    **{name: re.compile(rf"GICv3 {reg} {name.rsplit('_', 1)[1]} cpu {_AFF} value {_X64}")
+       for name, reg in AARCH32_LR.items()},
+    **{name: re.compile(rf"GICv3 ({reg}) {name.rsplit('_', 1)[1]} cpu {_AFF} value {_X64}")
+       for name, reg in ICC.items()},
+    "gicv3_cpuif_virt_update": re.compile(rf"GICv3 CPU i/f {_AFF} virt HPPI update LR index "
+                                          rf"{_INT} HPPVLPI {_INT} grp {_INT} prio {_INT}"),
+    "gicv3_cpuif_virt_set_irqs": re.compile(rf"GICv3 CPU i/f {_AFF} virt HPPI update: setting "
+                                            r"FIQ ([01]) IRQ ([01])"),
+    "gicv3_cpuif_virt_set_maint_irq": re.compile(rf"GICv3 CPU i/f {_AFF} virt HPPI update: "
+                                                 r"setting maintenance-irq ([01])"),
+    "gicv3_cpuif_update": re.compile(rf"GICv3 CPU i/f {_AFF} HPPI update: irq {_INT} group "
+                                     rf"{_INT} prio {_INT}"),
+    "gicv3_cpuif_set_irqs": re.compile(rf"GICv3 CPU i/f {_AFF} HPPI update: setting FIQ ([01]) "
+                                       r"IRQ ([01])"),
+    "gicv3_icc_generate_sgi": re.compile(rf"GICv3 CPU i/f {_AFF} generating SGI {_INT} IRM "
+                                         rf"{_INT} target affinity 0x([0-9a-fA-F]+)xx "
+                                         r"targetlist 0x([0-9a-fA-F]+)"),
+    "gicv3_dist_read": re.compile(rf"GICv3 distributor read: {_MEM}"),
+    "gicv3_dist_badread": re.compile(rf"GICv3 distributor read: {_BAD}"),
+    "gicv3_dist_write": re.compile(rf"GICv3 distributor write: {_MEM}"),
+    "gicv3_dist_badwrite": re.compile(rf"GICv3 distributor write: {_MEM}: error"),
+    "gicv3_dist_set_irq": re.compile(rf"GICv3 distributor interrupt {_INT} level changed to "
+                                     rf"{_INT}"),
+    "gicv3_redist_read": re.compile(rf"GICv3 redistributor {_AFF} read: {_MEM}"),
+    "gicv3_redist_badread": re.compile(rf"GICv3 redistributor {_AFF} read: {_BAD}"),
+    "gicv3_redist_write": re.compile(rf"GICv3 redistributor {_AFF} write: {_MEM}"),
+    "gicv3_redist_badwrite": re.compile(rf"GICv3 redistributor {_AFF} write: {_MEM}: error"),
+    "gicv3_redist_set_irq": re.compile(rf"GICv3 redistributor {_AFF} interrupt {_INT} level "
+                                       rf"changed to {_INT}"),
+    "gicv3_redist_send_sgi": re.compile(rf"GICv3 redistributor {_AFF} pending SGI {_INT}"),
+}
+_PHYSICAL3 = {"gicv3_dist_read": "GICD read", "gicv3_dist_badread": "GICD read",
+              "gicv3_dist_write": "GICD write", "gicv3_dist_badwrite": "GICD write",
+              "gicv3_redist_read": "GICR read", "gicv3_redist_badread": "GICR read",
+              "gicv3_redist_write": "GICR write", "gicv3_redist_badwrite": "GICR write"}
+_VMCR_VCBPR, _CTLR_CBPR = 1 << 4, 1 << 0
+
 # [PID@SECONDS.MICROS:]NAME[ message]
 _LINE = re.compile(r"(?:\d+@\d+\.\d+:)?([A-Za-z_]\w*)(?: (.*))?")
 
@@ -71,6 +191,8 @@ class Counts:
     events: Counter = field(default_factory=Counter)       # other events, by name
     skipped: Counter = field(default_factory=Counter)      # "unknown", "blank"
     stray: int = 0                              # recomputations that belong to no access
+    gic: str = None                             # "GICv2" or "GICv3", from the first GIC event
+    el_changes: int = 0                         # GICv3: vIRQ/vFIQ recomputations of no access
 
     @property
     def gic_events(self):
@@ -98,7 +220,14 @@ class Importer:
         self.raised = {}                # virq/vfiq raised in the recomputation under way
         self.acked = False              # a vcpu acknowledge seen; its IAR read not yet
         self.iar_levels = None          # the recomputation inside that IAR read
-        self.gicv3 = False              # skipped lines of QEMU's GICv3 events
+        self.gic_line = None            # the line of the first GIC event
+        # GICv3
+        self.expect = None              # what the held-back access awaits: FULL, IRQFIQ, "maint"
+        self.recomputing = None         # a recomputation under way: "update", or after its
+                                        # set_irqs "held" (lines given to the held-back
+                                        # access), "full?" (awaiting the maintenance line)
+                                        # or "free" (of no access, so far)
+        self.vcbpr = False              # ICH_VMCR_EL2.VCBPR as last written or read
 
     def _error(self, lineno, message):
         return LogError(self.path, lineno, message)
@@ -111,22 +240,35 @@ class Importer:
             return []
         m = _LINE.fullmatch(text)
         name, message = (m.group(1), m.group(2)) if m else (None, None)
-        if name in EVENTS:
+        formats = EVENTS if name in EVENTS else EVENTS3 if name in EVENTS3 else None
+        if formats is not None:
+            self._check_gic(lineno, name, "GICv2" if formats is EVENTS else "GICv3")
             if message is None:
                 raise self._error(lineno, f"truncated line: {name} without its message")
-            args = EVENTS[name].fullmatch(message)
+            args = formats[name].fullmatch(message)
             if args is None:
                 raise self._error(lineno, f"{name}: cannot read its message {message!r} "
                                           "(truncated, or not QEMU 7.2's format)")
+            if formats is EVENTS3:
+                return self._event3(lineno, name, args.groups())
             return self._event(lineno, name, args.groups())
-        if name and message is None and any(e.startswith(name) for e in EVENTS):
+        if name and message is None and any(e.startswith(name) for e in (*EVENTS, *EVENTS3)):
             raise self._error(lineno, f"truncated line: {text!r}")
         if self.skip_unknown:
             self.counts.skipped["unknown"] += 1
-            self.gicv3 = self.gicv3 or bool(name and name.startswith("gicv3_"))
             return []
         what = f"unknown event {name!r}" if name else f"not a QEMU trace event line: {text[:60]!r}"
         raise self._error(lineno, f"{what} (--skip-unknown skips lines of other events)")
+
+    def _check_gic(self, lineno, name, gic):
+        """A log is of one GIC: the first GIC event tells which."""
+        c = self.counts
+        if c.gic is None:
+            c.gic, self.gic_line = gic, lineno
+        elif gic != c.gic:
+            raise self._error(lineno, f"{name}: a {gic} event in a {c.gic} log (its first "
+                                      f"{c.gic} event is on line {self.gic_line}): a log "
+                                      "mixing QEMU's GICv2 and GICv3 events is not one run")
 
     def _check_cpu(self, lineno, cpu):
         cpu = int(cpu)
@@ -136,6 +278,17 @@ class Importer:
             raise self._error(lineno, f"CPU {cpu} after CPU {self.cpu}: logs of more than one "
                                       "CPU are not supported yet (GICH accesses carry no CPU "
                                       "number in QEMU's log, and replay traces none)")
+
+    def _check_cpu3(self, lineno, aff):
+        """GICv3 events name the CPU by its affinity (0x%x): one CPU, as for GICv2."""
+        cpu = int(aff, 16)
+        if self.cpu is None:
+            self.cpu = cpu
+        elif cpu != self.cpu:
+            raise self._error(lineno, f"CPU {cpu:#x} after CPU {self.cpu:#x}: logs of more "
+                                      "than one CPU are not supported yet (each access would "
+                                      "need its CPU in the trace, and its recomputation found "
+                                      "among the other CPUs' events)")
 
     def _event(self, lineno, name, a):
         c = self.counts
@@ -186,10 +339,97 @@ class Importer:
                 return []
         raise AssertionError(name)
 
+    def _event3(self, lineno, name, a):
+        c = self.counts
+        if name in REGS3:
+            self._check_cpu3(lineno, a[-2])
+            _, reg, kind = REGS3[name]
+            return self._access3(name.rsplit("_", 1)[1], reg.format(*a[:-2]), int(a[-1], 16),
+                                 kind)
+        if name in AARCH32_LR:
+            raise self._error(lineno, f"{name}: an AArch32 hypervisor's access to half of a "
+                                      "list register (ICH_LR<n>/ICH_LRC<n>): not supported, "
+                                      "only AArch64's ICH_LR<n>_EL2")
+        if name in ICC or name in _PHYSICAL3:
+            if name in ICC:
+                self._check_cpu3(lineno, a[1])
+                c.physical[f"ICC {name.rsplit('_', 1)[1]}"] += 1
+            else:
+                c.physical[_PHYSICAL3[name]] += 1
+            self._end_recomputation()
+            return self._end_access()
+        c.events[name] += 1
+        match name:
+            case "gicv3_cpuif_virt_update":
+                self._check_cpu3(lineno, a[0])
+                self._end_recomputation()
+                self.recomputing = "update"
+            case "gicv3_cpuif_virt_set_irqs":
+                self._check_cpu3(lineno, a[0])
+                if self.recomputing != "update":
+                    self._end_recomputation()
+                    c.stray += 1                            # not after a virt_update
+                levels = {"virq": int(a[2]), "vfiq": int(a[1])}
+                if self.expect == IRQFIQ:
+                    self.pending[1].update(levels)
+                    self.expect, self.recomputing = None, "held"
+                elif self.expect == FULL:
+                    self.pending[1].update(levels)          # kept if the maintenance line follows
+                    self.expect, self.recomputing = "maint", "full?"
+                else:
+                    self.recomputing = "free"
+            case "gicv3_cpuif_virt_set_maint_irq":
+                self._check_cpu3(lineno, a[0])
+                if self.recomputing == "full?":
+                    self.pending[1]["maint"] = int(a[1])
+                    self.expect = None
+                else:
+                    c.stray += 1                            # a whole recomputation of no access
+                self.recomputing = None
+            case "gicv3_cpuif_update" | "gicv3_cpuif_set_irqs" | "gicv3_icc_generate_sgi":
+                self._check_cpu3(lineno, a[0])              # the physical lines, an SGI sent
+            case "gicv3_dist_set_irq" | "gicv3_redist_set_irq" | "gicv3_redist_send_sgi":
+                pass                                        # the GIC's inputs
+            case _:
+                raise AssertionError(name)
+        return []
+
+    def _end_recomputation(self):
+        """Something other than a maintenance line follows: a recomputation
+        under way was of vIRQ/vFIQ only."""
+        state, self.recomputing = self.recomputing, None
+        if state == "update":
+            self.counts.stray += 1                          # a virt_update without set_irqs
+        elif state in ("free", "full?"):
+            # an exception level change's; after an access that recomputes all
+            # three lines it means that the access recomputed nothing (QEMU
+            # returned early), so its levels are not known
+            self.counts.el_changes += 1
+            if state == "full?":
+                self.pending[1].clear()
+                self.expect = None
+
+    def _access3(self, op, reg, value, kind):
+        self._end_recomputation()
+        done = self._end_access()
+        if reg == "ICV_BPR1_EL1" and op == "write" and self.vcbpr:
+            kind = None                                     # ignored by QEMU, no recomputation
+        elif reg == "ICH_VMCR_EL2":
+            self.vcbpr = bool(value & _VMCR_VCBPR)
+        elif reg == "ICV_CTLR_EL1":
+            self.vcbpr = bool(value & _CTLR_CBPR)
+        t = {"scenario": self.scenario, "seq": self.counts.written, "op": op, "reg": reg,
+             "value": value, "hex": f"{value:#018x}"}
+        if kind is None:
+            done.append(self._emit(t, {}))
+        else:
+            self.pending, self.expect = (t, {}), kind
+        return done
+
     def _end_access(self):
         """Another access begins: the held-back write is complete."""
         done = [] if self.pending is None else [self._emit(*self.pending)]
-        self.pending = None
+        self.pending, self.expect = None, None
         self.acked, self.iar_levels, self.raised = False, None, {}
         return done
 
@@ -228,18 +468,18 @@ class Importer:
 
     def finish(self):
         """The transactions still held back. Raises LogError for a log
-        without GIC events or without GICH/GICV accesses."""
+        without GIC events or without accesses to the virtual interface."""
+        self._end_recomputation()
         done = self._end_access()
         c = self.counts
         if c.gic_events == 0:
-            if self.gicv3:
-                raise LogError(self.path, 0, "a GICv3 log (gicv3_* events): only QEMU's GICv2 "
-                                             "events (gic_*) are read")
             what = "is empty" if c.lines == 0 else f"has no GIC trace events in {c.lines} line(s)"
             raise LogError(self.path, 0, f"{what}; record with -trace events=FILE -D LOG, FILE "
-                                         "listing the GICv2 gic_* events (docs/traces.md)")
+                                         "listing the GICv2 gic_* or the GICv3 gicv3_* events "
+                                         "(docs/traces.md)")
         if c.written == 0:
-            raise LogError(self.path, 0, "no GICH or GICV access in the log (only the physical "
+            which = "ICH or ICV" if c.gic == "GICv3" else "GICH or GICV"
+            raise LogError(self.path, 0, f"no {which} access in the log (only the physical "
                                          "GIC's): nothing to replay; was a hypervisor running "
                                          "with virtualization=on?")
         return done
@@ -279,19 +519,28 @@ def summary(counts, output):
     """The end-of-run report (stderr)."""
     def listing(counter):
         return ", ".join(f"{n:,} {k}" for k, n in sorted(counter.items())) or "none"
-    text = [f"vgic import qemu: {counts.written:,} GICH/GICV transactions written to "
-            f"{'standard output' if output in (None, '-') else output} "
+    v3 = counts.gic == "GICv3"
+    accesses = "ICH/ICV" if v3 else "GICH/GICV"
+    text = [f"vgic import qemu: {'a GICv3 log: ' if v3 else ''}{counts.written:,} {accesses} "
+            f"transactions written to {'standard output' if output in (None, '-') else output} "
             f"({counts.with_levels:,} with line levels), from {counts.lines:,} lines",
             f"  physical accesses left out: {sum(counts.physical.values()):,} "
             f"({listing(counts.physical)})",
             f"  other events: {listing(counts.events)}",
             f"  lines skipped: {sum(counts.skipped.values()):,} ({listing(counts.skipped)})"]
-    if counts.written and not counts.events["gic_update_maintenance_irq"]:
+    if v3:
+        text.insert(3, f"  vIRQ/vFIQ recomputations of no access (exception level changes): "
+                       f"{counts.el_changes:,}")
+        if counts.written and not counts.events["gicv3_cpuif_virt_set_irqs"]:
+            text.append("  note: no gicv3_cpuif_virt_set_irqs events, so no line levels: add "
+                        "gicv3_cpuif_virt_update, gicv3_cpuif_virt_set_irqs and "
+                        "gicv3_cpuif_virt_set_maint_irq to the events file")
+    elif counts.written and not counts.events["gic_update_maintenance_irq"]:
         text.append("  note: no gic_update_maintenance_irq events, so no line levels: add it "
                     "(and gic_update_set_irq, gic_acknowledge_irq) to the events file")
     if counts.stray:
         text.append(f"  warning: {counts.stray:,} recomputation(s) of the virtual lines belong "
-                    "to no GICH/GICV access (not QEMU 7.2's order of events?)")
+                    f"to no {accesses} access (not QEMU 7.2's order of events?)")
     return "\n".join(text)
 
 
