@@ -40,6 +40,7 @@ def build_parser():
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     # -- replay: sim/replay.py ------------------------------------------------
+    from ..rtl.sysregs import MAX_LRS as V3_MAX_LRS, V3Config
     r = sub.add_parser(
         "replay", help="replay a JSON-lines register trace on the model and/or the RTL",
         description="Replay a JSON-lines trace (format: docs/traces.md; plain or gzip) and "
@@ -50,7 +51,30 @@ def build_parser():
                     "(--compare), 2 bad input or option, or a --compare that compared "
                     "nothing, 130 interrupted.")
     r.add_argument("trace", help="input trace, one JSON object per line (.gz accepted)")
-    r.add_argument("--lrs", type=_num_lrs, default=4, help="number of list registers, 1..64 (default 4)")
+    r.add_argument("--lrs", type=_num_lrs, default=4,
+                   help=f"number of list registers, 1..64, with --arch v3 1..{V3_MAX_LRS} "
+                        "(default 4)")
+    r.add_argument("--arch", choices=["v2", "v3"], default="v2",
+                   help="v2: GICv2's GICH/GICV registers (rtl/regs.py); v3: GICv3's system "
+                        "registers ICH_*_EL2 and ICV_*_EL1 (rtl/sysregs.py), 64-bit values, "
+                        "one CPU for now; an engine without GICv3 says so (default v2). With "
+                        f"v3's defaults and 4 LRs, ICH_VTR_EL2 = 0x{V3Config().vtr:08X}, as "
+                        "QEMU's cortex-a57")
+    v3 = V3Config()
+    r.add_argument("--pri-bits", type=_int, metavar="N",
+                   help=f"(--arch v3) virtual priority bits, 5..8: ICH_VTR_EL2.PRIbits + 1 "
+                        f"(default {v3.pri_bits})")
+    r.add_argument("--pre-bits", type=_int, metavar="N",
+                   help=f"(--arch v3) virtual preemption bits, 5..min(7, --pri-bits): "
+                        f"ICH_VTR_EL2.PREbits + 1 (default {v3.pre_bits})")
+    r.add_argument("--id-bits", type=_int, choices=[16, 24], metavar="{16,24}",
+                   help=f"(--arch v3) virtual INTID bits: ICH_VTR_EL2.IDbits "
+                        f"(default {v3.id_bits})")
+    r.add_argument("--rp-unmasked", action="store_true",
+                   help="(--arch v3) compare a candidate's group priority with the whole "
+                        "running priority, as KVM's trap emulation does (default: both masked "
+                        "by the candidate group's binary point, as QEMU; "
+                        "docs/architecture-v3.md, v3 open point 1)")
     r.add_argument("--cpus", type=_num_cpus, default=1, metavar="N",
                    help=CPUS_HELP + "; a transaction's 'cpu' names its requester (default 0), "
                         "'gich_cpu' a GICH access through that CPU's view. Result lines then "
@@ -109,13 +133,17 @@ def build_parser():
         description="Turn a log of another tool into a replay trace (docs/traces.md).")
     isub = im.add_subparsers(dest="source", metavar="SOURCE", required=True)
     q = isub.add_parser(
-        "qemu", help="a QEMU GICv2 trace log (-trace ... -D LOG) into a replay trace",
-        description="Read a log of QEMU's 'log' trace backend with the GICv2 events "
-                    "(gic_hyp_*, gic_cpu_*, gic_dist_*, gic_acknowledge_irq, "
-                    "gic_update_set_irq, gic_update_maintenance_irq, gic_lr_entry), plain "
-                    "or gzip-compressed, and write every GICH and GICV access in order as "
-                    "a replay trace, with the line levels where the log determines them "
-                    "(docs/traces.md). Physical GICD/GICC accesses are left out and "
+        "qemu", help="a QEMU GICv2 or GICv3 trace log (-trace ... -D LOG) into a replay trace",
+        description="Read a log of QEMU's 'log' trace backend, plain or gzip-compressed, and "
+                    "write every access to the virtual interface in order as a replay trace, "
+                    "with the line levels where the log determines them (docs/traces.md). "
+                    "The events tell the GIC, no option needed: GICv2 (gic_hyp_*, gic_cpu_*, "
+                    "gic_dist_*, gic_acknowledge_irq, gic_update_set_irq, "
+                    "gic_update_maintenance_irq, gic_lr_entry) gives the GICH and GICV "
+                    "accesses; GICv3 (gicv3_ich_*, gicv3_icv_*, gicv3_cpuif_virt_update, "
+                    "gicv3_cpuif_virt_set_irqs, gicv3_cpuif_virt_set_maint_irq) the ICH_*_EL2 "
+                    "and ICV_*_EL1 accesses; a log with both is refused. Physical accesses "
+                    "(GICD/GICC; gicv3_icc_*, gicv3_dist_*, gicv3_redist_*) are left out and "
                     "counted on stderr. Exit status: 0 ok, 2 bad input (file:line: what is "
                     "wrong; no output file is left behind).")
     q.add_argument("log", help="QEMU log file (plain text or .gz)")

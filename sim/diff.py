@@ -13,9 +13,12 @@ from collections import deque
 from typing import NamedTuple
 
 from ..rtl.regs import LR_FIELDS, field
+from ..rtl.sysregs import LR3_FIELDS
 from .stimulus import Txn, apply, describe
+from .trace import ARCHS
 
-__all__ = ["Observation", "Divergence", "DiffRunner", "observe", "run_diff", "minimize", "Txn"]
+__all__ = ["Observation", "Divergence", "DiffRunner", "observe", "run_diff", "minimize", "Txn",
+           "make_engine", "EngineUnavailable"]
 
 SIGNALS = ("read data", "virq", "vfiq", "maint", "forwarded")
 
@@ -40,24 +43,50 @@ class Observation(NamedTuple):
 ENGINES = ("rtl", "fast", "model")
 
 
-def make_engine(name, num_lrs, vcd_path=None, num_cpus=1):
+class EngineUnavailable(ValueError):
+    """An engine that lacks the architecture or configuration asked for."""
+
+
+def make_engine(name, num_lrs, vcd_path=None, num_cpus=1, arch="v2", **v3):
     """A fresh engine in its reset state: "model" (golden model, sim/model),
     "rtl" (Amaranth simulation, sim/driver.py; a waveform into vcd_path when
     given) or "fast" (Verilator, sim/fast.py; likewise), of `num_cpus` CPU
     interfaces (rtl/cluster.py; their lines are masks, bit n for CPU n).
-    Used by `vgic replay` and `vgic fuzz`."""
+    `arch` "v3": the GICv3 interface, with V3Config's parameters in `v3`
+    (pri_bits, pre_bits, id_bits, rp_masked; rtl/sysregs.py); one CPU, and
+    EngineUnavailable from an engine without it. Used by `vgic replay` and
+    `vgic fuzz`."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+    if arch == "v2" and v3:
+        raise ValueError(f"{', '.join(v3)}: parameters of arch v3")
+    if arch == "v3" and num_cpus != 1:
+        raise EngineUnavailable(f"engine {name}: several CPUs for arch v3: not yet")
     match name:
         case "model":
             from .model import VirtualInterface, Cluster
-            return VirtualInterface(num_lrs) if num_cpus == 1 else Cluster(num_lrs, num_cpus)
+            if num_cpus > 1:
+                return Cluster(num_lrs, num_cpus)
+            return VirtualInterface(num_lrs, **({"arch": "v3", **v3} if arch == "v3" else {}))
         case "rtl":
             from .driver import RTLEngine
+            if arch == "v3":
+                try:
+                    return RTLEngine(num_lrs, vcd_path=vcd_path, arch="v3", **v3)
+                except TypeError as e:
+                    if "arch" not in str(e):
+                        raise
+                    raise EngineUnavailable("engine rtl: arch v3 is not available yet") from None
             return RTLEngine(num_lrs, vcd_path=vcd_path, num_cpus=num_cpus)
         case "fast":
+            if arch == "v3":
+                raise EngineUnavailable("engine fast: arch v3 is not available yet "
+                                        "(the Verilator build is GICv2's)")
             from .fast import FastEngine
             cpus = {"num_cpus": num_cpus} if num_cpus > 1 else {}
             return FastEngine(num_lrs=num_lrs, vcd_path=vcd_path, **cpus)
-    raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
 
 
 def observe(engine, txn):
@@ -115,9 +144,12 @@ class Divergence(AssertionError):
 
 def snapshot(engine):
     """A golden model's state (read from its attributes: no side effects),
-    cheap enough to take before every transaction; None for other engines."""
+    cheap enough to take before every transaction; None for other engines.
+    A GICv3 model's starts with "v3" (format_state tells them apart)."""
     try:
         v = engine.vcpu
+        if v.v3 is not None:
+            return ("v3", engine.hyp.hcr, v.vmcr3, v.ap0, v.apr, tuple(engine.lrs.lr))
         return (engine.hyp.hcr, v.vmcr, v.apr, v.ctlr, v.pmr, v.bpr, v.abpr, tuple(engine.lrs.lr))
     except AttributeError:
         return None
@@ -127,6 +159,8 @@ def format_state(snap):
     """A `snapshot` as readable lines."""
     if snap is None:
         return ""
+    if snap[0] == "v3":
+        return _format_state_v3(*snap[1:])
     hcr, vmcr, apr, ctlr, pmr, bpr, abpr, lrs = snap
     out = [f"  reference state before it: HCR={hcr:#010x} VMCR={vmcr:#010x} "
            f"APR={apr:#010x} CTLR={ctlr:#x} PMR={pmr:#x} BPR={bpr} ABPR={abpr}"]
@@ -140,6 +174,23 @@ def format_state(snap):
                    f"vid={f['VirtualID']} {extra}")
     if len(live) > 16:
         out.append(f"    ... {len(live) - 16} more non-zero LRs")
+    if not live:
+        out.append("    all LRs 0")
+    return "\n".join(out)
+
+
+def _format_state_v3(hcr, vmcr, ap0, ap1, lrs):
+    """A GICv3 model's `snapshot` (rtl/sysregs.py names; the AP registers of
+    a group as one number, ICH_AP<g>R0_EL2 in its low 32 bits)."""
+    out = [f"  reference state before it: ICH_HCR_EL2={hcr:#010x} ICH_VMCR_EL2={vmcr:#010x} "
+           f"ICH_AP0R={ap0:#010x} ICH_AP1R={ap1:#010x}"]
+    live = [(n, v) for n, v in enumerate(lrs) if v]
+    for n, v in live:
+        f = {k: field(v, LR3_FIELDS, k) for k in ("State", "HW", "Group", "Priority", "vINTID")}
+        extra = (f"pINTID={field(v, LR3_FIELDS, 'pINTID')}" if f["HW"] else
+                 f"EOI={field(v, LR3_FIELDS, 'EOI')}")
+        out.append(f"    ICH_LR{n}_EL2 = {v:#018x}  State={f['State']:02b} HW={f['HW']} "
+                   f"Group={f['Group']} Priority={f['Priority']:#04x} vINTID={f['vINTID']} {extra}")
     if not live:
         out.append("    all LRs 0")
     return "\n".join(out)

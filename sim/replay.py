@@ -2,6 +2,12 @@
 """`vgic replay`: run a JSON-lines trace on the golden model, an RTL engine,
 or the model and an RTL engine in lock step.
 
+A GICv2 transaction is one 32-bit register access. A GICv3 one (`--arch
+v3`) is a 64-bit system-register access, run as 32-bit accesses on the
+memory-mapped layout of rtl/sysregs.py, which every engine has: the low half
+then the high half of a register with data in both (ICH_LR<n>_EL2), the low
+half alone of any other (so an ICV_IAR1_EL1 read acknowledges once).
+
 The trace streams: each line is read, checked, run and its result written
 before the next is read, so memory does not grow with the trace. Results go
 through a temporary file renamed into place only when the whole trace ran
@@ -11,14 +17,15 @@ output file that looks complete.
 import collections
 import json
 import os
+import re
 import sys
 
-from .diff import DiffRunner, Divergence, make_engine, observe
+from .diff import DiffRunner, Divergence, EngineUnavailable, make_engine, observe
 from .files import AtomicOutput, FileError, check_output
 from .progress import StatusLine
 from .stimulus import Txn
-from ..rtl import regs
-from .trace import TraceError, address_map, iter_trace, result_line
+from ..rtl import regs, sysregs
+from .trace import TraceError, address_map, check_arch, iter_trace, result_line
 
 __all__ = ["make_engine", "replay", "replay_iter", "Comparison", "run"]
 
@@ -29,26 +36,44 @@ def _txn(t):
     return Txn(t.op, t.frame or "GICH", t.offset, t.value or 0, t.strb, t.cpu, t.gich_cpu)
 
 
+def _txns(t):
+    """The 32-bit accesses of a transaction (module docstring): a GICv2 one
+    (or a reset) is one; a GICv3 register with data in its high half
+    (SysReg.width 64) is two, the low half first."""
+    if t.arch == "v2" or t.op == "reset":
+        return [_txn(t)]
+    reg, _ = sysregs.decode(t.frame, t.offset)
+    halves = 2 if reg is not None and reg.width == 64 else 1
+    return [Txn(t.op, t.frame, t.offset + 4 * half, ((t.value or 0) >> 32 * half) & 0xFFFF_FFFF)
+            for half in range(halves)]
+
+
 def replay_iter(transactions, engines, names=("model", "rtl"), num_cpus=1):
     """Run transactions on one engine, or on two in lock step (sim/diff.py,
     which raises Divergence at the first difference; `names` name the two in
     its report). Yields (transaction, result line of the first engine) one at
-    a time."""
+    a time. A transaction of two 32-bit accesses (GICv3's 64-bit registers)
+    reads low | high << 32, shows the lines after the second and the
+    deactivations forwarded during both."""
     runner = DiffRunner(*engines, names=names) if len(engines) == 2 else None
     for t in transactions:
         if t.skipped:                        # physical GIC: passed over
             e = engines[0]
             yield t, result_line(t, t.value, e.virq, e.vfiq, e.maint, [], num_cpus)
             continue
+        data, forwarded = 0, ()
         try:
-            obs = runner.step(_txn(t)) if runner else observe(engines[0], _txn(t))
+            for half, txn in enumerate(_txns(t)):
+                obs = runner.step(txn) if runner else observe(engines[0], txn)
+                data |= (obs.data or 0) << 32 * half
+                forwarded += obs.forwarded
         except Divergence as e:
             e.context = f"  trace line {t.lineno} (seq {t.seq})" + ("\n" + e.context if e.context else "")
             raise
-        for e in engines:                    # what this access forwarded is in obs
+        for e in engines:                    # what this access forwarded is in `forwarded`
             e.forwarded.clear()
-        value = obs.data if t.op == "read" else t.value
-        yield t, result_line(t, value, obs.virq, obs.vfiq, obs.maint, obs.forwarded, num_cpus)
+        value = data if t.op == "read" else t.value
+        yield t, result_line(t, value, obs.virq, obs.vfiq, obs.maint, forwarded, num_cpus)
 
 
 def replay(transactions, engines):
@@ -134,7 +159,7 @@ class Comparison:
                     self.first.append((t, k, rec, ours, list(self._recent)))
         self._recent.append((t, r))
 
-    def verdict(self, tool, path, n, skipped, out):
+    def verdict(self, tool, path, n, skipped, out, arch="v2"):
         """The report, a summary line and the exit status: 1 on a difference;
         2 if nothing was compared, or if most of the `n` transactions were
         `skipped` as physical-GIC accesses (a wrong address map looks like
@@ -149,9 +174,10 @@ class Comparison:
                   "(no read values or line levels in the trace)", file=out)
             return 2
         if skipped * 2 > n:
+            check = ("check the address map (--gich-base/--gicv-base, --gic400-base)"
+                     if arch == "v2" else "the trace is mostly not of the virtual interface")
             print(f"{tool}: error: {skipped} of {n} transactions were skipped as physical-GIC "
-                  "accesses; check the address map (--gich-base/--gicv-base, --gic400-base)",
-                  file=out)
+                  f"accesses; {check}", file=out)
             return 2
         return 0
 
@@ -170,8 +196,56 @@ class Comparison:
                 print(f"    {reg} {k}: {n}", file=out)
 
 
+# --arch v3's parameters: option -> V3Config field (rtl/sysregs.py)
+V3_OPTIONS = {"--lrs": "num_lrs", "--pri-bits": "pri_bits", "--pre-bits": "pre_bits",
+              "--id-bits": "id_bits", "--rp-unmasked": "rp_masked"}
+
+
+def _option(args, option):
+    """The value of a long option, None if not given (a flag: True or None)."""
+    value = getattr(args, option[2:].replace("-", "_"), None)
+    return None if value is False else value
+
+
+def v3_params(args):
+    """The V3Config parameters the options give, num_lrs aside (those not
+    given: V3Config's defaults)."""
+    params = {field: _option(args, option) for option, field in V3_OPTIONS.items()
+              if option not in ("--lrs", "--rp-unmasked") and _option(args, option) is not None}
+    if _option(args, "--rp-unmasked"):
+        params["rp_masked"] = False
+    return params
+
+
+def _check_arch_args(args):
+    """--arch and its parameters: a message, or None."""
+    arch = getattr(args, "arch", "v2")
+    if arch == "v2":
+        given = [o for o in V3_OPTIONS if o != "--lrs" and _option(args, o) is not None]
+        if given:
+            return (f"{', '.join(given)}: {'parameters' if len(given) > 1 else 'a parameter'} "
+                    "of --arch v3 (this run is --arch v2)")
+        return None
+    try:
+        check_arch(arch, args.cpus)
+        sysregs.V3Config(args.lrs, **v3_params(args))
+    except ValueError as e:                  # V3Config's message, in the options' names
+        return re.sub(r"\b(%s)\b" % "|".join(V3_OPTIONS.values()),
+                      lambda m: next(o for o, f in V3_OPTIONS.items() if f == m[1]), str(e))
+    for option in ("--gich-base", "--gicv-base", "--gic400-base"):
+        if _option(args, option) is not None:
+            return (f"{option}: an address map of GICv2's frames; --arch v3 traces name "
+                    "system registers, which have no address")
+    if args.timing:
+        return "--timing with --arch v3: not yet (the fast engine has no GICv3 build)"
+    return None
+
+
 def _check_args(args):
     """Argument errors, found before anything runs: a message, or None."""
+    problem = _check_arch_args(args)
+    if problem:
+        return problem
     if args.vcd and args.engine == "model":
         return "--vcd needs --engine rtl or both, or --engine fast (the model has no waveform)"
     if args.rtl != "amaranth" and args.engine != "both":
@@ -198,6 +272,8 @@ def _engines(args):
     rtl = "fast" if args.engine == "fast" or (args.engine == "both" and args.rtl == "fast") else "rtl"
     kinds = ["model", rtl] if args.engine == "both" else [rtl if args.engine != "model" else "model"]
     cpus = {"num_cpus": args.cpus} if args.cpus > 1 else {}
+    if getattr(args, "arch", "v2") == "v3":
+        cpus.update(arch="v3", **v3_params(args))
     return kinds, [make_engine(k, args.lrs, args.vcd if k != "model" else None, **cpus)
                    for k in kinds]
 
@@ -205,6 +281,7 @@ def _engines(args):
 def run(args):
     err = sys.stderr
     problem = _check_args(args)
+    arch = getattr(args, "arch", "v2")
     try:
         amap = address_map(args.gich_base, args.gicv_base, args.gic400_base, args.cpus)
     except ValueError as e:
@@ -215,6 +292,9 @@ def run(args):
     try:
         kinds, engines = _engines(args)
         timing = Timing(args.lrs, getattr(args, "bus", "core"), args.cpus) if args.timing else None
+    except EngineUnavailable as e:           # an engine without this arch
+        print(f"vgic replay: error: {e}", file=err)
+        return 2
     except Exception as e:                   # Verilator missing, build failure
         print(f"vgic replay: error: engine {args.engine} is not available: {e}", file=err)
         return 2
@@ -225,8 +305,8 @@ def run(args):
     t = None
     try:
         with AtomicOutput(args.output) as out:
-            for t, r in replay_iter(iter_trace(args.trace, amap, args.cpus), engines, tuple(kinds),
-                                    args.cpus):
+            for t, r in replay_iter(iter_trace(args.trace, amap, args.cpus, arch), engines,
+                                    tuple(kinds), args.cpus):
                 n += 1
                 skipped += t.skipped
                 out.write(json.dumps(r) + "\n")
@@ -273,6 +353,7 @@ def run(args):
     _finish(progress)
     ran = n - skipped
     cpus = f", {args.cpus} CPUs" if args.cpus > 1 else ""
+    cpus += ", arch v3" if arch == "v3" else ""
     print(f"vgic replay: {ran} transactions on {what} ({args.lrs} LRs{cpus})"
           + (f", {skipped} physical-GIC accesses skipped" if skipped else "")
           + (", no divergence" if len(engines) == 2 else ""), file=err)
@@ -282,7 +363,8 @@ def run(args):
     if args.vcd:
         print(f"vgic replay: waveform {args.vcd}, GTKWave save file "
               f"{os.path.splitext(args.vcd)[0]}.gtkw", file=err)
-    return 0 if comparison is None else comparison.verdict("vgic replay", args.trace, n, skipped, err)
+    return 0 if comparison is None else comparison.verdict("vgic replay", args.trace, n, skipped,
+                                                          err, arch)
 
 
 

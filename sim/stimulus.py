@@ -34,7 +34,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..rtl import regs
+from ..rtl import regs, sysregs
 from ..rtl.regs import (LR_FIELDS, CTLR_FIELDS, INVALID, PENDING, ACTIVE, PENDING_ACTIVE,
                         SPURIOUS_GRP1, field)
 from .model import VirtualInterface
@@ -50,8 +50,9 @@ CORE = "CORE"          # Txn.frame for a raw core byte address (the unmapped hol
 # ---------------------------------------------------------------------------
 class Txn(NamedTuple):
     """One register transaction. `frame` is "GICH", "GICV" or "CORE" (then
-    `offset` is a byte address on the core bus, see rtl/regs.py). For a read,
-    `value` and `strb` are unused."""
+    `offset` is a byte address on the core bus, see rtl/regs.py), or GICv3's
+    memory-mapped "ICH"/"ICV" (rtl/sysregs.py). For a read, `value` and
+    `strb` are unused."""
     op: str                 # "read", "write" or "reset"
     frame: str = "GICH"
     offset: int = 0
@@ -75,7 +76,14 @@ class Txn(NamedTuple):
 
 def describe(frame, offset):
     """Register name for a frame/offset, from the one register table:
-    "GICV_IAR", "GICH_LR7", "GICH+0x3c (reserved)", "CORE 0x1004 (unmapped)"."""
+    "GICV_IAR", "GICH_LR7", "GICH+0x3c (reserved)", "CORE 0x1004 (unmapped)";
+    GICv3's memory-mapped layout (rtl/sysregs.py): "ICV_IAR1_EL1",
+    "ICH_LR3_EL2 (high half)", "ICH+0x1f0 (reserved)"."""
+    if frame in sysregs.FRAME_BASE:
+        reg, half = sysregs.decode(frame, offset)
+        if reg is None:
+            return f"{frame}+{offset:#x} (reserved)"
+        return reg.full_name + (" (high half)" if half else "")
     if frame == CORE:
         f, off = regs.frame_of(offset)
         if f is None:

@@ -1,23 +1,33 @@
 # Ref: docs/traces.md (the replay trace format)
 """JSON-lines register traces: reading line by line (with file:line errors)
 and result lines. ``iter_trace`` streams a file of any length (plain or
-gzip); ``read_trace`` is the same as a list, for short traces."""
+gzip); ``read_trace`` is the same as a list, for short traces.
+
+`arch` chooses the register names: "v2", GICv2's GICH/GICV frames
+(rtl/regs.py: 32-bit registers, absolute addresses through an address
+map); "v3", GICv3's system registers (rtl/sysregs.py: ICH_*_EL2 and
+ICV_*_EL1, 64-bit values, named by `reg` or by their slot of the
+memory-mapped layout, never by an address)."""
 import gzip
 import json
 import zlib
 from dataclasses import dataclass, field
 
-from ..rtl import regs
+from ..rtl import regs, sysregs
 from .files import FileError, open_text
 
 __all__ = ["Transaction", "TraceError", "iter_trace", "read_trace", "iter_transactions",
-           "parse_lines", "result_line", "address_map", "DEFAULT_BASES"]
+           "parse_lines", "result_line", "address_map", "check_arch", "DEFAULT_BASES", "ARCHS"]
 
 # Absolute address maps. Only GICH/GICV are modelled; windows of the physical
 # GIC (GICD, GICC, other CPUs' GICH aliases) are passed over ("skipped").
 DEFAULT_BASES = {"GICH": 0x0803_0000, "GICV": 0x0804_0000}          # QEMU virt
 QEMU_PHYSICAL = {"GICD": (0x0800_0000, 0x1000), "GICC": (0x0801_0000, 0x2000)}
 PHYSICAL_PREFIXES = ("GICD_", "GICC_")
+# GICv3: the physical CPU interface's system registers, the Distributor and
+# the Redistributors, passed over by name as GICv2's GICD_/GICC_
+PHYSICAL_PREFIXES_V3 = ("ICC_", "GICD_", "GICR_")
+ARCHS = ("v2", "v3")
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,7 @@ class Transaction:
     seq: int
     op: str                     # "read", "write", "reset"
     reg: str = ""               # full name, or FRAME+0xOFF for an unnamed offset
-    frame: str = ""             # "GICH"/"GICV"; "" for reset and skipped lines
+    frame: str = ""             # "GICH"/"GICV" (v3: "ICH"/"ICV"); "" for reset and skipped lines
     offset: int = 0
     value: int | None = None    # write: value written; read: value recorded (or None)
     strb: int = 0xF
@@ -86,6 +96,8 @@ class Transaction:
     recorded: dict = field(default_factory=dict)   # virq/vfiq/maint/deactivate as recorded
     cpu: int = 0                # the requesting CPU
     gich_cpu: int | None = None # GICH through this CPU's processor-specific view
+    arch: str = "v2"            # "v3": a 64-bit system-register access, frame "ICH"/"ICV"
+                                # and offset its slot in the memory-mapped layout
 
     def core_addr(self, num_cpus=1):
         """The core byte address of the access (rtl/regs.py), or None: a view
@@ -123,11 +135,13 @@ def _resolve_addr(addr, amap):
 ACCESS_KEYS = ("reg", "addr", "frame", "offset", "value", "strb")
 
 
-def iter_transactions(lines, path="<trace>", amap=None, num_cpus=1):
+def iter_transactions(lines, path="<trace>", amap=None, num_cpus=1, arch="v2"):
     """Transactions of an iterable of text lines, one at a time. Raises
     TraceError at the first bad line (after yielding the ones before it).
-    `num_cpus`: the core's CPUs ('cpu' and 'gich_cpu' must name one)."""
-    amap = address_map() if amap is None else amap
+    `num_cpus`: the core's CPUs ('cpu' and 'gich_cpu' must name one).
+    `arch`: "v2" or "v3" (the register names; module docstring)."""
+    check_arch(arch, num_cpus)
+    amap = address_map() if amap is None and arch == "v2" else amap
     count = 0
     for lineno, text in enumerate(lines, 1):
         if not text.strip():
@@ -151,13 +165,21 @@ def iter_transactions(lines, path="<trace>", amap=None, num_cpus=1):
                 raise TraceError(path, lineno, f"has {given[0]!r} but no 'op' "
                                  "('read', 'write' or 'reset')")
             continue                                    # title, check, note: not transactions
-        yield _transaction(obj, count, path, lineno, amap, num_cpus)
+        yield _transaction(obj, count, path, lineno, amap, num_cpus, arch)
         count += 1
 
 
-def parse_lines(lines, path="<trace>", amap=None, num_cpus=1):
+def parse_lines(lines, path="<trace>", amap=None, num_cpus=1, arch="v2"):
     """All transactions of an iterable of text lines, as a list."""
-    return list(iter_transactions(lines, path, amap, num_cpus))
+    return list(iter_transactions(lines, path, amap, num_cpus, arch))
+
+
+def check_arch(arch, num_cpus=1):
+    """ValueError unless `arch` is one this reader knows, with a CPU count it supports."""
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+    if arch == "v3" and num_cpus != 1:
+        raise ValueError(f"several CPUs for arch v3: not yet (--cpus {num_cpus})")
 
 
 def _cpu_field(obj, key, path, lineno, num_cpus):
@@ -170,14 +192,14 @@ def _cpu_field(obj, key, path, lineno, num_cpus):
     return n
 
 
-def _transaction(obj, count, path, lineno, amap, num_cpus=1):
+def _transaction(obj, count, path, lineno, amap, num_cpus=1, arch="v2"):
     op = obj["op"]
     if op not in ("read", "write", "reset"):
         raise TraceError(path, lineno, f"unknown op {op!r}: expected 'read', 'write' or 'reset'")
     seq = obj.get("seq", count)
     if isinstance(seq, bool) or not isinstance(seq, int):
         raise TraceError(path, lineno, f"'seq' must be an integer, got {seq!r}")
-    t = Transaction(lineno=lineno, seq=seq, op=op)
+    t = Transaction(lineno=lineno, seq=seq, op=op, arch=arch)
     for line_name in ("virq", "vfiq", "maint"):
         if line_name in obj:
             if isinstance(obj[line_name], bool) or obj[line_name] not in (0, 1):
@@ -185,10 +207,20 @@ def _transaction(obj, count, path, lineno, amap, num_cpus=1):
             t.recorded[line_name] = int(obj[line_name])
     if "deactivate" in obj:
         d = obj["deactivate"]
+        limit = 1024 if arch == "v2" else 1 << sysregs.LR3_FIELDS["pINTID"][1]
         if not isinstance(d, list) or not all(isinstance(x, int) and not isinstance(x, bool)
-                                              and 0 <= x < 1024 for x in d):
-            raise TraceError(path, lineno, f"'deactivate' must be a list of INTIDs 0..1023, got {d!r}")
+                                              and 0 <= x < limit for x in d):
+            raise TraceError(path, lineno, f"'deactivate' must be a list of INTIDs "
+                             f"0..{limit - 1}, got {d!r}")
         t.recorded["deactivate"] = d
+    if arch == "v3":
+        for key in ("cpu", "gich_cpu"):
+            if key in obj:
+                raise TraceError(path, lineno, f"'{key}': several CPUs for arch v3: not yet "
+                                 "(--arch v3 replays one CPU interface; --cpus)")
+        if op != "reset":
+            _parse_sysreg_access(obj, t, path, lineno)
+        return t
     if op != "reset":
         _parse_access(obj, t, path, lineno, amap)
     if "cpu" in obj:
@@ -232,7 +264,7 @@ def _parse_access(obj, t, path, lineno, amap):
         # the name decides; 'addr' is checked only where it points into a modelled frame
         reg = regs.lookup(name.upper())
         if reg is None:
-            raise TraceError(path, lineno, f"unknown register name {name!r}")
+            raise TraceError(path, lineno, _unknown_name(name, "v2"))
         if at is not None and at[0].modelled and (at[0].frame, at[1]) != (reg.frame, reg.offset):
             raise TraceError(path, lineno, f"'reg' {name} is at {reg.frame}+{reg.offset:#x} "
                              f"but {'frame/offset' if 'offset' in obj else repr('addr')} points at "
@@ -261,8 +293,9 @@ def _frame_offset(obj, path, lineno, amap):
     given, must agree)."""
     frame = obj.get("frame")
     if frame not in regs.FRAME_SIZE:
+        hint = " (a GICv3 frame: replay with --arch v3)" if frame in sysregs.FRAME_SIZE else ""
         raise TraceError(path, lineno, f"'frame' must be one of {', '.join(regs.FRAME_SIZE)}, "
-                         f"got {frame!r}")
+                         f"got {frame!r}{hint}")
     if "offset" not in obj:
         raise TraceError(path, lineno, "'frame' needs 'offset'")
     offset = _int_field(obj, "offset", path, lineno, bits=16)
@@ -278,7 +311,83 @@ def _frame_offset(obj, path, lineno, amap):
     return window, offset
 
 
-def iter_trace(path, amap=None, num_cpus=1):
+def _unknown_name(name, arch):
+    """The message for a name the `arch` register table lacks: a register of
+    the other architecture says which --arch replays it."""
+    upper = name.upper()
+    if arch == "v2" and (sysregs.lookup(upper) or upper.startswith(PHYSICAL_PREFIXES_V3)):
+        return f"{name} is a GICv3 register: replay this trace with --arch v3"
+    if arch == "v3" and (regs.lookup(upper) or upper.startswith(PHYSICAL_PREFIXES)):
+        return f"{name} is a GICv2 register: replay this trace with --arch v2 (the default)"
+    table = "GICH_*, GICV_* of rtl/regs.py" if arch == "v2" else \
+        "ICH_*_EL2, ICV_*_EL1 of rtl/sysregs.py"
+    return f"unknown register name {name!r} (--arch {arch} names: {table})"
+
+
+def _parse_sysreg_access(obj, t, path, lineno):
+    """A GICv3 access (rtl/sysregs.py): a 64-bit system register named by
+    'reg', or by 'frame' + 'offset', the start of its 8-byte slot in the
+    memory-mapped layout (a slot without a register: RAZ/WI). Registers the
+    configuration lacks (ICH_LR7_EL2 with 4 LRs) are accepted: RAZ/WI, as
+    the hardware."""
+    if "addr" in obj:
+        raise TraceError(path, lineno, "'addr': system registers have no address (--arch v3); "
+                         "name the register with 'reg', or with 'frame' and 'offset' "
+                         "(its place in the memory-mapped ICH/ICV layout)")
+    if "strb" in obj:
+        raise TraceError(path, lineno, "'strb': system registers are accessed whole, "
+                         "without byte enables (--arch v3)")
+    name = obj.get("reg")
+    if name is not None and not isinstance(name, str):
+        raise TraceError(path, lineno, f"'reg' must be a string, got {name!r}")
+    at = _sysreg_slot(obj, path, lineno) if "frame" in obj or "offset" in obj else None
+    if name is None and at is None:
+        raise TraceError(path, lineno, f"a {t.op} needs 'reg' (or 'frame' and 'offset')")
+
+    if name is not None and name.upper().startswith(PHYSICAL_PREFIXES_V3):
+        t.reg, t.skipped = name, True           # the physical GIC: out of scope
+    elif name is not None:
+        reg = sysregs.lookup(name.upper())
+        if reg is None:
+            raise TraceError(path, lineno, _unknown_name(name, "v3"))
+        if at is not None and at != (reg.frame, reg.offset):
+            raise TraceError(path, lineno, f"'reg' {name} is at {reg.frame}+{reg.offset:#x} "
+                             f"but frame/offset points at {at[0]}+{at[1]:#x}")
+        t.reg, t.frame, t.offset = reg.full_name, reg.frame, reg.offset
+    else:
+        frame, offset = at
+        reg, _ = sysregs.decode(frame, offset)
+        t.reg = reg.full_name if reg else f"{frame}+{offset:#05x}"
+        t.frame, t.offset = frame, offset
+
+    if t.op == "write" and obj.get("value") is None:
+        raise TraceError(path, lineno, "a write needs 'value' (an integer or hex string)")
+    if "value" in obj and obj["value"] is not None:
+        t.value = _int_field(obj, "value", path, lineno, bits=64)
+
+
+def _sysreg_slot(obj, path, lineno):
+    """(frame, offset) of a GICv3 'frame' + 'offset' pair: the start of an
+    8-byte register slot of the memory-mapped layout (rtl/sysregs.py)."""
+    frame = obj.get("frame")
+    if frame not in sysregs.FRAME_SIZE:
+        hint = " (a GICv2 frame: replay with --arch v2)" if frame in regs.FRAME_SIZE else ""
+        raise TraceError(path, lineno, f"'frame' must be one of {', '.join(sysregs.FRAME_SIZE)} "
+                         f"for --arch v3, got {frame!r}{hint}")
+    if "offset" not in obj:
+        raise TraceError(path, lineno, "'frame' needs 'offset'")
+    offset = _int_field(obj, "offset", path, lineno, bits=16)
+    size = sysregs.FRAME_SIZE[frame]
+    if offset >= size or offset % 8:
+        reg, _ = sysregs.decode(frame, offset)
+        inside = f": inside {reg.full_name}, at {frame}+{reg.offset:#x}" if reg else ""
+        raise TraceError(path, lineno, f"offset {offset:#x} is not a register slot of the {frame} "
+                         f"frame{inside} (--arch v3 accesses a whole 64-bit register, 8 bytes "
+                         f"from an 8-byte aligned offset, 0..{size - 8:#x})")
+    return frame, offset
+
+
+def iter_trace(path, amap=None, num_cpus=1, arch="v2"):
     """Transactions of a trace file (plain or gzip), read line by line."""
     try:
         f = open_text(path)
@@ -292,22 +401,23 @@ def iter_trace(path, amap=None, num_cpus=1):
             for lineno, text in enumerate(f, 1):
                 yield text
         try:
-            yield from iter_transactions(lines(), path, amap, num_cpus)
+            yield from iter_transactions(lines(), path, amap, num_cpus, arch)
         except UnicodeDecodeError:
             raise TraceError(path, lineno + 1, "not UTF-8 text") from None
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
             raise TraceError(path, lineno + 1, f"cannot read: {e}") from None
 
 
-def read_trace(path, amap=None, num_cpus=1):
+def read_trace(path, amap=None, num_cpus=1, arch="v2"):
     """A whole trace file as a list (validated before anything runs)."""
-    return list(iter_trace(path, amap, num_cpus))
+    return list(iter_trace(path, amap, num_cpus, arch))
 
 
 def result_line(t, value, virq, vfiq, maint, deactivate, num_cpus=1):
     """One output line (a dict), laid out like the recorded traces. With
     several CPUs the lines come as masks (bit n: CPU n): virq, vfiq and maint
-    are then the requesting CPU's, and virq_cpus... list every CPU's."""
+    are then the requesting CPU's, and virq_cpus... list every CPU's.
+    `hex` has 8 digits, or 16 for a GICv3 transaction (64-bit registers)."""
     d = {"seq": t.seq, "op": t.op, "reg": t.reg if t.op != "reset" else None}
     if num_cpus > 1:
         d["cpu"] = t.cpu
@@ -318,7 +428,7 @@ def result_line(t, value, virq, vfiq, maint, deactivate, num_cpus=1):
         virq, vfiq, maint = (v >> t.cpu & 1 for v in (virq, vfiq, maint))
     if t.op != "reset":
         d["value"] = value
-        d["hex"] = None if value is None else f"{value:#010x}"
+        d["hex"] = None if value is None else f"{value:#0{18 if t.arch == 'v3' else 10}x}"
     d.update(virq=virq, vfiq=vfiq, maint=maint, deactivate=list(deactivate))
     if num_cpus > 1:
         d.update(every)
