@@ -152,7 +152,7 @@ class RTLEngine:
         self.sim.add_clock(CLOCK_PERIOD, domain="sync")
         self.sim.add_testbench(self._serve, background=True)
         self._request = self._response = None
-        self._lines = (0, 0, 0)
+        self._lines, self._traps = (0, 0, 0), 0
         self.forwarded = []
         self.transactions = 0
         self._vcd = None
@@ -178,6 +178,7 @@ class RTLEngine:
         n = self.num_cpus
         cpu = bus.cpu if n > 1 else Cat()
         deact_cpu = dut.deact_cpu if n > 1 else Cat()
+        traps = dut.traps if self.v3 is not None else Cat()
         request = data.StructLayout({
             "rst": 1, "r_stb": 1, "w_stb": 1, "addr": ADDR_WIDTH, "w_strb": 4, "w_data": 32,
             "cpu": len(cpu),
@@ -187,10 +188,10 @@ class RTLEngine:
         response = data.StructLayout({
             "ack": 1, "ready": n, "settled": n, "virq": n, "vfiq": n, "maint_irq": n,
             "deact_valid": 1, "deact_pintid": len(dut.deact_pintid), "deact_cpu": len(deact_cpu),
-            "r_data": 32,
+            "r_data": 32, "traps": len(traps),
         })(Cat(bus.ack, Cat(c.bus.ready for c in self._cores),
                Cat(c.bus.settled for c in self._cores), dut.virq, dut.vfiq, dut.maint_irq,
-               dut.deact_valid, dut.deact_pintid, deact_cpu, bus.r_data))
+               dut.deact_valid, dut.deact_pintid, deact_cpu, bus.r_data, traps))
         every = (1 << n) - 1
         # Each cycle's outputs are read once; the current one's already were.
         while True:
@@ -226,6 +227,7 @@ class RTLEngine:
                 await ctx.tick()
                 cycle += 1
             self._lines = (out.virq, out.vfiq, out.maint_irq)
+            self._traps = out.traps
             self._response = r_data if op == "read" else None
             self._request = None
 
@@ -300,6 +302,25 @@ class RTLEngine:
         elif isinstance(value, int) and 0 <= value < 2**32 and isinstance(strb, int) \
                 and 0 <= strb <= 0xF:                 # a view or unmapped: on the bus
             self._transact("write", addr >> 2, value, strb, cpu)
+
+    # -- GICv3: whole system registers on the memory-mapped layout (v3 1.4) --
+    def read_sysreg(self, name):
+        """A 64-bit read, as the model's: an ICH_LR<n>_EL2 as two 32-bit reads."""
+        reg = sysregs.lookup(name)
+        halves = (0, 1) if reg.width == 64 else (0,)
+        return sum(self.read(reg.frame, reg.offset + 4 * h) << 32 * h for h in halves)
+
+    def write_sysreg(self, name, value):
+        reg = sysregs.lookup(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
+            raise ValueError(f"write value {value!r} is not a 64-bit value")
+        for h in ((0, 1) if reg.width == 64 else (0,)):
+            self.write(reg.frame, reg.offset + 4 * h, value >> 32 * h & 0xFFFF_FFFF)
+
+    @property
+    def traps(self):
+        """GICv3: the `traps` output (TC, TALL0, TALL1, TSEI, TDIR) after the last access."""
+        return {name: self._traps >> i & 1 for i, name in enumerate(sysregs.TRAP_BITS)}
 
     def reset(self):
         """Pulse the core's synchronous reset for one cycle (R15)."""

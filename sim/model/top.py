@@ -152,3 +152,8 @@ class VirtualInterface:
     @property
     def forwarded(self):
         return self.hyp.forwarded
+
+    @property
+    def traps(self):
+        """GICv3: ICH_HCR_EL2's trap controls, the `traps` output (v3 1.2)."""
+        return self.hyp.traps
