@@ -2,7 +2,9 @@
 """The core behind a standard bus, with flat ports for a Verilog top level.
 
 ``BusVirtualInterface(num_lrs, bus, num_cpus=1)`` is rtl/top.py's
-VirtualInterface (several CPUs: rtl/cluster.py's Cluster) behind one bridge.
+VirtualInterface (several CPUs: rtl/cluster.py's Cluster) behind one bridge;
+with ``arch="v3"`` (and the V3Config parameters) the GICv3 interface on its
+memory-mapped layout (rtl/sysregs.py, docs/architecture-v3.md v3 1.4).
 Its ports are the bus's standard signal names with a prefix
 (``s_axil_awaddr``, ``s_apb_psel``, ``s_wb_cyc``, ...; with several CPUs the
 requester's number too: ``s_axil_awuser``/``aruser``, ``s_apb_pauser``,
@@ -25,6 +27,7 @@ from amaranth.lib.wiring import In
 
 from . import regs
 from .cluster import build
+from .top import VirtualInterface
 from .bridges.axi4lite import AXI4LiteBridge
 from .bridges.apb import APBBridge
 from .bridges.wishbone import WishboneBridge
@@ -52,7 +55,8 @@ class BusVirtualInterface(wiring.Component):
     behind a bus bridge, with flat prefixed ports."""
 
     def __init__(self, num_lrs=4, bus="axi4lite", errors="ignore",
-                 addr_width=regs.CORE_ADDR_BITS, iidr=regs.IIDR_DEFAULT, num_cpus=1):
+                 addr_width=regs.CORE_ADDR_BITS, iidr=regs.IIDR_DEFAULT, num_cpus=1, arch="v2",
+                 **v3):
         self.num_lrs = regs.check_num_lrs(num_lrs)
         self.num_cpus = regs.check_num_cpus(num_cpus)
         self.bus = check_bus(bus)
@@ -61,8 +65,18 @@ class BusVirtualInterface(wiring.Component):
         self.iidr = iidr
         cls, extra, self.prefix, self._port = BUSES[bus]
         cpus = {"num_cpus": num_cpus} if num_cpus > 1 else {}
-        self.bridge = cls(num_lrs=num_lrs, errors=errors, addr_width=addr_width, **cpus, **extra)
-        self.core = build(num_lrs, num_cpus, iidr)
+        if arch not in ("v2", "v3"):
+            raise ValueError(f"arch must be 'v2' or 'v3', got {arch!r}")
+        if arch == "v2" and v3:
+            raise ValueError(f"{', '.join(v3)}: parameters of arch v3")
+        if arch == "v3" and num_cpus > 1:
+            raise ValueError("several CPUs for arch v3: not yet")
+        self.core = (VirtualInterface(num_lrs, iidr, arch="v3", **v3) if arch == "v3"
+                     else build(num_lrs, num_cpus, iidr))
+        self.arch, self.v3 = arch, getattr(self.core, "v3", None)
+        layout = {"v3": self.v3} if self.v3 is not None else {}
+        self.bridge = cls(num_lrs=num_lrs, errors=errors, addr_width=addr_width, **cpus, **extra,
+                          **layout)
         # The bridge's bus port, one flat port per signal, same direction.
         bus_port = self.bridge.signature.members[self._port].signature
         self.bus_members = {name: m for name, m in bus_port.members.items()}

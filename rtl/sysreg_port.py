@@ -130,24 +130,41 @@ def _or(terms):
 
 class SysRegVirtualInterface(wiring.Component):
     """A GICv3 CPU interface (rtl/top.py, arch="v3") behind its
-    system-register port: ``sys`` and the core's outputs (virq, vfiq,
-    maint_irq, deact_valid, deact_pintid, traps)."""
+    system-register port, with flat ports for a Verilog top level: the
+    port's signals prefixed ``sys_`` (``sys_op0`` .. ``sys_r_data``) and the
+    core's outputs (virq, vfiq, maint_irq, deact_valid, deact_pintid, traps).
+    ``sys`` is the port as one interface object (SysRegSignature, flipped)."""
+    prefix = "sys_"
 
     def __init__(self, num_lrs=4, iidr=regs.IIDR_DEFAULT, **v3):
         self.core = VirtualInterface(num_lrs, iidr, arch="v3", **v3)
-        self.v3 = self.core.v3
+        self.v3, self.num_lrs, self.iidr = self.core.v3, num_lrs, iidr
         self.bridge = SysRegBridge(self.v3)
-        members = {"sys": In(SysRegSignature())}
+        members = {self.prefix + name: (In if m.flow == Out else Out)(m.shape)
+                   for name, m in SysRegSignature().members.items()}
         members.update({name: m for name, m in self.core.signature.members.items() if name != "bus"})
         super().__init__(members)
+
+    @property
+    def sys(self):
+        return _Port({name: getattr(self, self.prefix + name) for name in SysRegSignature().members})
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.bridge = bridge = self.bridge
         m.submodules.core = core = self.core
         wiring.connect(m, bridge.reg, core.bus)
-        wiring.connect(m, wiring.flipped(self.sys), bridge.sys)
+        for name, member in SysRegSignature().members.items():
+            outer, inner = getattr(self, self.prefix + name), getattr(bridge.sys, name)
+            m.d.comb += (inner.eq(outer) if member.flow == Out else outer.eq(inner))
         for name in self.signature.members:
-            if name != "sys":
+            if not name.startswith(self.prefix):
                 m.d.comb += getattr(self, name).eq(getattr(core, name))
         return m
+
+
+class _Port:
+    """The flat `sys_*` ports under their SysRegSignature names."""
+
+    def __init__(self, signals):
+        self.__dict__.update(signals)

@@ -55,7 +55,7 @@ from amaranth import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .. import regs
+from .. import regs, sysregs
 from ..regbus import LATENCY, cpu_bits, needs_settled, settled_words
 
 __all__ = ["ERROR_POLICIES", "check_errors", "mapped_words", "AccessCheck", "in_flight",
@@ -85,13 +85,17 @@ def in_flight(m, issued, name, depth=LATENCY):
     return stages
 
 
-def mapped_words(num_lrs, num_cpus=1, views=None):
+def mapped_words(num_lrs, num_cpus=1, views=None, v3=None):
     """Word addresses on the core bus that hold a register with num_lrs LRs:
     by default the requester's GICH and GICV and, with num_cpus > 1, every
     CPU's processor-specific GICH view; views=False: the former only,
-    views=True: the latter only."""
+    views=True: the latter only. GICv3 (`v3`): both halves of every register
+    the configuration has (rtl/sysregs.py; v3 open point 17)."""
     regs.check_num_lrs(num_lrs)
     check_num_cpus(num_cpus)
+    if v3 is not None:
+        return sorted((r.addr >> 2) + h for r in sysregs.SYSREGS if r.implemented(v3)
+                      for h in (0, 1))
     implemented_lrs = {regs.lr(n).name for n in range(num_lrs)}
     own = [r for r in regs.GICH + regs.GICV
            if not (r.name.startswith("LR") and r.name not in implemented_lrs)]
@@ -110,8 +114,9 @@ class AccessCheck(wiring.Component):
     cpu the requester's CPU number.
     """
 
-    def __init__(self, num_lrs=4, errors="ignore", num_cpus=1):
+    def __init__(self, num_lrs=4, errors="ignore", num_cpus=1, v3=None):
         self.num_lrs = regs.check_num_lrs(num_lrs)
+        self.v3 = v3
         self.errors = check_errors(errors)
         self.num_cpus = check_num_cpus(num_cpus)
         super().__init__({
@@ -135,7 +140,7 @@ class AccessCheck(wiring.Component):
             mapped = Signal()
             word = self.addr[2:]
             if self.num_cpus == 1:
-                m.d.comb += mapped.eq(word.matches(*mapped_words(self.num_lrs)))
+                m.d.comb += mapped.eq(word.matches(*mapped_words(self.num_lrs, v3=self.v3)))
             else:
                 # the requester's own frames exist for CPUs 0..num_cpus-1 only;
                 # the views of those CPUs for any requester

@@ -57,8 +57,10 @@ class APBBridge(wiring.Component):
     """APB4 completer (``apb``) driving the core register bus (``reg``);
     num_cpus > 1: the requester's CPU number on PAUSER, on ``reg.cpu``."""
 
-    def __init__(self, num_lrs=4, errors="ignore", addr_width=regs.CORE_ADDR_BITS, num_cpus=1):
+    def __init__(self, num_lrs=4, errors="ignore", addr_width=regs.CORE_ADDR_BITS, num_cpus=1,
+                 v3=None):
         self.num_lrs = regs.check_num_lrs(num_lrs)
+        self.v3 = v3                         # GICv3's memory-mapped layout (rtl/sysregs.py)
         self.errors = check_errors(errors)
         self.num_cpus = check_num_cpus(num_cpus)
         cb = cpu_bits(num_cpus)
@@ -70,14 +72,14 @@ class APBBridge(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         apb, reg = self.apb, self.reg
-        m.submodules.check = check = AccessCheck(self.num_lrs, self.errors, self.num_cpus)
+        m.submodules.check = check = AccessCheck(self.num_lrs, self.errors, self.num_cpus, self.v3)
 
         addr = apb.paddr[:regs.CORE_ADDR_BITS]
         # issued: this transfer's request went to the core (cleared when it ends)
         issued = Signal()
         # the core takes it now: ready, and settled for a derived read (rtl/regbus.py;
         # several CPUs: those of the CPU interface PAUSER and PADDR select, below)
-        takes = reg.ready & (reg.settled | apb.pwrite | ~needs_settled(addr[2:], self.num_cpus))
+        takes = reg.ready & (reg.settled | apb.pwrite | ~needs_settled(addr[2:], self.num_cpus, self.v3))
         issue = apb.psel & ~issued & takes
         m.d.comb += [
             check.addr.eq(addr), check.write.eq(apb.pwrite), check.strb.eq(apb.pstrb),

@@ -122,8 +122,9 @@ class AXI4LiteBridge(wiring.Component):
     on ``reg.cpu``; user_width: the width of AWUSER/ARUSER (default cpu_bits)."""
 
     def __init__(self, num_lrs=4, errors="ignore", addr_width=regs.CORE_ADDR_BITS,
-                 num_cpus=1, user_width=None):
+                 num_cpus=1, user_width=None, v3=None):
         self.num_lrs = regs.check_num_lrs(num_lrs)
+        self.v3 = v3                         # GICv3's memory-mapped layout (rtl/sysregs.py)
         self.errors = check_errors(errors)
         self.num_cpus = check_num_cpus(num_cpus)
         self.user_width = check_user_width(user_width, num_cpus)
@@ -137,8 +138,8 @@ class AXI4LiteBridge(wiring.Component):
         axi, reg = self.axi, self.reg
         n = self.num_cpus
         cb = cpu_bits(n)
-        m.submodules.wcheck = wcheck = AccessCheck(self.num_lrs, self.errors, n)
-        m.submodules.rcheck = rcheck = AccessCheck(self.num_lrs, self.errors, n)
+        m.submodules.wcheck = wcheck = AccessCheck(self.num_lrs, self.errors, n, self.v3)
+        m.submodules.rcheck = rcheck = AccessCheck(self.num_lrs, self.errors, n, self.v3)
 
         # Skid buffers: READY = buffer empty.
         aw_full, aw_addr = Signal(name="aw_full"), Signal(regs.CORE_ADDR_BITS, name="aw_addr")
@@ -200,7 +201,7 @@ class AXI4LiteBridge(wiring.Component):
             core_addr.eq(Mux(pick_w_n, aw_addr_n[2:], ar_addr_n[2:])),
             w_forward.eq(wcheck.forward), w_error.eq(wcheck.error),
             r_forward.eq(rcheck.forward), r_error.eq(rcheck.error),
-            r_settle.eq(needs_settled(ar_addr_n[2:], n)),
+            r_settle.eq(needs_settled(ar_addr_n[2:], n, self.v3)),
         ]
 
         m.d.comb += [

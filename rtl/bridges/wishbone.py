@@ -66,8 +66,9 @@ class WishboneBridge(wiring.Component):
     num_cpus > 1: the requester's CPU number on TGA, on ``reg.cpu``."""
 
     def __init__(self, num_lrs=4, errors="ignore", pipelined=False,
-                 addr_width=regs.CORE_ADDR_BITS, num_cpus=1):
+                 addr_width=regs.CORE_ADDR_BITS, num_cpus=1, v3=None):
         self.num_lrs = regs.check_num_lrs(num_lrs)
+        self.v3 = v3                         # GICv3's memory-mapped layout (rtl/sysregs.py)
         self.errors = check_errors(errors)
         self.pipelined = bool(pipelined)
         self.num_cpus = check_num_cpus(num_cpus)
@@ -80,7 +81,7 @@ class WishboneBridge(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         wb, reg = self.wb, self.reg
-        m.submodules.check = check = AccessCheck(self.num_lrs, self.errors, self.num_cpus)
+        m.submodules.check = check = AccessCheck(self.num_lrs, self.errors, self.num_cpus, self.v3)
 
         word = wb.adr[:regs.CORE_ADDR_BITS - 2]
         start = Signal()
@@ -88,7 +89,7 @@ class WishboneBridge(wiring.Component):
         busy = started[-1]               # this cycle answers a request (ACK/ERR)
         # the core takes this request now: ready, and settled for a derived read
         # (several CPUs: those of the CPU interface TGA and ADR select, below)
-        takes = reg.ready & (reg.settled | wb.we | ~needs_settled(word, self.num_cpus))
+        takes = reg.ready & (reg.settled | wb.we | ~needs_settled(word, self.num_cpus, self.v3))
         # classic: the held request is not started again until its answer is out
         m.d.comb += start.eq(wb.cyc & wb.stb & takes
                              & (Const(1) if self.pipelined else ~Cat(started).any()))
