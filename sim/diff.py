@@ -81,11 +81,10 @@ def make_engine(name, num_lrs, vcd_path=None, num_cpus=1, arch="v2", **v3):
                     raise EngineUnavailable("engine rtl: arch v3 is not available yet") from None
             return RTLEngine(num_lrs, vcd_path=vcd_path, num_cpus=num_cpus)
         case "fast":
-            if arch == "v3":
-                raise EngineUnavailable("engine fast: arch v3 is not available yet "
-                                        "(the Verilator build is GICv2's)")
             from .fast import FastEngine
             cpus = {"num_cpus": num_cpus} if num_cpus > 1 else {}
+            if arch == "v3":
+                cpus.update(arch="v3", **v3)
             return FastEngine(num_lrs=num_lrs, vcd_path=vcd_path, **cpus)
 
 

@@ -38,6 +38,10 @@ bridge the requester's number goes on the bus's CPU port (AXI4-Lite
 AWUSER/ARUSER, APB PAUSER, Wishbone TGA; rtl/soc.py). With
 one CPU nothing changes: the same Verilog, harness and cached library.
 
+`arch="v3"` (with V3Config's parameters pri_bits, pre_bits, id_bits,
+rp_masked; rtl/sysregs.py): the GICv3 core, on its memory-mapped layout
+(frames "ICH"/"ICV"), one CPU; read_sysreg/write_sysreg as RTLEngine's.
+
 `vcd_path`: Verilator writes a waveform of every cycle there (a separate,
 slower build with tracing; the file is complete after ``close()``).
 
@@ -65,8 +69,9 @@ import subprocess
 import sys
 import tempfile
 
-from ..rtl import regs
-from ..rtl.regbus import LATENCY, SETTLED_READS
+from ..rtl import regs, sysregs
+from ..rtl.regbus import LATENCY, settled_words
+from .driver import RTLEngine
 
 __all__ = ["BUSES", "FastEngine", "FastEngineError", "build_library", "build_design",
            "bus_verilog", "core_verilog", "verilator_root"]
@@ -841,13 +846,23 @@ def verilator_root():
                           "Debian's 'verilator', or set VERILATOR_ROOT")
 
 
+def _v3_args(v3):
+    """A V3Config as VirtualInterface's keyword arguments."""
+    return dict(pri_bits=v3.pri_bits, pre_bits=v3.pre_bits, id_bits=v3.id_bits,
+                rp_masked=v3.rp_masked)
+
+
 @functools.lru_cache(maxsize=None)
-def core_verilog(num_lrs, num_cpus=1):
+def core_verilog(num_lrs, num_cpus=1, v3=None):
     """Verilog of the core as module vgic_core: rtl/top.py VirtualInterface
-    for one CPU, rtl/cluster.py Cluster for several. Kept per process: every
-    engine needs it for its build cache key, and with 8 CPUs it takes Amaranth
-    tens of seconds."""
+    for one CPU (GICv3 with a V3Config `v3`), rtl/cluster.py Cluster for
+    several. Kept per process: every engine needs it for its build cache
+    key, and with 8 CPUs it takes Amaranth tens of seconds."""
     from amaranth.back import verilog
+    if v3 is not None:
+        from ..rtl.top import VirtualInterface
+        return verilog.convert(VirtualInterface(num_lrs, arch="v3", **_v3_args(v3)),
+                               name=TOP_NAME, emit_src=False)
     if regs.check_num_cpus(num_cpus) > 1:
         from ..rtl.cluster import Cluster
         return verilog.convert(Cluster(num_cpus, num_lrs), name=TOP_NAME, emit_src=False)
@@ -855,11 +870,13 @@ def core_verilog(num_lrs, num_cpus=1):
     return verilog.convert(VirtualInterface(num_lrs=num_lrs), name=TOP_NAME, emit_src=False)
 
 
-def bus_verilog(num_lrs, bus, num_cpus=1):
+def bus_verilog(num_lrs, bus, num_cpus=1, v3=None):
     """Verilog of the core behind a bridge (rtl/soc.py BusVirtualInterface, as
-    `vgic verilog --bus` writes it; several CPUs: `vgic verilog --cpus`) as
-    module vgic_bus."""
+    `vgic verilog --bus` writes it; several CPUs: `vgic verilog --cpus`;
+    GICv3: `--arch v3`) as module vgic_bus."""
     from .verilog import generate
+    if v3 is not None:
+        return generate(num_lrs, bus, name=BUS_TOP_NAME, arch="v3", **_v3_args(v3))
     if num_cpus > 1:
         return generate(num_lrs, bus, name=BUS_TOP_NAME, num_cpus=num_cpus)
     return generate(num_lrs, bus, name=BUS_TOP_NAME)
@@ -908,12 +925,13 @@ def _runtime_objects(root, cache, log, trace=False):
 _YOSYS_AUTO = re.compile(r"\\\$auto\$verilog_backend\.cc:\d+:dump_module\$(\d+) ")
 
 
-def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core", num_cpus=1):
+def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core", num_cpus=1, v3=None):
     """Path of the compiled shared library for num_lrs LRs (built if not cached).
     `verilog` overrides the generated Verilog (module vgic_core, or vgic_bus
     for a bridge); `trace` builds the variant that can write a VCD (slower, so
     separate); `bus` (BUSES) the core alone or behind a bridge; `num_cpus`
-    CPU interfaces (several: rtl/cluster.py; behind a bridge, rtl/soc.py)."""
+    CPU interfaces (several: rtl/cluster.py; behind a bridge, rtl/soc.py);
+    `v3` a V3Config: the GICv3 core."""
     regs.check_num_lrs(num_lrs)
     regs.check_num_cpus(num_cpus)
     check_bus(bus, num_cpus)
@@ -922,17 +940,17 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core", num_
     vlt = ""
     if bus == "core":
         if verilog is None:
-            verilog = core_verilog(num_lrs, num_cpus)
+            verilog = core_verilog(num_lrs, num_cpus, v3)
         # Verilator escapes the "__" of Amaranth's port names (bus__addr -> bus___05Faddr)
         harness = (f"#define LATENCY {LATENCY}\n"
                    + harness_text(HARNESS_COMMON + HARNESS_CORE, cluster=cluster, scopes=cluster)
                    .replace("@TOP@", top).replace("->bus__", "->bus___05F")
-                   .replace("@SETTLED_READS@", ", ".join(f"{reg.word:#x}" for reg in SETTLED_READS)))
+                   .replace("@SETTLED_READS@", ", ".join(f"{w:#x}" for w in settled_words(v3=v3))))
         if cluster:
             harness, vlt = _cluster_config(harness, top, num_cpus)
     else:
         if verilog is None:
-            verilog = bus_verilog(num_lrs, bus, num_cpus)
+            verilog = bus_verilog(num_lrs, bus, num_cpus, v3)
         harness = (f"#define BUS_{bus.upper().replace('-', '_')} 1\n"
                    + harness_text(HARNESS_COMMON + HARNESS_BRIDGE, cluster=cluster, scopes=True)
                    .replace("@TOP@", top))
@@ -944,6 +962,8 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core", num_
         verilog = _YOSYS_AUTO.sub(r"\\auto_dump_module_\1 ", verilog)
     variant = "" if bus == "core" else f"-{bus}"
     cpus = f"-cpus{num_cpus}" if cluster else ""
+    if v3 is not None:
+        cpus = f"-v3p{v3.pri_bits}e{v3.pre_bits}i{v3.id_bits}{'' if v3.rp_masked else 'u'}"
     return build_design(f"lrs{num_lrs}{cpus}{variant}{'-vcd' if trace else ''}", verilog, harness,
                         top, log=log, trace=trace, config=vlt, lib_name="libvgic_fast.so")
 
@@ -1068,16 +1088,22 @@ class FastEngine:
     requester goes on the bus's CPU port (issue(..., cpu=n))."""
 
     def __init__(self, num_lrs=4, settle=0, verilog=None, log=None, vcd_path=None, bus="core",
-                 num_cpus=1):
+                 num_cpus=1, arch="v2", **v3):
         self.num_lrs = regs.check_num_lrs(num_lrs)
         self.num_cpus = regs.check_num_cpus(num_cpus)
+        if arch not in ("v2", "v3") or (arch == "v2" and v3):
+            raise ValueError(f"arch {arch!r} with {v3}: GICv2 ('v2') without parameters, or "
+                             "'v3' with V3Config's")
+        if arch == "v3" and num_cpus > 1:
+            raise ValueError("several CPUs for arch v3: not yet")
+        self.v3 = sysregs.V3Config(num_lrs, **v3) if arch == "v3" else None
         self.bus = check_bus(bus, num_cpus)
         if not isinstance(settle, int) or settle < 0:
             raise ValueError(f"settle must be a non-negative number of cycles, got {settle!r}")
         if log is None and os.environ.get("VGIC_FAST_VERBOSE"):
             log = lambda msg: print(msg, file=sys.stderr, flush=True)
         self.library = build_library(num_lrs, verilog=verilog, log=log, trace=vcd_path is not None,
-                                     bus=bus, num_cpus=num_cpus)
+                                     bus=bus, num_cpus=num_cpus, v3=self.v3)
         status = _ClusterStatus if num_cpus > 1 else _Status
         self._lib = _load(self.library, status)
         self._eng = self._lib.vg_new(settle)
@@ -1125,6 +1151,10 @@ class FastEngine:
         while True:
             n = self._lib.vg_take_deact(self._eng, self._buf, len(self._buf))
             for v in self._buf[:n]:          # the pINTID, the CPU in [12:10] (HARNESS_COMMON)
+                if self.v3 is not None:      # one CPU, a 13-bit pINTID
+                    self.forwarded.append(v)
+                    self.forwarded_cpu.append(0)
+                    continue
                 self.forwarded.append(v & 0x3FF)
                 self.forwarded_cpu.append(v >> 10)
             if n < len(self._buf):
@@ -1164,7 +1194,12 @@ class FastEngine:
 
     def _addr(self, frame, offset, gich_cpu):
         """Core byte address of the access, or None if not on the bus (regs.bus_addr)."""
+        if self.v3 is not None:
+            return sysregs.core_addr(frame, offset)
         return regs.bus_addr(frame, offset, gich_cpu, self.num_cpus)
+
+    read_sysreg = RTLEngine.read_sysreg            # GICv3: whole registers (sim/driver.py)
+    write_sysreg = RTLEngine.write_sysreg
 
     def read_addr(self, addr, cpu=0):
         """A read at a core byte address (map in rtl/regs.py) by CPU `cpu`."""

@@ -5,6 +5,7 @@ accesses on the memory-mapped layout of rtl/sysregs.py, clear errors with
 file:line, and the lock-step runner on two GICv3 models."""
 import gzip
 import json
+import os
 import pathlib
 
 import pytest
@@ -289,10 +290,6 @@ def test_rp_unmasked(capsys, tmp_path):
      "--id-bits, --rp-unmasked: parameters of --arch v3"),
     (["--arch", "v3", "--cpus", "2"], "several CPUs for arch v3: not yet (--cpus 2)"),
     (["--arch", "v3", "--gich-base", "0x1000"], "--gich-base: an address map of GICv2's frames"),
-    (["--arch", "v3", "--engine", "fast"], "engine fast: arch v3 is not available yet"),
-    (["--arch", "v3", "--engine", "both", "--rtl", "fast"], "engine fast: arch v3 is not "
-                                                             "available yet"),
-    (["--arch", "v3", "--engine", "fast", "--timing"], "--timing with --arch v3: not yet"),
 ])
 def test_bad_v3_options(capsys, tmp_path, argv, message):
     p = write_trace(tmp_path, {"op": "read", "reg": "ICH_HCR_EL2"})
@@ -410,3 +407,40 @@ def test_gzip_v3_trace_to_a_file(capsys, tmp_path):
     code, out, err = run(capsys, "replay", p, "--arch", "v3", "--compare", "-o", out_file)
     assert code == 0 and out == "", err
     assert json.loads(out_file.read_text())["hex"] == "0x00000000004c0008"
+
+
+def _verilator():
+    from vgic.sim import fast
+    try:
+        fast.verilator_root()
+        return True
+    except fast.FastEngineError:
+        return False
+
+
+needs_verilator = pytest.mark.skipif(not _verilator(), reason="Verilator not installed")
+
+
+@needs_verilator
+def test_kvm3_on_model_and_fast_engine_in_lock_step(capsys, tmp_path):
+    """The KVM vgic-v3 recording, whole, on the model and the Verilator build
+    of the RTL in lock step (sim/diff.py), compared with the recording."""
+    out = tmp_path / "out.jsonl"
+    code, _, err = run(capsys, "replay", str(KVM3), "--arch", "v3", "--engine", "both",
+                       "--rtl", "fast", "--compare", "-q", "-o", str(out))
+    assert code == 0, err
+    assert "105003 transactions on model+fast (4 LRs, arch v3), no divergence" in err
+    assert "214180 values, 0 difference(s)" in err
+
+
+@needs_verilator
+@pytest.mark.parametrize("bus", ["core", "axi4lite"] + (["apb", "wishbone", "wishbone-pipelined"]
+                                                       if os.environ.get("VGIC_FAST_ALL") else []))
+def test_kvm3_back_to_back_through_each_bus(capsys, tmp_path, bus):
+    """--timing: the recording's accesses issued back to back (behind the
+    bridges; every bridge with VGIC_FAST_ALL=1, a Verilator build each) read
+    what one-at-a-time replay reads (sim/replay.py Timing)."""
+    code, _, err = run(capsys, "replay", str(KVM3), "--arch", "v3", "--engine", "fast",
+                       "--timing", "--bus", bus, "-q", "-o", str(tmp_path / "out.jsonl"))
+    assert code == 0, err
+    assert "cycles per transaction" in err
