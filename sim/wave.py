@@ -4,7 +4,9 @@ bus, the output lines, GICH registers, GICV registers, then each list
 register decoded into its fields (names from the spec, rtl/regs.py).
 
 The groups are picked from the VCD's own declarations, so the save file lists
-only signals that exist in that VCD."""
+only signals that exist in that VCD. A GICv3 core (its Group 0 bank
+`gicv__ap0` in the VCD) gets ICH and ICV groups and its LRs decoded in the
+ICH_LR<n>_EL2 names (rtl/sysregs.py)."""
 import math
 import os
 import re
@@ -39,9 +41,31 @@ GROUPS = [
                         (r"\select__best.valid", BIN), (r"\select__best.idx", DEC),
                         (r"\select__best.vid", DEC)]),
 ]
+# GICv3 (rtl/top.py arch="v3"): the same blocks, ICH_*/ICV_* names (docs/architecture-v3.md)
+GROUPS_V3 = GROUPS[:2] + [
+    ("ICH registers", [(r"\gich__hcr.En", BIN), (r"\gich__hcr.UIE", BIN),
+                       (r"\gich__hcr.LRENPIE", BIN), (r"\gich__hcr.NPIE", BIN),
+                       (r"\gich__hcr.VGrp0EIE", BIN), (r"\gich__hcr.VGrp0DIE", BIN),
+                       (r"\gich__hcr.VGrp1EIE", BIN), (r"\gich__hcr.VGrp1DIE", BIN),
+                       (r"\gich__hcr.TC", BIN), (r"\gich__hcr.TALL0", BIN),
+                       (r"\gich__hcr.TALL1", BIN), (r"\gich__hcr.TDIR", BIN),
+                       (r"\gich__hcr.EOICount", DEC), ("gich__misr", HEX),
+                       ("status__eisr", HEX), ("status__elrsr", HEX),
+                       ("gicv__ap0", HEX, "AP0R"), ("gicv__apr", HEX, "AP1R")]),
+    ("ICV registers", [(r"\gicv__ctlr.EnableGrp0", BIN, "IGRPEN0"),
+                       (r"\gicv__ctlr.EnableGrp1", BIN, "IGRPEN1"),
+                       (r"\gicv__ctlr.CBPR", BIN), (r"\gicv__ctlr.EOImode", BIN),
+                       ("gicv__vmprimask", HEX, "PMR"), ("gicv__bpr", DEC, "BPR0"),
+                       ("gicv__abpr", DEC, "BPR1"), ("vcpu.rpr", HEX),
+                       (r"\select__best.valid", BIN), (r"\select__best.idx", DEC),
+                       (r"\select__best.vid", DEC), (r"\select__best.pmr_ok", BIN)]),
+]
 LR_ARRAY = "status__lr"                      # the LR bank's LR values, as the top names them
 LR_FIELDS = [("State", "STATE"), ("VirtualID", DEC), ("Priority", HEX), ("Grp1", BIN),
              ("HW", BIN), ("EOI", BIN), ("CPUID", DEC), ("PhysicalID", DEC)]
+# ICH_LR<n>_EL2: the bank's field names (rtl/lr_bank.py lr_layout), shown as the spec's
+LR_FIELDS_V3 = [("State", "STATE"), ("VirtualID", DEC, "vINTID"), ("Priority", HEX),
+                ("Grp1", BIN, "Group"), ("HW", BIN), ("EOI", BIN), ("PhysicalID", DEC, "pINTID")]
 
 
 def vcd_signals(vcd_path):
@@ -133,11 +157,14 @@ def write_gtkw(vcd_path, gtkw_path=None, num_lrs=None, num_cpus=None):
     if num_lrs is None:
         num_lrs = len({m.group(1) for n in signals
                        if (m := re.fullmatch(re.escape(inner) + rf"\.\\?{LR_ARRAY}\[(\d+)\]", n))})
-    per_cpu = list(GROUPS[2:])
+    v3 = _find(signals, inner, "gicv__ap0") is not None
+    base, lr_fields = (GROUPS_V3, LR_FIELDS_V3) if v3 else (GROUPS, LR_FIELDS)
+    per_cpu = list(base[2:])
     for n in range(num_lrs):
-        per_cpu.append((f"LR{n}", [(rf"\{LR_ARRAY}[{n}].{f}", fmt) for f, fmt in LR_FIELDS]))
+        per_cpu.append((f"{'ICH_' if v3 else ''}LR{n}",
+                        [(rf"\{LR_ARRAY}[{n}].{f}", *rest) for f, *rest in lr_fields]))
     if not cpu_scopes:
-        groups = [(top, g, members) for g, members in GROUPS[:2] + per_cpu]
+        groups = [(top, g, members) for g, members in base[:2] + per_cpu]
     else:
         bus, lines = GROUPS[:2]
         groups = [(top, bus[0], [("bus__cpu", DEC)] + bus[1]),
@@ -154,7 +181,7 @@ def write_gtkw(vcd_path, gtkw_path=None, num_lrs=None, num_cpus=None):
            f"*{zoom:.6f} 0 -1", f"[treeopen] {top}."]
     for scope, group, members in groups:
         lines = []
-        for rel, fmt in members:
+        for rel, fmt, *shown in members:
             name = _find(signals, scope, rel)
             if name is None:
                 continue
@@ -162,7 +189,10 @@ def write_gtkw(vcd_path, gtkw_path=None, num_lrs=None, num_cpus=None):
                 lines += [f"^1 {os.path.abspath(states)}", "@2022"]
             else:
                 lines.append(fmt)
-            lines.append(f"+{{{_alias(rel)}}} " + _ref(name, signals[name]))
+            alias = _alias(rel)
+            if shown:                    # the spec's name for it (GICv3); an LR's field: LR<n>_name
+                alias = f"{alias.split('_')[0]}_{shown[0]}" if alias.startswith("LR") else shown[0]
+            lines.append(f"+{{{alias}}} " + _ref(name, signals[name]))
         if lines:
             out += [GROUP_BEGIN, f"-{group}", *lines, GROUP_END, f"-{group}"]
     os.makedirs(os.path.dirname(os.path.abspath(gtkw_path)), exist_ok=True)

@@ -103,3 +103,32 @@ def test_several_cpus_get_groups_per_cpu(tmp_path):
         assert re.sub(r"\[\d+:0\]$", "", ref) in signals, ref
     assert any(r.endswith(".bus__cpu") for r in refs)
     assert any(".cpu1." in r and r"\status__lr[0].State" in r for r in refs)
+
+
+def test_gicv3_groups_name_ich_icv_and_decode_lrs_in_the_v3_layout(tmp_path):
+    """--arch v3: ICH and ICV groups, each ICH_LR<n>_EL2 decoded into the
+    spec's fields (vINTID, Group, pINTID), every signal present in the VCD;
+    the acknowledge shows as LR1.State 01 -> 10."""
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("\n".join(json.dumps(o) for o in [
+        {"op": "write", "reg": "ICH_HCR_EL2", "value": 1},
+        {"op": "write", "reg": "ICH_VMCR_EL2", "value": 0xF8000003},
+        {"op": "write", "reg": "ICH_LR1_EL2", "value": "0x50A000000000002A"},
+        {"op": "read", "reg": "ICV_IAR1_EL1", "value": 42},
+    ]) + "\n")
+    vcd = tmp_path / "run.vcd"
+    assert main(["replay", str(trace), "--arch", "v3", "--engine", "rtl", "--lrs", "2",
+                 "--vcd", str(vcd), "--compare", "-o", str(tmp_path / "out.jsonl"), "-q"]) == 0
+    text = vcd.with_suffix(".gtkw").read_text()
+    assert _groups(text) == ["Register bus", "Output lines", "ICH registers", "ICV registers",
+                             "ICH_LR0", "ICH_LR1"]
+    signals = vcd_signals(vcd)
+    for ref in _refs(text):
+        assert re.sub(r"\[\d+:0\]$", "", ref) in signals, ref
+    for shown in ("LR1_vINTID", "LR1_Group", "LR1_pINTID", "AP0R", "AP1R", "IGRPEN1", "HCR_TALL1"):
+        assert f"+{{{shown}}} " in text, shown
+    vtext = vcd.read_text()
+    ident = next(l.split()[3] for l in vtext.splitlines()
+                 if l.startswith("$var") and l.split()[4] == r"\status__lr[1].State")
+    values = re.findall(rf"^b([01]+) {re.escape(ident)}$", vtext, re.M)
+    assert "1" in values and "10" in values
