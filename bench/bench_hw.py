@@ -1,7 +1,8 @@
 # Ref: project-internal (benchmark); targets from issue 6
 """Area and post-route Fmax of the core, with YoWASP Yosys and nextpnr.
 
-For each configuration (num_cpus, num_lrs, bus) and family:
+For each configuration (num_cpus, num_lrs, bus; arch and, for GICv3,
+pri_bits/pre_bits) and family:
   ECP5   synth_ecp5,  nextpnr-ecp5 --25k --package CABGA381 --speed 6 (a
          design that does not fit the LFE5U-25F is placed again on the
          LFE5U-85F, --85k, and its row says so)
@@ -14,6 +15,12 @@ of the core, and the design fits the UP5K's 39 I/O pins. The area columns are
 the core's own cells (the core is synthesized with keep_hierarchy, so the
 harness's cells are counted apart); the place-and-route utilization includes
 the harness (N_in + N_out flip-flops, N_out LUTs).
+
+Architecture: --arch v2 (default, GICH/GICV: 5 priority bits, 32 APR bits)
+and/or v3 (`VirtualInterface(arch="v3", pri_bits=P, pre_bits=Q)`, ICH/ICV on
+the memory-mapped layout, docs/architecture-v3.md; its defaults id_bits 24,
+rp_masked). GICv3 is measured on the core alone (--bus none): rtl/soc.py's
+bridges and rtl/cluster.py are GICv2 only for now, and it has 1 to 16 LRs.
 
 Clock: nextpnr is given a target (--freq, default 250 MHz on ECP5, 100 MHz on
 iCE40) and --timing-allow-fail, and reports the achieved Fmax of the clock
@@ -37,6 +44,9 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LRS_DEFAULT = (1, 4, 16, 64)
+ARCHS = ("v2", "v3")
+V3_MAX_LRS = 16                 # rtl/sysregs.py MAX_LRS (ICH_VTR_EL2.ListRegs)
+V2_PRI_BITS = V2_PRE_BITS = 5   # GICv2's virtual interface (GICH_VTR: PRIbits = PREbits = 4)
 FAMILIES = ("ecp5", "ice40")
 TARGET_FREQ = {"ecp5": 250, "ice40": 100}
 # Targets (issue 6): ECP5 speed 6 Fmax, ECP5 LUT4 count, UP5K fit.
@@ -114,10 +124,17 @@ def available_buses():
     return list(_rtl("soc").BUSES)
 
 
-def make_design(num_lrs, bus, num_cpus=1):
+def make_design(num_lrs, bus, num_cpus=1, arch="v2", pri_bits=V2_PRI_BITS,
+                pre_bits=V2_PRE_BITS):
     """The Amaranth component to measure: the core alone (bus 'none', rtl/top.py,
     or rtl/cluster.py for several CPUs) or the core behind a bus bridge
-    (rtl/soc.py, as `vgic verilog` emits it)."""
+    (rtl/soc.py, as `vgic verilog` emits it). arch 'v3': the GICv3 core alone
+    (rtl/top.py with pri_bits, pre_bits; no bridge or cluster yet)."""
+    if arch == "v3":
+        if bus != "none" or num_cpus != 1:
+            raise ValueError("GICv3 is measured on the core alone (bus 'none', one CPU)")
+        return _rtl("top").VirtualInterface(num_lrs=num_lrs, arch="v3", pri_bits=pri_bits,
+                                            pre_bits=pre_bits)
     if bus == "none":
         if num_cpus > 1:
             return _rtl("cluster").Cluster(num_cpus=num_cpus, num_lrs=num_lrs)
@@ -126,8 +143,10 @@ def make_design(num_lrs, bus, num_cpus=1):
     return _rtl("soc").BusVirtualInterface(num_lrs=num_lrs, bus=bus, **cpus)
 
 
-def config_name(num_cpus, num_lrs, bus):
-    return (f"cpus{num_cpus}-" if num_cpus > 1 else "") + f"lrs{num_lrs}-{bus}"
+def config_name(num_cpus, num_lrs, bus, arch="v2", pri_bits=None, pre_bits=None):
+    """lrs4-none, cpus2-lrs4-axi4lite (GICv2, as before); v3-pri8-pre5-lrs4-none."""
+    v3 = f"v3-pri{pri_bits}-pre{pre_bits}-" if arch == "v3" else ""
+    return v3 + (f"cpus{num_cpus}-" if num_cpus > 1 else "") + f"lrs{num_lrs}-{bus}"
 
 
 def design_ports(design):
@@ -306,18 +325,20 @@ def core_area(fam, cells):
 
 # -- one configuration -------------------------------------------------------
 
-def run_config(num_lrs, bus, families, args, outdir, num_cpus=1):
+def run_config(num_lrs, bus, families, args, outdir, num_cpus=1, arch="v2",
+               pri_bits=V2_PRI_BITS, pre_bits=V2_PRE_BITS):
     from amaranth.back import verilog
-    name = config_name(num_cpus, num_lrs, bus)
+    name = config_name(num_cpus, num_lrs, bus, arch, pri_bits, pre_bits)
     cwd = outdir / name
     cwd.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    design = make_design(num_lrs, bus, num_cpus)
+    design = make_design(num_lrs, bus, num_cpus, arch, pri_bits, pre_bits)
     ports = design_ports(design)
     (cwd / "core.v").write_text(verilog.convert(design, name="vgic_core", emit_src=True))
     text, ni, no = harness_verilog(ports)
     (cwd / "harness.v").write_text(text)
     res = {"config": name, "num_cpus": num_cpus, "num_lrs": num_lrs, "bus": bus,
+           "arch": arch, "pri_bits": pri_bits, "pre_bits": pre_bits,
            "harness_in_bits": ni,
            "harness_out_bits": no, "verilog_s": round(time.monotonic() - t0, 1)}
     for fam in families:
@@ -387,8 +408,14 @@ def _fmax(fam_result):
 
 
 def table(results):
+    """The results as a Markdown table; with any GICv3 row, columns arch and
+    pri/pre (priority / preemption bits; GICv2's are 5/5) follow the config
+    (a GICv2-only table is as it always was)."""
+    with_arch = any(r.get("arch", "v2") != "v2" for r in results)
     hdr = ["config", "ECP5 LUT4", "FF", "CCU2C", "MUX", "Fmax MHz", "iCE40 LUT4", "FF",
            "CARRY", "LC used", "Fmax MHz"]
+    if with_arch:
+        hdr[1:1] = ["arch", "pri/pre"]
     rows = []
     for r in results:
         e, i = r.get("ecp5", {}), r.get("ice40", {})
@@ -401,10 +428,15 @@ def table(results):
                      _fmt(ea.get("mux")), _fmax(e), _fmt(ia.get("lut4")),
                      _fmt(ia.get("ff")), _fmt(ia.get("carry")),
                      lc, _fmax(i)])
+        if with_arch:
+            rows[-1][1:1] = [r.get("arch", "v2"), f"{r.get('pri_bits', V2_PRI_BITS)}/"
+                                                  f"{r.get('pre_bits', V2_PRE_BITS)}"]
     return markdown_table(hdr, rows)
 
 
 def target_lines(results):
+    # the targets are GICv2's (issues 6 and 16): GICv3 rows are not checked
+    results = [r for r in results if r.get("arch", "v2") == "v2"]
     by = {(r["num_lrs"], r["bus"]): r for r in results if r.get("num_cpus", 1) == 1}
     out = []
 
@@ -467,14 +499,27 @@ def parse_args(argv):
         prog="bench_hw.py", description=__doc__.split("\n\n")[0],
         epilog="Examples: `python3 bench/bench_hw.py` (everything: about 7 minutes on an "
                "idle 2-core machine, much longer when it is busy); "
-               "`--lrs 4 --bus none --family ecp5` (one run, about 15 seconds).",
+               "`--lrs 4 --bus none --family ecp5` (one run, about 15 seconds); "
+               "`--arch v3 --lrs 4,16 --pri-bits 5,8 --family ecp5` (GICv3, core alone).",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--lrs", default=",".join(map(str, LRS_DEFAULT)),
-                   help="comma-separated LR counts for the core alone (default 1,4,16,64)")
-    p.add_argument("--bus", default="all",
+    p.add_argument("--lrs", default=None,
+                   help="comma-separated LR counts for the core alone (default 1,4,16,64; "
+                        "GICv3 has 1..16 LRs, its default 1,4,16)")
+    p.add_argument("--bus", default=None,
                    help="comma-separated buses: 'none' (core alone) and/or bus names of "
                         "rtl/soc.py (axi4lite, apb, wishbone, wishbone-pipelined); 'all' = "
-                        "none + every bus (default)")
+                        "none + every bus (default 'all'; 'none' when --arch has v3, whose "
+                        "core has no bus bridge yet)")
+    p.add_argument("--arch", default="v2", metavar="LIST",
+                   help="comma-separated architectures: v2 (GICv2, default) and/or v3 "
+                        "(GICv3: rtl/top.py's VirtualInterface(arch='v3'), core alone, "
+                        "--bus none only)")
+    p.add_argument("--pri-bits", default=None, metavar="LIST",
+                   help="GICv3: comma-separated priority bit counts, each 5..8, one "
+                        "configuration each (default 5; ICH_VTR_EL2.PRIbits + 1)")
+    p.add_argument("--pre-bits", type=int, default=None,
+                   help="GICv3: preemption bits, 5..min(7, pri bits) (default 5; "
+                        "ICH_VTR_EL2.PREbits + 1)")
     p.add_argument("--cpus", default="1", metavar="LIST",
                    help="comma-separated CPU counts, each 1..8 (default 1); counts above 1 "
                         "measure rtl/cluster.py at --bus-lrs LRs, core alone and behind each "
@@ -504,13 +549,50 @@ def parse_args(argv):
                         "tree); for before/after comparisons while rtl/ is being edited")
     p.add_argument("--json", default=None, help="JSON output (default BUILD/bench_hw.json)")
     args = p.parse_args(argv)
+    args.arch = [a.strip() for a in args.arch.split(",") if a.strip()]
+    if not args.arch:
+        p.error("--arch: expected v2 and/or v3")
+    for a in args.arch:
+        if a not in ARCHS:
+            p.error(f"--arch: unknown architecture {a!r} (expected v2, v3)")
+    args.arch = [a for a in ARCHS if a in args.arch]
+    v3 = "v3" in args.arch
+    if not v3 and (args.pri_bits is not None or args.pre_bits is not None):
+        p.error("--pri-bits and --pre-bits are parameters of --arch v3 (GICv2 has 5 priority "
+                "and 5 preemption bits)")
     try:
-        args.lrs = [int(x) for x in args.lrs.split(",") if x.strip()]
+        args.pri_bits = [int(x) for x in (args.pri_bits or "5").split(",") if x.strip()]
+    except ValueError:
+        p.error(f"--pri-bits: expected comma-separated integers, got {args.pri_bits!r}")
+    if not args.pri_bits:
+        p.error("--pri-bits: expected at least one count")
+    args.pre_bits = 5 if args.pre_bits is None else args.pre_bits
+    for n in args.pri_bits:
+        if not 5 <= n <= 8:
+            p.error(f"--pri-bits: priority bits must be 5..8, got {n}")
+        if not 5 <= args.pre_bits <= min(7, n):
+            p.error(f"--pre-bits: preemption bits must be 5..min(7, pri bits) = "
+                    f"5..{min(7, n)} with --pri-bits {n}, got {args.pre_bits}")
+    args.pri_bits = sorted(set(args.pri_bits))
+    lrs_given = args.lrs is not None
+    try:
+        args.lrs = [int(x) for x in (args.lrs or ",".join(map(str, LRS_DEFAULT))).split(",")
+                    if x.strip()]
     except ValueError:
         p.error(f"--lrs: expected comma-separated integers, got {args.lrs!r}")
     for n in args.lrs + [args.bus_lrs]:
         if not 1 <= n <= 64:
             p.error(f"LR counts must be 1..64, got {n}")
+    # GICv3's LR counts: the given ones (all must be <= 16), or the default's up to 16
+    args.lrs_v3 = [n for n in args.lrs if n <= V3_MAX_LRS] if v3 else []
+    over = [str(n) for n in args.lrs if n > V3_MAX_LRS]
+    if v3 and lrs_given and over:
+        if args.arch == ["v3"]:
+            p.error(f"--lrs: GICv3 has 1..{V3_MAX_LRS} LRs (ICH_VTR_EL2.ListRegs), got "
+                    + ",".join(over))
+        log(f"GICv3 has at most {V3_MAX_LRS} LRs: {','.join(over)} LRs measured for GICv2 only")
+    if args.arch == ["v3"]:
+        args.lrs = args.lrs_v3
     try:
         args.cpus = [int(x) for x in args.cpus.split(",") if x.strip()]
     except ValueError:
@@ -525,10 +607,22 @@ def parse_args(argv):
     for f in args.family:
         if f not in FAMILIES:
             p.error(f"--family: unknown family {f!r} (expected ecp5, ice40)")
+    if v3 and any(n > 1 for n in args.cpus):
+        p.error("--cpus: rtl/cluster.py is GICv2 only for now; --arch v3 measures one CPU "
+                "(--cpus 1)")
     args.rev_sha = None
     if args.rev:
         _, args.rev_sha = use_rtl_rev(args.rev, pathlib.Path(args.build))
+    if v3:
+        try:                        # e.g. --rev of a commit from before GICv3
+            probe = make_design(1, "none", 1, "v3", args.pri_bits[0], args.pre_bits)
+            probe._MustUse__silence = True      # built to check, never elaborated
+        except (TypeError, ValueError) as e:
+            p.error(f"--arch v3: the measured rtl/ cannot build a GICv3 core "
+                    f"(VirtualInterface(arch='v3'): {e})")
     present = available_buses()
+    if args.bus is None:
+        args.bus = "none" if v3 else "all"
     if args.bus == "all":
         args.bus = ["none"] + present
     else:
@@ -536,6 +630,10 @@ def parse_args(argv):
         for b in args.bus:
             if b != "none" and b not in present:
                 p.error(f"--bus: unknown bus {b!r} (rtl/soc.py has: {', '.join(present)})")
+    if v3 and any(b != "none" for b in args.bus):
+        p.error("--bus: GICv3 is measured on the core alone for now (rtl/soc.py's "
+                "BusVirtualInterface is GICv2 only): use --bus none with --arch v3, or run "
+                "the bridged GICv2 configurations separately (--arch v2)")
     return args
 
 
@@ -543,15 +641,25 @@ def main(argv=None):
     args = parse_args(argv)
     outdir = pathlib.Path(args.build) / "bench_hw"
     outdir.mkdir(parents=True, exist_ok=True)
+    # (num_cpus, num_lrs, bus, arch, pri_bits, pre_bits); GICv2 rows as before,
+    # at each LR count of the core alone the GICv3 rows after the GICv2 one
+    v2 = (V2_PRI_BITS, V2_PRE_BITS)
     configs = []
     for c in args.cpus:
         if c == 1:
-            configs += [(1, n, "none") for n in args.lrs] if "none" in args.bus else []
+            if "none" in args.bus:
+                for n in args.lrs:
+                    if "v2" in args.arch:
+                        configs.append((1, n, "none", "v2", *v2))
+                    if n in args.lrs_v3:
+                        configs += [(1, n, "none", "v3", pri, args.pre_bits)
+                                    for pri in args.pri_bits]
         elif "none" in args.bus:
-            configs.append((c, args.bus_lrs, "none"))
-        configs += [(c, args.bus_lrs, b) for b in args.bus if b != "none"]
+            configs.append((c, args.bus_lrs, "none", "v2", *v2))
+        if "v2" in args.arch:
+            configs += [(c, args.bus_lrs, b, "v2", *v2) for b in args.bus if b != "none"]
     log(f"{len(configs)} configuration(s) x {len(args.family)} family(ies): "
-        + ", ".join(config_name(c, n, b) for c, n, b in configs))
+        + ", ".join(config_name(*cfg) for cfg in configs))
     t0 = time.monotonic()
     results = []
     jpath = pathlib.Path(args.json) if args.json else pathlib.Path(args.build) / "bench_hw.json"
@@ -559,11 +667,12 @@ def main(argv=None):
            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(),
            "rtl": rtl_identity(args.rev_sha),
            "yosys": yosys_version(), "seed": args.seed, "seeds": args.seeds,
-           "synth_opts": args.synth_opts,
+           "synth_opts": args.synth_opts, "arch": args.arch,
+           **({"pri_bits": args.pri_bits, "pre_bits": args.pre_bits} if "v3" in args.arch else {}),
            "targets": TARGETS, "results": results}
-    for k, (c, n, b) in enumerate(configs, 1):
-        log(f"[{k}/{len(configs)}] {config_name(c, n, b)}")
-        results.append(run_config(n, b, args.family, args, outdir, c))
+    for k, (c, n, b, arch, pri, pre) in enumerate(configs, 1):
+        log(f"[{k}/{len(configs)}] {config_name(c, n, b, arch, pri, pre)}")
+        results.append(run_config(n, b, args.family, args, outdir, c, arch, pri, pre))
         # written after every configuration, so an interrupted run keeps its results
         doc.update(complete=k == len(configs), total_s=round(time.monotonic() - t0, 1))
         jpath.write_text(json.dumps(doc, indent=1))

@@ -1,9 +1,10 @@
 # Ref: project-internal (benchmark report)
 """Render the latest benchmark JSON files (build/bench_hw.json,
-build/bench_latency.json, build/bench_sim.json) as Markdown, and with
---update rewrite the generated blocks of docs/benchmarks.md (between
-`<!-- BEGIN bench-X -->` and `<!-- END bench-X -->`, X = hw, latency, sim);
-the text around them is kept."""
+build/bench_hw_cpus.json, build/bench_hw_v3.json, build/bench_latency.json,
+build/bench_sim.json) as Markdown, and with --update rewrite the generated
+blocks of docs/benchmarks.md (between `<!-- BEGIN bench-X -->` and
+`<!-- END bench-X -->`, X = hw, hw-cpus, hw-v3, latency, sim; --only X
+rewrites just those); the text around them is kept."""
 import argparse
 import json
 import pathlib
@@ -34,6 +35,7 @@ def hw_block(doc):
     else:
         where = "RTL of the working tree"
     partial = "" if doc.get("complete", True) else " Partial run: not every configuration finished."
+    v3 = any(r.get("arch", "v2") != "v2" for r in doc["results"])
     lines = [f"{where}.{partial}", "",
              f"Command: `{doc['command']}` ({doc['date']}, {doc.get('total_s', 0) / 60:.0f} min on "
              f"{m['cpu']}, {m['cores']} cores; {doc['yosys']}; "
@@ -44,8 +46,11 @@ def hw_block(doc):
              "Area columns: the core's own cells after synthesis (the I/O harness is counted "
              "apart). LC used: iCE40 logic cells after place and route, harness included. "
              "Fmax: post-route, nextpnr's estimate (ECP5 LFE5U-25F speed 6 CABGA381, target "
-             f"{_targets(doc, 'ecp5')} MHz; iCE40 UP5K sg48, target {_targets(doc, 'ice40')} MHz).",
-             "", bench_hw.table(doc["results"]), "", "Targets:", ""]
+             f"{_targets(doc, 'ecp5')} MHz; iCE40 UP5K sg48, target {_targets(doc, 'ice40')} MHz)."
+             + (" arch: v2 = GICv2, v3 = GICv3 (core alone); pri/pre: priority / preemption "
+                "bits (GICv2's are 5/5)." if v3 else ""),
+             "", bench_hw.table(doc["results"]), "",
+             "Targets (GICv2 rows):" if v3 else "Targets:", ""]
     lines += [f"- {t.strip()}" for t in bench_hw.target_lines(doc["results"])]
     paths = []
     for r in doc["results"]:
@@ -90,6 +95,7 @@ def blocks(build):
     out = {}
     for key, fn, name in (("hw", hw_block, "bench_hw.json"),
                           ("hw-cpus", hw_block, "bench_hw_cpus.json"),   # --cpus rows
+                          ("hw-v3", hw_block, "bench_hw_v3.json"),       # --arch v3 rows
                           ("latency", latency_block, "bench_latency.json"),
                           ("sim", sim_block, "bench_sim.json")):
         doc = _load(build / name)
@@ -120,8 +126,19 @@ def main(argv=None):
     p.add_argument("--build", default=str(ROOT / "build"), help="folder of the JSON files")
     p.add_argument("--update", metavar="MARKDOWN",
                    help="rewrite the generated blocks of this file (e.g. docs/benchmarks.md)")
+    p.add_argument("--only", metavar="KEYS",
+                   help="comma-separated block keys to render or rewrite (e.g. hw-v3; "
+                        "default every block with a JSON file)")
     args = p.parse_args(argv)
     new = blocks(pathlib.Path(args.build))
+    if args.only:
+        keys = [k.strip() for k in args.only.split(",") if k.strip()]
+        missing = [k for k in keys if k not in new]
+        if missing:
+            print(f"report: no JSON in {args.build} for block(s) {', '.join(missing)}",
+                  file=sys.stderr)
+            return 1
+        new = {k: new[k] for k in keys}
     if not new:
         print("report: no benchmark JSON in " + args.build, file=sys.stderr)
         return 1

@@ -36,28 +36,32 @@ from .top import VirtualInterface
 __all__ = ["Cluster", "build"]
 
 
-def build(num_lrs=4, num_cpus=1, iidr=regs.IIDR_DEFAULT):
+def build(num_lrs=4, num_cpus=1, iidr=regs.IIDR_DEFAULT, arch="v2", **v3):
     """The core for `num_cpus` CPUs: a VirtualInterface for one (its map and
-    cost those of a single CPU interface), a Cluster for more."""
+    cost those of a single CPU interface), a Cluster for more; `arch` and
+    the GICv3 parameters as VirtualInterface's."""
     if regs.check_num_cpus(num_cpus) == 1:
-        return VirtualInterface(num_lrs, iidr)
-    return Cluster(num_cpus, num_lrs, iidr)
+        return VirtualInterface(num_lrs, iidr, arch, **v3)
+    return Cluster(num_cpus, num_lrs, iidr, arch, **v3)
 
 
 class Cluster(wiring.Component):
     """`num_cpus` VirtualInterfaces of `num_lrs` LRs each, one bus. The lines
-    are vectors, bit n for CPU n."""
+    are vectors, bit n for CPU n. GICv3 (`arch="v3"`, rtl/sysregs.py): the
+    same banking of the memory-mapped layout (ICH is the hypervisor's frame,
+    its views at the same addresses; v3 1.5), `traps` CPU n's at [5n+4:5n]."""
 
-    def __init__(self, num_cpus=2, num_lrs=4, iidr=regs.IIDR_DEFAULT):
+    def __init__(self, num_cpus=2, num_lrs=4, iidr=regs.IIDR_DEFAULT, arch="v2", **v3):
         try:
             if regs.check_num_cpus(num_cpus) < 2:
                 raise ValueError("a Cluster has 2 to 8 CPUs; for one, use VirtualInterface "
                                  "(or cluster.build)")
-            self.cpus = [VirtualInterface(num_lrs, iidr) for _ in range(num_cpus)]
+            self.cpus = [VirtualInterface(num_lrs, iidr, arch, **v3) for _ in range(num_cpus)]
         except ValueError:
             self._MustUse__silence = True    # never built: no "never used" warning
             raise
         self.num_cpus, self.num_lrs, self.iidr = num_cpus, num_lrs, iidr
+        self.arch, self.v3 = arch, self.cpus[0].v3
         self.timing = self.cpus[0].timing
         cb = cpu_bits(num_cpus)
         super().__init__({
@@ -66,8 +70,9 @@ class Cluster(wiring.Component):
             "vfiq":         Out(num_cpus),
             "maint_irq":    Out(num_cpus),
             "deact_valid":  Out(1),      # 1-cycle pulse: deactivate deact_pintid ...
-            "deact_pintid": Out(10),
+            "deact_pintid": Out(len(self.cpus[0].deact_pintid)),
             "deact_cpu":    Out(cb),     # ... for the CPU interface deact_cpu
+            **({} if self.v3 is None else {"traps": Out(len(self.cpus[0].traps) * num_cpus)}),
         })
 
     def elaborate(self, platform):
@@ -120,4 +125,6 @@ class Cluster(wiring.Component):
             self.deact_cpu.eq(reduce(operator.or_, (Mux(c.deact_valid, n, 0)
                                                     for n, c in enumerate(self.cpus)))),
         ]
+        if self.v3 is not None:
+            m.d.comb += self.traps.eq(Cat(c.traps for c in self.cpus))
         return m

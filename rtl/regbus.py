@@ -71,12 +71,11 @@ def settled_words(num_cpus=1, v3=None):
     """Word addresses of the reads that wait for `settled` (SETTLED_READS,
     GICv3's with `v3`), with num_cpus > 1 also GICH's among them in each
     CPU's processor-specific view (rtl/cluster.py)."""
-    if v3 is not None:
-        return [reg.addr >> 2 for reg in SETTLED_READS_V3]
-    words = [reg.word for reg in SETTLED_READS]
+    reads = settled_regs(v3)
+    words = [reg.addr >> 2 for reg in reads]
     if regs.check_num_cpus(num_cpus) > 1:
         words += [regs.alias_addr(n, reg.offset) >> 2 for n in range(num_cpus)
-                  for reg in SETTLED_READS if reg.frame == "GICH"]
+                  for reg in reads if reg.frame in ("GICH", "ICH")]
     return words
 
 

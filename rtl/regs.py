@@ -156,9 +156,15 @@ def bus_addr(frame, offset, gich_cpu=None, num_cpus=1):
     """Core byte address of (frame, offset), through CPU `gich_cpu`'s
     processor-specific view if given (GICH only), or None where the access
     cannot reach a register: an offset beyond a view's registers, or a view
-    with one CPU other than CPU 0's (with one CPU, CPU 0's view is its own GICH)."""
-    addr = core_addr(frame, offset)                  # validates frame/offset
-    if gich_cpu is None or frame != "GICH":
+    with one CPU other than CPU 0's (with one CPU, CPU 0's view is its own GICH).
+    GICv3's memory-mapped frames (rtl/sysregs.py) likewise: "ICH" has the
+    views, "ICV" none."""
+    if frame in ("ICH", "ICV"):
+        from . import sysregs
+        addr, hyp = sysregs.core_addr(frame, offset), frame == "ICH"
+    else:
+        addr, hyp = core_addr(frame, offset), frame == "GICH"   # validates frame/offset
+    if gich_cpu is None or not hyp:
         if gich_cpu is not None:
             raise ValueError("gich_cpu names a processor-specific GICH view: GICH accesses only")
         return addr

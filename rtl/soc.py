@@ -27,7 +27,6 @@ from amaranth.lib.wiring import In
 
 from . import regs
 from .cluster import build
-from .top import VirtualInterface
 from .bridges.axi4lite import AXI4LiteBridge
 from .bridges.apb import APBBridge
 from .bridges.wishbone import WishboneBridge
@@ -69,10 +68,7 @@ class BusVirtualInterface(wiring.Component):
             raise ValueError(f"arch must be 'v2' or 'v3', got {arch!r}")
         if arch == "v2" and v3:
             raise ValueError(f"{', '.join(v3)}: parameters of arch v3")
-        if arch == "v3" and num_cpus > 1:
-            raise ValueError("several CPUs for arch v3: not yet")
-        self.core = (VirtualInterface(num_lrs, iidr, arch="v3", **v3) if arch == "v3"
-                     else build(num_lrs, num_cpus, iidr))
+        self.core = build(num_lrs, num_cpus, iidr, arch, **v3)
         self.arch, self.v3 = arch, getattr(self.core, "v3", None)
         layout = {"v3": self.v3} if self.v3 is not None else {}
         self.bridge = cls(num_lrs=num_lrs, errors=errors, addr_width=addr_width, **cpus, **extra,

@@ -18,7 +18,7 @@ from .stimulus import Txn, apply, describe
 from .trace import ARCHS
 
 __all__ = ["Observation", "Divergence", "DiffRunner", "observe", "run_diff", "minimize", "Txn",
-           "make_engine", "EngineUnavailable"]
+           "make_engine"]
 
 SIGNALS = ("read data", "virq", "vfiq", "maint", "forwarded")
 
@@ -43,43 +43,30 @@ class Observation(NamedTuple):
 ENGINES = ("rtl", "fast", "model")
 
 
-class EngineUnavailable(ValueError):
-    """An engine that lacks the architecture or configuration asked for."""
-
-
 def make_engine(name, num_lrs, vcd_path=None, num_cpus=1, arch="v2", **v3):
     """A fresh engine in its reset state: "model" (golden model, sim/model),
     "rtl" (Amaranth simulation, sim/driver.py; a waveform into vcd_path when
     given) or "fast" (Verilator, sim/fast.py; likewise), of `num_cpus` CPU
     interfaces (rtl/cluster.py; their lines are masks, bit n for CPU n).
     `arch` "v3": the GICv3 interface, with V3Config's parameters in `v3`
-    (pri_bits, pre_bits, id_bits, rp_masked; rtl/sysregs.py); one CPU, and
-    EngineUnavailable from an engine without it. Used by `vgic replay` and
-    `vgic fuzz`."""
+    (pri_bits, pre_bits, id_bits, rp_masked; rtl/sysregs.py), on every
+    engine and CPU count. Used by `vgic replay` and `vgic fuzz`."""
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
     if arch not in ARCHS:
         raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
     if arch == "v2" and v3:
         raise ValueError(f"{', '.join(v3)}: parameters of arch v3")
-    if arch == "v3" and num_cpus != 1:
-        raise EngineUnavailable(f"engine {name}: several CPUs for arch v3: not yet")
+    arch_args = {"arch": "v3", **v3} if arch == "v3" else {}
     match name:
         case "model":
             from .model import VirtualInterface, Cluster
             if num_cpus > 1:
-                return Cluster(num_lrs, num_cpus)
-            return VirtualInterface(num_lrs, **({"arch": "v3", **v3} if arch == "v3" else {}))
+                return Cluster(num_lrs, num_cpus, **arch_args)
+            return VirtualInterface(num_lrs, **arch_args)
         case "rtl":
             from .driver import RTLEngine
-            if arch == "v3":
-                try:
-                    return RTLEngine(num_lrs, vcd_path=vcd_path, arch="v3", **v3)
-                except TypeError as e:
-                    if "arch" not in str(e):
-                        raise
-                    raise EngineUnavailable("engine rtl: arch v3 is not available yet") from None
-            return RTLEngine(num_lrs, vcd_path=vcd_path, num_cpus=num_cpus)
+            return RTLEngine(num_lrs, vcd_path=vcd_path, num_cpus=num_cpus, **arch_args)
         case "fast":
             from .fast import FastEngine
             cpus = {"num_cpus": num_cpus} if num_cpus > 1 else {}

@@ -135,14 +135,9 @@ class RTLEngine:
                  **v3):
         self.num_lrs = regs.check_num_lrs(num_lrs)
         self.num_cpus = regs.check_num_cpus(num_cpus)
-        if arch == "v3":                                # rtl/sysregs.py: the memory-mapped layout
-            if num_cpus > 1:
-                raise ValueError("several CPUs for arch v3: not yet")
-            from ..rtl.top import VirtualInterface
-            self.dut = VirtualInterface(num_lrs, iidr, arch="v3", **v3)
-        else:
-            self.dut = build(num_lrs, num_cpus, iidr)   # rtl/cluster.py
-        self.v3 = getattr(self.dut, "v3", None)
+        # rtl/cluster.py; GICv3 (arch "v3"): on the memory-mapped layout of rtl/sysregs.py
+        self.dut = build(num_lrs, num_cpus, iidr, arch, **v3)
+        self.v3 = self.dut.v3
         # the CPU interfaces (one: the dut itself); their own bus flags say
         # when each has settled
         self._cores = self.dut.cpus if num_cpus > 1 else [self.dut]
@@ -264,8 +259,6 @@ class RTLEngine:
     # -- the golden model's interface ---------------------------------------
     def _addr(self, frame, offset, gich_cpu):
         """Core byte address of the access, or None if not on the bus (regs.bus_addr)."""
-        if self.v3 is not None:
-            return sysregs.core_addr(frame, offset)
         return regs.bus_addr(frame, offset, gich_cpu, self.num_cpus)
 
     def read(self, frame, offset, cpu=0, gich_cpu=None):
@@ -304,22 +297,27 @@ class RTLEngine:
             self._transact("write", addr >> 2, value, strb, cpu)
 
     # -- GICv3: whole system registers on the memory-mapped layout (v3 1.4) --
-    def read_sysreg(self, name):
+    def read_sysreg(self, name, cpu=0, gich_cpu=None):
         """A 64-bit read, as the model's: an ICH_LR<n>_EL2 as two 32-bit reads."""
         reg = sysregs.lookup(name)
         halves = (0, 1) if reg.width == 64 else (0,)
-        return sum(self.read(reg.frame, reg.offset + 4 * h) << 32 * h for h in halves)
+        by = {"cpu": cpu, "gich_cpu": gich_cpu} if self.num_cpus > 1 else {}
+        return sum(self.read(reg.frame, reg.offset + 4 * h, **by) << 32 * h for h in halves)
 
-    def write_sysreg(self, name, value):
+    def write_sysreg(self, name, value, cpu=0, gich_cpu=None):
         reg = sysregs.lookup(name)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
             raise ValueError(f"write value {value!r} is not a 64-bit value")
+        by = {"cpu": cpu, "gich_cpu": gich_cpu} if self.num_cpus > 1 else {}
         for h in ((0, 1) if reg.width == 64 else (0,)):
-            self.write(reg.frame, reg.offset + 4 * h, value >> 32 * h & 0xFFFF_FFFF)
+            self.write(reg.frame, reg.offset + 4 * h, value >> 32 * h & 0xFFFF_FFFF, **by)
 
     @property
     def traps(self):
-        """GICv3: the `traps` output (TC, TALL0, TALL1, TSEI, TDIR) after the last access."""
+        """GICv3: the `traps` output (TC, TALL0, TALL1, TSEI, TDIR) after the
+        last access (several CPUs: CPU n's bits at [5n+4:5n] of one integer)."""
+        if self.num_cpus > 1:
+            return self._traps
         return {name: self._traps >> i & 1 for i, name in enumerate(sysregs.TRAP_BITS)}
 
     def reset(self):

@@ -859,9 +859,9 @@ def core_verilog(num_lrs, num_cpus=1, v3=None):
     several. Kept per process: every engine needs it for its build cache
     key, and with 8 CPUs it takes Amaranth tens of seconds."""
     from amaranth.back import verilog
+    from ..rtl.cluster import build
     if v3 is not None:
-        from ..rtl.top import VirtualInterface
-        return verilog.convert(VirtualInterface(num_lrs, arch="v3", **_v3_args(v3)),
+        return verilog.convert(build(num_lrs, num_cpus, arch="v3", **_v3_args(v3)),
                                name=TOP_NAME, emit_src=False)
     if regs.check_num_cpus(num_cpus) > 1:
         from ..rtl.cluster import Cluster
@@ -876,7 +876,8 @@ def bus_verilog(num_lrs, bus, num_cpus=1, v3=None):
     GICv3: `--arch v3`) as module vgic_bus."""
     from .verilog import generate
     if v3 is not None:
-        return generate(num_lrs, bus, name=BUS_TOP_NAME, arch="v3", **_v3_args(v3))
+        return generate(num_lrs, bus, name=BUS_TOP_NAME, num_cpus=num_cpus, arch="v3",
+                        **_v3_args(v3))
     if num_cpus > 1:
         return generate(num_lrs, bus, name=BUS_TOP_NAME, num_cpus=num_cpus)
     return generate(num_lrs, bus, name=BUS_TOP_NAME)
@@ -963,7 +964,9 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core", num_
     variant = "" if bus == "core" else f"-{bus}"
     cpus = f"-cpus{num_cpus}" if cluster else ""
     if v3 is not None:
-        cpus = f"-v3p{v3.pri_bits}e{v3.pre_bits}i{v3.id_bits}{'' if v3.rp_masked else 'u'}"
+        cpus += f"-v3p{v3.pri_bits}e{v3.pre_bits}i{v3.id_bits}{'' if v3.rp_masked else 'u'}"
+        if cluster:                      # a 13-bit pINTID: the CPU number above it
+            harness = harness.replace("e->top->deact_cpu << 10", "e->top->deact_cpu << 13")
     return build_design(f"lrs{num_lrs}{cpus}{variant}{'-vcd' if trace else ''}", verilog, harness,
                         top, log=log, trace=trace, config=vlt, lib_name="libvgic_fast.so")
 
@@ -1094,8 +1097,6 @@ class FastEngine:
         if arch not in ("v2", "v3") or (arch == "v2" and v3):
             raise ValueError(f"arch {arch!r} with {v3}: GICv2 ('v2') without parameters, or "
                              "'v3' with V3Config's")
-        if arch == "v3" and num_cpus > 1:
-            raise ValueError("several CPUs for arch v3: not yet")
         self.v3 = sysregs.V3Config(num_lrs, **v3) if arch == "v3" else None
         self.bus = check_bus(bus, num_cpus)
         if not isinstance(settle, int) or settle < 0:
@@ -1151,9 +1152,9 @@ class FastEngine:
         while True:
             n = self._lib.vg_take_deact(self._eng, self._buf, len(self._buf))
             for v in self._buf[:n]:          # the pINTID, the CPU in [12:10] (HARNESS_COMMON)
-                if self.v3 is not None:      # one CPU, a 13-bit pINTID
-                    self.forwarded.append(v)
-                    self.forwarded_cpu.append(0)
+                if self.v3 is not None:      # a 13-bit pINTID, the CPU in [15:13]
+                    self.forwarded.append(v & 0x1FFF)
+                    self.forwarded_cpu.append(v >> 13)
                     continue
                 self.forwarded.append(v & 0x3FF)
                 self.forwarded_cpu.append(v >> 10)

@@ -178,8 +178,6 @@ def check_arch(arch, num_cpus=1):
     """ValueError unless `arch` is one this reader knows, with a CPU count it supports."""
     if arch not in ARCHS:
         raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
-    if arch == "v3" and num_cpus != 1:
-        raise ValueError(f"several CPUs for arch v3: not yet (--cpus {num_cpus})")
 
 
 def _cpu_field(obj, key, path, lineno, num_cpus):
@@ -213,22 +211,18 @@ def _transaction(obj, count, path, lineno, amap, num_cpus=1, arch="v2"):
             raise TraceError(path, lineno, f"'deactivate' must be a list of INTIDs "
                              f"0..{limit - 1}, got {d!r}")
         t.recorded["deactivate"] = d
-    if arch == "v3":
-        for key in ("cpu", "gich_cpu"):
-            if key in obj:
-                raise TraceError(path, lineno, f"'{key}': several CPUs for arch v3: not yet "
-                                 "(--arch v3 replays one CPU interface; --cpus)")
-        if op != "reset":
-            _parse_sysreg_access(obj, t, path, lineno)
-        return t
     if op != "reset":
-        _parse_access(obj, t, path, lineno, amap)
+        if arch == "v3":
+            _parse_sysreg_access(obj, t, path, lineno)
+        else:
+            _parse_access(obj, t, path, lineno, amap)
+    hyp = "GICH" if arch == "v2" else "ICH"     # the frame with processor-specific views
     if "cpu" in obj:
         t.cpu = _cpu_field(obj, "cpu", path, lineno, num_cpus)
     if "gich_cpu" in obj:
-        if op == "reset" or t.frame != "GICH":
-            raise TraceError(path, lineno, "'gich_cpu' names a processor-specific GICH view: "
-                             "for GICH accesses only")
+        if op == "reset" or t.frame != hyp:
+            raise TraceError(path, lineno, f"'gich_cpu' names a processor-specific {hyp} view: "
+                             f"for {hyp} accesses only")
         n = _cpu_field(obj, "gich_cpu", path, lineno, num_cpus)
         if t.gich_cpu is not None and t.gich_cpu != n:
             raise TraceError(path, lineno, f"'gich_cpu' {n} but 'addr' is in CPU {t.gich_cpu}'s "

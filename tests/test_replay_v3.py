@@ -11,7 +11,7 @@ import pathlib
 import pytest
 
 from vgic.sim.cli import main
-from vgic.sim.diff import DiffRunner, Divergence, EngineUnavailable, make_engine
+from vgic.sim.diff import DiffRunner, Divergence, make_engine
 from vgic.sim.model import VirtualInterface
 from vgic.sim.replay import replay_iter
 from vgic.sim.stimulus import describe
@@ -198,8 +198,9 @@ def test_v3_names_in_descriptions():
     ('{"op": "read", "frame": "GICV", "offset": 0}', "(a GICv2 frame: replay with --arch v2)"),
     ('{"op": "read", "reg": "ICH_HCR_EL2", "frame": "ICH", "offset": "0xc8"}',
      "'reg' ICH_HCR_EL2 is at ICH+0xc0 but frame/offset points at ICH+0xc8"),
-    ('{"op": "read", "reg": "ICH_HCR_EL2", "cpu": 0}', "several CPUs for arch v3: not yet"),
-    ('{"op": "read", "reg": "ICH_HCR_EL2", "gich_cpu": 1}', "several CPUs for arch v3: not yet"),
+    ('{"op": "read", "reg": "ICH_HCR_EL2", "cpu": 1}', "'cpu' is 1, but the core has 1 CPU"),
+    ('{"op": "read", "reg": "ICV_IAR1_EL1", "gich_cpu": 0}',
+     "'gich_cpu' names a processor-specific ICH view: for ICH accesses only"),
     ('{"op": "read"}', "a read needs 'reg' (or 'frame' and 'offset')"),
 ])
 def test_bad_v3_input_names_file_line_and_problem(capsys, tmp_path, line, message):
@@ -241,8 +242,6 @@ def test_the_reader_takes_arch():
                      arch="v3")
     assert (ts[0].reg, ts[0].frame, ts[0].offset, ts[0].value, ts[0].arch) == \
         ("ICH_LR1_EL2", "ICH", 0x108, 2**64 - 1, "v3")
-    with pytest.raises(ValueError, match="several CPUs for arch v3: not yet"):
-        parse_lines([], arch="v3", num_cpus=2)
     with pytest.raises(ValueError, match="arch must be one of v2, v3"):
         parse_lines([], arch="v4")
     with pytest.raises(TraceError, match="GICv3 register"):
@@ -288,7 +287,6 @@ def test_rp_unmasked(capsys, tmp_path):
     (["--pri-bits", "6"], "--pri-bits: a parameter of --arch v3"),
     (["--arch", "v2", "--rp-unmasked", "--id-bits", "16"],
      "--id-bits, --rp-unmasked: parameters of --arch v3"),
-    (["--arch", "v3", "--cpus", "2"], "several CPUs for arch v3: not yet (--cpus 2)"),
     (["--arch", "v3", "--gich-base", "0x1000"], "--gich-base: an address map of GICv2's frames"),
 ])
 def test_bad_v3_options(capsys, tmp_path, argv, message):
@@ -298,21 +296,6 @@ def test_bad_v3_options(capsys, tmp_path, argv, message):
     assert message in err and "Traceback" not in err
 
 
-def test_an_rtl_engine_without_gicv3_says_so(capsys, tmp_path, monkeypatch):
-    from vgic.sim import driver
-
-    class OldRTLEngine:
-        def __init__(self, num_lrs=4, vcd_path=None, iidr=0, num_cpus=1):
-            raise AssertionError("not to be built")
-
-    monkeypatch.setattr(driver, "RTLEngine", OldRTLEngine)
-    with pytest.raises(EngineUnavailable, match="engine rtl: arch v3 is not available yet"):
-        make_engine("rtl", 4, arch="v3")
-    p = write_trace(tmp_path, {"op": "read", "reg": "ICH_HCR_EL2"})
-    code, _, err = run(capsys, "replay", p, "--arch", "v3", "--engine", "rtl")
-    assert code == 2 and "vgic replay: error: engine rtl: arch v3 is not available yet" in err
-
-
 def test_make_engine_passes_the_v3_parameters():
     m = make_engine("model", 8, arch="v3", pri_bits=8, pre_bits=6, id_bits=16, rp_masked=False)
     assert (m.v3.num_lrs, m.v3.pri_bits, m.v3.pre_bits, m.v3.id_bits, m.v3.rp_masked) == \
@@ -320,8 +303,7 @@ def test_make_engine_passes_the_v3_parameters():
     assert make_engine("model", 4).arch == "v2"
     with pytest.raises(ValueError, match="pri_bits: parameters of arch v3"):
         make_engine("model", 4, pri_bits=8)
-    with pytest.raises(EngineUnavailable, match="several CPUs for arch v3"):
-        make_engine("model", 4, num_cpus=2, arch="v3")
+    assert make_engine("model", 4, num_cpus=2, arch="v3").v3.num_lrs == 4
 
 
 def test_two_v3_models_in_lock_step_agree_on_the_kvm_recording():

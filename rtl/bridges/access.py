@@ -93,16 +93,16 @@ def mapped_words(num_lrs, num_cpus=1, views=None, v3=None):
     the configuration has (rtl/sysregs.py; v3 open point 17)."""
     regs.check_num_lrs(num_lrs)
     check_num_cpus(num_cpus)
-    if v3 is not None:
-        return sorted((r.addr >> 2) + h for r in sysregs.SYSREGS if r.implemented(v3)
-                      for h in (0, 1))
-    implemented_lrs = {regs.lr(n).name for n in range(num_lrs)}
-    own = [r for r in regs.GICH + regs.GICV
-           if not (r.name.startswith("LR") and r.name not in implemented_lrs)]
-    words = [] if views is True else [r.word for r in own]
+    if v3 is not None:                   # (register, half) words
+        own = [(r, h) for r in sysregs.SYSREGS if r.implemented(v3) for h in (0, 1)]
+    else:
+        implemented_lrs = {regs.lr(n).name for n in range(num_lrs)}
+        own = [(r, 0) for r in regs.GICH + regs.GICV
+               if not (r.name.startswith("LR") and r.name not in implemented_lrs)]
+    words = [] if views is True else [(r.addr >> 2) + h for r, h in own]
     if num_cpus > 1 and views is not False:
-        words += [regs.alias_addr(n, r.offset) >> 2 for n in range(num_cpus)
-                  for r in own if r.frame == "GICH" and r.offset < regs.ALIAS_STRIDE]
+        words += [(regs.alias_addr(n, r.offset) >> 2) + h for n in range(num_cpus)
+                  for r, h in own if r.frame in ("GICH", "ICH") and r.offset < regs.ALIAS_STRIDE]
     return sorted(words)
 
 
@@ -144,10 +144,12 @@ class AccessCheck(wiring.Component):
             else:
                 # the requester's own frames exist for CPUs 0..num_cpus-1 only;
                 # the views of those CPUs for any requester
-                own = word.matches(*mapped_words(self.num_lrs, self.num_cpus, views=False))
+                own = word.matches(*mapped_words(self.num_lrs, self.num_cpus, views=False,
+                                                  v3=self.v3))
                 if self.num_cpus < 2 ** cpu_bits(self.num_cpus):
                     own = own & (self.cpu < self.num_cpus)
-                view = word.matches(*mapped_words(self.num_lrs, self.num_cpus, views=True))
+                view = word.matches(*mapped_words(self.num_lrs, self.num_cpus, views=True,
+                                                  v3=self.v3))
                 m.d.comb += mapped.eq(own | view)
             m.d.comb += [
                 self.forward.eq(word_ok & mapped),

@@ -12,18 +12,24 @@ The lines (`virq`, `vfiq`, `maint`) are masks, bit n for CPU n (with one CPU,
 0 or 1 as for VirtualInterface); `line(name, cpu)` gives one CPU's.
 `forwarded` lists (pINTID) deactivations in order, `forwarded_cpu` the CPU
 of each.
+
+GICv3 (`arch="v3"` and V3Config's parameters): the same, on the
+memory-mapped layout (rtl/sysregs.py): "ICH" has the views, "ICV" is the
+requester's; read_sysreg/write_sysreg(name, value, cpu=0, gich_cpu=None).
 """
-from ...rtl import regs
+from ...rtl import regs, sysregs
 from .top import VirtualInterface
 
 __all__ = ["Cluster"]
 
 
 class Cluster:
-    def __init__(self, num_lrs=4, num_cpus=1, iidr=regs.IIDR_DEFAULT):
+    def __init__(self, num_lrs=4, num_cpus=1, iidr=regs.IIDR_DEFAULT, arch="v2", **v3):
         self.num_cpus = regs.check_num_cpus(num_cpus)
-        self.cpus = [VirtualInterface(num_lrs, iidr) for _ in range(num_cpus)]
-        self.num_lrs = num_lrs
+        self.cpus = [VirtualInterface(num_lrs, iidr, arch, **v3) for _ in range(num_cpus)]
+        self.num_lrs, self.arch, self.v3 = num_lrs, arch, self.cpus[0].v3
+        # the hypervisor's frame (with the processor-specific views) and the map
+        self._hyp, self._map = ("GICH", regs) if self.v3 is None else ("ICH", sysregs)
         self.forwarded, self.forwarded_cpu = [], []
 
     def reset(self):
@@ -37,8 +43,8 @@ class Cluster:
     def _target(self, frame, cpu, gich_cpu):
         if _bad_cpu(cpu):
             raise ValueError(f"requesting CPU {cpu!r} must be 0..{regs.MAX_CPUS - 1}")
-        n = gich_cpu if (frame == "GICH" and gich_cpu is not None) else cpu
-        if gich_cpu is not None and frame != "GICH":
+        n = gich_cpu if (frame == self._hyp and gich_cpu is not None) else cpu
+        if gich_cpu is not None and frame != self._hyp:
             raise ValueError("gich_cpu names a processor-specific GICH view: GICH accesses only")
         if gich_cpu is not None and _bad_cpu(gich_cpu):
             raise ValueError(f"gich_cpu {gich_cpu!r} must be 0..{regs.MAX_CPUS - 1}")
@@ -51,8 +57,8 @@ class Cluster:
         c.forwarded.clear()
 
     def read(self, frame, offset, cpu=0, gich_cpu=None):
-        regs.core_addr(frame, offset)                # validates frame/offset
-        if gich_cpu is not None and frame == "GICH" and offset >= regs.ALIAS_STRIDE:
+        self._map.core_addr(frame, offset)           # validates frame/offset
+        if gich_cpu is not None and frame == self._hyp and offset >= regs.ALIAS_STRIDE:
             return 0                                 # beyond a view's registers
         c = self._target(frame, cpu, gich_cpu)
         if c is None:
@@ -62,9 +68,9 @@ class Cluster:
         return value
 
     def write(self, frame, offset, value, strb=0xF, cpu=0, gich_cpu=None):
-        regs.core_addr(frame, offset)
+        self._map.core_addr(frame, offset)
         c = self._target(frame, cpu, gich_cpu)
-        if gich_cpu is not None and frame == "GICH" and offset >= regs.ALIAS_STRIDE:
+        if gich_cpu is not None and frame == self._hyp and offset >= regs.ALIAS_STRIDE:
             c = None
         if c is None:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
@@ -77,8 +83,8 @@ class Cluster:
     def _at(self, addr):
         alias = regs.alias_of(addr) if self.num_cpus > 1 else None
         if alias is not None:
-            return "GICH", alias[1], alias[0]
-        frame, offset = regs.frame_of(addr)
+            return self._hyp, alias[1], alias[0]
+        frame, offset = self._map.frame_of(addr)
         return frame, offset, None
 
     def read_addr(self, addr, cpu=0):
@@ -89,6 +95,23 @@ class Cluster:
         frame, offset, gich_cpu = self._at(addr)
         if frame is not None:
             self.write(frame, offset, value, strb, cpu, gich_cpu)
+
+    # -- GICv3: whole system registers (the one-CPU model's, by requester) ----
+    def read_sysreg(self, name, cpu=0, gich_cpu=None):
+        reg = sysregs.lookup(name)
+        halves = (0, 1) if reg is not None and reg.width == 64 else (0,)
+        if reg is None or self.v3 is None:
+            raise ValueError(f"{name!r} is no system register of this interface")
+        return sum(self.read(reg.frame, reg.offset + 4 * h, cpu, gich_cpu) << 32 * h
+                   for h in halves)
+
+    def write_sysreg(self, name, value, cpu=0, gich_cpu=None):
+        reg = sysregs.lookup(name)
+        if reg is None or self.v3 is None:
+            raise ValueError(f"{name!r} is no system register of this interface")
+        for h in ((0, 1) if reg.width == 64 else (0,)):
+            self.write(reg.frame, reg.offset + 4 * h, value >> 32 * h & 0xFFFF_FFFF, 0xF, cpu,
+                       gich_cpu)
 
     # -- lines ---------------------------------------------------------------
     def line(self, name, cpu):
