@@ -80,12 +80,12 @@ def best_layout(v3=None):
 
 
 def match_layout(v3=None):
-    """Match, or its GICv3 form: a 13-bit pINTID, and the LR's group and group
-    priority for V8's check against the EOIR's group and the dropped priority."""
+    """Match, or its GICv3 form: a 13-bit pINTID, and `fits`: the LR has the
+    EOIR's group and the priority it dropped (V8's check, registered per LR
+    with the vID match)."""
     if v3 is None:
         return Match
-    return data.StructLayout({"valid": 1, "fwd": 1, "pintid": 13, "grp1": 1,
-                              "gprio": v3.pre_bits})
+    return data.StructLayout({"valid": 1, "fwd": 1, "pintid": 13, "fits": 1})
 
 
 class Best(data.Struct):
@@ -134,6 +134,8 @@ class SelectSignature(wiring.Signature):
             "apr_upto":    In(1 << pre),
             "ack_stb":     In(1),
             "deact_stb":   In(1),
+            # GICv3 (V8): an EOIR's group and the AP index it drops, with its vID
+            **({} if v3 is None else {"eoi_grp1": In(1), "eoi_idx": In(pre)}),
         })
 
     def __eq__(self, other):
@@ -294,10 +296,10 @@ class LRBank(wiring.Component):
         # vCPU's response stage (both valid when settled)
         ack_sel = Signal(self.num_lrs)
         m.d.sync += ack_sel.eq(1 << self.select.best.idx)
-        lrs, gprios, cands, hits, fwds = self._storage(m, match_sel, ack_sel)
+        lrs, gprios, cands, hits, fwds, fits = self._storage(m, match_sel, ack_sel)
         self._status(m, lrs)
         self._candidates(m, lrs, gprios, cands)
-        self._match(m, lrs, gprios, hits, fwds, match_sel)
+        self._match(m, lrs, hits, fwds, fits, match_sel)
         return m
 
     def _storage(self, m, match_sel, ack_sel):
@@ -306,7 +308,7 @@ class LRBank(wiring.Component):
         condition, the R8/R9 match of the EOIR/AEOIR/DIR value on w_data, and
         R10's forwarding bit."""
         sel, v3 = self.select, self.v3
-        lrs, gprios, cands, hits, fwds = [], [], [], [], []
+        lrs, gprios, cands, hits, fwds, fits = [], [], [], [], [], []
         if v3 is None:
             new = LR(self.w_data)
             new_prio, new_grp1 = new.Priority, new.Grp1
@@ -368,6 +370,10 @@ class LRBank(wiring.Component):
                                          | (lr.CPUID == self.w_data[10:13])))
             else:                                    # V8, V9: the whole vINTID
                 cell.d.sync += hit.eq((lr.VirtualID == self.w_data[:v3.id_bits]) & lr.State[1])
+                # V8: the LR has the EOIR's group and the priority it drops
+                fit = Signal(name=f"fit{n}")
+                m.d.sync += fit.eq((lr.Grp1 == sel.eoi_grp1) & (gprio == sel.eoi_idx))
+                fits.append(fit)
             # R10: deactivating LR n forwards its pINTID (HW = 1, and a PPI or SPI:
             # 0-15 and 1020-1023 would be UNPREDICTABLE; not forwarded, as in the model)
             fwd = Signal(name=f"fwd{n}")
@@ -378,7 +384,7 @@ class LRBank(wiring.Component):
             hits.append(hit)
             fwds.append(fwd)
         m.d.comb += [self.status.lr[n].eq(lr) for n, lr in enumerate(lrs)]
-        return lrs, gprios, cands, hits, fwds
+        return lrs, gprios, cands, hits, fwds, fits
 
     def _status(self, m, lrs):
         """ELRSR, EISR and MISR's inputs (R12, V12: combinational in the LRs)."""
@@ -446,7 +452,7 @@ class LRBank(wiring.Component):
         root = _tree(m, leaves, left_wins, "best", self.timing.tree_registered)
         m.d.comb += self.select.best.eq(root)
 
-    def _match(self, m, lrs, gprios, hits, fwds, match_sel):
+    def _match(self, m, lrs, hits, fwds, fits, match_sel):
         """The lowest-index hit, in groups of 8 LRs: per group its lowest hit
         (one-hot, first_sel) with that LR's forwarding bit and pINTID, and
         which group holds the lowest hit of all (group_sel), so that no path
@@ -463,9 +469,7 @@ class LRBank(wiring.Component):
         group_fwd = Signal(len(groups))
         pintid_bits = 10 if self.v3 is None else 13
         group_pintid = [Signal(pintid_bits, name=f"group_pintid{g}") for g in groups]
-        # GICv3 (V8): the LR's group and group priority, for the EOIR's checks
-        group_grp1 = Signal(len(groups))
-        group_gprio = [Signal(len(gprios[0]), name=f"group_gprio{g}") for g in groups]
+        group_fit = Signal(len(groups))         # GICv3 (V8): the hit LR fits the EOIR
         first_sel = Signal(n_lrs)
         domain += [
             match_valid.eq(hit_vec.any()),
@@ -483,11 +487,7 @@ class LRBank(wiring.Component):
                                                          for f, n in zip(first, ns)))),
             ]
             if self.v3 is not None:
-                domain += [
-                    group_grp1[g].eq(Cat(f & lrs[n].Grp1 for f, n in zip(first, ns)).any()),
-                    group_gprio[g].eq(reduce(operator.or_, (Mux(f, gprios[n], 0)
-                                                            for f, n in zip(first, ns)))),
-                ]
+                domain += group_fit[g].eq(Cat(f & fits[n] for f, n in zip(first, ns)).any())
         m.d.comb += match_sel.eq(Cat(first_sel[n] & group_sel[n // 8] for n in range(n_lrs)))
         match = self.select.match
         m.d.comb += [
@@ -497,8 +497,4 @@ class LRBank(wiring.Component):
                                                   for g in groups))),
         ]
         if self.v3 is not None:
-            m.d.comb += [
-                match.grp1.eq((group_sel & group_grp1).any()),
-                match.gprio.eq(reduce(operator.or_, (Mux(group_sel[g], group_gprio[g], 0)
-                                                     for g in groups))),
-            ]
+            m.d.comb += match.fits.eq((group_sel & group_fit).any())

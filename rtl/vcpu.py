@@ -420,9 +420,9 @@ class VCPU(wiring.Component):
         # if it is set there (precomputed every cycle, like GICv2's)
         ap0_dropped, ap1_dropped, upto_dropped = (Signal(len(gicv.ap0), name=n) for n in
                                                   ("ap0_dropped", "ap1_dropped", "upto_dropped"))
-        in0 = Signal(len(lowest))
-        m.d.comb += in0.eq(lowest & gicv.ap0)
-        after0, after1 = gicv.ap0 & ~in0, gicv.apr & ~Mux(in0.any(), 0, lowest)
+        # per bit, no reduction: the lowest bit leaves the Group 0 bank if it is
+        # there, else the Group 1 bank (a tie: Group 0 first, v3 open point 2)
+        after0, after1 = gicv.ap0 & ~lowest, gicv.apr & ~(lowest & ~gicv.ap0)
         m.d.sync += [ap0_dropped.eq(after0), ap1_dropped.eq(after1),
                      upto_dropped.eq(prefix_or(m, after0 | after1, "upto_dropped"))]
         refresh = Signal()                   # the edge after an AP write
@@ -518,18 +518,21 @@ class VCPU(wiring.Component):
         special = (vid >= 1020) & (vid <= 1023)
         lpi = vid >= 8192                            # no active state (V15)
         active = upto[-1]                            # some AP bit set (v3 open point 3)
-        on_match, on_miss, check, grp1, idx = Signal(), Signal(), Signal(), Signal(), Signal(v3.pre_bits)
+        on_match, on_miss, check = Signal(), Signal(), Signal()
+        # the LR bank registers, with the vID match, whether the LR has this
+        # EOIR's group and the priority it drops (select.match.fits)
+        m.d.comb += [self.select.eoi_grp1.eq(eoir1), self.select.eoi_idx.eq(lowest_idx)]
         with m.If(self.eoi_stb):
             m.d.sync += [
                 on_match.eq(Mux(eoir, ~special & active & (~mode | lpi), mode & (vid < 1020))),
                 on_miss.eq(Mux(eoir, ~special & active & ~mode & ~lpi, mode & (vid < 1020))),
-                check.eq(eoir), grp1.eq(eoir1), idx.eq(lowest_idx),
+                check.eq(eoir),
             ]
         step = Signal(self.match_latency)
         m.d.sync += step.eq(Cat(self.eoi_stb, step[:-1]))
         done = step[-1]
         deact, match = self.select.deact_stb, self.select.match
-        fits = ~check | ((match.grp1 == grp1) & (match.gprio == idx))      # V8 (v3 open point 5)
+        fits = ~check | match.fits                                        # V8 (v3 open point 5)
         m.d.comb += [
             deact.eq(done & on_match & match.valid & fits),                   # V10
             self.control.eoicount_inc.eq(done & on_miss & ~match.valid),      # V11

@@ -16,6 +16,17 @@ def test_readme_register_map_is_generated_from_the_table():
     assert splice(text, register_map_markdown()) == text, "run `make docs` to refresh README.md"
 
 
+def test_readme_gicv3_register_map_is_generated_from_the_table():
+    from vgic.sim.docs import BEGIN_V3, END_V3, register_map_v3_markdown
+    text = README.read_text()
+    assert splice(text, register_map_v3_markdown(), BEGIN_V3, END_V3) == text, \
+        "run `make docs` to refresh README.md"
+    table = register_map_v3_markdown()
+    assert "| 0x0100 + 8n | ICH_LR<n>_EL2 (64-bit) | 3, 4, 12, 12 + n/8, n%8 | RW |" in table
+    assert "| 0x2180 | ICV_PMR_EL1 | 3, 0, 4, 6, 0 | RW | always |" in table     # v3 1.4
+    assert "ICH_VTR_EL2 = 0x90b80003" in table
+
+
 def test_register_map_lists_every_register_once():
     table = register_map_markdown()
     for name in ["GICH_HCR", "GICH_VTR", "GICH_VMCR", "GICH_MISR", "GICH_EISR0", "GICH_EISR1",
