@@ -5,6 +5,7 @@ PIP   ?= $(PY) -m pip
 N     ?= 20000
 LRS   ?= 4
 CPUS  ?= 1
+ARCH  ?= v2
 BUS   ?= axi4lite
 BUILD ?= build
 
@@ -14,7 +15,7 @@ help:
 	@echo "make run        replay the example trace on the model and the RTL, write build/example.vcd"
 	@echo "make test       install everything, run the whole test suite"
 	@echo "make fuzz N=..  random model-vs-RTL differential run of N transactions"
-	@echo "make verilog    write $(BUILD)/vgic.v (LRS=$(LRS) CPUS=$(CPUS) BUS=$(BUS))"
+	@echo "make verilog    write $(BUILD)/vgic.v (LRS=$(LRS) CPUS=$(CPUS) BUS=$(BUS) ARCH=$(ARCH): v2 or v3)"
 	@echo "make bench-hw   area/Fmax/latency tables;  make bench-sim  simulation speed"
 	@echo "make bench-replay  vgic replay throughput and peak memory on a 1M-transaction trace"
 	@echo "make bench-throughput  core-bus cycles per access, requests back to back"
@@ -41,20 +42,22 @@ docs:
 clean:
 	rm -rf $(BUILD) .pytest_cache .hypothesis
 
-apb|apb|wishbone|wishbone-pipelined]: one
-# self-contained Verilog file (sim/verilog.py; guide in docs/verilog.md).
+# make verilog [LRS=4] [CPUS=1] [ARCH=v2|v3] [BUS=axi4lite|apb|wishbone|wishbone-pipelined,
+# with ARCH=v3 also sysreg]: one self-contained Verilog file (sim/verilog.py;
+# guide in docs/verilog.md).
 verilog: setup
-	vgic verilog --lrs $(LRS) --cpus $(CPUS) --bus $(BUS) -o $(BUILD)/vgic.v
+	vgic verilog --arch $(ARCH) --lrs $(LRS) --cpus $(CPUS) --bus $(BUS) -o $(BUILD)/vgic.v
 
-# make fuzz N=200000 [LRS=4] [CPUS=4] [SEED=1] [ENGINE=fast] [PROFILE=kvm]: model-vs-engine
-# differential run (sim/fuzz.py). Without LRS on the command line, N is spread
-# over 1, 4 and 64 LRs.
+# make fuzz N=200000 [LRS=4] [CPUS=4] [SEED=1] [ENGINE=fast] [PROFILE=kvm] [ARCH=v3]:
+# model-vs-engine differential run (sim/fuzz.py). Without LRS on the command
+# line, N is spread over 1, 4 and 64 LRs (ARCH=v3: 1, 4 and 16).
 SEED    ?= 0
 ENGINE  ?= rtl
 PROFILE ?= mixed
-FUZZ_LRS = $(if $(filter command line environment,$(origin LRS)),$(LRS),1,4,64)
+FUZZ_LRS = $(if $(filter command line environment,$(origin LRS)),$(LRS),$(if $(filter v3,$(ARCH)),1$(comma)4$(comma)16,1$(comma)4$(comma)64))
+comma := ,
 fuzz: setup
-	vgic fuzz -n $(N) --lrs $(FUZZ_LRS) --cpus $(CPUS) --seed $(SEED) --engine $(ENGINE) --profile $(PROFILE)
+	vgic fuzz --arch $(ARCH) -n $(N) --lrs $(FUZZ_LRS) --cpus $(CPUS) --seed $(SEED) --engine $(ENGINE) --profile $(PROFILE)
 
 # make bench-hw [HW_ARGS="--lrs 4 --bus none --family ecp5"]: area/Fmax with
 # YoWASP Yosys + nextpnr (bench/bench_hw.py, all configurations take about 7
