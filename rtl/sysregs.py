@@ -43,10 +43,12 @@ class SysReg:
     enc: tuple          # (op0, op1, CRn, CRm, op2)
     access: str         # "RW", "RO" or "WO"
     width: int = 32     # bits that can hold data: 64 for ICH_LR<n>_EL2 only
+    prefix: str = ""    # the name's prefix when not the frame's: ICC_SRE_EL1
 
     @property
     def full_name(self):
-        return f"{self.frame}_{self.name}_{'EL2' if self.frame == 'ICH' else 'EL1'}"
+        return (f"{self.prefix or self.frame}_{self.name}_"
+                f"{'EL2' if self.frame == 'ICH' else 'EL1'}")
 
     @property
     def offset(self):
@@ -67,6 +69,8 @@ class SysReg:
             return int(self.name[2:]) < cfg.num_lrs
         if self.name[:2] == "AP":
             return int(self.name[4:]) < cfg.napr
+        if self.prefix == "ICC":                       # ICC_SRE_EL1: legacy builds only
+            return cfg.legacy
         return True
 
 
@@ -99,7 +103,10 @@ ICV = ([_icv("IAR0", 8, 0, "RO"), _icv("EOIR0", 8, 1, "WO"), _icv("HPPIR0", 8, 2
        + [_icv("DIR", 11, 1, "WO"), _icv("RPR", 11, 3, "RO"),
           _icv("IAR1", 12, 0, "RO"), _icv("EOIR1", 12, 1, "WO"), _icv("HPPIR1", 12, 2, "RO"),
           _icv("BPR1", 12, 3, "RW"), _icv("CTLR", 12, 4, "RW"), _icv("IGRPEN0", 12, 6, "RW"),
-          _icv("IGRPEN1", 12, 7, "RW"), _icv("PMR", 6, 0, "RW", crn=4)])
+          _icv("IGRPEN1", 12, 7, "RW"), _icv("PMR", 6, 0, "RW", crn=4)]
+       # the VM's own ICC_SRE_EL1 (never virtual), in legacy builds: SRE = 0 makes
+       # the guest's window the GICv2 GICV frame (v3 10)
+       + [SysReg("ICV", "SRE", (3, 0, 12, 12, 5), "RW", prefix="ICC")])
 SYSREGS = ICH + ICV
 
 _BY_NAME = {r.full_name: r for r in SYSREGS}
@@ -169,6 +176,7 @@ class V3Config:
     pre_bits: int = 5
     id_bits: int = 24
     rp_masked: bool = True              # v3 open point 1: QEMU's masked running priority
+    legacy: bool = False                # v3 open point 29, v3 10: the GICv2 GICV frame too
     seis: int = 0
     a3v: int = 1
     nv4: int = 1
@@ -189,6 +197,12 @@ class V3Config:
             check(flag, lambda v: v in (0, 1), "0 or 1")
         if not isinstance(self.rp_masked, bool):
             raise ValueError(f"rp_masked must be True or False, got {self.rp_masked!r}")
+        if not isinstance(self.legacy, bool):
+            raise ValueError(f"legacy must be True or False, got {self.legacy!r}")
+        if self.legacy and (self.pri_bits, self.pre_bits) != (5, 5):
+            raise ValueError("legacy (a GICv2 guest's GICV frame) needs pri_bits = pre_bits = 5: "
+                             "the GICv2 frame carries priority bits [7:3] and one GICV_APR0 "
+                             f"(got pri_bits {self.pri_bits}, pre_bits {self.pre_bits})")
 
     # -- derived constants (v3 0) ---------------------------------------------
     @property
@@ -240,6 +254,13 @@ class V3Config:
         """VPMR (implemented bits, v3 open point 14), VBPR0/1, VEOIM, VCBPR,
         VENG1/0; VFIQEn reads 1 and VAckCtl 0 (native mode)."""
         return self.primask << 24 | 0x00FC_0213
+
+    @property
+    def legacy_lr_layout(self):
+        """ICH_LR<n>_EL2 as the GICv2 frame reads it in legacy operation (v3
+        10, L3): vINTID[9:0] the vID, vINTID[12:10] a vSGI's source CPU."""
+        return LRLayout("v3legacy", {**LR3_FIELDS, "vINTID": (0, 10), "CPUID": (10, 3)},
+                        prio_shift=0, sgi_cpuid=True)
 
     @property
     def lr_layout(self):

@@ -41,6 +41,9 @@ class VirtualInterface(wiring.Component):
             if arch == "v2" and v3:
                 raise ValueError(f"{', '.join(v3)}: parameters of arch v3")
             self.v3 = sysregs.V3Config(num_lrs, **v3) if arch == "v3" else None
+            if self.v3 is not None and self.v3.legacy:
+                raise ValueError("legacy=True (v3 10): the golden model has it "
+                                 "(sim/model), the RTL not yet")
             self.num_lrs = regs.check_num_lrs(num_lrs)
             if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
                 raise ValueError(f"iidr must be a 32-bit value (GICV_IIDR), got {iidr!r}")

@@ -60,7 +60,8 @@ def register_map_v3_markdown():
             enc = ", ".join(map(str, r.enc[:4])) + (f", {r.enc[4]} + n" if r.enc[4] else ", n")
             when = "n < NAPR (1, 2, 4 for pre_bits 5, 6, 7)"
         else:
-            name, addr, when = r.full_name, f"{r.addr:#06x}", "always"
+            name, addr = r.full_name, f"{r.addr:#06x}"
+            when = "legacy=True (the VM's SRE)" if r.prefix == "ICC" else "always"
         rows.append(f"| {addr} | {name} | {enc} | {r.access} | {when} |")
     rows.append("")
     rows.append(f"Each register takes 8 bytes: its low 32 bits at the address, its high 32 bits "

@@ -158,6 +158,11 @@ V3_SECTION_CITE = re.compile(r"\bv3 (\d+(?:\.\d+)?)((?:(?:\s*[,/]\s*|-|\s+and\s+
 V3_RULE_CITE = re.compile(r"(?<![\w.])V(\d{1,2})(?!\w|\.\d)")
 V3_OPEN_CITE = re.compile(r"v3 open points? (\d+)((?:(?:\s*,\s*|\s+and\s+|-)\d+)*)")
 V3_QUIRK_CITE = re.compile(r"v3 quirks? (\d+)((?:(?:\s*,\s*|\s+and\s+|-)\d+)*)")
+# `L3`: a rule of legacy operation (section 10), written like a V-rule. Only
+# files that mention legacy operation are scanned for it: elsewhere `L4` is a
+# board pin (docs/boards.md) or could be a cache level.
+LEGACY_RULE_CITE = re.compile(r"(?<![\w.])L(\d{1,2})(?!\w|\.\d)")
+LEGACY_FILE = re.compile(r"legacy", re.IGNORECASE)
 
 
 def _headings_v3():
@@ -193,6 +198,25 @@ def _citations_v3():
     return found
 
 
+def _legacy_rules():
+    """The L-rule headings of docs/architecture-v3.md (`### L3. ...`)."""
+    return {m[1] for line in ARCH_V3.read_text().splitlines()
+            if (m := re.match(r"### L(\d+)\. ", line))}
+
+
+def _legacy_citations():
+    """(file, line number, rule number) for every L-rule citation in the
+    scanned files that mention legacy operation."""
+    found = []
+    for f in _scanned_files():
+        text = (ROOT / f).read_text(errors="replace")
+        if not LEGACY_FILE.search(text):
+            continue
+        for no, line in enumerate(text.splitlines(), 1):
+            found += [(f, no, m[1]) for m in LEGACY_RULE_CITE.finditer(line)]
+    return found
+
+
 def test_citation_forms_of_the_two_documents_do_not_overlap():
     """A GICv3 citation is never read as a GICv2 one and the other way round;
     words that merely contain "v3" or "V4" are no citations at all."""
@@ -209,6 +233,14 @@ def test_citation_forms_of_the_two_documents_do_not_overlap():
                  "x.V3", "vgic-v3", "ARMv8"]:
         assert not any(r.search(text) for r in v2 + v3), text
     assert [m[1] for m in V3_RULE_CITE.finditer("V5, V19 example 2; V20.")] == ["5", "19", "20"]
+    # L-rules: no other form reads them, and they read no other form
+    for text in ["rule L3 says", "(L1)", "L1-L6", "L5."]:
+        assert not any(r.search(text) for r in v2 + v3), text
+        assert LEGACY_RULE_CITE.search(text), text
+    for text in ["LR3", "ICH_LR3_EL2", "GICH_LR<n>", "VAL1", "L1.5", "x.L2", "LRENP", "L2C"]:
+        assert not LEGACY_RULE_CITE.search(text), text
+    assert [m[1] for m in LEGACY_RULE_CITE.finditer("L1, L3 and L4; L1-L6.")] == \
+        ["1", "3", "4", "1", "6"]
 
 
 def test_v3_architecture_document_has_the_heading_scheme():
@@ -220,6 +252,24 @@ def test_v3_architecture_document_has_the_heading_scheme():
     assert rules == {str(i) for i in range(1, 21)}
     assert open_points == set(range(1, 31))
     assert len(quirks) >= 7 and quirks == set(range(1, max(quirks) + 1))
+
+
+def test_v3_document_has_the_legacy_section():
+    """Section 10 (legacy operation) with its subsections and rules L1-L6."""
+    sections, _, open_points, _ = _headings_v3()
+    assert {"10", "10.1", "10.2", "10.3", "10.4", "10.5", "10.6", "10.7"} <= sections
+    assert _legacy_rules() == {str(i) for i in range(1, 7)}
+    assert {26, 27, 28, 29} <= open_points
+
+
+def test_every_legacy_rule_citation_resolves_to_a_heading():
+    rules = _legacy_rules()
+    found = _legacy_citations()
+    # The v3 document alone cites its L-rules a few dozen times.
+    assert len(found) > 20, found
+    unresolved = [f"{f}:{no}: L{what}" for f, no, what in found if what not in rules]
+    assert not unresolved, "L-rule citations with no heading in docs/architecture-v3.md:\n" + \
+        "\n".join(unresolved)
 
 
 def test_every_v3_citation_resolves_to_a_heading_of_the_v3_document():

@@ -24,7 +24,7 @@ def per_contents(query):
     transaction). Keyed on the contents themselves, so a change made any way,
     even by assigning to ``lr`` directly, is seen."""
     def cached(self, *args):
-        contents = tuple(self.lr)
+        contents = (tuple(self.lr), self.layout)
         if contents != self._contents:
             self._contents, self._results = contents, {}
         key = (query.__name__, args)
@@ -46,8 +46,16 @@ class LRBank:
     def __init__(self, num_lrs, v3=None):
         self.num_lrs = num_lrs
         self.v3 = v3                                # V3Config, or None for GICv2
-        self.layout = LR_V2 if v3 is None else v3.lr_layout
+        self.legacy_live = False                    # set by the vCPU: the GICv2 frame is live
         self.reset()
+
+    @property
+    def layout(self):
+        """GICH_LR<n>'s; ICH_LR<n>_EL2's; in legacy operation (v3 10) its GICv2
+        reading (vINTID[9:0], the source CPU in [12:10])."""
+        if self.v3 is None:
+            return LR_V2
+        return self.v3.legacy_lr_layout if self.legacy_live else self.v3.lr_layout
 
     def get(self, n, name):
         """Field `name` (common name, rtl/regs.py LRLayout) of LR n."""
@@ -58,8 +66,11 @@ class LRBank:
         return self.get(n, "Priority") << self.layout.prio_shift
 
     def vid_out(self, n):
-        """The vID an acknowledge or HPPIR returns (R6a, V6)."""
-        return vid_out(self.lr[n]) if self.layout.sgi_cpuid else self.get(n, "vINTID")
+        """The vID an acknowledge or HPPIR returns (R6a, V6; legacy: L3): a
+        vSGI's source CPU in [12:10] where the layout carries one (HW = 0)."""
+        if self.layout.sgi_cpuid and not self.get(n, "HW"):
+            return self.get(n, "vINTID") | self.get(n, "CPUID") << 10
+        return self.get(n, "vINTID")
 
     def reset(self):
         # R15: LRs reset to 0 (invalid) as on GIC-400

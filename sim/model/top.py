@@ -58,11 +58,18 @@ class VirtualInterface:
                              f"{'GICv3' if self.v3 else 'GICv2'} interface")
         return reg
 
+    def _reachable(self, reg):
+        """Implemented, and not an ICV register while the legacy GICv2 frame
+        is live (v3 10: the VM's SRE = 0)."""
+        if not reg.implemented(self.v3):
+            return False
+        return not (self.vcpu.legacy_live and reg.frame == "ICV" and reg.prefix != "ICC")
+
     def read_sysreg(self, name):
         """A 64-bit system-register read. An encoding this configuration lacks
         (v3 open point 17) and WO registers read 0."""
         reg = self._sysreg(name)
-        if not reg.implemented(self.v3) or reg.access == "WO":
+        if not self._reachable(reg) or reg.access == "WO":
             return 0
         block = self.hyp if reg.frame == "ICH" else self.vcpu
         return block.read(reg) & (2**reg.width - 1)
@@ -73,8 +80,19 @@ class VirtualInterface:
         reg = self._sysreg(name)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
             raise ValueError(f"write value {value!r} is not a 64-bit value")
-        if reg.implemented(self.v3) and reg.access != "RO":
+        if self._reachable(reg) and reg.access != "RO":
             (self.hyp if reg.frame == "ICH" else self.vcpu).write(reg, value & (2**reg.width - 1))
+
+    def _legacy_frame(self, frame, offset):
+        """GICv3 legacy operation (v3 10): the GICv2 GICV frame, live while the
+        VM's SRE = 0; the register, or None (RAZ/WI)."""
+        if not self.v3.legacy:
+            sysregs.core_addr(frame, offset)        # no GICV frame: its ValueError
+        regs.core_addr(frame, offset)
+        if not self.vcpu.legacy_live:
+            return None
+        reg = regs.decode(frame, offset)
+        return None if reg is None or reg.access == "RES" else reg
 
     def _mm(self, frame, offset):
         """GICv3 memory-mapped layout: (register, half) or (None, 0)."""
@@ -86,6 +104,9 @@ class VirtualInterface:
 
     def read(self, frame, offset):
         """A 32-bit read. Unmapped offsets, reserved names and WO registers read 0."""
+        if self.v3 is not None and frame == "GICV":
+            reg = self._legacy_frame(frame, offset)
+            return 0 if reg is None or reg.access == "WO" else self.vcpu.read(reg) & 0xFFFF_FFFF
         if self.v3 is not None:
             reg, half = self._mm(frame, offset)
             return 0 if reg is None else (self.read_sysreg(reg.full_name) >> 32 * half) & 0xFFFF_FFFF
@@ -99,11 +120,17 @@ class VirtualInterface:
         """A 32-bit write. Writes with byte enables other than 0b1111 are
         ignored (registers are word-accessible only, arch 1.4 rule 1), as
         are writes to RO registers and unmapped offsets."""
-        (regs if self.v3 is None else sysregs).core_addr(frame, offset)
+        legacy = self.v3 is not None and frame == "GICV"
+        (regs if self.v3 is None or legacy else sysregs).core_addr(frame, offset)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
             raise ValueError(f"write value {value!r} is not a 32-bit value")
         if isinstance(strb, bool) or not isinstance(strb, int) or not 0 <= strb <= 0xF:
             raise ValueError(f"byte enables {strb!r} must be 4 bits")
+        if legacy:
+            reg = self._legacy_frame(frame, offset)
+            if reg is not None and reg.access != "RO" and strb == 0xF:
+                self.vcpu.write(reg, value)
+            return
         if self.v3 is not None:
             reg, half = self._mm(frame, offset)
             if reg is not None and strb == 0xF and reg.access != "RO":
@@ -118,12 +145,24 @@ class VirtualInterface:
         block.write(reg, value)
 
     # core byte-address view (the internal register bus map)
+    def _frame_of(self, addr):
+        """(frame, offset) of a core byte address; in a legacy build while the
+        GICv2 frame is live, the guest's window is that frame (ICC_SRE_EL1's
+        word aside: v3 10)."""
+        if self.v3 is None:
+            return regs.frame_of(addr)
+        frame, offset = sysregs.frame_of(addr)
+        if frame == "ICV" and self.vcpu.legacy_live and sysregs.decode(frame, offset)[0] is not \
+                sysregs.lookup("ICC_SRE_EL1"):
+            return "GICV", offset
+        return frame, offset
+
     def read_addr(self, addr):
-        frame, offset = (regs if self.v3 is None else sysregs).frame_of(addr)
+        frame, offset = self._frame_of(addr)
         return 0 if frame is None else self.read(frame, offset)
 
     def write_addr(self, addr, value, strb=0xF):
-        frame, offset = (regs if self.v3 is None else sysregs).frame_of(addr)
+        frame, offset = self._frame_of(addr)
         if frame is not None:
             self.write(frame, offset, value, strb)
 
@@ -131,7 +170,7 @@ class VirtualInterface:
     # run asks for all three after every transaction), keyed on the whole state
     def _lines(self):
         v = self.vcpu
-        state = (self.hyp.hcr, v.ctlr, v.pmr, v.bpr, v.abpr, v.apr, v.ap0, tuple(self.lrs.lr))
+        state = (self.hyp.hcr, v.ctlr, v.pmr, v.bpr, v.abpr, v.apr, v.ap0, v.sre, tuple(self.lrs.lr))
         if state != self._lines_state:
             self._lines_state = state
             self._lines_value = (v.virq, v.vfiq, self.maintenance.maint)

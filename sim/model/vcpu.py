@@ -31,10 +31,32 @@ class VCPU:
         self.shift = 3 if v3 is None else v3.shift    # AP bit = group priority >> shift
         self.reset()
 
+    # -- legacy operation (v3 10): the VM's ICC_SRE_EL1.SRE = 0 makes the
+    #    GICv2 frame live, with the GICv2 design's rules on this state ------
+    @property
+    def sre(self):
+        return self._sre
+
+    @sre.setter
+    def sre(self, value):
+        self._sre = value
+        self.lrs.legacy_live = self.legacy_live
+
+    @property
+    def legacy_live(self):
+        return self.v3 is not None and self.v3.legacy and not self._sre
+
+    @property
+    def v2_rules(self):
+        """The GICv2 design's R-rules apply: GICv2, or the legacy frame live."""
+        return self.v3 is None or self.legacy_live
+
     def reset(self):
         # R15: CTLR = 0, PMR = 0, BPR = 2, ABPR = 3, APR = 0.
-        # V18: ICH_VMCR_EL2 reads 0x004C0008 (VFIQEn is RES1 in native mode)
-        self.ctlr = 0 if self.v3 is None else 0x8
+        # V18: ICH_VMCR_EL2 reads 0x004C0008 (VFIQEn is RES1 in native mode);
+        # legacy builds come out of reset with SRE = 0, as a GICv2 CPU interface
+        self.sre = 0 if self.v3 is not None and self.v3.legacy else 1
+        self.ctlr = 0 if self.v2_rules else 0x8
         self.pmr = 0
         self.bpr = BPR_MIN if self.v3 is None else self.v3.minbpr0
         self.abpr = ABPR_MIN if self.v3 is None else self.v3.minbpr1
@@ -60,13 +82,18 @@ class VCPU:
     # -- ICH_VMCR_EL2 (v3 2.3): the same storage, VPMR 8 bits at [31:24] ----
     @property
     def vmcr3(self):
-        return self.pmr << 24 | self.bpr << 21 | self.abpr << 18 | (self.ctlr & 0x21F)
+        ctlr = self.ctlr if self.legacy_live else (self.ctlr & 0x213) | 0x8
+        return self.pmr << 24 | self.bpr << 21 | self.abpr << 18 | (ctlr & 0x21F)
 
     @vmcr3.setter
     def vmcr3(self, value):
         c = self.v3
-        value &= c.vmcr_wmask
-        self.ctlr = (value & 0x213) | 0x8             # VFIQEn RES1, VAckCtl RES0 (native)
+        if self.legacy_live:                          # v3 10: VAckCtl, VFIQEn real
+            value &= c.vmcr_wmask | 0xC
+            self.ctlr = value & 0x21F
+        else:
+            value &= c.vmcr_wmask
+            self.ctlr = (value & 0x213) | 0x8         # VFIQEn RES1, VAckCtl RES0 (native)
         self.pmr = value >> 24
         self.bpr = max(c.minbpr0, value >> 21 & 7)
         self.abpr = max(c.minbpr1, value >> 18 & 7)
@@ -94,8 +121,8 @@ class VCPU:
 
     def running_priority(self):
         """RP: 0x100 when idle, else the highest active group priority, over
-        both banks in GICv3 (R4, V3)."""
-        apbits = self.ap0 | self.apr
+        both banks in GICv3 (R4, V3; the legacy frame: ICH_AP1R alone, L1)."""
+        apbits = self.apr if self.v2_rules else self.ap0 | self.apr
         return 0x100 if apbits == 0 else ctz(apbits) << self.shift
 
     def rpr(self):
@@ -103,7 +130,7 @@ class VCPU:
 
     def best(self):
         """R5: the candidate, PMR filtered; V4: not (PMR is V5's test)."""
-        pmr = self.pmr if self.v3 is None else 0x100
+        pmr = self.pmr if self.v2_rules else 0x100
         return self.lrs.best(self.ctl("EnableGrp0"), self.ctl("EnableGrp1"), pmr)
 
     def preempts(self):
@@ -111,7 +138,7 @@ class VCPU:
         if b is None:
             return False
         rp = self.running_priority()
-        if self.v3 is None:
+        if self.v2_rules:
             return self.gprio(b) < rp                                   # R1
         gm = self.gmask(self.lrs.get(b, "Group"))
         masked = rp == 0x100 or self.gprio(b) < (rp & gm)               # V5 (v3 open point 1)
@@ -119,8 +146,8 @@ class VCPU:
 
     # -- output lines (R6, V5) ----------------------------------------------
     def _signal_fiq(self):
-        """Group 0 with FIQEn (GICv3 native: VFIQEn reads 1, Group 0 is always vFIQ)."""
-        return not self.lrs.get(self.best(), "Group") and self.ctl("FIQEn")
+        """Group 0 with FIQEn (GICv3 native: Group 0 is always vFIQ; legacy: L5)."""
+        return not self.lrs.get(self.best(), "Group") and (self.ctl("FIQEn") or not self.v2_rules)
 
     @property
     def virq(self):
@@ -286,6 +313,7 @@ class VCPU:
             case "ICV_HPPIR1_EL1":  return self.highest_pending3(1)
             case "ICV_IGRPEN0_EL1": return self.ctl("EnableGrp0")
             case "ICV_IGRPEN1_EL1": return self.ctl("EnableGrp1")
+            case "ICC_SRE_EL1":     return self.sre | 0b110       # DIB, DFB: RAO/WI (v3 10)
             case name if name.startswith("ICV_AP"):      # ICV_AP<g>R<n>_EL1
                 return self.ap_read(int(reg.name[2]), int(reg.name[4]))
         return 0                                  # WO registers and reserved: 0
@@ -310,6 +338,7 @@ class VCPU:
                                        CTLR_FIELDS, "EOImode", value >> 1 & 1)
             case "ICV_IGRPEN0_EL1": self.ctlr = with_field(self.ctlr, CTLR_FIELDS, "EnableGrp0", value & 1)
             case "ICV_IGRPEN1_EL1": self.ctlr = with_field(self.ctlr, CTLR_FIELDS, "EnableGrp1", value & 1)
+            case "ICC_SRE_EL1":   self.sre = value & 1
             case "ICV_EOIR0_EL1": self.end_of_interrupt3(0, value)
             case "ICV_EOIR1_EL1": self.end_of_interrupt3(1, value)
             case "ICV_DIR_EL1":   self.deactivate_interrupt3(value)
