@@ -27,8 +27,10 @@ read in regbus.SETTLED_READS).
                       every request accepted before t.
 
 ready: 0 in cycles t+1 .. t+M after an EOIR/AEOIR/DIR (the match runs over
-the LRs), 1 otherwise: every other request can follow in the next cycle.
-ready is 0 in the first cycle after reset.
+the LRs), and (GICv3) in cycle t+1 after a write of an ICH_AP<g>R<n>_EL2 /
+ICV_AP<g>R<n>_EL1 register (the prefix ORs of both banks, apr_upto, land one
+edge after it: rtl/vcpu.py), 1 otherwise: every other request can follow in
+the next cycle. ready is 0 in the first cycle after reset.
 
 settled: the derived state is computed by pipelines that run every cycle
 from the registers:

@@ -8,7 +8,7 @@ Twin of sim/model/top.py. The register bus (rtl/regbus.py) enters here; each
 block decodes the offsets of its own frame (map in rtl/regs.py). When things
 happen, cycle by cycle: rtl/timing.py, the one account of the core's timing.
 """
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
@@ -126,10 +126,14 @@ class VirtualInterface(wiring.Component):
             bus.r_data.eq(vcpu.r_data | hyp.r_data),
         ]
 
-        # -- ready: low for match_latency cycles after an EOIR/AEOIR/DIR; known
-        #    from the bus in its cycle, then from the decode
+        # -- ready: low for match_latency cycles after an EOIR/AEOIR/DIR (GICv3:
+        #    and for the cycle after an AP register write); known from the bus
+        #    in its cycle, then from the decode
         eoi_taken = take_w & Cat(names(bus_dec, w) for w in words.eoi).any()
-        m.d.sync += ready.eq(~eoi_taken & ~(vcpu.eoi_stb if timing.match_latency > 1 else 0))
+        not_busy = ~eoi_taken & ~(vcpu.eoi_stb if timing.match_latency > 1 else 0)
+        if words.ap:
+            not_busy = not_busy & ~(take_w & Cat(names(bus_dec, w) for w in words.ap).any())
+        m.d.sync += ready.eq(not_busy)
         if timing.match_latency > 2:
             raise NotImplementedError("ready covers a match of at most 2 cycles")
 
@@ -168,14 +172,16 @@ class VirtualInterface(wiring.Component):
             f_past = Signal()
             m.d.sync += f_past.eq(1)
             eoi_dec = req_w & Cat(names(dec, w) for w in words.eoi).any()
+            ap_dec = req_w & Cat(names(dec, w) for w in words.ap).any() if words.ap else Const(0, 1)
             settle_eoi = timing.settle - 1 + timing.match_latency
             m.d.comb += [
                 # the counters never exceed their loads; settled only at 0
                 Assert(settle <= settle_eoi),
                 Assert(~settled | ((settle == 0) & (settle_m == 0))),
-                # ready is 0 exactly in the first cycle after reset and in the
-                # match_latency cycles after an EOIR/AEOIR/DIR was taken
-                Assert(ready == (f_past & ~eoi_dec
+                # ready is 0 exactly in the first cycle after reset, in the
+                # match_latency cycles after an EOIR/AEOIR/DIR was taken and
+                # (GICv3) in the cycle after an AP register write was
+                Assert(ready == (f_past & ~eoi_dec & ~ap_dec
                                  & ~(eoi_busy[0] if timing.match_latency > 1 else 0))),
                 # settled is 0 while a write or an acknowledge lands
                 Assert(~bus.settled | ~req_w),
@@ -216,7 +222,9 @@ class _Words:
     (GICV_IAR/AIAR; ICV_IAR0/IAR1_EL1), the EOIs that hold ready low
     (GICV_EOIR/AEOIR/DIR; ICV_EOIR0/EOIR1/DIR_EL1), and the writes whose
     settling takes settle_masks (the R3 masks' sources; GICv3 also the AP
-    registers, whose apr_upto lands one edge after them: rtl/vcpu.py)."""
+    registers, whose apr_upto lands one edge after them: rtl/vcpu.py), and
+    (GICv3) the AP register writes after which ready is low for a cycle, so
+    that no request lands before apr_upto has caught up."""
 
     def __init__(self, v3):
         self.settled = [reg.addr >> 2 for reg in settled_regs(v3)]
@@ -225,11 +233,13 @@ class _Words:
             self.eoi = [r.word for r in (regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR)]
             self.masks = [r.word for r in (regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR,
                                            regs.GICH_VMCR)]
+            self.ap = []
             return
         word = lambda name: sysregs.lookup(name).addr >> 2
         self.iar, self.aiar = word("ICV_IAR0_EL1"), word("ICV_IAR1_EL1")
         self.eoi = [word(n) for n in ("ICV_EOIR0_EL1", "ICV_EOIR1_EL1", "ICV_DIR_EL1")]
         self.masks = [word(n) for n in ("ICV_CTLR_EL1", "ICV_BPR0_EL1", "ICV_BPR1_EL1",
                                         "ICH_VMCR_EL2")]
-        self.masks += [word(f"{f}_AP{g}R{n}_{el}") for f, el in (("ICH", "EL2"), ("ICV", "EL1"))
-                       for g in range(2) for n in range(v3.napr)]
+        self.ap = [word(f"{f}_AP{g}R{n}_{el}") for f, el in (("ICH", "EL2"), ("ICV", "EL1"))
+                   for g in range(2) for n in range(v3.napr)]
+        self.masks += self.ap

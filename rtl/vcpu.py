@@ -425,11 +425,12 @@ class VCPU(wiring.Component):
         after0, after1 = gicv.ap0 & ~lowest, gicv.apr & ~(lowest & ~gicv.ap0)
         m.d.sync += [ap0_dropped.eq(after0), ap1_dropped.eq(after1),
                      upto_dropped.eq(prefix_or(m, after0 | after1, "upto_dropped"))]
+        # An AP write, an acknowledge and a drop land at different edges, and
+        # after an AP write no request lands before apr_upto is refreshed from
+        # the banks (ready is low for a cycle: rtl/timing.py)
         refresh = Signal()                   # the edge after an AP write
         m.d.sync += refresh.eq(ap_written)
-        with m.If(ap_written):
-            pass                             # the banks above; apr_upto next edge
-        with m.Elif(sel.ack_stb & ~resp["ack_special"]):     # V6; V16: no AP bit
+        with m.If(sel.ack_stb & ~resp["ack_special"]):       # V6; V16: no AP bit
             with m.If(resp["ack_grp1"]):
                 m.d.sync += gicv.apr.eq(resp["ack_bank"])
             with m.Else():
