@@ -14,7 +14,9 @@ its memory figure is for that slice.
     python3 bench/bench_replay.py [--n 1000000] [--rtl-n 20000] [--engines model,fast,both-fast,rtl]
 
 Prints a table (transactions/s, seconds, peak RSS MB, differences); JSON in
-build/bench_replay.json.
+build/bench_replay.json. `--arch v3`: the recorded KVM vgic-v3 run of
+tests/data/kvm3 instead, replayed with `--arch v3` (JSON in
+build/bench_replay_v3.json).
 """
 import argparse
 import gzip
@@ -26,7 +28,8 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "tests" / "data" / "kvm" / "kvm_linux_1vcpu.jsonl.gz"
+SAMPLES = {"v2": ROOT / "tests" / "data" / "kvm" / "kvm_linux_1vcpu.jsonl.gz",
+           "v3": ROOT / "tests" / "data" / "kvm3" / "kvm3_linux_2vcpu.jsonl.gz"}
 ENGINES = {                      # name -> `vgic replay` options
     "model": ["--engine", "model"],
     "fast": ["--engine", "fast"],
@@ -35,9 +38,9 @@ ENGINES = {                      # name -> `vgic replay` options
 }
 
 
-def make_trace(path, n):
+def make_trace(path, n, arch="v2"):
     """The KVM sample repeated to n transaction lines (a reset line before each copy)."""
-    with gzip.open(SAMPLE, "rt") as f:
+    with gzip.open(SAMPLES[arch], "rt") as f:
         lines = [l for l in f if '"op"' in l]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -73,7 +76,10 @@ def main(argv=None):
     ap.add_argument("--engines", default="model,fast,both-fast,rtl",
                     help=f"comma-separated, from {', '.join(ENGINES)}")
     ap.add_argument("--build", default=str(ROOT / "build"), help="build folder (default build/)")
+    ap.add_argument("--arch", choices=["v2", "v3"], default="v2",
+                    help="v2: the KVM vgic-v2 sample; v3: the KVM vgic-v3 sample (default v2)")
     args = ap.parse_args(argv)
+    arch = [] if args.arch == "v2" else ["--arch", "v3"]
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     bad = [e for e in engines if e not in ENGINES]
     if bad:
@@ -81,20 +87,21 @@ def main(argv=None):
     build = pathlib.Path(args.build) / "bench_replay"
     traces = {}
     for n in sorted({args.n, min(args.rtl_n, args.n)}):
-        traces[n] = build / f"kvm-{n}.jsonl"
+        traces[n] = build / f"kvm{'3' if arch else ''}-{n}.jsonl"
         if not traces[n].exists():
             print(f"[bench-replay] writing {traces[n]} ({n:,} transactions)", file=sys.stderr)
-            make_trace(traces[n], n)
+            make_trace(traces[n], n, args.arch)
     if any(e in ("fast", "both-fast") for e in engines):
         print("[bench-replay] building the fast engine (not timed)", file=sys.stderr, flush=True)
         from vgic.sim.fast import build_library
-        build_library(4)
+        from vgic.rtl.sysregs import V3Config
+        build_library(4, v3=V3Config() if arch else None)
 
     rows = []
     for e in engines:
         n = min(args.rtl_n, args.n) if e == "rtl" else args.n
         print(f"[bench-replay] {e}: {n:,} transactions ...", file=sys.stderr, flush=True)
-        secs, rss, code, err = replay(traces[n], ENGINES[e], build / f"out-{e}.jsonl")
+        secs, rss, code, err = replay(traces[n], ENGINES[e] + arch, build / f"out-{e}.jsonl")
         summary = [l for l in err.splitlines() if "difference(s)" in l]
         if code != 0:
             print(err, file=sys.stderr)
@@ -104,14 +111,15 @@ def main(argv=None):
         print(f"[bench-replay] {e}: {secs:.1f} s, {n / secs:,.0f} txn/s, {rss:.0f} MB",
               file=sys.stderr, flush=True)
 
-    print("`vgic replay --compare` of the KVM sample repeated (4 LRs), end to end per command")
+    print(f"`vgic replay --compare{' --arch v3' if arch else ''}` of the KVM "
+          f"{'vgic-v3 ' if arch else ''}sample repeated (4 LRs), end to end per command")
     print()
     print("| engine | transactions | seconds | transactions/s | peak RSS (MB) | compare | exit |")
     print("|---|---:|---:|---:|---:|---|---:|")
     for r in rows:
         print(f"| {r['engine']} | {r['transactions']:,} | {r['seconds']:.1f} | {r['txn_per_s']:,} "
               f"| {r['peak_rss_mb']:.0f} | {r['compare']} | {r['exit']} |")
-    out = pathlib.Path(args.build) / "bench_replay.json"
+    out = pathlib.Path(args.build) / f"bench_replay{'_v3' if arch else ''}.json"
     out.write_text(json.dumps({"n": args.n, "rtl_n": args.rtl_n, "rows": rows}, indent=1) + "\n")
     return 0 if all(r["exit"] == 0 for r in rows) else 1
 

@@ -184,7 +184,10 @@ class Hyp(wiring.Component):
         def we(name, half=0):
             return self.w_stb & names(self.dec, word(name, half))
 
-        vmcr = Cat(ctlr.as_value()[:10] & 0x21F, Const(0, 8), gicv.abpr, gicv.bpr,
+        low = ctlr.as_value()[:10] & 0x21F
+        if v3.legacy:                        # VFIQEn, VAckCtl real only while the GICv2 frame is
+            low = Mux(gicv.legacy_live, low, (low & 0x213) | 0x8)    # live (v3 10)
+        vmcr = Cat(low, Const(0, 8), gicv.abpr, gicv.bpr,
                    Const(0, 8 - v3.pri_bits), gicv.vmprimask)        # ICH_VMCR_EL2 (v3 2.3)
         values = {(n, 0): v for n, v in {
             "ICH_HCR_EL2": hcr.as_value(), "ICH_VTR_EL2": Const(v3.vtr, 32),

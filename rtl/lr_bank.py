@@ -136,6 +136,8 @@ class SelectSignature(wiring.Signature):
             "deact_stb":   In(1),
             # GICv3 (V8): an EOIR's group and the AP index it drops, with its vID
             **({} if v3 is None else {"eoi_grp1": In(1), "eoi_idx": In(pre)}),
+            # legacy builds (v3 10): the GICv2 frame is live (the VM's SRE = 0)
+            **({"legacy_live": In(1)} if v3 is not None and v3.legacy else {}),
         })
 
     def __eq__(self, other):
@@ -335,7 +337,10 @@ class LRBank(wiring.Component):
                 if v3 is None:
                     cell.d.sync += lr.State.eq(ACTIVE)               # R6a: 01 -> 10
                 else:                                                # V6; V16: 1020-1023 -> 00
-                    cell.d.sync += lr.State.eq(Mux(lr.VirtualID[2:] == 1020 >> 2, INVALID, ACTIVE))
+                    special = lr.VirtualID[2:] == 1020 >> 2
+                    if v3.legacy:                                    # the GICv2 frame: R6a
+                        special = special & ~sel.legacy_live
+                    cell.d.sync += lr.State.eq(Mux(special, INVALID, ACTIVE))
             with cell.Elif(sel.deact_stb & match_sel[n]):
                 cell.d.sync += lr.State.eq(lr.State & 0b01)          # R10: 10 -> 00, 11 -> 01
 
@@ -369,7 +374,13 @@ class LRBank(wiring.Component):
                                       & (lr.HW | (lr.VirtualID >= 16)
                                          | (lr.CPUID == self.w_data[10:13])))
             else:                                    # V8, V9: the whole vINTID
-                cell.d.sync += hit.eq((lr.VirtualID == self.w_data[:v3.id_bits]) & lr.State[1])
+                whole = (lr.VirtualID == self.w_data[:v3.id_bits]) & lr.State[1]
+                if v3.legacy:                        # the GICv2 frame: R8's vSGI match (L4)
+                    vid, cpu = lr.VirtualID[:10], lr.VirtualID[10:13]
+                    gicv2 = ((vid == self.w_data[:10]) & lr.State[1]
+                             & (lr.HW | (vid >= 16) | (cpu == self.w_data[10:13])))
+                    whole = Mux(sel.legacy_live, gicv2, whole)
+                cell.d.sync += hit.eq(whole)
                 # V8: the LR has the EOIR's group and the priority it drops
                 fit = Signal(name=f"fit{n}")
                 m.d.sync += fit.eq((lr.Grp1 == sel.eoi_grp1) & (gprio == sel.eoi_idx))
@@ -411,6 +422,8 @@ class LRBank(wiring.Component):
                 # V5, v3 open point 1: gprio < RP & gmask, i.e. no AP bit at or
                 # below the last index of gprio's group (gprio | ~gmask)
                 last = gprio | ~Mux(lr.Grp1, sel.gmask1, sel.gmask0)
+                if v3.legacy:                    # the GICv2 frame: R1, unmasked
+                    last = Mux(sel.legacy_live, gprio, last)
                 m.d.sync += pre.eq(~sel.apr_upto.bit_select(last, 1))
             else:
                 m.d.sync += pre.eq(~sel.apr_upto.bit_select(gprio, 1))
@@ -427,7 +440,11 @@ class LRBank(wiring.Component):
             else:
                 pmr_ok = Signal(name=f"pmr_ok{n}")       # V5: below ICV_PMR_EL1
                 m.d.sync += pmr_ok.eq(_less(lr.Priority[8 - v3.pri_bits:], sel.vmprimask))
-                m.d.comb += [leaf.vid.eq(lr.VirtualID), leaf.pmr_ok.eq(pmr_ok)]
+                vid = lr.VirtualID
+                if v3.legacy:                            # the GICv2 frame: L3
+                    vid = Mux(sel.legacy_live,
+                              Cat(lr.VirtualID[:10], Mux(lr.HW, 0, lr.VirtualID[10:13])), vid)
+                m.d.comb += [leaf.vid.eq(vid), leaf.pmr_ok.eq(pmr_ok)]
             leaves.append(leaf)
 
         m.submodules.best_le = le_stage = Module()

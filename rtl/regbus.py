@@ -63,8 +63,13 @@ SETTLED_READS_V3 = tuple(sysregs.lookup(n) for n in (
 
 
 def settled_regs(v3=None):
-    """SETTLED_READS of an architecture (v3: a V3Config, or None for GICv2)."""
-    return SETTLED_READS if v3 is None else SETTLED_READS_V3
+    """SETTLED_READS of an architecture (v3: a V3Config, or None for GICv2);
+    a legacy build has both the GICv3 ones and the GICv2 frame's."""
+    if v3 is None:
+        return SETTLED_READS
+    if v3.legacy:
+        return SETTLED_READS_V3 + tuple(r for r in SETTLED_READS if r.frame == "GICV")
+    return SETTLED_READS_V3
 
 
 def settled_words(num_cpus=1, v3=None):

@@ -41,9 +41,6 @@ class VirtualInterface(wiring.Component):
             if arch == "v2" and v3:
                 raise ValueError(f"{', '.join(v3)}: parameters of arch v3")
             self.v3 = sysregs.V3Config(num_lrs, **v3) if arch == "v3" else None
-            if self.v3 is not None and self.v3.legacy:
-                raise ValueError("legacy=True (v3 10): the golden model has it "
-                                 "(sim/model), the RTL not yet")
             self.num_lrs = regs.check_num_lrs(num_lrs)
             if isinstance(iidr, bool) or not isinstance(iidr, int) or not 0 <= iidr < 2**32:
                 raise ValueError(f"iidr must be a 32-bit value (GICV_IIDR), got {iidr!r}")
@@ -94,8 +91,8 @@ class VirtualInterface(wiring.Component):
         w_upto = Signal(32, name="req_w_upto")         # for APR's prefix ORs (vcpu.py)
         req_iar, req_aiar = Signal(name="req_iar"), Signal(name="req_aiar")   # IAR/AIAR reads
         m.d.sync += [
-            req_iar.eq(take_r & names(bus_dec, words.iar)),
-            req_aiar.eq(take_r & names(bus_dec, words.aiar)),
+            req_iar.eq(take_r & words.hit(bus_dec, "iar", vcpu)),
+            req_aiar.eq(take_r & words.hit(bus_dec, "aiar", vcpu)),
             w_upto.eq(prefix_or(m, bus.w_data, "bus_w_upto")),
             req_r.eq(take_r), req_w.eq(take_w), req_w_full.eq(take_w & (bus.w_strb == 0b1111)),
             addr.eq(bus.addr), dec.eq(bus_dec), w_data.eq(bus.w_data),
@@ -129,7 +126,7 @@ class VirtualInterface(wiring.Component):
         # -- ready: low for match_latency cycles after an EOIR/AEOIR/DIR (GICv3:
         #    and for the cycle after an AP register write); known from the bus
         #    in its cycle, then from the decode
-        eoi_taken = take_w & Cat(names(bus_dec, w) for w in words.eoi).any()
+        eoi_taken = take_w & words.hit(bus_dec, "eoi", vcpu)
         not_busy = ~eoi_taken & ~(vcpu.eoi_stb if timing.match_latency > 1 else 0)
         if words.ap:
             not_busy = not_busy & ~(take_w & Cat(names(bus_dec, w) for w in words.ap).any())
@@ -171,7 +168,7 @@ class VirtualInterface(wiring.Component):
             m.d.sync += eoi_busy.eq(Cat(vcpu.eoi_stb, eoi_busy[:-1]))
             f_past = Signal()
             m.d.sync += f_past.eq(1)
-            eoi_dec = req_w & Cat(names(dec, w) for w in words.eoi).any()
+            eoi_dec = req_w & words.hit(dec, "eoi", vcpu)
             ap_dec = req_w & Cat(names(dec, w) for w in words.ap).any() if words.ap else Const(0, 1)
             settle_eoi = timing.settle - 1 + timing.match_latency
             m.d.comb += [
@@ -226,6 +223,17 @@ class _Words:
     (GICv3) the AP register writes after which ready is low for a cycle, so
     that no request lands before apr_upto has caught up."""
 
+    def hit(self, dec, kind, vcpu):
+        """The predecoded address names one of the `kind` words ("iar",
+        "aiar", "eoi"); in a legacy build those of the view that is live
+        (the GICv2 frame's while vcpu.gicv.legacy_live: v3 10)."""
+        def any_of(words):
+            return Cat(names(dec, w) for w in (words if isinstance(words, list) else [words])).any()
+        native = any_of(getattr(self, kind))
+        if not hasattr(self, "legacy"):
+            return native if kind == "eoi" else names(dec, getattr(self, kind))
+        return Mux(vcpu.gicv.legacy_live, any_of(self.legacy[kind]), native)
+
     def __init__(self, v3):
         self.settled = [reg.addr >> 2 for reg in settled_regs(v3)]
         if v3 is None:
@@ -242,4 +250,14 @@ class _Words:
                                         "ICH_VMCR_EL2")]
         self.ap = [word(f"{f}_AP{g}R{n}_{el}") for f, el in (("ICH", "EL2"), ("ICV", "EL1"))
                    for g in range(2) for n in range(v3.napr)]
+        if v3.legacy:
+            # the GICv2 frame's words (rtl/regs.py) while it is live (v3 10): its
+            # derived reads, mask sources and GICV_APR0 join the static lists;
+            # an SRE write changes the whole view (a mask source, and apr_upto's
+            # banks, like an AP write)
+            self.legacy = {"iar": [regs.GICV_IAR.word], "aiar": [regs.GICV_AIAR.word],
+                           "eoi": [r.word for r in (regs.GICV_EOIR, regs.GICV_AEOIR,
+                                                    regs.GICV_DIR)]}
+            self.masks += [r.word for r in (regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR)]
+            self.ap += [regs.GICV_APR0.word, word("ICC_SRE_EL1")]
         self.masks += self.ap

@@ -71,12 +71,16 @@ class GICVSignature(wiring.Signature):
             })
             return
         super().__init__({
-            "ctlr":      Out(CTLR, init={"FIQEn": 1}),       # V18: VMCR reads 0x004C0008
+            # V18: VMCR reads 0x004C0008; legacy builds start with the GICv2
+            # frame live and GICV_CTLR = 0 (v3 10)
+            "ctlr":      Out(CTLR, init={} if v3.legacy else {"FIQEn": 1}),
             "vmprimask": Out(v3.pri_bits),
             "bpr":       Out(3, init=v3.minbpr0),
             "abpr":      Out(3, init=v3.minbpr1),
             "apr":       Out(32 * v3.napr),
             "ap0":       Out(32 * v3.napr),
+            # legacy builds (v3 10): the GICv2 frame is live (the VM's SRE = 0)
+            **({"legacy_live": Out(1)} if v3.legacy else {}),
         })
 
     def __eq__(self, other):
@@ -350,6 +354,15 @@ class VCPU(wiring.Component):
     def _elaborate3(self):
         m = Module()
         v3, gicv, sel = self.v3, self.gicv, self.select
+        # legacy builds (v3 10): the VM's ICC_SRE_EL1.SRE, 0 out of reset: the
+        # GICv2 frame is live, with the GICv2 design's rules (L1-L6)
+        self._live = None
+        if v3.legacy:
+            sre = Signal(name="sre")
+            with m.If(self.w_stb & names(self.dec, sysregs.lookup("ICC_SRE_EL1").addr >> 2)):
+                m.d.sync += sre.eq(self.w_data[0])
+            self._live, self._sre = ~sre, sre
+            m.d.comb += [gicv.legacy_live.eq(~sre), sel.legacy_live.eq(~sre)]
         upto = sel.apr_upto                          # bit i: (ap0 | apr)[i:0] != 0
         width = len(upto)
         # the lowest set bit of both banks, one-hot and as an index (RPR, V3;
@@ -362,6 +375,7 @@ class VCPU(wiring.Component):
         rpr = Signal(8)                              # ICV_RPR_EL1: idle 0xFF
         m.d.sync += rpr.eq(Mux(upto[-1], lowest_idx << v3.shift, IDLE_RPR))
         resp = self._responses3(m)
+        # iar_stb/aiar_stb: ICV_IAR0/IAR1, or (legacy frame live) GICV_IAR/AIAR
         m.d.comb += sel.ack_stb.eq((self.iar_stb & resp["iar0_ok"])
                                    | (self.aiar_stb & resp["iar1_ok"]))
         drop = self._eoi3(m, lowest_idx)
@@ -370,7 +384,14 @@ class VCPU(wiring.Component):
         return m
 
     def _we3(self, *names_):
-        return self.w_stb & Cat(names(self.dec, sysregs.lookup(n).addr >> 2) for n in names_).any()
+        """A full-word write of one of the ICV_* registers `names_` (RAZ/WI
+        while the legacy frame is live)."""
+        hit = self.w_stb & Cat(names(self.dec, sysregs.lookup(n).addr >> 2) for n in names_).any()
+        return hit & ~self._live if self._live is not None else hit
+
+    def _we2(self, *gicv_regs):
+        """Legacy builds: a write of GICv2 GICV_* registers while their frame is live."""
+        return self.w_stb & self._live & Cat(names(self.dec, r.word) for r in gicv_regs).any()
 
     def _storage3(self, m, drop, resp, lowest):
         """ICV_* writes, ICH_VMCR_EL2 / ICH_AP<g>R<n>_EL2 through `control`,
@@ -399,6 +420,18 @@ class VCPU(wiring.Component):
                 gicv.bpr.eq(_clamp(w[21:24], v3.minbpr0)),
                 gicv.abpr.eq(_clamp(w[18:21], v3.minbpr1)),
             ]
+            if v3.legacy:                                    # v3 10: VAckCtl, VFIQEn real
+                with m.If(self._live):
+                    m.d.sync += ctlr.eq(w & 0x21F)
+        if v3.legacy:                                        # the GICv2 frame (R-rules)
+            with m.If(self._we2(regs.GICV_CTLR)):
+                m.d.sync += ctlr.eq(w & regs.GICV_CTLR.wmask)
+            with m.If(self._we2(regs.GICV_PMR)):
+                m.d.sync += gicv.vmprimask.eq(w[3:8])
+            with m.If(self._we2(regs.GICV_BPR)):
+                m.d.sync += gicv.bpr.eq(_clamp(w[:3], BPR_MIN))
+            with m.If(self._we2(regs.GICV_ABPR)):
+                m.d.sync += gicv.abpr.eq(_clamp(w[:3], ABPR_MIN))
         m.d.comb += [
             sel.enable_grp0.eq(ctlr.EnableGrp0),
             sel.enable_grp1.eq(ctlr.EnableGrp1),
@@ -415,6 +448,11 @@ class VCPU(wiring.Component):
                 writes.append(stb)
                 with m.If(stb):
                     m.d.sync += banks[g][32 * n:32 * n + 32].eq(w)
+        if v3.legacy:                        # GICV_APR0 is ICH_AP1R0_EL2 (L1); an SRE
+            stb = self._we2(regs.GICV_APR0)  # write changes what apr_upto covers
+            writes += [stb, self.w_stb & names(self.dec, sysregs.lookup("ICC_SRE_EL1").addr >> 2)]
+            with m.If(stb):
+                m.d.sync += gicv.apr[:32].eq(w)
         m.d.comb += ap_written.eq(Cat(writes).any())
         # the drop (V8): the lowest set bit of both banks, from the Group 0 bank
         # if it is set there (precomputed every cycle, like GICv2's)
@@ -422,7 +460,12 @@ class VCPU(wiring.Component):
                                                   ("ap0_dropped", "ap1_dropped", "upto_dropped"))
         # per bit, no reduction: the lowest bit leaves the Group 0 bank if it is
         # there, else the Group 1 bank (a tie: Group 0 first, v3 open point 2)
-        after0, after1 = gicv.ap0 & ~lowest, gicv.apr & ~(lowest & ~gicv.ap0)
+        if self._live is None:
+            ap0 = gicv.ap0
+            after0, after1 = gicv.ap0 & ~lowest, gicv.apr & ~(lowest & ~gicv.ap0)
+        else:                                # the legacy frame: ICH_AP1R alone (L1)
+            ap0 = Mux(self._live, 0, gicv.ap0)
+            after0, after1 = gicv.ap0 & ~(lowest & ap0), gicv.apr & ~(lowest & ~ap0)
         m.d.sync += [ap0_dropped.eq(after0), ap1_dropped.eq(after1),
                      upto_dropped.eq(prefix_or(m, after0 | after1, "upto_dropped"))]
         # An AP write, an acknowledge and a drop land at different edges, and
@@ -440,7 +483,7 @@ class VCPU(wiring.Component):
             m.d.sync += [gicv.ap0.eq(ap0_dropped), gicv.apr.eq(ap1_dropped),
                          sel.apr_upto.eq(upto_dropped)]
         with m.Elif(refresh):
-            m.d.sync += sel.apr_upto.eq(prefix_or(m, gicv.ap0 | gicv.apr, "upto_refresh"))
+            m.d.sync += sel.apr_upto.eq(prefix_or(m, ap0 | gicv.apr, "upto_refresh"))
         # R3 masks, pre_bits wide: group priority bits of P[7:shift]
         m.d.sync += [
             sel.gmask0.eq(_gmask3(gicv.bpr + 1, v3.shift)),
@@ -468,16 +511,54 @@ class VCPU(wiring.Component):
         # what an acknowledge makes of its group's bank and of apr_upto (V6)
         width = len(self.select.apr_upto)
         resp["ack_bank"], resp["ack_upto"] = Signal(width, name="ack_bank"), Signal(width, name="ack_upto")
-        bank = Mux(best.grp1, self.gicv.apr, self.gicv.ap0)
+        grp1 = best.grp1 if self._live is None else best.grp1 | self._live   # L1
+        bank = Mux(grp1, self.gicv.apr, self.gicv.ap0)
         m.d.sync += [resp["ack_bank"].eq(bank | (1 << best.gprio)),
                      resp["ack_upto"].eq(self.select.apr_upto
                                          | Cat(best.gprio <= i for i in range(width)))]
         fiq = ~best.grp1 & ctlr.FIQEn                # native: Group 0 is always vFIQ
+        if self._live is not None:
+            fiq = ~best.grp1 & (ctlr.FIQEn | self._sre)      # legacy frame: L5 (VFIQEn)
+            can = self._responses2(m, resp, can)
         with m.If(self.select.ack_stb):
             m.d.sync += [self.virq.eq(0), self.vfiq.eq(0)]
         with m.Elif(self.lines_load):
             m.d.sync += [self.virq.eq(can & ~fiq), self.vfiq.eq(can & fiq)]
         return resp
+
+    def _responses2(self, m, resp, can):
+        """Legacy builds: the GICv2 frame's answers (R5-R7 with the GICv2
+        design's choices: PMR filters the candidate, AckCtl's 1022 before the
+        running-priority test) from the same candidate, on GICv3 state; while
+        the frame is live they replace the ICV answers (iar0/iar1 stand for
+        GICV_IAR/AIAR), every acknowledge sets its bit in ICH_AP1R (L1), V16
+        does not apply. Returns the lines' condition."""
+        ctlr, best, live = self.gicv.ctlr, self.select.best, self._live
+        seen = self.control.en & best.valid & best.pmr_ok
+        avail = seen & (ctlr.EnableGrp0 | ctlr.EnableGrp1)
+        hidden = best.grp1 & ~ctlr.AckCtl
+        v2 = {k: Signal(13, name=f"gicv_{k}") for k in ("iar", "aiar", "hppir", "ahppir")}
+        iar_ok, aiar_ok = Signal(name="gicv_iar_ok"), Signal(name="gicv_aiar_ok")
+        m.d.sync += [
+            iar_ok.eq(avail & ~hidden & best.pre),
+            aiar_ok.eq(avail & best.grp1 & best.pre),
+            v2["iar"].eq(Mux(~avail, SPURIOUS, Mux(hidden, SPURIOUS_GRP1,
+                                                    Mux(best.pre, best.vid[:13], SPURIOUS)))),
+            v2["aiar"].eq(Mux(avail & best.grp1 & best.pre, best.vid[:13], SPURIOUS)),
+            v2["hppir"].eq(Mux(~seen, SPURIOUS, Mux(hidden, SPURIOUS_GRP1, best.vid[:13]))),
+            v2["ahppir"].eq(Mux(seen & best.grp1, best.vid[:13], SPURIOUS)),
+        ]
+        for k in ("iar0_ok", "iar1_ok", "ack_grp1", "ack_special"):
+            resp[k + "_v3"] = resp[k]
+            resp[k] = Signal(name=f"{k}_live")
+        m.d.comb += [
+            resp["iar0_ok"].eq(Mux(live, iar_ok, resp["iar0_ok_v3"])),
+            resp["iar1_ok"].eq(Mux(live, aiar_ok, resp["iar1_ok_v3"])),
+            resp["ack_grp1"].eq(live | resp["ack_grp1_v3"]),
+            resp["ack_special"].eq(~live & resp["ack_special_v3"]),
+        ]
+        resp["gicv"] = v2
+        return Mux(live, seen & best.pre, can)
 
     def _reads3(self, m, resp, rpr):
         """ICV_* reads: stage 1 registered at the decode edge (the value and
@@ -494,15 +575,32 @@ class VCPU(wiring.Component):
             "ICV_RPR_EL1": rpr,
             "ICV_IGRPEN0_EL1": ctlr.EnableGrp0, "ICV_IGRPEN1_EL1": ctlr.EnableGrp1,
         }
+        live = self._live
+        icv = (lambda hit: hit) if live is None else (lambda hit: hit & ~live)
         low = Signal(32, name="icv_read")
-        m.d.sync += low.eq(reduce(operator.or_, (Mux(names(self.dec, sysregs.lookup(n).addr >> 2),
-                                                     value, 0) for n, value in values.items())))
+        terms = [Mux(icv(names(self.dec, sysregs.lookup(n).addr >> 2)), value, 0)
+                 for n, value in values.items()]
+        if live is not None:                 # ICC_SRE_EL1; the GICv2 frame (v3 10)
+            v2 = resp["gicv"]
+            terms.append(Mux(names(self.dec, sysregs.lookup("ICC_SRE_EL1").addr >> 2),
+                             Cat(self._sre, Const(0b11, 2)), 0))
+            terms += [Mux(live & names(self.dec, reg.word), value, 0) for reg, value in {
+                regs.GICV_CTLR: gicv.ctlr.as_value(), regs.GICV_PMR: Cat(Const(0, 3), gicv.vmprimask),
+                regs.GICV_BPR: gicv.bpr, regs.GICV_ABPR: gicv.abpr, regs.GICV_IAR: v2["iar"],
+                regs.GICV_AIAR: v2["aiar"], regs.GICV_HPPIR: v2["hppir"],
+                regs.GICV_AHPPIR: v2["ahppir"], regs.GICV_RPR: rpr,
+                regs.GICV_IIDR: Const(self.iidr, 32)}.items()]
+        m.d.sync += low.eq(reduce(operator.or_, terms))
         ap_terms = []
         for g, bank in enumerate((gicv.ap0, gicv.apr)):
             for n in range(v3.napr):
                 hit = Signal(name=f"hit_ap{g}r{n}")
-                m.d.sync += hit.eq(names(self.dec, sysregs.lookup(f"ICV_AP{g}R{n}_EL1").addr >> 2))
+                m.d.sync += hit.eq(icv(names(self.dec, sysregs.lookup(f"ICV_AP{g}R{n}_EL1").addr >> 2)))
                 ap_terms.append(Mux(hit, bank[32 * n:32 * n + 32], 0))
+        if live is not None:                 # GICV_APR0 = ICH_AP1R0_EL2 (L1)
+            hit = Signal(name="hit_gicv_apr0")
+            m.d.sync += hit.eq(live & names(self.dec, regs.GICV_APR0.word))
+            ap_terms.append(Mux(hit, gicv.apr[:32], 0))
         m.d.comb += self.r_data.eq(reduce(operator.or_, ap_terms, low))
 
     def _eoi3(self, m, lowest_idx):
@@ -514,20 +612,31 @@ class VCPU(wiring.Component):
         v3, mode, upto = self.v3, self.gicv.ctlr.EOImode, self.select.apr_upto
         eoir0, eoir1, dir_ = self._we3("ICV_EOIR0_EL1"), self._we3("ICV_EOIR1_EL1"), self._we3("ICV_DIR_EL1")
         eoir = eoir0 | eoir1
-        m.d.comb += self.eoi_stb.eq(eoir | dir_)
         vid = self.w_data[:v3.id_bits]
         special = (vid >= 1020) & (vid <= 1023)
         lpi = vid >= 8192                            # no active state (V15)
         active = upto[-1]                            # some AP bit set (v3 open point 3)
+        match_now = Mux(eoir, ~special & active & (~mode | lpi), mode & (vid < 1020))
+        miss_now = Mux(eoir, ~special & active & ~mode & ~lpi, mode & (vid < 1020))
+        drop_now = eoir & ~special & active
+        if self._live is not None:                   # the GICv2 frame: R8-R11 (L4)
+            eoir2 = self._we2(regs.GICV_EOIR, regs.GICV_AEOIR)
+            dir2 = self._we2(regs.GICV_DIR)
+            special2 = self.w_data[:10] >= 1020
+            match_now = Mux(self._live, ~special2 & Mux(eoir2, ~mode, mode), match_now)
+            miss_now = Mux(self._live, ~special2 & Mux(eoir2, ~mode & active, mode), miss_now)
+            drop_now = drop_now | (eoir2 & ~special2)
+            eoir, dir_ = eoir | eoir2, dir_ | dir2
+        m.d.comb += self.eoi_stb.eq(eoir | dir_)
         on_match, on_miss, check = Signal(), Signal(), Signal()
         # the LR bank registers, with the vID match, whether the LR has this
         # EOIR's group and the priority it drops (select.match.fits)
         m.d.comb += [self.select.eoi_grp1.eq(eoir1), self.select.eoi_idx.eq(lowest_idx)]
         with m.If(self.eoi_stb):
             m.d.sync += [
-                on_match.eq(Mux(eoir, ~special & active & (~mode | lpi), mode & (vid < 1020))),
-                on_miss.eq(Mux(eoir, ~special & active & ~mode & ~lpi, mode & (vid < 1020))),
-                check.eq(eoir),
+                on_match.eq(match_now),
+                on_miss.eq(miss_now),
+                check.eq(eoir0 | eoir1),             # V8's checks: ICV_EOIR0/1 only
             ]
         step = Signal(self.match_latency)
         m.d.sync += step.eq(Cat(self.eoi_stb, step[:-1]))
@@ -543,7 +652,7 @@ class VCPU(wiring.Component):
             self.deact_pintid.eq(Mux(deact & match.fwd, match.pintid, 0)),
         ]
         drop = Signal()
-        m.d.sync += drop.eq(eoir & ~special & active)
+        m.d.sync += drop.eq(drop_now)
         return drop
 
 

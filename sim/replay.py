@@ -203,7 +203,7 @@ class Comparison:
 
 # --arch v3's parameters: option -> V3Config field (rtl/sysregs.py)
 V3_OPTIONS = {"--lrs": "num_lrs", "--pri-bits": "pri_bits", "--pre-bits": "pre_bits",
-              "--id-bits": "id_bits", "--rp-unmasked": "rp_masked"}
+              "--id-bits": "id_bits", "--rp-unmasked": "rp_masked", "--legacy": "legacy"}
 
 
 def _option(args, option):
@@ -216,10 +216,20 @@ def v3_params(args):
     """The V3Config parameters the options give, num_lrs aside (those not
     given: V3Config's defaults)."""
     params = {field: _option(args, option) for option, field in V3_OPTIONS.items()
-              if option not in ("--lrs", "--rp-unmasked") and _option(args, option) is not None}
+              if option not in ("--lrs", "--rp-unmasked", "--legacy")
+              and _option(args, option) is not None}
     if _option(args, "--rp-unmasked"):
         params["rp_masked"] = False
+    if _option(args, "--legacy"):
+        params["legacy"] = True
     return params
+
+
+def reader_arch(args):
+    """The trace reader's arch (sim/trace.py ARCHS): v3 in legacy operation
+    reads GICV_* names as the guest's GICv2 frame."""
+    arch = getattr(args, "arch", "v2")
+    return "v3-legacy" if arch == "v3" and _option(args, "--legacy") else arch
 
 
 def _check_arch_args(args):
@@ -306,7 +316,8 @@ def run(args):
     t = None
     try:
         with AtomicOutput(args.output) as out:
-            for t, r in replay_iter(iter_trace(args.trace, amap, args.cpus, arch), engines,
+            for t, r in replay_iter(iter_trace(args.trace, amap, args.cpus, reader_arch(args)),
+                                    engines,
                                     tuple(kinds), args.cpus):
                 n += 1
                 skipped += t.skipped

@@ -27,7 +27,10 @@ PHYSICAL_PREFIXES = ("GICD_", "GICC_")
 # GICv3: the physical CPU interface's system registers, the Distributor and
 # the Redistributors, passed over by name as GICv2's GICD_/GICC_
 PHYSICAL_PREFIXES_V3 = ("ICC_", "GICD_", "GICR_")
-ARCHS = ("v2", "v3")
+# "v3-legacy": a GICv3 core in legacy operation (docs/architecture-v3.md v3
+# 10): the hypervisor's ICH_*_EL2, the guest's GICv2 GICV_* frame, the VM's
+# ICC_SRE_EL1 (and ICV_* once it sets SRE)
+ARCHS = ("v2", "v3", "v3-legacy")
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,7 @@ def _transaction(obj, count, path, lineno, amap, num_cpus=1, arch="v2"):
                              f"0..{limit - 1}, got {d!r}")
         t.recorded["deactivate"] = d
     if op != "reset":
-        if arch == "v3":
+        if arch != "v2":
             _parse_sysreg_access(obj, t, path, lineno)
         else:
             _parse_access(obj, t, path, lineno, amap)
@@ -338,7 +341,18 @@ def _parse_sysreg_access(obj, t, path, lineno):
     if name is None and at is None:
         raise TraceError(path, lineno, f"a {t.op} needs 'reg' (or 'frame' and 'offset')")
 
-    if name is not None and name.upper().startswith(PHYSICAL_PREFIXES_V3):
+    legacy = t.arch == "v3-legacy"
+    if legacy and name is not None and name.upper().startswith("GICV_"):
+        reg = regs.lookup(name.upper())         # the guest's GICv2 frame (v3 10)
+        if reg is None:
+            raise TraceError(path, lineno, f"unknown register name {name!r}")
+        t.reg, t.frame, t.offset = reg.full_name, reg.frame, reg.offset
+    elif legacy and name is not None and name.upper().startswith("GICH_"):
+        raise TraceError(path, lineno, f"{name} is a GICv2 hypervisor register: in legacy "
+                         "operation the hypervisor uses ICH_*_EL2 (`vgic convert "
+                         "v2-to-v3legacy` translates a GICv2 trace)")
+    elif name is not None and name.upper().startswith(PHYSICAL_PREFIXES_V3) and \
+            not (legacy and sysregs.lookup(name.upper()) is not None):
         t.reg, t.skipped = name, True           # the physical GIC: out of scope
     elif name is not None:
         reg = sysregs.lookup(name.upper())
@@ -357,7 +371,7 @@ def _parse_sysreg_access(obj, t, path, lineno):
     if t.op == "write" and obj.get("value") is None:
         raise TraceError(path, lineno, "a write needs 'value' (an integer or hex string)")
     if "value" in obj and obj["value"] is not None:
-        t.value = _int_field(obj, "value", path, lineno, bits=64)
+        t.value = _int_field(obj, "value", path, lineno, bits=32 if t.frame == "GICV" else 64)
 
 
 def _sysreg_slot(obj, path, lineno):
@@ -422,7 +436,7 @@ def result_line(t, value, virq, vfiq, maint, deactivate, num_cpus=1):
         virq, vfiq, maint = (v >> t.cpu & 1 for v in (virq, vfiq, maint))
     if t.op != "reset":
         d["value"] = value
-        d["hex"] = None if value is None else f"{value:#0{18 if t.arch == 'v3' else 10}x}"
+        d["hex"] = None if value is None else f"{value:#0{18 if t.arch != 'v2' and t.frame != 'GICV' else 10}x}"
     d.update(virq=virq, vfiq=vfiq, maint=maint, deactivate=list(deactivate))
     if num_cpus > 1:
         d.update(every)

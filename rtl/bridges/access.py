@@ -95,6 +95,8 @@ def mapped_words(num_lrs, num_cpus=1, views=None, v3=None):
     check_num_cpus(num_cpus)
     if v3 is not None:                   # (register, half) words
         own = [(r, h) for r in sysregs.SYSREGS if r.implemented(v3) for h in (0, 1)]
+        if v3.legacy:                    # the GICv2 frame, in the guest's window (v3 10)
+            own += [(r, 0) for r in regs.GICV]
     else:
         implemented_lrs = {regs.lr(n).name for n in range(num_lrs)}
         own = [(r, 0) for r in regs.GICH + regs.GICV

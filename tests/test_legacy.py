@@ -1,0 +1,184 @@
+"""Legacy operation (docs/architecture-v3.md v3 10): a GICv2 guest on the
+GICv3 list registers, `VirtualInterface(arch="v3", legacy=True)`, on the
+golden model and the Amaranth RTL.
+
+The guest cannot tell: every GICv2 trace we have, translated by `vgic
+convert v2-to-v3legacy`, replays on the legacy core with the GICV read values,
+line levels and deactivations of the GICv2 run, and ICH reads equal to the
+translations of the GICH reads (ICH_VTR_EL2 aside). Then the rules L1-L6 and
+ICC_SRE_EL1's choice of view, with literal values."""
+import gzip
+import json
+import pathlib
+
+import pytest
+
+from vgic.sim.convert import convert_lines, v2_to_v3
+from vgic.sim.diff import make_engine
+from vgic.sim.fuzz import trace_lines
+from vgic.sim.replay import replay_iter
+from vgic.sim.stimulus import generate
+from vgic.sim.trace import parse_lines
+
+DATA = pathlib.Path(__file__).parent / "data"
+SCENARIOS = sorted((DATA / "qemu-7.2").glob("scenario_*.jsonl"))
+KVM = DATA / "kvm" / "kvm_linux_1vcpu.jsonl.gz"
+
+
+def _lines(path, limit=None):
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as f:
+        lines = [l.rstrip("\n") for l in f if l.strip()]
+    return lines if limit is None else lines[:limit]
+
+
+def _same_run(v2_lines, engine, num_lrs=4):
+    """Replay a GICv2 trace on the GICv2 model and its translation on the
+    legacy core `engine`; compare transaction by transaction (by seq)."""
+    legacy = list(convert_lines(v2_lines, "v2-to-v3legacy"))
+    want = {t.seq: r for t, r in replay_iter(parse_lines(v2_lines), [make_engine("model", num_lrs)])
+            if not t.skipped}
+    core = make_engine(engine, num_lrs, arch="v3", legacy=True)
+    got = {t.seq: r for t, r in replay_iter(parse_lines(legacy, arch="v3-legacy"), [core])}
+    assert set(got) <= set(want) and len(got) > 0.5 * len(want)
+    for seq, a in got.items():
+        b = want[seq]
+        assert [a[k] for k in ("op", "virq", "vfiq", "maint", "deactivate")] == \
+            [b[k] for k in ("op", "virq", "vfiq", "maint", "deactivate")], (seq, a, b)
+        if a["op"] != "read" or a["reg"] == "ICH_VTR_EL2":
+            continue
+        if a["reg"].startswith("GICV_"):
+            assert (a["reg"], a["value"]) == (b["reg"], b["value"]), seq
+        else:
+            assert v2_to_v3(b["reg"].removeprefix("GICH_"), b["value"])[:2] == \
+                (a["reg"], a["value"]), seq
+    return len(got)
+
+
+@pytest.mark.parametrize("engine", ["model", "rtl"])
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_qemu_scenarios_translated_run_as_on_gicv2(path, engine):
+    assert _same_run(_lines(path), engine) > 10
+
+
+@pytest.mark.parametrize("engine, limit", [("model", None), ("rtl", 3000)])
+def test_kvm_run_translated_runs_as_on_gicv2(engine, limit):
+    assert _same_run(_lines(KVM, limit), engine) > (limit or 30000) * 0.7
+
+
+@pytest.mark.parametrize("engine, count", [("model", 6000), ("rtl", 1500)])
+@pytest.mark.parametrize("num_lrs", [1, 4])
+def test_random_kvm_sequences_translated_run_as_on_gicv2(engine, count, num_lrs):
+    v2 = trace_lines(generate(7 + num_lrs, num_lrs, count, profile="kvm"))
+    assert _same_run(v2, engine, num_lrs) > count * 0.5
+
+
+# -- the rules, with literal values -------------------------------------------------
+
+@pytest.fixture(params=["model", "rtl"])
+def core(request):
+    return make_engine(request.param, 4, arch="v3", legacy=True)
+
+
+GICV = {"CTLR": 0x000, "PMR": 0x004, "IAR": 0x00C, "EOIR": 0x010, "RPR": 0x014, "HPPIR": 0x018,
+        "AIAR": 0x020, "AHPPIR": 0x028, "APR0": 0x0D0, "IIDR": 0x0FC, "DIR": 0x1000}
+
+
+def lr(state, vid, prio, grp=0, hw=0, eoi=0, pintid=0, cpu=0):
+    """ICH_LR<n>_EL2 from its fields (v3 2.8), a vSGI's source CPU in [12:10] (L3)."""
+    return (state << 62 | hw << 61 | grp << 60 | prio << 48 | eoi << 41 | pintid << 32
+            | cpu << 10 | vid)
+
+
+def guest_on(core, ctlr=0b11, pmr=0xF8):
+    core.write_sysreg("ICH_HCR_EL2", 1)
+    core.write("GICV", GICV["CTLR"], ctlr)
+    core.write("GICV", GICV["PMR"], pmr)
+
+
+def test_out_of_reset_the_gicv2_frame_is_live(core):
+    """v3 10: SRE = 0 out of reset; GICV_CTLR = 0, so ICH_VMCR_EL2 reads
+    0x004C0000 (VFIQEn is the guest's, 0); ICC_SRE_EL1 reads DIB, DFB = 1."""
+    assert core.read_sysreg("ICC_SRE_EL1") == 0b110
+    assert core.read_sysreg("ICH_VMCR_EL2") == 0x004C_0000
+    assert core.read("GICV", GICV["IIDR"]) == 0x0002_043B
+    assert core.read("GICV", GICV["IAR"]) == 1023
+    assert core.read_sysreg("ICV_IAR1_EL1") == 0                       # ICV_*: RAZ/WI
+
+
+def test_l1_every_acknowledge_sets_its_bit_in_ap1r(core):
+    """L1: a Group 0 (0x40) and a Group 1 (0x20) acknowledge both land in
+    ICH_AP1R0_EL2 = GICV_APR0; ICH_AP0R0_EL2 stays 0."""
+    guest_on(core, ctlr=0b111)                          # both groups, AckCtl
+    core.write_sysreg("ICH_LR0_EL2", lr(1, 40, 0x40, grp=0))
+    assert core.read("GICV", GICV["IAR"]) == 40
+    core.write_sysreg("ICH_LR1_EL2", lr(1, 41, 0x20, grp=1))
+    assert core.read("GICV", GICV["IAR"]) == 41         # 0x20 preempts 0x40
+    assert core.read_sysreg("ICH_AP1R0_EL2") == (1 << 4) | (1 << 8)
+    assert core.read("GICV", GICV["APR0"]) == (1 << 4) | (1 << 8)
+    assert core.read_sysreg("ICH_AP0R0_EL2") == 0
+    assert core.read("GICV", GICV["RPR"]) == 0x20
+
+
+def test_l2_1022_for_group1_without_ackctl_and_aiar_for_group1_only(core):
+    """L2: with AckCtl = 0 a Group 1 candidate reads 1022 through GICV_IAR and
+    GICV_HPPIR and is acknowledged by GICV_AIAR; a Group 0 one reads 1023
+    through GICV_AIAR/AHPPIR."""
+    guest_on(core)
+    core.write_sysreg("ICH_LR0_EL2", lr(1, 50, 0x80, grp=1))
+    assert core.read("GICV", GICV["HPPIR"]) == 1022
+    assert core.read("GICV", GICV["IAR"]) == 1022
+    assert core.read("GICV", GICV["AHPPIR"]) == 50
+    assert core.read("GICV", GICV["AIAR"]) == 50
+    core.write_sysreg("ICH_LR1_EL2", lr(1, 51, 0x40, grp=0))
+    assert core.read("GICV", GICV["AHPPIR"]) == 1023
+    assert core.read("GICV", GICV["AIAR"]) == 1023
+    assert core.read("GICV", GICV["IAR"]) == 51
+
+
+def test_l3_l4_vsgi_source_cpu_returned_and_matched(core):
+    """L3: vSGI 3 from CPU 5 reads 0x1403; HW = 1 reads [12:10] as 0. L4: an
+    EOIR naming another source CPU matches nothing (the LR stays active,
+    EOIcount counts it), the right one deactivates."""
+    guest_on(core)
+    core.write_sysreg("ICH_LR0_EL2", lr(1, 3, 0x80, cpu=5, eoi=1))
+    assert core.read("GICV", GICV["IAR"]) == 0x1403
+    core.write("GICV", GICV["EOIR"], 0x0C03)                  # source CPU 3: no match
+    assert core.read_sysreg("ICH_LR0_EL2") >> 62 == 0b10
+    assert core.read_sysreg("ICH_HCR_EL2") >> 27 == 1
+    core.write_sysreg("ICH_AP1R0_EL2", 1 << 16)               # active again at 0x80
+    core.write("GICV", GICV["EOIR"], 0x1403)
+    assert core.read_sysreg("ICH_LR0_EL2") >> 62 == 0
+    assert core.read_sysreg("ICH_EISR_EL2") == 1              # EOI maintenance
+    core.write_sysreg("ICH_LR1_EL2", lr(1, 0x1B, 0x80, hw=1, pintid=0x1B, cpu=7))
+    assert core.read("GICV", GICV["IAR"]) == 0x1B             # HW = 1: [12:10] read 0
+    core.write("GICV", GICV["EOIR"], 0x1B)
+    assert core.forwarded[-1:] == [0x1B]
+
+
+def test_l5_group0_is_vfiq_only_with_vfiqen(core):
+    guest_on(core, ctlr=0b01)                                 # Group 0, FIQEn = 0
+    core.write_sysreg("ICH_LR0_EL2", lr(1, 60, 0x80, grp=0))
+    assert (core.virq, core.vfiq) == (1, 0)
+    core.write("GICV", GICV["CTLR"], 0b1001)                  # FIQEn = 1
+    assert (core.virq, core.vfiq) == (0, 1)
+    assert core.read_sysreg("ICH_VMCR_EL2") & 0x21F == 0b1001 # VFIQEn real (v3 10)
+
+
+def test_sre_1_switches_to_the_icv_registers(core):
+    """v3 10: with SRE = 1 the GICV frame is RAZ/WI and ICV_* answer, with
+    the native rules (Group 0 always vFIQ, VMCR's VFIQEn reads 1)."""
+    core.write_sysreg("ICC_SRE_EL1", 1)
+    assert core.read_sysreg("ICC_SRE_EL1") == 0b111
+    core.write_sysreg("ICH_HCR_EL2", 1)
+    core.write_sysreg("ICH_VMCR_EL2", 0xF800_0003)
+    assert core.read_sysreg("ICH_VMCR_EL2") == 0xF84C_000B
+    core.write_sysreg("ICH_LR0_EL2", lr(1, 70, 0x80, grp=1))
+    assert core.read("GICV", GICV["IAR"]) == 0                # the frame: RAZ
+    assert core.read_sysreg("ICV_IAR1_EL1") == 70
+    core.write_sysreg("ICV_EOIR1_EL1", 70)
+    assert core.read_sysreg("ICH_LR0_EL2") >> 62 == 0
+    core.write_sysreg("ICC_SRE_EL1", 0)                       # back to the GICv2 frame
+    core.write_sysreg("ICH_LR1_EL2", lr(1, 71, 0x80, grp=1))
+    core.write("GICV", GICV["CTLR"], 0b111)
+    assert core.read("GICV", GICV["IAR"]) == 71
