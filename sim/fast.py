@@ -849,7 +849,7 @@ def verilator_root():
 def _v3_args(v3):
     """A V3Config as VirtualInterface's keyword arguments."""
     return dict(pri_bits=v3.pri_bits, pre_bits=v3.pre_bits, id_bits=v3.id_bits,
-                rp_masked=v3.rp_masked)
+                rp_masked=v3.rp_masked, legacy=v3.legacy)
 
 
 @functools.lru_cache(maxsize=None)
@@ -964,7 +964,8 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core", num_
     variant = "" if bus == "core" else f"-{bus}"
     cpus = f"-cpus{num_cpus}" if cluster else ""
     if v3 is not None:
-        cpus += f"-v3p{v3.pri_bits}e{v3.pre_bits}i{v3.id_bits}{'' if v3.rp_masked else 'u'}"
+        cpus += (f"-v3p{v3.pri_bits}e{v3.pre_bits}i{v3.id_bits}{'' if v3.rp_masked else 'u'}"
+                 f"{'-legacy' if v3.legacy else ''}")
         if cluster:                      # a 13-bit pINTID: the CPU number above it
             harness = harness.replace("e->top->deact_cpu << 10", "e->top->deact_cpu << 13")
     return build_design(f"lrs{num_lrs}{cpus}{variant}{'-vcd' if trace else ''}", verilog, harness,
@@ -1195,8 +1196,6 @@ class FastEngine:
 
     def _addr(self, frame, offset, gich_cpu):
         """Core byte address of the access, or None if not on the bus (regs.bus_addr)."""
-        if self.v3 is not None:
-            return sysregs.core_addr(frame, offset)
         return regs.bus_addr(frame, offset, gich_cpu, self.num_cpus)
 
     read_sysreg = RTLEngine.read_sysreg            # GICv3: whole registers (sim/driver.py)

@@ -219,6 +219,10 @@ def header_v3(top, name):
         f"  preemption       running priority {'masked' if v3.rp_masked else 'unmasked'} by the "
         "pending group's binary point (v3 open point 1)",
     ]
+    if v3.legacy:
+        lines += ["  legacy           yes (v3 10): ICC_SRE_EL1 at 0x2128 chooses the guest's window,",
+                  "                   SRE = 0 (reset) the GICv2 GICV frame at 0x2000 (GICV_DIR at 0x3000),",
+                  "                   SRE = 1 the ICV_* registers"]
     if not sysreg:
         lines += [f"  bus              {top.bus} ({BUS_TITLES[top.bus]}), 32-bit data, "
                   f"ports {top.prefix}*",
@@ -295,9 +299,14 @@ def run(args):
         given = {k: v for k, v in given.items() if v is not None}
         if getattr(args, "rp_unmasked", False):
             given["rp_masked"] = False
+        if getattr(args, "legacy", False):
+            given["legacy"] = True
         if arch == "v2" and given:
             raise ValueError(", ".join("--" + k.replace("_", "-").replace("rp-masked", "rp-unmasked")
                                        for k in given) + ": options of --arch v3")
+        if given.get("legacy") and args.bus == "sysreg":
+            raise ValueError("--legacy with --bus sysreg: the guest's GICv2 frame is memory-mapped; "
+                             "choose a bus (the system-register port has no GICV frame)")
         v3 = given if arch == "v3" else {}
         text = generate(args.lrs, args.bus, args.name, args.errors, args.addr_width, args.iidr,
                         num_cpus, arch, **v3)
