@@ -70,6 +70,12 @@ def build_parser():
     r.add_argument("--id-bits", type=_int, choices=[16, 24], metavar="{16,24}",
                    help=f"(--arch v3) virtual INTID bits: ICH_VTR_EL2.IDbits "
                         f"(default {v3.id_bits})")
+    r.add_argument("--legacy", action="store_true",
+                   help="(--arch v3) legacy operation: a GICv2 guest on the GICv3 list "
+                        "registers; the trace's GICV_* accesses are the guest's GICv2 frame, "
+                        "ICH_*_EL2 the hypervisor's, ICC_SRE_EL1 the VM's choice (0 out of "
+                        "reset: the GICV frame is live). Pri/pre bits 5 (docs/architecture-v3.md "
+                        "v3 10); `vgic convert v2-to-v3legacy` makes such a trace of a GICv2 one")
     r.add_argument("--rp-unmasked", action="store_true",
                    help="(--arch v3) compare a candidate's group priority with the whole "
                         "running priority, as KVM's trap emulation does (default: both masked "
@@ -155,10 +161,15 @@ def build_parser():
     q.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     # -- regs: sim/docs.py -----------------------------------------------------
     d = sub.add_parser("regs", help="print the register map (Markdown) from rtl/regs.py",
-                       description="Print the GICH/GICV register map as a Markdown table, "
-                                   "rendered from the one register table in rtl/regs.py.")
+                       description="Print the GICH/GICV register map (GICv3: the ICH/ICV "
+                                   "system registers with their encodings and memory-mapped "
+                                   "layout) as a Markdown table, rendered from the register "
+                                   "table in rtl/regs.py (rtl/sysregs.py).")
+    d.add_argument("--arch", choices=["v2", "v3"], default="v2",
+                   help="the GICv2 map (default) or the GICv3 one")
     d.add_argument("--update", metavar="README",
-                   help="rewrite the generated block of this Markdown file instead of printing")
+                   help="rewrite the generated blocks (both maps) of this Markdown file "
+                        "instead of printing")
     # -- fuzz: sim/fuzz.py -----------------------------------------------------
     f = sub.add_parser(
         "fuzz", help="random differential run: golden model against the RTL",
@@ -171,8 +182,9 @@ def build_parser():
                     "not available.")
     f.add_argument("-n", type=_int, default=20000, metavar="N",
                    help="total number of transactions (default 20000)")
-    f.add_argument("--lrs", default="1,4,64", metavar="LIST",
-                   help="comma-separated LR counts, each 1..64 (default 1,4,64)")
+    f.add_argument("--lrs", default=None, metavar="LIST",
+                   help="comma-separated LR counts, each 1..64, with --arch v3 1..16 "
+                        "(default 1,4,64; with --arch v3 1,4,16)")
     f.add_argument("--seed", type=_int, default=0, help="stimulus seed (default 0)")
     f.add_argument("--cpus", type=_num_cpus, default=1, metavar="N",
                    help=CPUS_HELP + ". With N > 1: N independently seeded hypervisor+guest "
@@ -185,6 +197,21 @@ def build_parser():
     f.add_argument("--profile", choices=["mixed", "kvm", "noise"], default="mixed",
                    help="mixed: hypervisor + guest + raw noise; kvm: realistic use only; "
                         "noise: raw register reads/writes only (default mixed)")
+    f.add_argument("--arch", choices=["v2", "v3"], default="v2",
+                   help="v2: the GICv2 interface (GICH/GICV); v3: the GICv3 interface "
+                        "(ICH_*_EL2/ICV_*_EL1 on the memory-mapped layout of rtl/sysregs.py, "
+                        "stimulus sim/stimulus_v3.py; with --cpus, ICH views at 0x1000 + "
+                        "0x200 n) (default v2)")
+    f.add_argument("--pri-bits", type=_int, metavar="N",
+                   help="(--arch v3) virtual priority bits, 5..8 (default 5)")
+    f.add_argument("--pre-bits", type=_int, metavar="N",
+                   help="(--arch v3) virtual preemption bits, 5..min(7, --pri-bits) (default 5)")
+    f.add_argument("--id-bits", type=_int, choices=[16, 24], metavar="{16,24}",
+                   help="(--arch v3) virtual INTID bits (default 24)")
+    f.add_argument("--rp-unmasked", action="store_true",
+                   help="(--arch v3) preemption against the whole running priority, as KVM's "
+                        "trap emulation (default: masked by the candidate group's binary point, "
+                        "as QEMU; docs/architecture-v3.md, v3 open point 1)")
     f.add_argument("--save", metavar="FILE",
                    help="on a divergence, write the transactions up to it as a replay trace")
     f.add_argument("--minimize", action="store_true",
@@ -201,11 +228,31 @@ def build_parser():
                     "ports and the address map. Guide: docs/verilog.md. Exit status: 0 ok, "
                     "2 bad parameter.")
     v.add_argument("--lrs", type=_num_lrs, default=4,
-                   help="number of list registers, 1..64 (default 4)")
-    v.add_argument("--bus", choices=["axi4lite", "apb", "wishbone", "wishbone-pipelined"],
+                   help=f"number of list registers, 1..64, with --arch v3 1..{V3_MAX_LRS} "
+                        "(default 4)")
+    v.add_argument("--bus", choices=["axi4lite", "apb", "wishbone", "wishbone-pipelined", "sysreg"],
                    default="axi4lite",
-                   help="slave port: AXI4-Lite, APB4, Wishbone B4 classic or pipelined "
-                        "(default axi4lite)")
+                   help="slave port: AXI4-Lite, APB4, Wishbone B4 classic or pipelined; with "
+                        "--arch v3 also sysreg, the system-register port a CPU drives "
+                        "(rtl/sysreg_port.py) (default axi4lite)")
+    v.add_argument("--arch", choices=["v2", "v3"], default="v2",
+                   help="v2: GICv2 (GICH/GICV frames); v3: GICv3's ICH_*_EL2/ICV_*_EL1 on "
+                        "the memory-mapped layout of rtl/sysregs.py behind --bus, or the "
+                        "system-register port (--bus sysreg); one CPU for now (default v2)")
+    v.add_argument("--pri-bits", type=_int, metavar="N",
+                   help=f"(--arch v3) virtual priority bits, 5..8 (default {v3.pri_bits})")
+    v.add_argument("--pre-bits", type=_int, metavar="N",
+                   help=f"(--arch v3) virtual preemption bits, 5..min(7, --pri-bits) "
+                        f"(default {v3.pre_bits})")
+    v.add_argument("--id-bits", type=_int, choices=[16, 24],
+                   metavar="{16,24}", help=f"(--arch v3) virtual INTID bits (default {v3.id_bits})")
+    v.add_argument("--rp-unmasked", action="store_true",
+                   help="(--arch v3) preemption against the unmasked running priority "
+                        "(v3 open point 1)")
+    v.add_argument("--legacy", action="store_true",
+                   help="(--arch v3) legacy operation too: a GICv2 guest's GICV frame on the "
+                        "GICv3 list registers, chosen by ICC_SRE_EL1 (docs/architecture-v3.md "
+                        "v3 10); behind a bus only")
     v.add_argument("--name", metavar="MODULE", default="vgic",
                    help="top module name, a Verilog identifier; submodules are named "
                         "MODULE.<block> (default vgic)")
@@ -268,6 +315,51 @@ def build_parser():
                     help="absolute GICV base for 'addr' fields (as `vgic replay`)")
     br.add_argument("--gic400-base", type=_int, metavar="ADDR",
                     help="GIC-400 memory map from its base (as `vgic replay`)")
+    # -- convert: sim/convert.py -------------------------------------------------
+    c = sub.add_parser(
+        "convert", help="translate a GICv2 trace to its GICv3 legacy-operation twin, and back",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Translate a trace (docs/traces.md) between GICv2 (GICH_* and GICV_*) and GICv3
+legacy operation, a GICv2 guest on a GICv3 core (ICH_*_EL2 and GICV_*, replayed
+with `vgic replay --arch v3 --legacy`). Each GICH access becomes the ICH_*_EL2
+access KVM makes for the same guest, and back; reads likewise. GICV accesses,
+line levels (virq, vfiq, maint), deactivate lists, cpu and gich_cpu are kept.
+Line N of the output is line N of the input.
+
+  GICH_HCR    = ICH_HCR_EL2    the same bits; TC, TALL0, TALL1, TSEI, TDIR must be 0
+  GICH_VMCR   = ICH_VMCR_EL2   VPMR [31:24] = VMPriMask [31:27] << 3; the other fields
+                               at the same bits (VBPR0 = VMBP, VBPR1 = VMABP, ...)
+  GICH_LR<n>  = ICH_LR<n>_EL2  State [63:62], HW [61], Group [60] from [31:28];
+                               Priority [55:48] = GICH_LR [27:23] << 3; vINTID [9:0];
+                               HW = 0: source CPU [12:10] at vINTID [12:10], EOI 19 -> 41;
+                               HW = 1: PhysicalID [19:10] = pINTID [41:32]; n < 16
+  GICH_APR    = ICH_AP1R0_EL2; GICH_MISR, GICH_EISR0, GICH_ELRSR0 = ICH_MISR_EL2,
+                ICH_EISR_EL2, ICH_ELRSR_EL2 (the same bits, LRs 0-15)
+  GICH_VTR    = ICH_VTR_EL2    renamed; a read's value is not carried (not compared)
+
+A field the target cannot hold (priority bits [2:0], a pINTID above 1023, LR 16
+and up, ...) is an error (FILE:LINE). Bits the source register reserves are
+left out of written values (noted on the line). Accesses with no counterpart
+(GICH_EISR1/ELRSR1, zero ICH_AP0R<n>/ICH_AP1R<n> with n > 0, ICC_SRE_EL1 with
+SRE = 0, physical-GIC accesses) become note lines keeping the original line,
+which a conversion back restores: there and back gives the same transactions.
+Details: docs/traces.md ("vgic convert"); the architecture: docs/architecture-v3.md,
+"Legacy operation". Exit status: 0 ok, 2 bad input (no output file is left), 130
+interrupted.""")
+    c.add_argument("direction", choices=["v2-to-v3legacy", "v3legacy-to-v2"],
+                   help="v2-to-v3legacy: GICv2 trace in, legacy trace out; v3legacy-to-v2: "
+                        "the reverse")
+    c.add_argument("input", metavar="IN", help="input trace (plain or gzip)")
+    c.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="output trace, gzip-compressed if it ends in .gz ('-': standard output)")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    c.add_argument("--gich-base", type=_int, metavar="ADDR",
+                   help="absolute GICH base for 'addr' fields of a GICv2 trace (as `vgic replay`)")
+    c.add_argument("--gicv-base", type=_int, metavar="ADDR",
+                   help="absolute GICV base for 'addr' fields of a GICv2 trace (as `vgic replay`)")
+    c.add_argument("--gic400-base", type=_int, metavar="ADDR",
+                   help="GIC-400 memory map from its base (as `vgic replay`)")
     return p
 
 
@@ -285,6 +377,8 @@ def main(argv=None):
         from .verilog import run
     elif args.command == "board":
         from .board import run
+    elif args.command == "convert":
+        from .convert import run
     return run(args)
 
 
