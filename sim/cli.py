@@ -208,6 +208,10 @@ def build_parser():
                    help="(--arch v3) virtual preemption bits, 5..min(7, --pri-bits) (default 5)")
     f.add_argument("--id-bits", type=_int, choices=[16, 24], metavar="{16,24}",
                    help="(--arch v3) virtual INTID bits (default 24)")
+    f.add_argument("--legacy", action="store_true",
+                   help="(--arch v3) a GICv2 guest on GICv3 (docs/architecture-v3.md v3 10): "
+                        "GICv2 hypervisor+guest streams with the hypervisor's accesses as KVM "
+                        "makes them on ICH_*_EL2 (pri/pre bits 5, one CPU)")
     f.add_argument("--rp-unmasked", action="store_true",
                    help="(--arch v3) preemption against the whole running priority, as KVM's "
                         "trap emulation (default: masked by the candidate group's binary point, "

@@ -44,7 +44,7 @@ DEFAULT_LRS = (1, 4, 64)
 DEFAULT_LRS_V3 = (1, 4, 16)
 # `vgic fuzz --arch v3` options -> V3Config parameters (rtl/sysregs.py)
 V3_OPTIONS = {"--pri-bits": "pri_bits", "--pre-bits": "pre_bits", "--id-bits": "id_bits",
-              "--rp-unmasked": "rp_masked"}
+              "--rp-unmasked": "rp_masked", "--legacy": "legacy"}
 
 
 def stream_seed(seed, num_lrs, profile, arch="v2"):
@@ -58,6 +58,13 @@ def txn_stream(seed, num_lrs, profile, num_cpus=1, v3=None):
     (each seeded per CPU) interleaved (sim/stimulus.py stream_cpus). `v3`:
     None for GICv2, else the V3Config parameters of a GICv3 stream
     (sim/stimulus_v3.py)."""
+    if v3 is not None and v3.get("legacy"):
+        # a GICv2 guest on GICv3 (v3 10): GICv2 KVM-like streams, the hypervisor's
+        # accesses as KVM makes them on ICH_*_EL2 (sim/convert.py)
+        if num_cpus > 1:
+            raise ValueError("--legacy fuzzes one CPU")
+        return legacy_txns(stream(RandomChoices(stream_seed(seed, num_lrs, profile) + "/legacy"),
+                                  num_lrs, profile))
     if v3 is not None:
         base = stream_seed(seed, num_lrs, profile, "v3")
         if num_cpus == 1:
@@ -69,6 +76,29 @@ def txn_stream(seed, num_lrs, profile, num_cpus=1, v3=None):
     base = stream_seed(seed, num_lrs, profile)
     return stream_cpus([f"{base}/cpu{k}" for k in range(num_cpus)], num_lrs, profile,
                        RandomChoices(f"{base}/mix{num_cpus}"))
+
+
+def legacy_txns(txns):
+    """GICv2 Txns as the same guest's on a legacy GICv3 core: GICV accesses
+    unchanged, each GICH one the ICH_*_EL2 access KVM would make (a 64-bit
+    LR as two 32-bit halves); what has no counterpart (an LR above 15,
+    GICH_EISR1, partial writes, raw core addresses) is left out."""
+    from .convert import Unrepresentable, v2_to_v3
+    for txn in txns:
+        if txn.op == "reset" or txn.frame == "GICV":
+            yield txn
+            continue
+        reg = regs.decode(txn.frame, txn.offset) if txn.frame == "GICH" else None
+        if reg is None or reg.access == "RES" or txn.strb != 0xF:
+            continue
+        try:
+            name, value, _ = v2_to_v3(reg.name, txn.value if txn.op == "write" else 0,
+                                      lenient=True)
+        except Unrepresentable:
+            continue
+        r3 = sysregs.lookup(name)
+        for half in range(r3.width // 32):
+            yield Txn(txn.op, r3.frame, r3.offset + 4 * half, value >> 32 * half & 0xFFFF_FFFF)
 
 
 def cpus_kw(num_cpus, v3=None):
@@ -380,6 +410,8 @@ def v3_params(args):
     params = {k: v for k, v in params.items() if v is not None}
     if getattr(args, "rp_unmasked", False):
         params["rp_masked"] = False
+    if getattr(args, "legacy", False):
+        params["legacy"] = True
     return params
 
 
@@ -412,7 +444,8 @@ def v3_flags(v3):
         return ""
     cfg = sysregs.V3Config(**v3)
     return (f" --arch v3 --pri-bits {cfg.pri_bits} --pre-bits {cfg.pre_bits} "
-            f"--id-bits {cfg.id_bits}" + (" --rp-unmasked" if not cfg.rp_masked else ""))
+            f"--id-bits {cfg.id_bits}" + (" --rp-unmasked" if not cfg.rp_masked else "")
+            + (" --legacy" if cfg.legacy else ""))
 
 
 def run(args):
