@@ -32,6 +32,31 @@ CPUS_HELP = ("number of CPU interfaces, 1..8 (default 1): GICH and GICV banked b
              "requesting CPU, CPU n's GICH also at core 0x1000 + 0x200*n (rtl/cluster.py)")
 
 
+
+def _v3_options(p, legacy_help):
+    """The GICv3 build's options (rtl/sysregs.py V3Config), one definition
+    for every command that takes --arch v3; `legacy_help` what --legacy means
+    for this command."""
+    from ..rtl.sysregs import V3Config
+    v3 = V3Config()
+    p.add_argument("--pri-bits", type=_int, metavar="N",
+                   help=f"(--arch v3) virtual priority bits, 5..8: ICH_VTR_EL2.PRIbits + 1 "
+                        f"(default {v3.pri_bits})")
+    p.add_argument("--pre-bits", type=_int, metavar="N",
+                   help=f"(--arch v3) virtual preemption bits, 5..min(7, --pri-bits): "
+                        f"ICH_VTR_EL2.PREbits + 1 (default {v3.pre_bits})")
+    p.add_argument("--id-bits", type=_int, choices=[16, 24], metavar="{16,24}",
+                   help=f"(--arch v3) virtual INTID bits: ICH_VTR_EL2.IDbits "
+                        f"(default {v3.id_bits})")
+    p.add_argument("--rp-unmasked", action="store_true",
+                   help="(--arch v3) compare a candidate's group priority with the whole "
+                        "running priority, as KVM's trap emulation does (default: both masked "
+                        "by the candidate group's binary point, as QEMU; "
+                        "docs/architecture-v3.md, v3 open point 1)")
+    p.add_argument("--legacy", action="store_true",
+                   help=f"(--arch v3) {legacy_help}; priority and preemption bits 5 "
+                        "(docs/architecture-v3.md v3 10)")
+
 def build_parser():
     p = argparse.ArgumentParser(
         prog="vgic",
@@ -57,30 +82,13 @@ def build_parser():
     r.add_argument("--arch", choices=["v2", "v3"], default="v2",
                    help="v2: GICv2's GICH/GICV registers (rtl/regs.py); v3: GICv3's system "
                         "registers ICH_*_EL2 and ICV_*_EL1 (rtl/sysregs.py), 64-bit values, "
-                        "one CPU for now; an engine without GICv3 says so (default v2). With "
+                        "every engine and CPU count (default v2). With "
                         f"v3's defaults and 4 LRs, ICH_VTR_EL2 = 0x{V3Config().vtr:08X}, as "
                         "QEMU's cortex-a57")
-    v3 = V3Config()
-    r.add_argument("--pri-bits", type=_int, metavar="N",
-                   help=f"(--arch v3) virtual priority bits, 5..8: ICH_VTR_EL2.PRIbits + 1 "
-                        f"(default {v3.pri_bits})")
-    r.add_argument("--pre-bits", type=_int, metavar="N",
-                   help=f"(--arch v3) virtual preemption bits, 5..min(7, --pri-bits): "
-                        f"ICH_VTR_EL2.PREbits + 1 (default {v3.pre_bits})")
-    r.add_argument("--id-bits", type=_int, choices=[16, 24], metavar="{16,24}",
-                   help=f"(--arch v3) virtual INTID bits: ICH_VTR_EL2.IDbits "
-                        f"(default {v3.id_bits})")
-    r.add_argument("--legacy", action="store_true",
-                   help="(--arch v3) legacy operation: a GICv2 guest on the GICv3 list "
-                        "registers; the trace's GICV_* accesses are the guest's GICv2 frame, "
-                        "ICH_*_EL2 the hypervisor's, ICC_SRE_EL1 the VM's choice (0 out of "
-                        "reset: the GICV frame is live). Pri/pre bits 5 (docs/architecture-v3.md "
-                        "v3 10); `vgic convert v2-to-v3legacy` makes such a trace of a GICv2 one")
-    r.add_argument("--rp-unmasked", action="store_true",
-                   help="(--arch v3) compare a candidate's group priority with the whole "
-                        "running priority, as KVM's trap emulation does (default: both masked "
-                        "by the candidate group's binary point, as QEMU; "
-                        "docs/architecture-v3.md, v3 open point 1)")
+    _v3_options(r, "legacy operation: a GICv2 guest on the GICv3 list registers; the trace's "
+                   "GICV_* accesses are the guest's GICv2 frame, ICH_*_EL2 the hypervisor's, "
+                   "ICC_SRE_EL1 the VM's choice (0 out of reset: the GICV frame is live); "
+                   "`vgic convert v2-to-v3legacy` makes such a trace of a GICv2 one")
     r.add_argument("--cpus", type=_num_cpus, default=1, metavar="N",
                    help=CPUS_HELP + "; a transaction's 'cpu' names its requester (default 0), "
                         "'gich_cpu' a GICH access through that CPU's view. Result lines then "
@@ -202,20 +210,8 @@ def build_parser():
                         "(ICH_*_EL2/ICV_*_EL1 on the memory-mapped layout of rtl/sysregs.py, "
                         "stimulus sim/stimulus_v3.py; with --cpus, ICH views at 0x1000 + "
                         "0x200 n) (default v2)")
-    f.add_argument("--pri-bits", type=_int, metavar="N",
-                   help="(--arch v3) virtual priority bits, 5..8 (default 5)")
-    f.add_argument("--pre-bits", type=_int, metavar="N",
-                   help="(--arch v3) virtual preemption bits, 5..min(7, --pri-bits) (default 5)")
-    f.add_argument("--id-bits", type=_int, choices=[16, 24], metavar="{16,24}",
-                   help="(--arch v3) virtual INTID bits (default 24)")
-    f.add_argument("--legacy", action="store_true",
-                   help="(--arch v3) a GICv2 guest on GICv3 (docs/architecture-v3.md v3 10): "
-                        "GICv2 hypervisor+guest streams with the hypervisor's accesses as KVM "
-                        "makes them on ICH_*_EL2 (pri/pre bits 5, one CPU)")
-    f.add_argument("--rp-unmasked", action="store_true",
-                   help="(--arch v3) preemption against the whole running priority, as KVM's "
-                        "trap emulation (default: masked by the candidate group's binary point, "
-                        "as QEMU; docs/architecture-v3.md, v3 open point 1)")
+    _v3_options(f, "a GICv2 guest on GICv3: GICv2 hypervisor+guest streams with the "
+                   "hypervisor's accesses as KVM makes them on ICH_*_EL2 (one CPU)")
     f.add_argument("--save", metavar="FILE",
                    help="on a divergence, write the transactions up to it as a replay trace")
     f.add_argument("--minimize", action="store_true",
@@ -242,21 +238,9 @@ def build_parser():
     v.add_argument("--arch", choices=["v2", "v3"], default="v2",
                    help="v2: GICv2 (GICH/GICV frames); v3: GICv3's ICH_*_EL2/ICV_*_EL1 on "
                         "the memory-mapped layout of rtl/sysregs.py behind --bus, or the "
-                        "system-register port (--bus sysreg); one CPU for now (default v2)")
-    v.add_argument("--pri-bits", type=_int, metavar="N",
-                   help=f"(--arch v3) virtual priority bits, 5..8 (default {v3.pri_bits})")
-    v.add_argument("--pre-bits", type=_int, metavar="N",
-                   help=f"(--arch v3) virtual preemption bits, 5..min(7, --pri-bits) "
-                        f"(default {v3.pre_bits})")
-    v.add_argument("--id-bits", type=_int, choices=[16, 24],
-                   metavar="{16,24}", help=f"(--arch v3) virtual INTID bits (default {v3.id_bits})")
-    v.add_argument("--rp-unmasked", action="store_true",
-                   help="(--arch v3) preemption against the unmasked running priority "
-                        "(v3 open point 1)")
-    v.add_argument("--legacy", action="store_true",
-                   help="(--arch v3) legacy operation too: a GICv2 guest's GICV frame on the "
-                        "GICv3 list registers, chosen by ICC_SRE_EL1 (docs/architecture-v3.md "
-                        "v3 10); behind a bus only")
+                        "system-register port (--bus sysreg) (default v2)")
+    _v3_options(v, "legacy operation too: a GICv2 guest's GICV frame on the GICv3 list "
+                   "registers, chosen by ICC_SRE_EL1; behind a bus only")
     v.add_argument("--name", metavar="MODULE", default="vgic",
                    help="top module name, a Verilog identifier; submodules are named "
                         "MODULE.<block> (default vgic)")
