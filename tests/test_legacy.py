@@ -209,3 +209,44 @@ def test_vgic_fuzz_legacy_runs_model_against_rtl(capsys):
                  "--profile", "kvm", "-q"]) == 0
     out = capsys.readouterr()
     assert "600 transactions, no divergence" in out.out + out.err and "--legacy" in out.out + out.err
+
+
+def test_open_point_27_1022_before_the_running_priority_test(core):
+    """v3 open point 27 (the GICv2 order): with AckCtl = 0 a Group 1
+    candidate that cannot preempt still reads 1022 through GICV_IAR, not 1023."""
+    guest_on(core)
+    core.write_sysreg("ICH_AP1R0_EL2", 1)                      # active at 0x00: nothing preempts
+    core.write_sysreg("ICH_LR0_EL2", lr(1, 80, 0x80, grp=1))
+    assert core.read("GICV", GICV["IAR"]) == 1022
+    core.write_sysreg("ICH_LR0_EL2", lr(1, 81, 0x80, grp=0))
+    assert core.read("GICV", GICV["IAR"]) == 1023              # Group 0: the RP test
+
+
+def test_open_point_28_abpr_is_its_own_storage_while_cbpr(core):
+    """v3 open point 28 (the GICv2 rule): GICV_ABPR keeps its own value and
+    takes writes while CBPR = 1 (ICV_BPR1_EL1 would read BPR0 + 1)."""
+    core.write("GICV", GICV["CTLR"], 1 << 4)                   # CBPR
+    core.write("GICV", 0x008, 4)                               # GICV_BPR
+    core.write("GICV", 0x01C, 6)                               # GICV_ABPR
+    assert core.read("GICV", 0x01C) == 6
+    assert (core.read_sysreg("ICH_VMCR_EL2") >> 18) & 7 == 6   # VBPR1
+
+
+def test_open_point_29_legacy_is_a_parameter_off_by_default():
+    """v3 open point 29: without legacy=True there is no GICV frame and no
+    ICC_SRE_EL1 (RAZ/WI), and legacy needs 5 priority and preemption bits."""
+    native = make_engine("model", 4, arch="v3")
+    with pytest.raises(ValueError):
+        native.read("GICV", 0x00C)
+    assert native.read_sysreg("ICC_SRE_EL1") == 0
+    with pytest.raises(ValueError, match="legacy .* needs pri_bits = pre_bits = 5"):
+        make_engine("model", 4, arch="v3", legacy=True, pri_bits=8)
+
+
+def test_l6_vintid_bits_above_12_are_not_the_guests(core):
+    """L6: the GICv2 frame carries vINTID[9:0] (and the source CPU); an LR
+    naming vINTID 8192 + 5 is read as 5 by GICV_IAR (a hypervisor error the
+    guest cannot see as such)."""
+    guest_on(core)
+    core.write_sysreg("ICH_LR0_EL2", lr(1, 8192 + 5, 0x80, grp=0))
+    assert core.read("GICV", GICV["IAR"]) == 5
