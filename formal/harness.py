@@ -21,8 +21,10 @@ gmask, gprio, RP, vid_out, R5 candidate; class Arch), not the RTL's expression.
 
 Group `cpus` (CLUSTER_GROUPS) has a harness of its own, ClusterHarness (at the
 end): a 2-CPU rtl/cluster.py Cluster, each CPU compared with a lone
-VirtualInterface fed only that CPU's requests. `harness(group, ...)` builds
-the harness of any group.
+VirtualInterface fed only that CPU's requests. The GICv3 groups (v3_*) are
+formal/harness_v3.py's Harness3, on the same bus machinery (`watch_bus`,
+`bus_timing`, `assert_no_deadlock` below). `harness(group, ...)` builds the
+harness of any group.
 """
 from amaranth.hdl import Elaboratable, Module, Signal, Const, Cat, Mux, Assert, Assume, Cover
 from amaranth.asserts import AnySeq
@@ -32,7 +34,8 @@ from vgic.rtl.regs import (LR_FIELDS, HCR_FIELDS, CTLR_FIELDS, VMCR_FIELDS, MISR
                            INVALID, PENDING, ACTIVE, PENDING_ACTIVE, SPURIOUS, SPURIOUS_GRP1)
 from vgic.rtl.regbus import ADDR_WIDTH, LATENCY, needs_settled
 
-__all__ = ["GROUPS", "CLUSTER_GROUPS", "Harness", "ClusterHarness", "harness"]
+__all__ = ["GROUPS", "CLUSTER_GROUPS", "Harness", "ClusterHarness", "harness", "watch_bus",
+           "bus_timing", "assert_no_deadlock"]
 
 # property group -> what it proves (the .sby file of the same name runs it)
 GROUPS = {
@@ -94,6 +97,12 @@ class Arch:
         return Arch(self.m, name, self.num_lrs, [reg(v, f"lr{n}") for n, v in enumerate(self.lr)],
                     reg(self.hcr, "hcr"), reg(self.ctlr, "ctlr"), reg(self.pmr, "pmr"),
                     reg(self.bpr, "bpr"), reg(self.abpr, "abpr"), reg(self.apr, "apr"))
+
+    def same_as(self, other):
+        """Every register of this state equals `other`'s."""
+        return (Cat(*(self.lr[n] == other.lr[n] for n in range(self.num_lrs))).all()
+                & (self.hcr == other.hcr) & (self.apr == other.apr) & (self.ctlr == other.ctlr)
+                & (self.pmr == other.pmr) & (self.bpr == other.bpr) & (self.abpr == other.abpr))
 
     def _signal(self, key, width, expr):
         """`expr` as a named signal, built once (the N*N terms of R5 reuse it)."""
@@ -281,6 +290,203 @@ def _any_word(addr, words):
     return Cat(*(addr == w for w in words)).any()
 
 
+def watch_bus(m, top, now, eoi_words, ack_words, needs_settled, frames, frame_size):
+    """The bus machinery of every single-interface harness (GICv2 `Harness`,
+    GICv3 `formal/harness_v3.py`): `top`'s register bus driven by free inputs,
+    the request history, the capture of the last request (`last`) and of the
+    state before it (`was = now.past(...)`), the window in which a property
+    compares `was` with `now`, `expect`, `read_is` and the frame test
+    (formal/README.md, "The harness"). What differs per architecture comes in
+    as arguments: `now` (an `Arch`-like object with `past`), the word
+    addresses of the EOIs (whose match lands match_latency edges later) and
+    of the acknowledges, `needs_settled(addr)` (rtl/regbus.py) and the
+    frames' byte bases and sizes. A register passed to read_is/was_read/
+    was_write needs `.word` and `.full_name`.
+
+    Returns (ctx, finish): ctx, the names a group method takes; finish(),
+    to call once every group's read_is is in (it builds the expected read
+    values)."""
+    timing = top.timing
+    M = timing.match_latency
+    # -- the bus: any request every cycle (regbus: never r_stb and w_stb together).
+    # Strobes are free even while the core does not take them (ready = 0,
+    # or settled = 0 for a read of regbus.SETTLED_READS): the core must
+    # ignore them, and the properties check that it does.
+    bus = top.bus
+    m.d.comb += [
+        bus.addr.eq(AnySeq(ADDR_WIDTH)), bus.r_stb.eq(AnySeq(1)), bus.w_stb.eq(AnySeq(1)),
+        bus.w_data.eq(AnySeq(32)), bus.w_strb.eq(AnySeq(4)),
+        Assume(~(bus.r_stb & bus.w_stb)),
+    ]
+    ready, settled = bus.ready, bus.settled
+    accepted, quiet = Signal(name="accepted"), Signal(name="quiet")
+    m.d.comb += [
+        # rtl/regbus.py: a request is taken with ready, a read of derived state
+        # also needs settled
+        accepted.eq(ready & (bus.w_stb | (bus.r_stb & (settled | ~needs_settled(bus.addr))))),
+        # everything accepted before this cycle has landed and the derived
+        # pipelines are valid (rtl/timing.py)
+        quiet.eq(settled & ready),
+    ]
+
+    # History: after[k] = a request was accepted k cycles ago, hist[k] = that
+    # request. after[LATENCY] is its response cycle (`responding`, `resp`).
+    depth = max(LATENCY, 2 + M)
+    after = [accepted]
+    hist = [{"addr": bus.addr, "r_stb": bus.r_stb, "w_stb": bus.w_stb,
+             "w_data": bus.w_data, "w_strb": bus.w_strb}]
+    for k in range(1, depth + 1):
+        stage = Signal(name=f"after_{k}")
+        nxt = {key: Signal(len(sig), name=f"hist_{k}_{key}") for key, sig in hist[-1].items()}
+        m.d.sync += [stage.eq(after[-1])] + [nxt[key].eq(hist[-1][key]) for key in nxt]
+        after.append(stage)
+        hist.append(nxt)
+    responding, resp = after[LATENCY], hist[LATENCY]
+
+    def writes(req, words):
+        """`req` is a full-word write of one of `words` (partial writes are
+        ignored by the core, regbus)."""
+        return req["w_stb"] & (req["w_strb"] == 0b1111) & _any_word(req["addr"], words)
+
+    # The last request (`last`) and the state before it (`was`) are captured
+    # one cycle after its acceptance: a request accepted in cycle t lands at
+    # the edge ending t+1 (rtl/timing.py), so the state in cycle t+1 is
+    # exactly the state after every earlier request and before this one.
+    # From cycle t+2 until the next capture (`window`; its last cycle is the
+    # next request's t'+1) a property about the request compares `was` with
+    # the state `now`. Once the request has landed (`landed`: from t+2,
+    # t+2+match_latency for an EOIR/AEOIR/DIR, or whenever the bus is
+    # `quiet`) each register must be final; before that either as it was or
+    # final (`expect`). A reset clears all.
+    cap = after[1]
+    was = now.past("was", enable=cap)
+    last = {}
+    for key, sig in hist[1].items():
+        last[key] = Signal(len(sig), name=f"last_{key}")
+        with m.If(cap):
+            m.d.sync += last[key].eq(sig)
+    window = Signal(name="window")
+    with m.If(cap):
+        m.d.sync += window.eq(1)
+    age = Signal(range(M + 1), name="age")               # cycle t+2+age
+    with m.If(cap):
+        m.d.sync += age.eq(0)
+    with m.Elif(age != M):
+        m.d.sync += age.eq(age + 1)
+    last_eoi = writes(last, eoi_words)
+    landed = Signal(name="landed")
+    m.d.comb += landed.eq(window & (quiet | ~last_eoi | (age == M)))
+
+    def expect(now_value, was_value, final):
+        """`now_value` is `final` once landed, `was_value` or `final` before."""
+        return Mux(landed, now_value == final, (now_value == was_value) | (now_value == final))
+
+    def was_read(reg):
+        return window & last["r_stb"] & (last["addr"] == reg.word)
+
+    def was_write(reg):
+        return window & writes(last, [reg.word])
+
+    def read_resp(reg):
+        """The response cycle of a read of `reg` (its value on bus.r_data)."""
+        return responding & resp["r_stb"] & (resp["addr"] == reg.word)
+
+    # Reads: the value a read of a register returns is a definition over the
+    # state in cycle t+1 (`now` then; `was` from t+2), computed then and
+    # checked on r_data in the response cycle t+3. For a read of derived
+    # state (regbus.SETTLED_READS) this is the new contract's point: it is
+    # taken only when settled, so it never answers from a stale pipeline.
+    rd_terms = []
+    rd_expected = [Signal(32, name=f"rd_expected_{k}") for k in (1, 2)]
+
+    def read_is(reg, value):
+        hit = [Signal(name=f"rd_{reg.full_name.lower()}_{k}") for k in (1, 2)]
+        m.d.sync += [hit[0].eq(cap & hist[1]["r_stb"] & (hist[1]["addr"] == reg.word)),
+                     hit[1].eq(hit[0])]
+        rd_terms.append((reg.word, value))
+        m.d.comb += Assert(~hit[1] | (bus.r_data == rd_expected[1]), src_loc_at=1)
+
+    def in_frame(frame):
+        first = frames[frame] >> 2
+        end = first + (frame_size[frame] >> 2)
+        return (last["addr"] >= first) & (last["addr"] < end)
+
+    settled_1 = Signal(name="settled_1")                 # settled in the cycle before
+    m.d.sync += settled_1.eq(settled)
+
+    def finish():
+        value = Const(0, 32)
+        for word, v in rd_terms:
+            value = Mux(hist[1]["addr"] == word, v, value)
+        m.d.sync += [rd_expected[0].eq(value), rd_expected[1].eq(rd_expected[0])]
+
+    ctx = dict(m=m, now=now, was=was, bus=bus, last=last, settled=settled, ready=ready,
+               quiet=quiet, settled_1=settled_1, window=window, landed=landed, age=age,
+               expect=expect, accepted=accepted, responding=responding, resp=resp,
+               after=after, hist=hist, writes=writes, M=M, timing=timing,
+               was_read=was_read, was_write=was_write, read_resp=read_resp,
+               read_is=read_is, in_frame=in_frame, eoi_words=eoi_words,
+               ack_words=ack_words, needs_settled=needs_settled)
+    return ctx, finish
+
+
+def assert_no_deadlock(m, ready, M):
+    """rtl/timing.py: ready is 0 for at most M (match_latency) cycles in a row."""
+    unready, unready_1 = Signal(range(M + 2), name="unready"), Signal(range(M + 2))
+    m.d.comb += unready.eq(Mux(ready, 0, Mux(unready_1 > M, unready_1, unready_1 + 1)))
+    m.d.sync += unready_1.eq(unready)
+    m.d.comb += Assert(unready <= M)
+
+
+def bus_timing(m, now, bus, ready, settled, accepted, responding, after, hist, writes, timing,
+               M, ack_words, eoi_words, needs_settled, **_):
+    """The bus's timing properties (group bus of either architecture): the
+    ack, the liveness of settled, no change but where a request lands, and
+    the reads of derived state that are not taken. `now.same_as(prev)`: the
+    whole architectural state equal."""
+    # regbus: ack exactly LATENCY cycles after each accepted request (a strobe
+    # with ready = 1, and settled = 1 for a read of derived state), never
+    # otherwise: a strobe that is not taken is ignored
+    has_1 = Signal()
+    m.d.sync += has_1.eq(1)
+    with m.If(has_1):
+        m.d.comb += Assert(bus.ack == responding)
+
+    # Liveness of settled (rtl/timing.py): settled is 1 at the latest
+    # settle + match_latency + 1 cycles after the last accepted write or
+    # IAR/AIAR read (settle_masks + 1 after a write of the masks' sources,
+    # if longer; after reset sooner), and stays 1 until the next.
+    bound = settle_bound(timing)
+    since = Signal(range(bound + 1), name="unsettled_since")
+    restart = accepted & (bus.w_stb | (bus.r_stb & _any_word(bus.addr, ack_words)))
+    with m.If(restart):
+        m.d.sync += since.eq(1)
+    with m.Elif(since != bound):
+        m.d.sync += since.eq(since + 1)
+    m.d.comb += Assert((since < bound) | settled)
+
+    # Nothing changes but at the edge where an accepted request lands
+    # (rtl/timing.py: the edge ending t+1; for an EOIR/AEOIR/DIR up to the
+    # one ending t+1+match_latency, where its match result lands): strobes
+    # that are not taken, and idle cycles, change no register.
+    prev = now.past("prev", enable=Const(1))
+    same = now.same_as(prev)
+    lands = after[2] | Cat(*(after[k] & writes(hist[k], eoi_words)
+                             for k in range(3, 3 + M))).any()
+    with m.If(has_1 & ~lands):
+        m.d.comb += Assert(same)
+    # The new contract: a read of derived state (regbus.SETTLED_READS) while
+    # settled = 0 (ready = 1) is not taken: no ack, and no change (at the
+    # edge ending t+1, where it would have landed).
+    ignored = [Signal(name=f"ignored_read_{k}") for k in range(1, LATENCY + 1)]
+    m.d.sync += [ignored[0].eq(bus.r_stb & ready & ~settled & needs_settled(bus.addr))]
+    m.d.sync += [ignored[k].eq(ignored[k - 1]) for k in range(1, LATENCY)]
+    with m.If(ignored[1]):
+        m.d.comb += Assert(same)
+    with m.If(ignored[LATENCY - 1]):
+        m.d.comb += Assert(~bus.ack)
+
+
 class Harness(Elaboratable):
     """`group` (a key of GROUPS) around `top` (default: the real
     VirtualInterface(num_lrs); the mutation check passes a broken one).
@@ -306,137 +512,20 @@ class Harness(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         top, N = self.top, self.num_lrs
-        timing = top.timing
-        M = timing.match_latency
         m.submodules.dut = top
         lrb, vcpu, hyp, maint = top.lr_bank, top.vcpu, top.hyp, top.maintenance
-
-        # -- the bus: any request every cycle (regbus: never r_stb and w_stb together).
-        # Strobes are free even while the core does not take them (ready = 0,
-        # or settled = 0 for a read of regbus.SETTLED_READS): the core must
-        # ignore them, and the properties check that it does.
-        bus = top.bus
-        m.d.comb += [
-            bus.addr.eq(AnySeq(ADDR_WIDTH)), bus.r_stb.eq(AnySeq(1)), bus.w_stb.eq(AnySeq(1)),
-            bus.w_data.eq(AnySeq(32)), bus.w_strb.eq(AnySeq(4)),
-            Assume(~(bus.r_stb & bus.w_stb)),
-        ]
-        ready, settled = bus.ready, bus.settled
-        accepted, quiet = Signal(name="accepted"), Signal(name="quiet")
-        m.d.comb += [
-            # rtl/regbus.py: a request is taken with ready, a read of derived state
-            # also needs settled
-            accepted.eq(ready & (bus.w_stb | (bus.r_stb & (settled | ~needs_settled(bus.addr))))),
-            # everything accepted before this cycle has landed and the derived
-            # pipelines are valid (rtl/timing.py)
-            quiet.eq(settled & ready),
-        ]
-
         gicv = vcpu.gicv
         now = Arch(m, "now", N, [lrb.status.lr[n].as_value() for n in range(N)],
                    hcr=hyp.gich.hcr.as_value(), ctlr=gicv.ctlr.as_value(),
                    pmr=Cat(Const(0, 3), gicv.vmprimask), bpr=gicv.bpr, abpr=gicv.abpr,
                    apr=gicv.apr)
-
-        # History: after[k] = a request was accepted k cycles ago, hist[k] = that
-        # request. after[LATENCY] is its response cycle (`responding`, `resp`).
-        depth = max(LATENCY, 2 + M)
-        after = [accepted]
-        hist = [{"addr": bus.addr, "r_stb": bus.r_stb, "w_stb": bus.w_stb,
-                 "w_data": bus.w_data, "w_strb": bus.w_strb}]
-        for k in range(1, depth + 1):
-            stage = Signal(name=f"after_{k}")
-            nxt = {key: Signal(len(sig), name=f"hist_{k}_{key}") for key, sig in hist[-1].items()}
-            m.d.sync += [stage.eq(after[-1])] + [nxt[key].eq(hist[-1][key]) for key in nxt]
-            after.append(stage)
-            hist.append(nxt)
-        responding, resp = after[LATENCY], hist[LATENCY]
-
-        def writes(req, words):
-            """`req` is a full-word write of one of `words` (partial writes are
-            ignored by the core, regbus)."""
-            return req["w_stb"] & (req["w_strb"] == 0b1111) & _any_word(req["addr"], words)
-
-        # The last request (`last`) and the state before it (`was`) are captured
-        # one cycle after its acceptance: a request accepted in cycle t lands at
-        # the edge ending t+1 (rtl/timing.py), so the state in cycle t+1 is
-        # exactly the state after every earlier request and before this one.
-        # From cycle t+2 until the next capture (`window`; its last cycle is the
-        # next request's t'+1) a property about the request compares `was` with
-        # the state `now`. Once the request has landed (`landed`: from t+2,
-        # t+2+match_latency for an EOIR/AEOIR/DIR, or whenever the bus is
-        # `quiet`) each register must be final; before that either as it was or
-        # final (`expect`). A reset clears all.
-        cap = after[1]
-        was = now.past("was", enable=cap)
-        last = {}
-        for key, sig in hist[1].items():
-            last[key] = Signal(len(sig), name=f"last_{key}")
-            with m.If(cap):
-                m.d.sync += last[key].eq(sig)
-        window = Signal(name="window")
-        with m.If(cap):
-            m.d.sync += window.eq(1)
-        age = Signal(range(M + 1), name="age")               # cycle t+2+age
-        with m.If(cap):
-            m.d.sync += age.eq(0)
-        with m.Elif(age != M):
-            m.d.sync += age.eq(age + 1)
-        last_eoi = writes(last, EOI_WORDS)
-        landed = Signal(name="landed")
-        m.d.comb += landed.eq(window & (quiet | ~last_eoi | (age == M)))
-
-        def expect(now_value, was_value, final):
-            """`now_value` is `final` once landed, `was_value` or `final` before."""
-            return Mux(landed, now_value == final, (now_value == was_value) | (now_value == final))
-
-        def was_read(reg):
-            return window & last["r_stb"] & (last["addr"] == reg.word)
-
-        def was_write(reg):
-            return window & writes(last, [reg.word])
-
-        def read_resp(reg):
-            """The response cycle of a read of `reg` (its value on bus.r_data)."""
-            return responding & resp["r_stb"] & (resp["addr"] == reg.word)
-
-        # Reads: the value a read of a register returns is a definition over the
-        # state in cycle t+1 (`now` then; `was` from t+2), computed then and
-        # checked on r_data in the response cycle t+3. For a read of derived
-        # state (regbus.SETTLED_READS) this is the new contract's point: it is
-        # taken only when settled, so it never answers from a stale pipeline.
-        rd_terms = []
-        rd_expected = [Signal(32, name=f"rd_expected_{k}") for k in (1, 2)]
-
-        def read_is(reg, value):
-            hit = [Signal(name=f"rd_{reg.full_name.lower()}_{k}") for k in (1, 2)]
-            m.d.sync += [hit[0].eq(cap & hist[1]["r_stb"] & (hist[1]["addr"] == reg.word)),
-                         hit[1].eq(hit[0])]
-            rd_terms.append((reg.word, value))
-            m.d.comb += Assert(~hit[1] | (bus.r_data == rd_expected[1]), src_loc_at=1)
-
-        def in_frame(frame):
-            first = regs.FRAME_BASE[frame] >> 2
-            end = first + (regs.FRAME_SIZE[frame] >> 2)
-            return (last["addr"] >= first) & (last["addr"] < end)
-
-        settled_1 = Signal(name="settled_1")                 # settled in the cycle before
-        m.d.sync += settled_1.eq(settled)
-
-        ctx = dict(m=m, now=now, was=was, bus=bus, last=last, settled=settled, ready=ready,
-                   quiet=quiet, settled_1=settled_1, window=window, landed=landed, age=age,
-                   expect=expect, accepted=accepted, responding=responding, resp=resp,
-                   after=after, hist=hist, writes=writes, N=N, M=M, timing=timing,
-                   top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint,
-                   was_read=was_read, was_write=was_write, read_resp=read_resp,
-                   read_is=read_is, in_frame=in_frame)
+        ctx, finish = watch_bus(m, top, now, eoi_words=EOI_WORDS, ack_words=ACK_WORDS,
+                                needs_settled=needs_settled, frames=regs.FRAME_BASE,
+                                frame_size=regs.FRAME_SIZE)
+        ctx.update(N=N, top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint)
         self._invariants(**ctx)
         getattr(self, f"_{self.group}")(**ctx)
-
-        value = Const(0, 32)
-        for word, v in rd_terms:
-            value = Mux(hist[1]["addr"] == word, v, value)
-        m.d.sync += [rd_expected[0].eq(value), rd_expected[1].eq(rd_expected[0])]
+        finish()
         return m
 
     # In every group: the stored-value rules the other properties rely on (they
@@ -452,10 +541,7 @@ class Harness(Elaboratable):
 
         # No deadlock (rtl/timing.py): ready is 0 for at most match_latency
         # cycles in a row (after an EOIR/AEOIR/DIR; one cycle after reset) ...
-        unready, unready_1 = Signal(range(M + 2), name="unready"), Signal(range(M + 2))
-        m.d.comb += unready.eq(Mux(ready, 0, Mux(unready_1 > M, unready_1, unready_1 + 1)))
-        m.d.sync += unready_1.eq(unready)
-        m.d.comb += Assert(unready <= M)
+        assert_no_deadlock(m, ready, M)
 
         # Strengthening only (rtl/vcpu.py): APR's prefix ORs land with APR,
         # so they match it in every cycle; the R3 masks are valid once
@@ -703,49 +789,9 @@ class Harness(Elaboratable):
     # -- 6. the bus ------------------------------------------------------------------
     def _bus(self, m, now, was, bus, ready, settled, accepted, responding, resp, window, expect,
              last, N, M, timing, after, hist, writes, read_is, was_write, **_):
-        # regbus: ack exactly LATENCY cycles after each accepted request (a strobe
-        # with ready = 1, and settled = 1 for a read of derived state), never
-        # otherwise: a strobe that is not taken is ignored
-        has_1 = Signal()
-        m.d.sync += has_1.eq(1)
-        with m.If(has_1):
-            m.d.comb += Assert(bus.ack == responding)
-
-        # Liveness of settled (rtl/timing.py): settled is 1 at the latest
-        # settle + match_latency + 1 cycles after the last accepted write or
-        # IAR/AIAR read (settle_masks + 1 after a write of the masks' sources,
-        # if longer; after reset sooner), and stays 1 until the next.
-        bound = settle_bound(timing)
-        since = Signal(range(bound + 1), name="unsettled_since")
-        restart = accepted & (bus.w_stb | (bus.r_stb & _any_word(bus.addr, ACK_WORDS)))
-        with m.If(restart):
-            m.d.sync += since.eq(1)
-        with m.Elif(since != bound):
-            m.d.sync += since.eq(since + 1)
-        m.d.comb += Assert((since < bound) | settled)
-
-        # Nothing changes but at the edge where an accepted request lands
-        # (rtl/timing.py: the edge ending t+1; for an EOIR/AEOIR/DIR up to the
-        # one ending t+1+match_latency, where its match result lands): strobes
-        # that are not taken, and idle cycles, change no register.
-        prev = now.past("prev", enable=Const(1))
-        same = (Cat(*(now.lr[n] == prev.lr[n] for n in range(N))).all()
-                & (now.hcr == prev.hcr) & (now.apr == prev.apr) & (now.ctlr == prev.ctlr)
-                & (now.pmr == prev.pmr) & (now.bpr == prev.bpr) & (now.abpr == prev.abpr))
-        lands = after[2] | Cat(*(after[k] & writes(hist[k], EOI_WORDS)
-                                 for k in range(3, 3 + M))).any()
-        with m.If(has_1 & ~lands):
-            m.d.comb += Assert(same)
-        # The new contract: a read of derived state (regbus.SETTLED_READS) while
-        # settled = 0 (ready = 1) is not taken: no ack, and no change (at the
-        # edge ending t+1, where it would have landed).
-        ignored = [Signal(name=f"ignored_read_{k}") for k in range(1, LATENCY + 1)]
-        m.d.sync += [ignored[0].eq(bus.r_stb & ready & ~settled & needs_settled(bus.addr))]
-        m.d.sync += [ignored[k].eq(ignored[k - 1]) for k in range(1, LATENCY)]
-        with m.If(ignored[1]):
-            m.d.comb += Assert(same)
-        with m.If(ignored[LATENCY - 1]):
-            m.d.comb += Assert(~bus.ack)
+        bus_timing(m=m, now=now, bus=bus, ready=ready, settled=settled, accepted=accepted,
+                   responding=responding, after=after, hist=hist, writes=writes, timing=timing,
+                   M=M, ack_words=ACK_WORDS, eoi_words=EOI_WORDS, needs_settled=needs_settled)
 
         # Reads return the state the other groups read (so their properties
         # are about the architectural registers). arch 2.3: VMCR is another name
@@ -836,8 +882,15 @@ class Harness(Elaboratable):
 
 
 # -- 8. several CPUs (rtl/cluster.py) -------------------------------------------------------
-def harness(group, num_lrs, top=None, strengthen=True):
-    """The harness of `group`: ClusterHarness for CLUSTER_GROUPS, else Harness."""
+def harness(group, num_lrs, top=None, strengthen=True, **variant):
+    """The harness of `group`: ClusterHarness for CLUSTER_GROUPS, Harness3
+    (formal/harness_v3.py) for the GICv3 groups (V3_GROUPS, named v3_*;
+    `variant`: V3Config parameters, `workarounds`), else Harness."""
+    if group.startswith("v3_"):
+        from formal.harness_v3 import Harness3
+        return Harness3(group, num_lrs, top=top, strengthen=strengthen, **variant)
+    if variant:
+        raise ValueError(f"group {group!r} (GICv2) takes no variant, got {', '.join(variant)}")
     cls = ClusterHarness if group in CLUSTER_GROUPS else Harness
     return cls(group, num_lrs, top=top, strengthen=strengthen)
 

@@ -11,23 +11,27 @@ the added statement replaces the top's own. For the groups of a Cluster
 connections of rtl/cluster.py re-driven the same way (ClusterMutant).
 Nothing here is part of the design.
 """
+from dataclasses import replace
+
 from amaranth.hdl import Cat, Const, Mux, Signal
 
-from vgic.rtl import regs
+from vgic.rtl import regs, sysregs
 from vgic.rtl.cluster import Cluster
 from vgic.rtl.regbus import ADDR_WIDTH, predecode
 from vgic.rtl.top import VirtualInterface
 
-__all__ = ["MUTANTS", "Mutant", "ClusterMutant", "describe", "mutant"]
+__all__ = ["MUTANTS", "V3_MUTANTS", "Mutant", "ClusterMutant", "describe", "mutant"]
 
 
 class Mutant(VirtualInterface):
     """VirtualInterface with `patch(top, module)` applied to the top's module
-    (and `patch.prepare(top)`, if it has one, before the top elaborates)."""
+    (and `patch.prepare(top)`, if it has one, before the top elaborates).
+    `params`: VirtualInterface's (arch="v3" and the V3Config parameters for
+    the GICv3 groups)."""
 
-    def __init__(self, num_lrs, patch):
+    def __init__(self, num_lrs, patch, **params):
         self.patch = patch
-        super().__init__(num_lrs=num_lrs)
+        super().__init__(num_lrs=num_lrs, **params)
         if hasattr(patch, "prepare"):
             patch.prepare(self)
 
@@ -174,6 +178,138 @@ MUTANTS = {
 }
 
 
+# -- GICv3 (formal/harness_v3.py, groups v3_*) ------------------------------------------
+# A mutant is the real VirtualInterface(arch="v3") with one connection of
+# rtl/top.py re-driven, as above, or, where what it breaks lives inside a block
+# (rtl/vcpu.py, rtl/lr_bank.py), a statement added last to that block's own
+# module (`_in_block`: it replaces the block's assignment in the cycles where
+# it applies), or a block built with another parameter.
+
+def _in_block(name, block_patch):
+    """A mutant patch applying `block_patch(block, module)` to block `name`
+    of the top (lr_bank, vcpu, hyp, maintenance) after the block elaborates."""
+    def patch(top, m):
+        pass
+
+    def prepare(top):
+        block = getattr(top, name)
+        elaborate = block.elaborate
+
+        def patched(platform):
+            module = elaborate(platform)
+            block_patch(block, module)
+            return module
+        block.elaborate = patched
+    patch.prepare = prepare
+    patch.__doc__ = block_patch.__doc__
+    return patch
+
+
+def _v3_word(name):
+    return sysregs.lookup(name).addr >> 2
+
+
+def v3_elrsr_ignores_eoi(top, m):
+    """ICH_ELRSR_EL2 reads State == 00, forgetting `HW == 1 || EOI == 0` (v3 2.6)."""
+    elrsr_ignores_eoi(top, m)
+
+
+def v3_vgrp0_tests_veng1(top, m):
+    """ICH_MISR_EL2's Group 0 bits VGrp0E/VGrp0D test VENG1 instead of VENG0
+    (QEMU tests VENG1 for VGrp0D: v3 2.4, v3 open point 19, v3 quirk 5)."""
+    maint, vcpu = m.submodules["maintenance"], m.submodules["vcpu"]
+    m.d.comb += maint.gicv.ctlr.EnableGrp0.eq(vcpu.gicv.ctlr.EnableGrp1)
+
+
+def v3_iar1_acks_group0(top, m):
+    """The vCPU takes every candidate for a Group 1 one: ICV_IAR1_EL1
+    acknowledges a Group 0 interrupt (into AP1), IAR0 none, vFIQ never
+    rises (V5, V6: IAR<g> takes only group g)."""
+    m.d.comb += m.submodules["vcpu"].select.best.grp1.eq(1)
+
+
+def v3_rp_unmasked(top, m):
+    """The LR bank tests preemption against the whole running priority
+    (rp_masked=False, KVM's emulation) in a top built with rp_masked=True
+    (V5, v3 open point 1, V19 example 2)."""
+
+
+def _lr_bank_unmasked(top):
+    top.lr_bank.v3 = replace(top.lr_bank.v3, rp_masked=False)
+
+
+v3_rp_unmasked.prepare = _lr_bank_unmasked
+
+
+def _drop_ap1_first(vcpu, m):
+    """On a tie (the most urgent active priority set in both banks) the
+    priority drop clears AP1's bit first (KVM's choice; here AP0 first: V8,
+    v3 open point 2)."""
+    v3, gicv, upto = vcpu.v3, vcpu.gicv, vcpu.select.apr_upto
+    eoir = vcpu._we3("ICV_EOIR0_EL1") | vcpu._we3("ICV_EOIR1_EL1")
+    vid = vcpu.w_data[:v3.id_bits]
+    drop = Signal(name="mutant_drop")                # the cycle after the decode, as the vCPU's
+    m.d.sync += drop.eq(eoir & ~((vid >= 1020) & (vid <= 1023)) & upto[-1])
+    lowest = Cat(upto[0], *(upto[i] & ~upto[i - 1] for i in range(1, len(upto))))
+    in1 = (lowest & gicv.apr).any()
+    with m.If(drop):
+        m.d.sync += [gicv.apr.eq(Mux(in1, gicv.apr & ~lowest, gicv.apr)),
+                     gicv.ap0.eq(Mux(in1, gicv.ap0, gicv.ap0 & ~lowest))]
+
+
+v3_drop_ap1_first = _in_block("vcpu", _drop_ap1_first)
+
+
+def v3_eoir_ignores_check(top, m):
+    """EOIR0/EOIR1 without V8's check: the vCPU is told that the matched LR
+    always has the EOIR's group and the dropped priority, so an EOIR1
+    deactivates a Group 0 LR, or an LR of another priority (V8, v3 open
+    point 5: the drop stands and the LR stays active)."""
+    m.d.comb += m.submodules["vcpu"].select.match.fits.eq(1)
+
+
+def v3_icv_aliases_ich(top, m):
+    """The ICH decode ignores the frame: a guest write at ICV offset X also
+    writes ICH offset X (0x20C0 -> ICH_HCR_EL2, ICV_IAR1_EL1 at 0x2100 ->
+    ICH_LR0_EL2), v3 1.4, v3 2.8."""
+    bus, hyp = top.bus, m.submodules["hyp"]
+    addr, w_ok = Signal(ADDR_WIDTH, name="mutant_addr"), Signal(name="mutant_w_ok")
+    m.d.sync += [addr.eq(bus.addr & 0x3FF),      # as the top's entry registers them
+                 w_ok.eq(bus.w_stb & bus.ready & (bus.w_strb == 0b1111))]
+    m.d.comb += [hyp.addr.eq(addr), hyp.dec.eq(predecode(addr)), hyp.w_stb.eq(w_ok)]
+
+
+def _bpr1_ignores_cbpr(vcpu, m):
+    """ICV_BPR1_EL1 writes land also while VCBPR = 1 (they must be ignored
+    then: v3 3.7, V17)."""
+    v3, w = vcpu.v3, vcpu.w_data
+    with m.If(vcpu._we3("ICV_BPR1_EL1")):
+        m.d.sync += vcpu.gicv.abpr.eq(Mux(w[:3] < v3.minbpr1, v3.minbpr1, w[:3]))
+
+
+v3_bpr1_ignores_cbpr = _in_block("vcpu", _bpr1_ignores_cbpr)
+
+
+def v3_iar0_never_acks(top, m):
+    """ICV_IAR0_EL1 reads never acknowledge (V6): a Group 0 acknowledge is
+    unreachable."""
+    m.d.comb += m.submodules["vcpu"].iar_stb.eq(0)
+
+
+V3_MUTANTS = {                                  # (BMC depth: the failing step + 4 or 5)
+    "v3_elrsr_ignores_eoi":   ("v3_elrsr_eisr", v3_elrsr_ignores_eoi, 10),   # fails at step 5
+    "v3_vgrp0_tests_veng1":   ("v3_misr", v3_vgrp0_tests_veng1, 10),         # 6
+    "v3_iar1_acks_group0":    ("v3_iar", v3_iar1_acks_group0, 12),           # 8
+    "v3_rp_unmasked":         ("v3_iar", v3_rp_unmasked, 14),                # 10
+    "v3_drop_ap1_first":      ("v3_apr", v3_drop_ap1_first, 12),             # 8
+    "v3_eoir_ignores_check":  ("v3_eoi", v3_eoir_ignores_check, 12),         # 7
+    "v3_icv_aliases_ich":     ("v3_isolation", v3_icv_aliases_ich, 8),       # 3
+    "v3_bpr1_ignores_cbpr":   ("v3_bus", v3_bpr1_ignores_cbpr, 8),           # 4
+    "v3_iar0_never_acks":     ("v3_cover", v3_iar0_never_acks, None),  # cover: the group's depth
+}
+MUTANTS.update(V3_MUTANTS)
+
+
 def describe(name):
     """(group, description) of a named mutant."""
     if name not in MUTANTS:
@@ -182,10 +318,13 @@ def describe(name):
     return group, " ".join(patch.__doc__.split())
 
 
-def mutant(name, num_lrs):
-    """The broken top of a named mutant."""
+def mutant(name, num_lrs, **params):
+    """The broken top of a named mutant (`params`: V3Config parameters of a
+    GICv3 group's variant)."""
     group, _ = describe(name)
     from formal.harness import CLUSTER_GROUPS, CLUSTER_CPUS
     if group in CLUSTER_GROUPS:
         return ClusterMutant(CLUSTER_CPUS, num_lrs, MUTANTS[name][1])
+    if group.startswith("v3_"):
+        return Mutant(num_lrs, MUTANTS[name][1], arch="v3", **params)
     return Mutant(num_lrs, MUTANTS[name][1])

@@ -4,9 +4,12 @@
 
 Each property group is one .sby file in formal/ (mode, depth, engine); its
 tasks are named lrs<N>, the number of list registers the harness is built
-with, and a task tagged `fast` belongs to the quick subset that `make test`
-runs. For every selected (group, task) this script writes the harness of
-formal/harness.py as RTLIL into build/formal/<group>-<task>/design.il, copies
+with (GICv3 groups v3_*: optionally lrs<N>_<variant>, formal/harness_v3.py
+VARIANTS, e.g. lrs1_pri8), a task tagged `fast` belongs to the quick subset
+that `make test` runs, and one tagged `rtlbug` is expected to FAIL until a
+suspected RTL bug is fixed (formal/README.md). For every selected (group,
+task) this script writes the harness of formal/harness.py (or
+formal/harness_v3.py) as RTLIL into build/formal/<group>-<task>/design.il, copies
 the .sby beside it, runs `yowasp-sby` there and prints mode, depth, result and
 run time. A failing assertion is printed with its source line (the property
 text) and the counterexample waveform.
@@ -51,6 +54,8 @@ class Job:
     depth: int
     fast: bool          # part of the quick subset (make test)
     title: str          # first comment line of the .sby
+    variants: tuple = ()    # task-name suffixes: lrs<N>_<variant> (formal/harness_v3.py VARIANTS)
+    rtlbug: bool = False    # tag rtlbug: expected to FAIL until a suspected RTL bug is fixed
 
     @property
     def name(self):
@@ -111,9 +116,17 @@ def load_jobs(path):
     jobs = []
     for lineno, line in tasks:
         task, *tags = line.split()
-        m = re.fullmatch(r"lrs(\d+)", task)
+        m = re.fullmatch(r"lrs(\d+)((?:_[a-z0-9]+)*)", task)
         if not m or not 1 <= int(m.group(1)) <= 64:
-            raise FormalError(f"{path}:{lineno}: task {task!r} must be lrs<N>, N = 1..64 LRs")
+            raise FormalError(f"{path}:{lineno}: task {task!r} must be lrs<N>[_<variant>...], "
+                              f"N = 1..64 LRs")
+        variants = tuple(v for v in m.group(2).split("_") if v)
+        if variants:
+            from formal.harness_v3 import VARIANTS
+            bad = [v for v in variants if v not in VARIANTS or not path.stem.startswith("v3_")]
+            if bad:
+                raise FormalError(f"{path}:{lineno}: task {task!r}: unknown variant "
+                                  f"{', '.join(bad)} (GICv3 groups: {', '.join(VARIANTS)})")
         opts = {}
         for optline, opt in _for_task(sections.get("options", []), task):
             key, _, value = opt.partition(" ")
@@ -125,7 +138,8 @@ def load_jobs(path):
             depth = int(opts.get("depth", SBY_DEFAULT_DEPTH))
         except ValueError:
             raise FormalError(f"{path}: task {task}: depth {opts['depth']!r} is not an integer")
-        jobs.append(Job(path.stem, task, int(m.group(1)), mode, depth, "fast" in tags, title))
+        jobs.append(Job(path.stem, task, int(m.group(1)), mode, depth, "fast" in tags, title,
+                        variants, "rtlbug" in tags))
     return jobs
 
 
@@ -195,7 +209,8 @@ def write_design(job, jobdir, top=None, strengthen=True):
     from amaranth.back import rtlil
     from formal.harness import harness as make_harness
     _snapshot_sources()
-    harness = make_harness(job.group, job.num_lrs, top=top, strengthen=strengthen)
+    harness = make_harness(job.group, job.num_lrs, top=top, strengthen=strengthen,
+                           **variant_args(job))
     jobdir.mkdir(parents=True, exist_ok=True)
     # platform "formal": the blocks add their own invariants (`if platform ==
     # "formal":` in rtl/*.py, as amaranth.lib.fifo does)
@@ -206,6 +221,17 @@ def write_design(job, jobdir, top=None, strengthen=True):
                 f"settled, + 1): the induction step may fail (UNKNOWN); "
                 f"raise it in formal/{job.group}.sby"]
     return []
+
+
+def variant_args(job):
+    """The harness arguments of a task's variants (formal/harness_v3.py VARIANTS)."""
+    if not job.variants:
+        return {}
+    from formal.harness_v3 import VARIANTS
+    args = {}
+    for v in job.variants:
+        args.update(VARIANTS[v])
+    return args
 
 
 def induction_depth(timing):
@@ -225,7 +251,8 @@ _SOURCES = {}      # file -> its lines as they were when the harness was elabora
 
 def _snapshot_sources():
     import formal.harness
-    for mod in (formal.harness,):
+    import formal.harness_v3
+    for mod in (formal.harness, formal.harness_v3):
         if mod.__file__ not in _SOURCES:
             _SOURCES[mod.__file__] = Path(mod.__file__).read_text().splitlines()
 
@@ -353,14 +380,17 @@ def mutant_job(job, name):
         raise FormalError(f"mutant {name} belongs to group {group}, not {job.group}")
     mode = "cover" if job.mode == "cover" else "bmc"
     job = replace(job, mode=mode, depth=job.depth if mode == "cover" else MUTANTS[name][2])
-    top = mutant(name, job.num_lrs)
+    params = {k: v for k, v in variant_args(job).items() if k != "workarounds"}
+    top = mutant(name, job.num_lrs, **params)
     return job, top, f"mutant-{name}-", {"mode": job.mode, "depth": job.depth}
 
 
 # -- command line -----------------------------------------------------------------
 def expected_status(job, mutant=None):
-    """A mutant must make its group fail (a cover group: some cover unreached)."""
-    return "FAIL" if mutant else "PASS"
+    """A mutant must make its group fail (a cover group: some cover unreached);
+    so must, until the RTL is fixed, a task tagged rtlbug (formal/README.md,
+    "Suspected RTL bugs")."""
+    return "FAIL" if mutant or job.rtlbug else "PASS"
 
 
 def format_row(cols, widths):
@@ -368,7 +398,7 @@ def format_row(cols, widths):
 
 
 HEADER = ("group:task", "LRs", "mode", "depth", "result", "time")
-WIDTHS = (24, 4, 6, 6, 8, 8)
+WIDTHS = (30, 4, 6, 6, 8, 8)
 
 
 def main(argv=None):
@@ -415,10 +445,11 @@ def main(argv=None):
         jobs = select(all_jobs(), args.select, args.fast)
         if args.list:
             print(format_row(("group:task", "LRs", "mode", "depth", "fast", "title"),
-                             (24, 4, 6, 6, 5, 0)))
+                             (30, 4, 6, 6, 5, 0)))
             for j in jobs:
-                print(format_row((j.name, j.num_lrs, j.mode, j.depth, "yes" if j.fast else "",
-                                  j.title), (24, 4, 6, 6, 5, 0)))
+                print(format_row((j.name, j.num_lrs, j.mode, j.depth,
+                                  "yes" if j.fast else ("bug" if j.rtlbug else ""),
+                                  j.title), (30, 4, 6, 6, 5, 0)))
             return 0
         workroot = Path(args.build).resolve()
         toolchain(workroot / "bin")

@@ -27,10 +27,14 @@ read in regbus.SETTLED_READS).
                       every request accepted before t.
 
 ready: 0 in cycles t+1 .. t+M after an EOIR/AEOIR/DIR (the match runs over
-the LRs), and (GICv3) in cycle t+1 after a write of an ICH_AP<g>R<n>_EL2 /
-ICV_AP<g>R<n>_EL1 register (the prefix ORs of both banks, apr_upto, land one
-edge after it: rtl/vcpu.py), 1 otherwise: every other request can follow in
-the next cycle. ready is 0 in the first cycle after reset.
+the LRs), and (GICv3) in cycles t+1 and t+2 after a write of what the
+masks or the active priorities come from (ICV_CTLR/BPR0/BPR1_EL1,
+ICH_VMCR_EL2, the AP registers; legacy builds also ICC_SRE_EL1 and the GICv2
+frame's CTLR/BPR/ABPR/APR0): the LRs' group priorities, which an EOIR's
+group/priority check (V8) reads at its decode, and apr_upto, the prefix ORs
+of both AP banks, land up to two edges after it (rtl/vcpu.py,
+rtl/lr_bank.py); 1 otherwise: every other request can follow in the next
+cycle. ready is 0 in the first cycle after reset.
 
 settled: the derived state is computed by pipelines that run every cycle
 from the registers:

@@ -124,12 +124,15 @@ class VirtualInterface(wiring.Component):
         ]
 
         # -- ready: low for match_latency cycles after an EOIR/AEOIR/DIR (GICv3:
-        #    and for the cycle after an AP register write); known from the bus
-        #    in its cycle, then from the decode
+        #    and for the two cycles after a write of a mask source, words.stall);
+        #    known from the bus in its cycle, then from the decode
         eoi_taken = take_w & words.hit(bus_dec, "eoi", vcpu)
         not_busy = ~eoi_taken & ~(vcpu.eoi_stb if timing.match_latency > 1 else 0)
-        if words.ap:
-            not_busy = not_busy & ~(take_w & Cat(names(bus_dec, w) for w in words.ap).any())
+        if words.stall:
+            stall_taken, stall_prev = Signal(), Signal()
+            m.d.comb += stall_taken.eq(take_w & Cat(names(bus_dec, w) for w in words.stall).any())
+            m.d.sync += stall_prev.eq(stall_taken)
+            not_busy = not_busy & ~stall_taken & ~stall_prev
         m.d.sync += ready.eq(not_busy)
         if timing.match_latency > 2:
             raise NotImplementedError("ready covers a match of at most 2 cycles")
@@ -169,7 +172,12 @@ class VirtualInterface(wiring.Component):
             f_past = Signal()
             m.d.sync += f_past.eq(1)
             eoi_dec = req_w & words.hit(dec, "eoi", vcpu)
-            ap_dec = req_w & Cat(names(dec, w) for w in words.ap).any() if words.ap else Const(0, 1)
+            stall_dec = Const(0, 1)
+            if words.stall:
+                stall_dec = req_w & Cat(names(dec, w) for w in words.stall).any()
+                stall_dec_prev = Signal()
+                m.d.sync += stall_dec_prev.eq(stall_dec)
+                stall_dec = stall_dec | stall_dec_prev
             settle_eoi = timing.settle - 1 + timing.match_latency
             m.d.comb += [
                 # the counters never exceed their loads; settled only at 0
@@ -177,8 +185,8 @@ class VirtualInterface(wiring.Component):
                 Assert(~settled | ((settle == 0) & (settle_m == 0))),
                 # ready is 0 exactly in the first cycle after reset, in the
                 # match_latency cycles after an EOIR/AEOIR/DIR was taken and
-                # (GICv3) in the cycle after an AP register write was
-                Assert(ready == (f_past & ~eoi_dec & ~ap_dec
+                # (GICv3) in the two cycles after a mask source's write was
+                Assert(ready == (f_past & ~eoi_dec & ~stall_dec
                                  & ~(eoi_busy[0] if timing.match_latency > 1 else 0))),
                 # settled is 0 while a write or an acknowledge lands
                 Assert(~bus.settled | ~req_w),
@@ -220,8 +228,9 @@ class _Words:
     (GICV_EOIR/AEOIR/DIR; ICV_EOIR0/EOIR1/DIR_EL1), and the writes whose
     settling takes settle_masks (the R3 masks' sources; GICv3 also the AP
     registers, whose apr_upto lands one edge after them: rtl/vcpu.py), and
-    (GICv3) the AP register writes after which ready is low for a cycle, so
-    that no request lands before apr_upto has caught up."""
+    (GICv3) `stall`, the same writes, after which ready is low for two
+    cycles: no EOIR is decoded before the LRs' group priorities (V8's
+    check) and apr_upto have caught up with them."""
 
     def hit(self, dec, kind, vcpu):
         """The predecoded address names one of the `kind` words ("iar",
@@ -241,15 +250,15 @@ class _Words:
             self.eoi = [r.word for r in (regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR)]
             self.masks = [r.word for r in (regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR,
                                            regs.GICH_VMCR)]
-            self.ap = []
+            self.stall = []
             return
         word = lambda name: sysregs.lookup(name).addr >> 2
         self.iar, self.aiar = word("ICV_IAR0_EL1"), word("ICV_IAR1_EL1")
         self.eoi = [word(n) for n in ("ICV_EOIR0_EL1", "ICV_EOIR1_EL1", "ICV_DIR_EL1")]
         self.masks = [word(n) for n in ("ICV_CTLR_EL1", "ICV_BPR0_EL1", "ICV_BPR1_EL1",
                                         "ICH_VMCR_EL2")]
-        self.ap = [word(f"{f}_AP{g}R{n}_{el}") for f, el in (("ICH", "EL2"), ("ICV", "EL1"))
-                   for g in range(2) for n in range(v3.napr)]
+        self.masks += [word(f"{f}_AP{g}R{n}_{el}") for f, el in (("ICH", "EL2"), ("ICV", "EL1"))
+                       for g in range(2) for n in range(v3.napr)]
         if v3.legacy:
             # the GICv2 frame's words (rtl/regs.py) while it is live (v3 10): its
             # derived reads, mask sources and GICV_APR0 join the static lists;
@@ -258,6 +267,6 @@ class _Words:
             self.legacy = {"iar": [regs.GICV_IAR.word], "aiar": [regs.GICV_AIAR.word],
                            "eoi": [r.word for r in (regs.GICV_EOIR, regs.GICV_AEOIR,
                                                     regs.GICV_DIR)]}
-            self.masks += [r.word for r in (regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR)]
-            self.ap += [regs.GICV_APR0.word, word("ICC_SRE_EL1")]
-        self.masks += self.ap
+            self.masks += [r.word for r in (regs.GICV_CTLR, regs.GICV_BPR, regs.GICV_ABPR,
+                                            regs.GICV_APR0)] + [word("ICC_SRE_EL1")]
+        self.stall = self.masks

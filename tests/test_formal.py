@@ -7,7 +7,10 @@ and every mutant of formal/mutants.py must make its group fail. The full set
 `cpus` (several CPUs: a 2-CPU rtl/cluster.py, formal/harness.py
 ClusterHarness) runs the same way: cpus:lrs1 in the fast subset (about 35 s),
 cpus:lrs4 in the full set, and its routing mutants (view_off_by_one,
-gicv_to_all) with the others.
+gicv_to_all) with the others. The GICv3 groups (v3_*, formal/harness_v3.py)
+likewise: their 1-LR tasks in the fast subset, 4 LRs and pri_bits 8 in the
+full set, their mutants (v3_*) with the others. Tasks tagged rtlbug (a
+suspected RTL bug, formal/README.md) are left out until the RTL is fixed.
 Work files go to build/formal-test/ (YoWASP tools cannot see /tmp).
 """
 import os
@@ -33,8 +36,12 @@ pytestmark = pytest.mark.skipif(shutil.which("yowasp-sby") is None,
 def _jobs():
     params = []
     for job in run.all_jobs():
-        marks = [] if job.fast or FULL else [
-            pytest.mark.skip(reason="full proof: make formal (or VGIC_FORMAL=all)")]
+        if job.rtlbug:
+            marks = [pytest.mark.skip(reason="expected to FAIL until a suspected RTL bug is "
+                                             "fixed (formal/README.md): formal/run.py " + job.name)]
+        else:
+            marks = [] if job.fast or FULL else [
+                pytest.mark.skip(reason="full proof: make formal (or VGIC_FORMAL=all)")]
         params.append(pytest.param(job, id=job.name, marks=marks))
     return params
 
@@ -65,16 +72,18 @@ def test_mutant_is_caught(name):
     result = run.run_job(job, WORK, top=top, tag=tag, options=options)
     assert result.status == "FAIL", _explain(result)
     expected = "unreached cover" if job.mode == "cover" else "failed assertion"
-    # a property of the group (formal/harness.py), not only a formal-only
-    # invariant of the blocks (rtl/*.py, platform "formal")
-    assert any(expected in d and "formal/harness.py" in d for d in result.details), \
-        _explain(result)
+    # a property of the group (formal/harness.py, or formal/harness_v3.py for
+    # GICv3), not only a formal-only invariant of the blocks (rtl/*.py,
+    # platform "formal")
+    assert any(expected in d and ("formal/harness.py" in d or "formal/harness_v3.py" in d)
+               for d in result.details), _explain(result)
 
 
 def test_every_group_has_a_mutant_and_a_fast_task():
     groups = {j.group for j in run.all_jobs()}
     from formal.harness import GROUPS, CLUSTER_GROUPS
-    assert groups == set(GROUPS), "one .sby per harness group"
+    from formal.harness_v3 import V3_GROUPS
+    assert groups == set(GROUPS) | set(V3_GROUPS), "one .sby per harness group"
     assert set(CLUSTER_GROUPS) <= groups
     assert {g for g, *_ in MUTANTS.values()} == groups
     for g in groups:

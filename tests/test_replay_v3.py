@@ -449,3 +449,26 @@ def test_an_eoir_right_after_an_ap_write_drops_from_the_written_value():
     e.issue("read", addr["ICV_RPR_EL1"])
     assert e.take_reads(drain=True) == [0b100, 2 << 3, 3 << 3]
     e.close()
+
+
+@needs_verilator
+def test_an_eoir_right_after_a_binary_point_write_checks_the_new_group_priority():
+    """Found by formal group v3_eoi: V8's check read the LR's group priority
+    registered under the old binary point when an EOIR came within two
+    cycles of an ICH_VMCR_EL2 write. ready is low for those cycles now: LR0
+    (active, Group 1, 0xF8) with VBPR0 7 under VCBPR has group priority 0,
+    not the dropped 0xF8, so the EOIR leaves it active (formal's counterexample)."""
+    from vgic.sim.fast import FastEngine
+    from vgic.rtl import sysregs
+    a = {n: sysregs.lookup(n).addr for n in ("ICH_HCR_EL2", "ICH_AP1R0_EL2", "ICH_LR0_EL2",
+                                             "ICH_VMCR_EL2", "ICV_EOIR1_EL1")}
+    e = FastEngine(1, arch="v3")
+    e.issue("write", a["ICH_HCR_EL2"], 1)
+    e.issue("write", a["ICH_AP1R0_EL2"], 0x8000_0000)
+    e.issue("write", a["ICH_LR0_EL2"] + 4, 0xB8F8_03FC)       # active, Group 1, 0xF8
+    e.issue("write", a["ICH_VMCR_EL2"], 0x38FC_0537)          # VCBPR 1, VBPR0 7
+    e.issue("write", a["ICV_EOIR1_EL1"], 0)
+    e.issue("read", a["ICH_LR0_EL2"] + 4)
+    e.issue("read", a["ICH_AP1R0_EL2"])
+    assert e.take_reads(drain=True) == [0xB0F8_03FC, 0]        # still active (NMI bit 59: RES0)
+    e.close()
