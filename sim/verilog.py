@@ -324,7 +324,8 @@ def run(args):
             print(f"vgic verilog: error: cannot write {args.output}: "
                   f"{getattr(e, 'strerror', None) or e}", file=sys.stderr)
             return 2
-        print(f"vgic verilog: wrote {args.output} ({args.bus}, {args.lrs} LRs, arch {arch}, "
+        print(f"vgic verilog: wrote {args.output} ({args.bus}, {args.lrs} LRs, "
+              + ("arch v3, " if arch == "v3" else "") +
               f"{num_cpus} CPU{'s' if num_cpus > 1 else ''}, "
               f"{len(text.splitlines())} lines, {time.monotonic() - start:.1f} s)", file=sys.stderr)
     return 0
