@@ -125,16 +125,18 @@ def available_buses():
 
 
 def make_design(num_lrs, bus, num_cpus=1, arch="v2", pri_bits=V2_PRI_BITS,
-                pre_bits=V2_PRE_BITS):
+                pre_bits=V2_PRE_BITS, legacy=False):
     """The Amaranth component to measure: the core alone (bus 'none', rtl/top.py,
     or rtl/cluster.py for several CPUs) or the core behind a bus bridge
     (rtl/soc.py, as `vgic verilog` emits it). arch 'v3': the GICv3 core alone
-    (rtl/top.py with pri_bits, pre_bits; no bridge or cluster yet)."""
+    (rtl/top.py with pri_bits, pre_bits; legacy: with the GICv2 GICV frame of
+    legacy operation; no bridge or cluster yet)."""
     if arch == "v3":
         if bus != "none" or num_cpus != 1:
             raise ValueError("GICv3 is measured on the core alone (bus 'none', one CPU)")
+        extra = {"legacy": True} if legacy else {}
         return _rtl("top").VirtualInterface(num_lrs=num_lrs, arch="v3", pri_bits=pri_bits,
-                                            pre_bits=pre_bits)
+                                            pre_bits=pre_bits, **extra)
     if bus == "none":
         if num_cpus > 1:
             return _rtl("cluster").Cluster(num_cpus=num_cpus, num_lrs=num_lrs)
@@ -143,9 +145,12 @@ def make_design(num_lrs, bus, num_cpus=1, arch="v2", pri_bits=V2_PRI_BITS,
     return _rtl("soc").BusVirtualInterface(num_lrs=num_lrs, bus=bus, **cpus)
 
 
-def config_name(num_cpus, num_lrs, bus, arch="v2", pri_bits=None, pre_bits=None):
-    """lrs4-none, cpus2-lrs4-axi4lite (GICv2, as before); v3-pri8-pre5-lrs4-none."""
-    v3 = f"v3-pri{pri_bits}-pre{pre_bits}-" if arch == "v3" else ""
+def config_name(num_cpus, num_lrs, bus, arch="v2", pri_bits=None, pre_bits=None,
+                legacy=False):
+    """lrs4-none, cpus2-lrs4-axi4lite (GICv2, as before); v3-pri8-pre5-lrs4-none,
+    v3-legacy-pri5-pre5-lrs4-none (with legacy operation's GICV frame)."""
+    v3 = (f"v3-{'legacy-' if legacy else ''}pri{pri_bits}-pre{pre_bits}-"
+          if arch == "v3" else "")
     return v3 + (f"cpus{num_cpus}-" if num_cpus > 1 else "") + f"lrs{num_lrs}-{bus}"
 
 
@@ -326,19 +331,20 @@ def core_area(fam, cells):
 # -- one configuration -------------------------------------------------------
 
 def run_config(num_lrs, bus, families, args, outdir, num_cpus=1, arch="v2",
-               pri_bits=V2_PRI_BITS, pre_bits=V2_PRE_BITS):
+               pri_bits=V2_PRI_BITS, pre_bits=V2_PRE_BITS, legacy=False):
     from amaranth.back import verilog
-    name = config_name(num_cpus, num_lrs, bus, arch, pri_bits, pre_bits)
+    name = config_name(num_cpus, num_lrs, bus, arch, pri_bits, pre_bits, legacy)
     cwd = outdir / name
     cwd.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    design = make_design(num_lrs, bus, num_cpus, arch, pri_bits, pre_bits)
+    design = make_design(num_lrs, bus, num_cpus, arch, pri_bits, pre_bits, legacy)
     ports = design_ports(design)
     (cwd / "core.v").write_text(verilog.convert(design, name="vgic_core", emit_src=True))
     text, ni, no = harness_verilog(ports)
     (cwd / "harness.v").write_text(text)
     res = {"config": name, "num_cpus": num_cpus, "num_lrs": num_lrs, "bus": bus,
            "arch": arch, "pri_bits": pri_bits, "pre_bits": pre_bits,
+           **({"legacy": True} if legacy else {}),
            "harness_in_bits": ni,
            "harness_out_bits": no, "verilog_s": round(time.monotonic() - t0, 1)}
     for fam in families:
@@ -429,7 +435,8 @@ def table(results):
                      _fmt(ia.get("ff")), _fmt(ia.get("carry")),
                      lc, _fmax(i)])
         if with_arch:
-            rows[-1][1:1] = [r.get("arch", "v2"), f"{r.get('pri_bits', V2_PRI_BITS)}/"
+            arch = r.get("arch", "v2") + (" legacy" if r.get("legacy") else "")
+            rows[-1][1:1] = [arch, f"{r.get('pri_bits', V2_PRI_BITS)}/"
                                                   f"{r.get('pre_bits', V2_PRE_BITS)}"]
     return markdown_table(hdr, rows)
 
@@ -520,6 +527,10 @@ def parse_args(argv):
     p.add_argument("--pre-bits", type=int, default=None,
                    help="GICv3: preemption bits, 5..min(7, pri bits) (default 5; "
                         "ICH_VTR_EL2.PREbits + 1)")
+    p.add_argument("--legacy", action="store_true",
+                   help="GICv3: measure each v3 configuration twice, without and with "
+                        "legacy operation (VirtualInterface(arch='v3', legacy=True): the "
+                        "GICv2 GICV frame for a VM with ICC_SRE_EL1.SRE = 0)")
     p.add_argument("--cpus", default="1", metavar="LIST",
                    help="comma-separated CPU counts, each 1..8 (default 1); counts above 1 "
                         "measure rtl/cluster.py at --bus-lrs LRs, core alone and behind each "
@@ -557,6 +568,8 @@ def parse_args(argv):
             p.error(f"--arch: unknown architecture {a!r} (expected v2, v3)")
     args.arch = [a for a in ARCHS if a in args.arch]
     v3 = "v3" in args.arch
+    if not v3 and args.legacy:
+        p.error("--legacy is a parameter of --arch v3 (legacy operation is GICv3's)")
     if not v3 and (args.pri_bits is not None or args.pre_bits is not None):
         p.error("--pri-bits and --pre-bits are parameters of --arch v3 (GICv2 has 5 priority "
                 "and 5 preemption bits)")
@@ -641,7 +654,7 @@ def main(argv=None):
     args = parse_args(argv)
     outdir = pathlib.Path(args.build) / "bench_hw"
     outdir.mkdir(parents=True, exist_ok=True)
-    # (num_cpus, num_lrs, bus, arch, pri_bits, pre_bits); GICv2 rows as before,
+    # (num_cpus, num_lrs, bus, arch, pri_bits, pre_bits, legacy); GICv2 rows as before,
     # at each LR count of the core alone the GICv3 rows after the GICv2 one
     v2 = (V2_PRI_BITS, V2_PRE_BITS)
     configs = []
@@ -652,12 +665,13 @@ def main(argv=None):
                     if "v2" in args.arch:
                         configs.append((1, n, "none", "v2", *v2))
                     if n in args.lrs_v3:
-                        configs += [(1, n, "none", "v3", pri, args.pre_bits)
-                                    for pri in args.pri_bits]
+                        configs += [(1, n, "none", "v3", pri, args.pre_bits, leg)
+                                    for pri in args.pri_bits
+                                    for leg in ((False, True) if args.legacy else (False,))]
         elif "none" in args.bus:
-            configs.append((c, args.bus_lrs, "none", "v2", *v2))
+            configs.append((c, args.bus_lrs, "none", "v2", *v2, False))
         if "v2" in args.arch:
-            configs += [(c, args.bus_lrs, b, "v2", *v2) for b in args.bus if b != "none"]
+            configs += [(c, args.bus_lrs, b, "v2", *v2, False) for b in args.bus if b != "none"]
     log(f"{len(configs)} configuration(s) x {len(args.family)} family(ies): "
         + ", ".join(config_name(*cfg) for cfg in configs))
     t0 = time.monotonic()
@@ -668,11 +682,12 @@ def main(argv=None):
            "rtl": rtl_identity(args.rev_sha),
            "yosys": yosys_version(), "seed": args.seed, "seeds": args.seeds,
            "synth_opts": args.synth_opts, "arch": args.arch,
-           **({"pri_bits": args.pri_bits, "pre_bits": args.pre_bits} if "v3" in args.arch else {}),
+           **({"pri_bits": args.pri_bits, "pre_bits": args.pre_bits, "legacy": args.legacy}
+              if "v3" in args.arch else {}),
            "targets": TARGETS, "results": results}
-    for k, (c, n, b, arch, pri, pre) in enumerate(configs, 1):
-        log(f"[{k}/{len(configs)}] {config_name(c, n, b, arch, pri, pre)}")
-        results.append(run_config(n, b, args.family, args, outdir, c, arch, pri, pre))
+    for k, (c, n, b, arch, pri, pre, leg) in enumerate(configs, 1):
+        log(f"[{k}/{len(configs)}] {config_name(c, n, b, arch, pri, pre, leg)}")
+        results.append(run_config(n, b, args.family, args, outdir, c, arch, pri, pre, leg))
         # written after every configuration, so an interrupted run keeps its results
         doc.update(complete=k == len(configs), total_s=round(time.monotonic() - t0, 1))
         jpath.write_text(json.dumps(doc, indent=1))
