@@ -663,7 +663,7 @@ def main(argv=None):
             if "none" in args.bus:
                 for n in args.lrs:
                     if "v2" in args.arch:
-                        configs.append((1, n, "none", "v2", *v2))
+                        configs.append((1, n, "none", "v2", *v2, False))
                     if n in args.lrs_v3:
                         configs += [(1, n, "none", "v3", pri, args.pre_bits, leg)
                                     for pri in args.pri_bits
