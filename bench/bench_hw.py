@@ -528,9 +528,10 @@ def parse_args(argv):
                    help="GICv3: preemption bits, 5..min(7, pri bits) (default 5; "
                         "ICH_VTR_EL2.PREbits + 1)")
     p.add_argument("--legacy", action="store_true",
-                   help="GICv3: measure each v3 configuration twice, without and with "
-                        "legacy operation (VirtualInterface(arch='v3', legacy=True): the "
-                        "GICv2 GICV frame for a VM with ICC_SRE_EL1.SRE = 0)")
+                   help="GICv3: measure each v3 configuration with 5 priority bits twice, "
+                        "without and with legacy operation (VirtualInterface(arch='v3', "
+                        "legacy=True): the GICv2 GICV frame for a VM with ICC_SRE_EL1.SRE = 0; "
+                        "it needs 5 priority and 5 preemption bits)")
     p.add_argument("--cpus", default="1", metavar="LIST",
                    help="comma-separated CPU counts, each 1..8 (default 1); counts above 1 "
                         "measure rtl/cluster.py at --bus-lrs LRs, core alone and behind each "
@@ -570,6 +571,10 @@ def parse_args(argv):
     v3 = "v3" in args.arch
     if not v3 and args.legacy:
         p.error("--legacy is a parameter of --arch v3 (legacy operation is GICv3's)")
+    if args.legacy and (args.pre_bits not in (None, 5)
+                        or "5" not in (args.pri_bits or "5").replace(" ", "").split(",")):
+        p.error("--legacy: the legacy build has 5 priority and 5 preemption bits (the GICv2 "
+                "frame's); include 5 in --pri-bits and leave --pre-bits at 5")
     if not v3 and (args.pri_bits is not None or args.pre_bits is not None):
         p.error("--pri-bits and --pre-bits are parameters of --arch v3 (GICv2 has 5 priority "
                 "and 5 preemption bits)")
@@ -667,7 +672,8 @@ def main(argv=None):
                     if n in args.lrs_v3:
                         configs += [(1, n, "none", "v3", pri, args.pre_bits, leg)
                                     for pri in args.pri_bits
-                                    for leg in ((False, True) if args.legacy else (False,))]
+                                    for leg in ((False, True) if args.legacy and pri == 5
+                                                else (False,))]
         elif "none" in args.bus:
             configs.append((c, args.bus_lrs, "none", "v2", *v2, False))
         if "v2" in args.arch:
