@@ -31,6 +31,10 @@ ties to the lowest index" is an all-pairs comparison, V5's masked test is
 drop clears the lowest set bit of AP0 | AP1 from AP0 first (the RTL
 precomputes both banks' drops from apr_upto).
 
+Legacy operation (v3 10, groups v3_legacy_*): the build legacy=True; the
+GICv2 frame's rules through `legacy_view`, the GICv3 state as the frame sees
+it in formal/harness.py's `Arch` (the GICv2 design's definitions).
+
 Known RTL issues (KNOWN_RTL_ISSUES, formal/README.md "Suspected RTL bugs"):
 none open. The mechanism stays for the next one: a group in WORKAROUND_GROUPS
 assumes the bus never presents a listed sequence, and a task tagged rtlbug
@@ -38,13 +42,13 @@ runs without the assumption, expected to FAIL until the RTL is fixed.
 """
 from amaranth.hdl import Elaboratable, Module, Signal, Const, Cat, Mux, Assert, Assume, Cover
 
-from vgic.rtl import sysregs
+from vgic.rtl import regs, sysregs
 from vgic.rtl.sysregs import LR3_FIELDS, HCR3_FIELDS, VMCR3_FIELDS, TRAP_BITS, V3Config
 from vgic.rtl.regs import MISR_BITS, INVALID, PENDING, ACTIVE, PENDING_ACTIVE, SPURIOUS
 from vgic.rtl.regbus import needs_settled
 
 from formal.harness import (f, lowest_set_bit, ctz, watch_bus, bus_timing, assert_no_deadlock,
-                            _any_word)
+                            _any_word, Arch)
 
 __all__ = ["V3_GROUPS", "VARIANTS", "KNOWN_RTL_ISSUES", "Arch3", "Harness3", "Reg3"]
 
@@ -58,7 +62,12 @@ V3_GROUPS = {
     "v3_isolation":  "v3 6. ICV accesses change no LR field but State (01->10, 01->00 for 1020-1023, 10->00, 11->01, one LR) and no ICH_HCR_EL2 bit but EOIcount (+1 mod 32); partial writes change nothing (v3 2.8, V6, V10, V11, V16)",
     "v3_bus":        "v3 7. the bus: ack after LATENCY = 3, ready/settled live, derived reads wait for settled, nothing changes but where a request lands; every read returns and every write stores the registers of v3 1.4 (masks, clamps, RAZ/WI, high halves); traps = HCR (v3 1.4, 2.1-2.9, 3)",
     "v3_cover":      "v3 8. reachability from reset: both IARs acknowledging, both banks active, a drop on a tie, an EOIR failing V8's check, a vLPI EOIR with VEOIM = 1, V16, a masked-RP refusal, EOIcount wraps, every MISR bit, the lines",
+    # legacy operation (v3 10; the build legacy=True, pri_bits = pre_bits = 5)
+    "v3_legacy_isolation": "v3 10 a. whatever ICC_SRE_EL1.SRE: guest-window accesses (GICV frame, ICV registers, ICC_SRE_EL1) change no LR field but State (01->10, 10->00, 11->01; 01->00 for 1020-1023 only with SRE = 1, V16) in at most one LR and no ICH_HCR_EL2 bit but EOIcount (+1 mod 32); with SRE = 0 never ICH_AP0R0_EL2 (L1); partial writes change nothing",
+    "v3_legacy_iar":       "v3 10 b. with SRE = 0: GICV_IAR/AIAR acknowledge per L2 (R6a/R6b on the state of v3 10.5, 1022 before RP) into ICH_AP1R0_EL2 alone (L1) and return vid_out (L3); HPPIR/AHPPIR (R7, R14); the lines (R6, L5); the ICV registers read 0",
+    "v3_legacy_eoi":       "v3 10 c. with SRE = 0: GICV_EOIR/AEOIR drop the lowest bit of ICH_AP1R0_EL2 (L1), DIR never; deactivation by L4's match (R8-R10), EOIcount (R11), forwarding; GICV_RPR, GICV_APR0 = ICH_AP1R0_EL2",
 }
+LEGACY = "v3_legacy_"
 
 # task-name suffixes (formal/run.py: lrs<N>_<variant>...) -> harness arguments
 VARIANTS = {
@@ -362,6 +371,37 @@ def _mask_regs():
     return [Reg3(n) for n in ("ICV_CTLR_EL1", "ICV_BPR0_EL1", "ICV_BPR1_EL1", "ICH_VMCR_EL2")]
 
 
+# legacy builds (v3 10): the GICv2 frame's EOIs and acknowledges at the same
+# window, and the writes after which apr_upto is refreshed one edge later
+LEGACY_EOIS = (regs.GICV_EOIR, regs.GICV_AEOIR, regs.GICV_DIR)
+LEGACY_ACKS = (regs.GICV_IAR, regs.GICV_AIAR)
+LEGACY_AP_SOURCES = [regs.GICV_APR0, Reg3("ICC_SRE_EL1")]
+
+
+def legacy_view(m, name, arch3):
+    """v3 10.5: the GICv3 state as the GICv2 frame sees it, as the GICv2
+    harness's `Arch` (formal/harness.py), whose definitions are the GICv2
+    design's rules (R1-R11) that L1-L6 apply to it. Each LR in the GICv2
+    layout: VirtualID = vINTID[9:0]; for HW = 0 the source CPU vINTID[12:10]
+    (L3, L4) and EOI, for HW = 1 pINTID (1023 for one above 1023: neither
+    forwards, L4); Priority [7:3]. GICV_CTLR's bits are VMCR's (v3 10.4),
+    PMR VPMR, BPR VBPR0, ABPR VBPR1, APR ICH_AP1R0_EL2 (L1); HCR's En and
+    EOIcount sit where GICH_HCR has them."""
+    F = LR3_FIELDS
+    lrs = []
+    for n in range(arch3.num_lrs):
+        vint, pint, hw = arch3.lrf(n, "vINTID"), arch3.lrf(n, "pINTID"), arch3.hw(n)
+        pid = Mux(hw, Mux(pint < 1024, pint[:10], 1023),
+                  Cat(vint[10:13], Const(0, 6), arch3.lrf(n, "EOI")))
+        lr = Signal(32, name=f"{name}_lr{n}")
+        m.d.comb += lr.eq(Cat(vint[:10], pid, Const(0, 3), arch3.lrf(n, "Priority")[3:],
+                              arch3.state(n), arch3.group(n), hw))
+        lrs.append(lr)
+    vm = arch3.vm
+    return Arch(m, name, arch3.num_lrs, lrs, hcr=arch3.hcr, ctlr=arch3.vmcr[:10] & 0x21F,
+                pmr=vm("VPMR"), bpr=vm("VBPR0"), abpr=vm("VBPR1"), apr=arch3.ap1[:32])
+
+
 class Harness3(Elaboratable):
     """GICv3 group `group` (a key of V3_GROUPS) around `top` (default: the real
     VirtualInterface(num_lrs, arch="v3", **params); the mutation check passes
@@ -374,9 +414,12 @@ class Harness3(Elaboratable):
     def __init__(self, group, num_lrs, top=None, strengthen=True, workarounds=None, **params):
         if group not in V3_GROUPS:
             raise ValueError(f"unknown GICv3 property group {group!r}; known: {', '.join(V3_GROUPS)}")
+        if group.startswith(LEGACY):         # the legacy build (v3 10)
+            params = {"legacy": True, **params}
         cfg = V3Config(num_lrs, **params)
-        if cfg.legacy:
-            raise ValueError("legacy operation (v3 10) is not covered by these groups")
+        if cfg.legacy != group.startswith(LEGACY):
+            raise ValueError(f"group {group!r}: legacy builds (v3 10) are checked by the "
+                             f"{LEGACY}* groups, and only they")
         if top is None:
             from vgic.rtl.top import VirtualInterface
             top = VirtualInterface(num_lrs, arch="v3", **params)
@@ -408,10 +451,23 @@ class Harness3(Elaboratable):
                     hyp.gich.hcr.as_value(), vmcr_sig, g.ap0, g.apr)
         eoi_words = _words(_eoi_regs())
         ack_words = _words([Reg3("ICV_IAR0_EL1"), Reg3("ICV_IAR1_EL1")])
+        if cfg.legacy:                       # the GICv2 frame's at the same window (v3 10.3)
+            eoi_words += [r.word for r in LEGACY_EOIS]
+            ack_words += [r.word for r in LEGACY_ACKS]
         ctx, finish = watch_bus(m, top, now, eoi_words=eoi_words, ack_words=ack_words,
                                 needs_settled=lambda addr: needs_settled(addr, v3=cfg),
                                 frames=sysregs.FRAME_BASE, frame_size=sysregs.FRAME_SIZE)
-        ctx.update(N=N, cfg=cfg, top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint)
+        ctx.update(N=N, cfg=cfg, top=top, lrb=lrb, vcpu=vcpu, hyp=hyp, maint=maint, live=None,
+                   was_live=None)
+        if cfg.legacy:
+            # the frame is live while SRE = 0 (`live`, `was_live` before the
+            # last request); `now2`/`was2`: the state as the frame sees it
+            live, was_live = g.legacy_live, Signal(name="was_live")
+            with m.If(ctx["after"][1]):
+                m.d.sync += was_live.eq(live)
+            now2 = legacy_view(m, "now2", now)
+            ctx.update(live=live, was_live=was_live, now2=now2,
+                       was2=now2.past("was2", enable=ctx["after"][1]))
         if self.workarounds:
             self._workarounds(**ctx)
         self._invariants(**ctx)
@@ -432,22 +488,25 @@ class Harness3(Elaboratable):
             m.d.comb += Assume(~(before.any() & eoir))
 
     # -- in every group: stored-value rules, no deadlock, strengthening ------------
-    def _invariants(self, m, now, vcpu, N, M, ready, settled, after, hist, writes, **_):
+    def _invariants(self, m, now, vcpu, N, M, ready, settled, after, hist, writes, live, **_):
         m.d.comb += [
             Assert(now.vm("VBPR0") >= now.MINBPR0),          # v3 2.3 clamps
             Assert(now.vm("VBPR1") >= now.MINBPR1),
-            Assert(now.vm("VFIQEn") == 1),                   # v3 2.3: RES1 in native operation
-            Assert(now.vm("VAckCtl") == 0),                  # RES0
             Assert((now.hcr & (0xFFFF_FFFF ^ Arch3.HCR_WMASK)) == 0),   # v3 2.1: RES0 (TSEI too)
         ]
+        if live is None:                     # v3 2.3; legacy builds store both (v3 10.4)
+            m.d.comb += [Assert(now.vm("VFIQEn") == 1),      # RES1 in native operation
+                         Assert(now.vm("VAckCtl") == 0)]     # RES0
         for n in range(N):                                   # v3 2.8: RES0 bits of each LR
             m.d.comb += Assert((now.lr[n] & ~now.lr_keep(now.hw(n))) == 0)
         assert_no_deadlock(m, ready, max(M, 2))     # rtl/timing.py: 2 after a mask source
         if self.strengthen:
             # APbits' prefix ORs: a register that lands with the banks, except
-            # after an AP write, which it follows one edge later (rtl/vcpu.py)
-            ap = now.apbits()
-            fresh = ~(after[2] & writes(hist[2], _words(_ap_regs(now.NAPR))))
+            # after an AP write, which it follows one edge later (rtl/vcpu.py);
+            # while the legacy frame is live, over ICH_AP1R0_EL2 alone (L1)
+            ap = now.apbits() if live is None else Mux(live, now.ap1, now.apbits())
+            refreshing = _ap_regs(now.NAPR) + ([] if live is None else LEGACY_AP_SOURCES)
+            fresh = ~(after[2] & writes(hist[2], _words(refreshing)))
             with m.If(fresh):
                 for i in range(len(ap)):
                     m.d.comb += Assert(vcpu.select.apr_upto[i] == (ap[:i + 1] != 0))
@@ -656,18 +715,20 @@ class Harness3(Elaboratable):
                                       (was.hcrf("EOIcount") + inc)[:5]))
 
     # -- 6. guest isolation ----------------------------------------------------------------
-    def _isolation(self, m, now, was, window, last, N, in_frame, **_):
+    def _isolation(self, m, now, was, window, last, N, in_frame, was_live, **_):
         state_mask = 3 << LR3_FIELDS["State"][0]
         count_mask = 0x1F << HCR3_FIELDS["EOIcount"][0]
+        # V16 applies to the ICV registers only (legacy builds: while SRE = 1, v3 10.5)
+        v16 = Const(1) if was_live is None else ~was_live
         with m.If(window & in_frame("ICV")):      # any ICV offset, read or write, while it lands
-            changed = []
+            changed = []                          # (legacy: the GICV frame, DIR, ICC_SRE_EL1 too)
             for n in range(N):
                 # v3 2.8: every field but State is the hypervisor's
                 m.d.comb += Assert(((now.lr[n] ^ was.lr[n]) & ~state_mask) == 0)
                 # V6, V16, V10: the only State changes
                 s0, s1 = was.state(n), now.state(n)
                 m.d.comb += Assert((s0 == s1) | ((s0 == PENDING) & (s1 == ACTIVE))
-                                   | ((s0 == PENDING) & (s1 == INVALID) & special(was.vid(n)))
+                                   | ((s0 == PENDING) & (s1 == INVALID) & special(was.vid(n)) & v16)
                                    | ((s0 == ACTIVE) & (s1 == INVALID))
                                    | ((s0 == PENDING_ACTIVE) & (s1 == PENDING)))
                 changed.append(s0 != s1)
@@ -677,6 +738,9 @@ class Harness3(Elaboratable):
             m.d.comb += Assert(((now.hcr ^ was.hcr) & ~count_mask) == 0)
             m.d.comb += Assert((now.hcrf("EOIcount") == was.hcrf("EOIcount"))
                                | (now.hcrf("EOIcount") == (was.hcrf("EOIcount") + 1)[:5]))
+            if was_live is not None:              # L1: the frame never touches ICH_AP0R0_EL2
+                with m.If(was_live):
+                    m.d.comb += Assert(now.ap0 == was.ap0)
         # v3 1.4 rule 1: a partial write changes nothing
         with m.If(window & last["w_stb"] & (last["w_strb"] != 0b1111)):
             m.d.comb += Assert(now.same_as(was))
@@ -827,3 +891,171 @@ class Harness3(Elaboratable):
         for by in (eoir, dir_):
             m.d.comb += Cover(landed & by & (was.hcrf("EOIcount") == 31)
                               & (now.hcrf("EOIcount") == 0))
+
+    # -- 10. legacy operation (v3 10): the GICv2 frame on the GICv3 state -------------------
+    # Group v3_legacy_isolation is _isolation above, with SRE free. Groups
+    # v3_legacy_iar and v3_legacy_eoi hold SRE at 0 (the hypervisor never
+    # sets it; the frame must then stay live) and state the GICv2 design's
+    # rules through `now2`/`was2` (legacy_view); what they change is compared
+    # on the whole 64-bit LRs and both AP banks.
+    def _legacy_isolation(self, **ctx):
+        self._isolation(**ctx)
+
+    def _hold_frame(self, m, bus, live):
+        sre = Reg3("ICC_SRE_EL1").word
+        m.d.comb += [
+            Assume(~(bus.w_stb & (bus.addr == sre) & (bus.w_strb == 0b1111) & bus.w_data[0])),
+            Assert(live),
+        ]
+
+    def _legacy_iar(self, m, now, was, now2, was2, bus, live, settled, settled_1, window, expect,
+                    last, N, top, lrb, after, hist, was_read, read_is, responding, resp, **_):
+        self._hold_frame(m, bus, live)
+        state_lsb = LR3_FIELDS["State"][0]
+        banks_same = (now.ap0 == was.ap0) & (now.ap1 == was.ap1)
+        lr_same = [now.lr[n] == was.lr[n] for n in range(N)]
+        all_same = Cat(*lr_same).all() & banks_same
+        first = after[2]                    # cycle t+2: `was`, `last` hold the read of t
+
+        def active(n):                      # R6a: 01 -> 10, nothing else (no V16: L6)
+            return (was.lr[n] & (((1 << 64) - 1) ^ (3 << state_lsb))) | (ACTIVE << state_lsb)
+
+        for reg, alias in ((regs.GICV_IAR, False), (regs.GICV_AIAR, True)):
+            _, ack = was2.acknowledge(alias)
+            # R6a/R6b as stated: a spurious ID and no change, or vid_out of an
+            # LR that was pending, of an enabled group (GICV_IAR's Group 1:
+            # with VAckCtl), below VPMR, beating RP, with En; that LR now
+            # active, its AP bit set in ICH_AP1R0_EL2 alone (L1), no other LR
+            # changed. Registered in t+2, checked with r_data in t+3.
+            grant = [Signal(name=f"l{reg.name.lower()}_grant{n}") for n in range(N)]
+            vid = [Signal(13, name=f"l{reg.name.lower()}_grant{n}_vid") for n in range(N)]
+            same, hit = Signal(name=f"l{reg.name.lower()}_same"), Signal(name=f"l{reg.name.lower()}_t3")
+            for n in range(N):
+                grp1 = was2.lrf(n, "Grp1")
+                group_ok = grp1 if alias else (~grp1 | was2.ctl("AckCtl"))
+                m.d.sync += [
+                    grant[n].eq(was2.hcrf("En") & (was2.state(n) == PENDING) & was2.en(grp1)
+                                & group_ok & (was2.prio(n) < was2.pmr)
+                                & (was2.gprio(n) < was2.rp()) & (now.lr[n] == active(n))
+                                & (now.ap1 == (was.ap1 | was2.apr_bit(n))) & (now.ap0 == was.ap0)
+                                & Cat(*(lr_same[k] for k in range(N) if k != n)).all()),
+                    vid[n].eq(was2.vid_out(n)),
+                ]
+            m.d.sync += [same.eq(all_same), hit.eq(first & was_read(reg))]
+            rdata = bus.r_data
+            with m.If(hit):
+                m.d.comb += Assert((((rdata == SPURIOUS) | (rdata == regs.SPURIOUS_GRP1)) & same)
+                                   | Cat(*(grant[n] & (rdata == vid[n]) for n in range(N))).any())
+            with m.If(was_read(reg)):
+                # exactly L2: the acknowledged LR is the best, the AP bit in AP1 (L1)
+                ap1_final = was.ap1
+                for n in range(N):
+                    m.d.comb += Assert(expect(now.lr[n], was.lr[n],
+                                              Mux(ack[n], active(n), was.lr[n])))
+                    ap1_final = ap1_final | Mux(ack[n], was2.apr_bit(n), 0)
+                m.d.comb += Assert(expect(now.ap1, was.ap1, ap1_final))
+                m.d.comb += Assert(now.ap0 == was.ap0)
+            read_is(reg, now2.acknowledge(alias)[0])
+            with m.If(first & was_read(reg) & Cat(*ack).any()):     # the lines drop
+                m.d.comb += Assert(~top.virq & ~top.vfiq)
+        read_is(regs.GICV_HPPIR, now2.highest_pending(False))        # R7, R14
+        read_is(regs.GICV_AHPPIR, now2.highest_pending(True))
+        # R6, L5: the lines as in GICv2's group iar
+        virq, vfiq = now2.lines()
+        lines = Cat(top.virq, top.vfiq)
+        lines_1, expected, has_1 = Signal(2), Signal(2), Signal()
+        m.d.sync += [lines_1.eq(lines), expected.eq(Cat(virq, vfiq)), has_1.eq(1)]
+        ack_landed = after[2] & hist[2]["r_stb"] & _any_word(hist[2]["addr"], _words(LEGACY_ACKS))
+        with m.If(settled_1):
+            m.d.comb += Assert(lines == expected)
+        with m.Elif(has_1):
+            m.d.comb += Assert((lines == lines_1) | (ack_landed & (lines == 0)))
+        # no other read changes an LR or an AP register (arch 1.4 rule 4)
+        other_read = window & last["r_stb"] & ~was_read(regs.GICV_IAR) & ~was_read(regs.GICV_AIAR)
+        with m.If(other_read):
+            m.d.comb += Assert(all_same)
+        # v3 10.3: in the guest's window only the frame's registers and
+        # ICC_SRE_EL1 answer (the ICV registers read 0)
+        first_w, end_w = sysregs.FRAME_BASE["ICV"] >> 2, (sysregs.FRAME_BASE["ICV"]
+                                                          + sysregs.FRAME_SIZE["ICV"]) >> 2
+        frame = [r.word for r in regs.REGS if r.frame == "GICV"] + [Reg3("ICC_SRE_EL1").word]
+        with m.If(responding & resp["r_stb"] & (resp["addr"] >= first_w) & (resp["addr"] < end_w)
+                  & ~_any_word(resp["addr"], frame)):
+            m.d.comb += Assert(bus.r_data == 0)
+        # Strengthening only: once settled, the candidate tree's root is the
+        # best of the unmasked candidates (v3 10.5's best when it passes
+        # VPMR, pmr_ok), with the frame's preemption test and vid_out
+        if self.strengthen:
+            best = lrb.select.best
+            with m.If(settled):
+                m.d.comb += Assert(best.valid == now.any_candidate())
+                for n in range(N):
+                    with m.If(now.is_best(n)):
+                        m.d.comb += [
+                            Assert(best.idx == n),
+                            Assert(best.prio == now.prio(n)),
+                            Assert(best.grp1 == now.group(n)),
+                            Assert(best.gprio == now.gprio(n)[now.SHIFT:]),
+                            Assert(best.pre == (now2.gprio(n) < now2.rp())),
+                            Assert(best.pmr_ok == now.pmr_ok(n)),
+                            Assert(best.vid == now2.vid_out(n)),
+                        ]
+
+    def _legacy_eoi(self, m, now, was, now2, was2, bus, live, window, landed, expect, after,
+                    last, N, top, was_read, was_write, read_is, **_):
+        self._hold_frame(m, bus, live)
+        vid, src = last["w_data"][:10], last["w_data"][10:13]
+        eoir = was_write(regs.GICV_EOIR) | was_write(regs.GICV_AEOIR)
+        dir_ = was_write(regs.GICV_DIR)
+        eoimode = was2.ctl("EOImode")
+        # L4: the lowest LR matching R8's rule, whatever its group or priority
+        # (open point 14); the drop needs no match
+        hit = [was2.matches(n, vid, src) for n in range(N)]
+        first = [hit[n] & ~Cat(*hit[:n], Const(0)).any() for n in range(N)]
+        any_hit = Cat(*hit).any()
+        deact = (vid < 1020) & ((eoir & ~eoimode) | (dir_ & eoimode)) & any_hit
+        # R11: +1 for an EOIR/AEOIR (EOImode 0) that dropped a priority and
+        # matched nothing (open point 12), and for a DIR (EOImode 1) that
+        # matched nothing
+        inc = (vid < 1020) & ~any_hit & ((eoir & ~eoimode & (was.ap1 != 0)) | (dir_ & eoimode))
+        for n in range(N):                        # V10 on the 64-bit LR: 10 -> 00, 11 -> 01
+            with m.If(eoir | dir_):
+                m.d.comb += Assert(expect(now.lr[n], was.lr[n],
+                                          Mux(deact & first[n], was.deactivated(n), was.lr[n])))
+        # L4: an HW = 1 LR forwards its 13-bit pINTID when 16-1019, once
+        forward, pid = Const(0), Const(0, 13)
+        for n in range(N):
+            p = was.lrf(n, "pINTID")
+            fwd = deact & first[n] & was.hw(n) & (p >= 16) & (p <= 1019)
+            forward, pid = forward | fwd, pid | Mux(fwd, p, 0)
+        pulses, pintid = Signal(2), Signal(13)
+        with m.If(after[1]):
+            m.d.sync += pulses.eq(0)
+        with m.Elif(top.deact_valid & (pulses != 3)):
+            m.d.sync += [pulses.eq(pulses + 1), pintid.eq(top.deact_pintid)]
+        pulses_now = pulses + top.deact_valid
+        pintid_now = Mux(top.deact_valid, top.deact_pintid, pintid)
+        with m.If(window):
+            m.d.comb += Assert(Mux(landed, pulses_now == forward, pulses_now <= forward))
+            with m.If(forward & (pulses_now != 0)):
+                m.d.comb += Assert(pintid_now == pid)
+        with m.If(window & ~was_write(Reg3("ICH_HCR_EL2"))):      # R11 on EOIcount
+            m.d.comb += Assert(expect(now.hcrf("EOIcount"), was.hcrf("EOIcount"),
+                                      (was.hcrf("EOIcount") + inc)[:5]))
+        # L1: the drop clears the lowest bit of ICH_AP1R0_EL2, never AP0; DIR
+        # and special IDs drop nothing
+        with m.If(eoir & (vid < 1020)):
+            m.d.comb += Assert(expect(now.ap1, was.ap1, was.ap1 & ~lowest_set_bit(was.ap1)))
+        with m.If((eoir & (vid >= 1020)) | dir_):
+            m.d.comb += Assert(now.ap1 == was.ap1)
+        ap1_writes = was_write(Reg3("ICH_AP1R0_EL2")) | was_write(regs.GICV_APR0)
+        with m.If(window & ~eoir & ~was_read(regs.GICV_IAR) & ~was_read(regs.GICV_AIAR)
+                  & ~ap1_writes):
+            m.d.comb += Assert(now.ap1 == was.ap1)
+        with m.If(window & ~was_write(Reg3("ICH_AP0R0_EL2"))):
+            m.d.comb += Assert(now.ap0 == was.ap0)
+        # R4, L1: GICV_RPR from ICH_AP1R0_EL2, 0xFF idle; GICV_APR0 is that register
+        read_is(regs.GICV_RPR, now2.rpr())
+        read_is(regs.GICV_APR0, now.ap1)
+        read_is(Reg3("ICH_AP1R0_EL2"), now.ap1)
+        read_is(Reg3("ICH_AP0R0_EL2"), now.ap0)

@@ -296,6 +296,39 @@ def v3_iar0_never_acks(top, m):
     m.d.comb += m.submodules["vcpu"].iar_stb.eq(0)
 
 
+def v3_legacy_gicv_aliases_ich(top, m):
+    """In a legacy build the ICH decode ignores the frame: a guest write to
+    the GICv2 frame also writes the ICH register at the same offset
+    (GICV_APR0 at 0x20D0 -> ICH_AP1R0_EL2 ... ; v3 10.3)."""
+    v3_icv_aliases_ich(top, m)
+
+
+def _ack_into_ap0r(vcpu, m):
+    """The frame's acknowledge of a Group 0 interrupt also sets a bit of
+    ICH_AP0R0_EL2 (the native two-bank rule; L1: the frame keeps every active
+    priority in ICH_AP1R0_EL2 and never touches ICH_AP0R0_EL2)."""
+    gicv = vcpu.gicv
+    with m.If(vcpu.select.ack_stb & vcpu._live & ~vcpu.select.best.grp1):
+        m.d.sync += gicv.ap0.eq(gicv.ap0 | 1)
+
+
+v3_legacy_ack_into_ap0r = _in_block("vcpu", _ack_into_ap0r)
+
+
+def _drop_from_ap0r(vcpu, m):
+    """A priority drop through the frame (GICV_EOIR/AEOIR) also clears the
+    lowest set bit of ICH_AP0R0_EL2 (L1: the frame drops from ICH_AP1R0_EL2
+    alone)."""
+    gicv = vcpu.gicv
+    drop = Signal(name="mutant_drop")
+    m.d.sync += drop.eq(vcpu._we2(regs.GICV_EOIR, regs.GICV_AEOIR) & (vcpu.w_data[:10] < 1020))
+    with m.If(drop):
+        m.d.sync += gicv.ap0.eq(gicv.ap0 & (gicv.ap0 - 1))
+
+
+v3_legacy_drop_from_ap0r = _in_block("vcpu", _drop_from_ap0r)
+
+
 V3_MUTANTS = {                                  # (BMC depth: the failing step + 4 or 5)
     "v3_elrsr_ignores_eoi":   ("v3_elrsr_eisr", v3_elrsr_ignores_eoi, 10),   # fails at step 5
     "v3_vgrp0_tests_veng1":   ("v3_misr", v3_vgrp0_tests_veng1, 10),         # 6
@@ -306,6 +339,9 @@ V3_MUTANTS = {                                  # (BMC depth: the failing step +
     "v3_icv_aliases_ich":     ("v3_isolation", v3_icv_aliases_ich, 8),       # 3
     "v3_bpr1_ignores_cbpr":   ("v3_bus", v3_bpr1_ignores_cbpr, 8),           # 4
     "v3_iar0_never_acks":     ("v3_cover", v3_iar0_never_acks, None),  # cover: the group's depth
+    "v3_legacy_gicv_aliases_ich": ("v3_legacy_isolation", v3_legacy_gicv_aliases_ich, 8),
+    "v3_legacy_ack_into_ap0r":    ("v3_legacy_iar", v3_legacy_ack_into_ap0r, 12),
+    "v3_legacy_drop_from_ap0r":   ("v3_legacy_eoi", v3_legacy_drop_from_ap0r, 12),
 }
 MUTANTS.update(V3_MUTANTS)
 
@@ -325,6 +361,8 @@ def mutant(name, num_lrs, **params):
     from formal.harness import CLUSTER_GROUPS, CLUSTER_CPUS
     if group in CLUSTER_GROUPS:
         return ClusterMutant(CLUSTER_CPUS, num_lrs, MUTANTS[name][1])
+    if group.startswith("v3_legacy_"):
+        return Mutant(num_lrs, MUTANTS[name][1], arch="v3", **{"legacy": True, **params})
     if group.startswith("v3_"):
         return Mutant(num_lrs, MUTANTS[name][1], arch="v3", **params)
     return Mutant(num_lrs, MUTANTS[name][1])

@@ -463,11 +463,13 @@ class VCPU(wiring.Component):
         if self._live is None:
             ap0 = gicv.ap0
             after0, after1 = gicv.ap0 & ~lowest, gicv.apr & ~(lowest & ~gicv.ap0)
-        else:                                # the legacy frame: ICH_AP1R alone (L1)
-            ap0 = Mux(self._live, 0, gicv.ap0)
+            seen0 = after0
+        else:                                # the legacy frame: ICH_AP1R alone (L1), and
+            ap0 = Mux(self._live, 0, gicv.ap0)   # apr_upto leaves AP0 out
             after0, after1 = gicv.ap0 & ~(lowest & ap0), gicv.apr & ~(lowest & ~ap0)
+            seen0 = Mux(self._live, 0, after0)
         m.d.sync += [ap0_dropped.eq(after0), ap1_dropped.eq(after1),
-                     upto_dropped.eq(prefix_or(m, after0 | after1, "upto_dropped"))]
+                     upto_dropped.eq(prefix_or(m, seen0 | after1, "upto_dropped"))]
         # An AP write, an acknowledge and a drop land at different edges, and
         # after an AP write no request lands before apr_upto is refreshed from
         # the banks (ready is low for a cycle: rtl/timing.py)

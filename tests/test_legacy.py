@@ -121,6 +121,26 @@ def test_l1_every_acknowledge_sets_its_bit_in_ap1r(core):
     assert core.read("GICV", GICV["RPR"]) == 0x20
 
 
+def test_l1_the_frame_never_consults_ap0r_also_after_a_drop(core):
+    """L1: with ICH_AP0R0_EL2 holding bits (the hypervisor's to restore), an
+    EOI through the frame drops ICH_AP1R0_EL2's bit and the running priority
+    is idle again: GICV_RPR reads 0xFF and a 0x80 interrupt preempts. (Formal
+    group v3_legacy_iar found the RTL's drop counting AP0R in the running
+    priority.)"""
+    guest_on(core, ctlr=0b111)
+    core.write_sysreg("ICH_AP0R0_EL2", 1 << 2)         # priority 0x10 active in AP0R
+    core.write_sysreg("ICH_LR0_EL2", lr(1, 40, 0x40, grp=1))
+    assert core.read("GICV", GICV["RPR"]) == 0xFF        # AP0R is not consulted
+    assert core.read("GICV", GICV["IAR"]) == 40
+    assert core.read("GICV", GICV["RPR"]) == 0x40
+    core.write("GICV", GICV["EOIR"], 40)
+    assert core.read("GICV", GICV["RPR"]) == 0xFF
+    assert core.read_sysreg("ICH_AP0R0_EL2") == 1 << 2  # kept, untouched
+    core.write_sysreg("ICH_LR1_EL2", lr(1, 41, 0x80, grp=1))
+    assert core.read("GICV", GICV["IAR"]) == 41
+    assert core.read("GICV", GICV["RPR"]) == 0x80
+
+
 def test_l2_1022_for_group1_without_ackctl_and_aiar_for_group1_only(core):
     """L2: with AckCtl = 0 a Group 1 candidate reads 1022 through GICV_IAR and
     GICV_HPPIR and is acknowledged by GICV_AIAR; a Group 0 one reads 1023
