@@ -63,8 +63,9 @@ def txn_stream(seed, num_lrs, profile, num_cpus=1, v3=None):
         # accesses as KVM makes them on ICH_*_EL2 (sim/convert.py)
         if num_cpus > 1:
             raise ValueError("--legacy fuzzes one CPU")
-        return legacy_txns(stream(RandomChoices(stream_seed(seed, num_lrs, profile) + "/legacy"),
-                                  num_lrs, profile))
+        base = stream_seed(seed, num_lrs, profile) + "/legacy"
+        return legacy_txns(stream(RandomChoices(base), num_lrs, profile),
+                           RandomChoices(base + "/extra"))
     if v3 is not None:
         base = stream_seed(seed, num_lrs, profile, "v3")
         if num_cpus == 1:
@@ -78,13 +79,17 @@ def txn_stream(seed, num_lrs, profile, num_cpus=1, v3=None):
                        RandomChoices(f"{base}/mix{num_cpus}"))
 
 
-def legacy_txns(txns):
+def legacy_txns(txns, ch=None):
     """GICv2 Txns as the same guest's on a legacy GICv3 core: GICV accesses
     unchanged, each GICH one the ICH_*_EL2 access KVM would make (a 64-bit
     LR as two 32-bit halves); what has no counterpart (an LR above 15,
-    GICH_EISR1, partial writes, raw core addresses) is left out."""
+    GICH_EISR1, partial writes, raw core addresses) is left out. With `ch`
+    (RandomChoices), before about one transaction in 40 also what only a
+    GICv3 host does (legacy_extra)."""
     from .convert import Unrepresentable, v2_to_v3
     for txn in txns:
+        if ch is not None and ch.chance(0.025):
+            yield from legacy_extra(ch)
         if txn.op == "reset" or txn.frame == "GICV":
             yield txn
             continue
@@ -99,6 +104,29 @@ def legacy_txns(txns):
         r3 = sysregs.lookup(name)
         for half in range(r3.width // 32):
             yield Txn(txn.op, r3.frame, r3.offset + 4 * half, value >> 32 * half & 0xFFFF_FFFF)
+
+
+def legacy_extra(ch):
+    """What a GICv2 trace cannot say, between its accesses: the hypervisor
+    restoring ICH_AP0R0_EL2 or ICH_AP1R0_EL2 with some value (the GICv2 frame
+    never consults AP0R: L1), or the VM switching to the ICV registers
+    (ICC_SRE_EL1.SRE = 1), a few ICV accesses, and back (v3 10.2, 10.3)."""
+    kind = ch.pick(("ap0r", "ap1r", "sre"))
+    if kind != "sre":
+        r = sysregs.lookup("ICH_AP0R0_EL2" if kind == "ap0r" else "ICH_AP1R0_EL2")
+        value = ch.pick((0, 1 << ch.integer(0, 31), ch.integer(0, 0xFFFF_FFFF)))
+        yield Txn("write", r.frame, r.offset, value)
+        return
+    sre = sysregs.lookup("ICC_SRE_EL1")
+    icv = [r for r in sysregs.SYSREGS if r.frame == "ICV" and r.prefix != "ICC"]
+    yield Txn("write", sre.frame, sre.offset, 1)
+    for _ in range(ch.integer(1, 6)):
+        r = ch.pick(icv)
+        if r.access != "WO" and (r.access == "RO" or ch.chance(0.6)):
+            yield Txn("read", r.frame, r.offset, 0)
+        else:
+            yield Txn("write", r.frame, r.offset, ch.pick((0, 1, ch.integer(0, 0xFFFF_FFFF))))
+    yield Txn("write", sre.frame, sre.offset, 0)
 
 
 def cpus_kw(num_cpus, v3=None):
@@ -290,17 +318,28 @@ def trace_lines_v3(txns, num_lrs, v3, num_cpus=1):
     they are RAZ/WI or ignored, v3 1.4), and so does an access through the
     view of a CPU the core lacks (RAZ/WI, v3 1.5). With several CPUs the
     lines carry `cpu` and `gich_cpu` (the halves of one 64-bit access must
-    share them). `seq` is the fuzz run's transaction number."""
+    share them). `seq` is the fuzz run's transaction number. A legacy build
+    (`v3["legacy"]`) gives a legacy trace (`vgic replay --arch v3 --legacy`):
+    the guest's GICv2 frame accesses by their GICV_* names (a reserved offset
+    of the frame has no name: left out) and ICC_SRE_EL1 by its name."""
     shadow = reference(num_lrs, num_cpus, v3)
+    legacy = bool(v3.get("legacy"))
     by = (lambda t: {"cpu": t.cpu, "gich_cpu": t.gich_cpu}) if num_cpus > 1 else (lambda t: {})
-    out = [json.dumps({"scenario": "fuzz", "title": "vgic fuzz --arch v3: transactions up to "
-                       "a divergence", "arch": "v3"})]
+    out = [json.dumps({"scenario": "fuzz", "title": "vgic fuzz --arch v3"
+                       + (" --legacy" if legacy else "") + ": transactions up to a divergence",
+                       "arch": "v3-legacy" if legacy else "v3"})]
     counts = {"merged": 0, "approximated": 0, "left out": 0}
     i = 0
     while i < len(txns):
         t, used = txns[i], 1
+        gicv = regs.decode(t.frame, t.offset) if legacy and t.frame == "GICV" else None
         if t.op == "reset":
             out.append(json.dumps({"seq": i, "op": "reset"}))
+        elif gicv is not None and gicv.access != "RES" and (t.op == "read" or t.strb == 0xF):
+            line = {"seq": i, "op": t.op, "reg": gicv.full_name}    # the guest's GICv2 frame
+            if t.op == "write":
+                line["value"] = f"{t.value:#010x}"
+            out.append(json.dumps(line))
         elif t.frame not in sysregs.FRAME_BASE:
             counts["left out"] += 1
             out.append(json.dumps({"note": f"#{i} {t}: not on the ICH/ICV frames: left out"}))
@@ -352,7 +391,7 @@ def trace_lines_v3(txns, num_lrs, v3, num_cpus=1):
                         line["note"] = (f"the fuzz run wrote only the {'high' if half else 'low'} "
                                         f"half; the other is written with the value it held, "
                                         f"{other:#010x}")
-            elif reg.full_name.startswith(PHYSICAL_PREFIXES_V3):
+            elif reg.full_name.startswith(PHYSICAL_PREFIXES_V3) and not legacy:
                 # a name the replay passes over as the physical GIC's (ICC_SRE_EL1):
                 # its slot instead
                 line.update(frame=t.frame, offset=f"{t.offset:#05x}")
@@ -369,15 +408,20 @@ def trace_lines_v3(txns, num_lrs, v3, num_cpus=1):
     return out, counts
 
 
-def saved_txns_v3(lines, num_cpus=1):
+def saved_txns_v3(lines, num_cpus=1, legacy=False):
     """The 32-bit accesses `vgic replay --arch v3` makes for GICv3 trace
     lines (read through sim/trace.py, so the lines are checked too), as
     (seq of the trace line, Txn): an ICH_LR<n>_EL2 access as its low half
-    then its high half, any other as its low half."""
+    then its high half, any other as its low half. `legacy`: a legacy
+    trace (`--legacy`), whose GICV_* accesses are 32-bit."""
     out = []
-    for t in parse_lines(lines, "<saved trace>", num_cpus=num_cpus, arch="v3"):
+    for t in parse_lines(lines, "<saved trace>", num_cpus=num_cpus,
+                         arch="v3-legacy" if legacy else "v3"):
         if t.op == "reset":
             out.append((t.seq, Txn("reset")))
+            continue
+        if t.frame == "GICV":
+            out.append((t.seq, Txn(t.op, t.frame, t.offset, t.value or 0)))
             continue
         reg, _ = sysregs.decode(t.frame, t.offset)
         for half in range(2 if reg is not None and reg.width == 64 else 1):
@@ -547,7 +591,7 @@ def _report_v3_save(args, failure, v3, counts):
     print(f"  {merged} LR accesses by halves saved as 64-bit accesses; {approx} lone LR "
           f"half accesses approximated, {left} accesses left out (notes in the trace)", file=err)
     with open(args.save, encoding="utf-8") as fh:
-        replayed = saved_txns_v3(fh, args.cpus)
+        replayed = saved_txns_v3(fh, args.cpus, legacy=bool(v3.get("legacy")))
     if len(replayed) > VERIFY_LIMIT:
         print(f"  ({len(replayed)} accesses: not replayed here to check it)", file=err)
         return

@@ -273,3 +273,51 @@ def test_l6_vintid_bits_above_12_are_not_the_guests(core):
     guest_on(core)
     core.write_sysreg("ICH_LR0_EL2", lr(1, 8192 + 5, 0x80, grp=0))
     assert core.read("GICV", GICV["IAR"]) == 5
+
+
+class _IdleRpr:
+    """Mutant models for `vgic fuzz --legacy --save`: the running priority
+    reads 0xF8 while idle, through the GICv2 frame (GICV_RPR) or, after the
+    VM set SRE, through ICV_RPR_EL1."""
+
+    def __init__(self, frame, offset):
+        self.at = (frame, offset)
+
+    def engine(self, name, num_lrs, arch="v2", **params):
+        from vgic.sim.model import VirtualInterface
+        at = self.at
+
+        class IdleRpr(VirtualInterface):
+            def read(self, frame, offset, **kw):
+                value = super().read(frame, offset, **kw)
+                return 0xF8 if (frame, offset) == at and value == 0xFF else value
+        assert arch == "v3" and params.get("legacy")
+        return IdleRpr(num_lrs, arch="v3", **params)
+
+
+@pytest.mark.parametrize("reg,frame,offset", [("GICV_RPR", "GICV", 0x014),
+                                              ("ICV_RPR_EL1", "ICV", 0x0D8)])
+def test_vgic_fuzz_legacy_save_writes_a_legacy_trace_that_reproduces(monkeypatch, tmp_path,
+                                                                     capsys, reg, frame, offset):
+    """`vgic fuzz --arch v3 --legacy --save`: the trace names the guest's
+    GICV_* accesses, the ICH_*_EL2 ones, ICC_SRE_EL1 and the ICV_* ones the
+    VM makes while SRE = 1; `vgic replay --arch v3 --legacy` reads it, and
+    it reproduces the divergence."""
+    from vgic.sim import fuzz
+    from vgic.sim.cli import main
+    from vgic.sim.trace import read_trace
+    monkeypatch.setattr(fuzz, "make_engine", _IdleRpr(frame, offset).engine)
+    out = tmp_path / "div.jsonl"
+    assert main(["fuzz", "--arch", "v3", "--legacy", "-n", "20000", "--lrs", "4",
+                 "--engine", "model", "--profile", "kvm", "-q", "--save", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "DIVERGENCE at transaction #" in err and reg in err
+    assert f"vgic replay {out} --lrs 4 --arch v3" in err and "--legacy" in err
+    assert "0 accesses left out" in err
+    assert "the saved trace reproduces the divergence" in err
+    saved = read_trace(str(out), arch="v3-legacy")
+    names = {t.reg for t in saved if t.op != "reset"}
+    assert saved[-1].op == "read" and saved[-1].reg == reg
+    assert "GICV_CTLR" in names and any(n.startswith("ICH_LR") for n in names)
+    if frame == "ICV":
+        assert "ICC_SRE_EL1" in names
