@@ -47,8 +47,10 @@ def hw_block(doc):
              "apart). LC used: iCE40 logic cells after place and route, harness included. "
              "Fmax: post-route, nextpnr's estimate (ECP5 LFE5U-25F speed 6 CABGA381, target "
              f"{_targets(doc, 'ecp5')} MHz; iCE40 UP5K sg48, target {_targets(doc, 'ice40')} MHz)."
-             + (" arch: v2 = GICv2, v3 = GICv3 (core alone); pri/pre: priority / preemption "
-                "bits (GICv2's are 5/5)." if v3 else ""),
+             + (" arch: v2 = GICv2, v3 = GICv3 (core alone)"
+                + (", v3 legacy = GICv3 with legacy operation (legacy=True)"
+                   if any(r.get("legacy") for r in doc["results"]) else "")
+                + "; pri/pre: priority / preemption bits (GICv2's are 5/5)." if v3 else ""),
              "", bench_hw.table(doc["results"]), "",
              "Targets (GICv2 rows):" if v3 else "Targets:", ""]
     lines += [f"- {t.strip()}" for t in bench_hw.target_lines(doc["results"])]
