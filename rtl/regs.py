@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "Reg", "REGS", "GICH", "GICV", "MAX_LRS", "CORE_ADDR_BITS", "FRAME_BASE",
-    "FRAME_SIZE", "lookup", "decode", "core_addr", "lr", "vtr_value",
+    "FRAME_SIZE", "lookup", "decode", "core_addr", "frame_addr", "frame_at", "lr", "vtr_value",
     "IIDR_DEFAULT", "MAX_CPUS", "ALIAS_BASE", "ALIAS_STRIDE", "check_num_cpus",
     "alias_addr", "alias_of", "bus_addr",
 ]
@@ -125,21 +125,33 @@ def decode(frame, offset):
     return _BY_ADDR.get(FRAME_BASE[frame] + offset)
 
 
+def frame_addr(bases, sizes, frame, offset):
+    """Byte address of (frame, offset) in a map of frames (`bases`, `sizes`:
+    FRAME_BASE, FRAME_SIZE here or rtl/sysregs.py's), with a clear error."""
+    if frame not in bases:
+        raise ValueError(f"unknown frame {frame!r}: expected "
+                         + " or ".join(repr(name) for name in bases))
+    if not 0 <= offset < sizes[frame]:
+        raise ValueError(f"offset {offset:#x} is outside the {sizes[frame]:#x}-byte {frame} frame")
+    return bases[frame] + offset
+
+
+def frame_at(bases, sizes, addr):
+    """(frame, offset) of a byte address in a map of frames, or (None, addr)."""
+    for frame, base in bases.items():
+        if base <= addr < base + sizes[frame]:
+            return frame, addr - base
+    return None, addr
+
+
 def core_addr(frame, offset):
     """Byte address on the internal register bus."""
-    if frame not in FRAME_BASE:
-        raise ValueError(f"unknown frame {frame!r}: expected 'GICH' or 'GICV'")
-    if not 0 <= offset < FRAME_SIZE[frame]:
-        raise ValueError(f"offset {offset:#x} is outside the {FRAME_SIZE[frame]:#x}-byte {frame} frame")
-    return FRAME_BASE[frame] + offset
+    return frame_addr(FRAME_BASE, FRAME_SIZE, frame, offset)
 
 
 def frame_of(addr):
     """(frame, offset) for a core byte address, or (None, addr) if unmapped."""
-    for frame, base in FRAME_BASE.items():
-        if base <= addr < base + FRAME_SIZE[frame]:
-            return frame, addr - base
-    return None, addr
+    return frame_at(FRAME_BASE, FRAME_SIZE, addr)
 
 
 def alias_addr(cpu, offset):

@@ -24,6 +24,7 @@ write masks, next to the table so that every block reads them from one place.
 """
 from dataclasses import dataclass
 
+from . import regs
 from .regs import LRLayout
 
 __all__ = ["SysReg", "V3Config", "SYSREGS", "FRAME_BASE", "FRAME_SIZE", "MAX_LRS",
@@ -135,19 +136,12 @@ def decode(frame, offset):
 
 def core_addr(frame, offset):
     """Byte address on the internal register bus."""
-    if frame not in FRAME_BASE:
-        raise ValueError(f"unknown frame {frame!r}: expected 'ICH' or 'ICV'")
-    if not 0 <= offset < FRAME_SIZE[frame]:
-        raise ValueError(f"offset {offset:#x} is outside the {FRAME_SIZE[frame]:#x}-byte {frame} frame")
-    return FRAME_BASE[frame] + offset
+    return regs.frame_addr(FRAME_BASE, FRAME_SIZE, frame, offset)
 
 
 def frame_of(addr):
     """(frame, offset) for a core byte address, or (None, addr) if unmapped."""
-    for frame, base in FRAME_BASE.items():
-        if base <= addr < base + FRAME_SIZE[frame]:
-            return frame, addr - base
-    return None, addr
+    return regs.frame_at(FRAME_BASE, FRAME_SIZE, addr)
 
 
 # Field layouts, (lsb, width), as in rtl/regs.py. Ref: v3 2.1, 2.3, 2.8
