@@ -15,6 +15,7 @@ import pytest
 
 from vgic.sim import qemu_log
 from vgic.sim.cli import main
+from cli_run import run
 
 DATA = pathlib.Path(__file__).resolve().parent / "data" / "kvm"
 SAMPLE_LOG = DATA / "qemu-gic-linux_1vcpu.log.gz"
@@ -39,12 +40,6 @@ gic_update_maintenance_irq cpu 0: maintenance = 0
 gic_acknowledge_irq vcpu 0 acknowledged irq 1023
 gic_cpu_read vcpu 0 iface read at 0x0000000c: 0x000003ff
 """
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_log(tmp_path, text, name="run.log"):

@@ -10,6 +10,7 @@ import pathlib
 import pytest
 
 from vgic.sim.cli import main
+from cli_run import run
 
 DATA = pathlib.Path(__file__).resolve().parent / "data" / "kvm3"
 SAMPLE_LOG = DATA / "qemu-gicv3-linux_2vcpu.log.gz"
@@ -57,12 +58,6 @@ BASIC = (
     reg("ich_vmcr_read", "ICH_VMCR_EL2", 0x4C0008) + lines(0, 0) +
     reg("icv_eoir_write", "ICV_EOIR1", 0x3FF) + lines(0, 0) +
     reg("ich_misr_read", "ICH_MISR", 0x1))
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def imported(tmp_path, capsys, text, *options):

@@ -12,21 +12,10 @@ import sys
 import pytest
 
 from vgic.sim.cli import main
+from cli_run import run, write_trace
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "basic_virq.jsonl"
-
-
-def write_trace(tmp_path, *objs_or_text):
-    p = tmp_path / "t.jsonl"
-    p.write_text("".join((o if isinstance(o, str) else json.dumps(o)) + "\n" for o in objs_or_text))
-    return p
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_example_trace_matches_its_spec_expectations(capsys):

@@ -10,27 +10,15 @@ import pathlib
 
 import pytest
 
-from vgic.sim.cli import main
 from vgic.sim.diff import DiffRunner, Divergence, make_engine
 from vgic.sim.model import VirtualInterface
 from vgic.sim.replay import replay_iter
 from vgic.sim.stimulus import describe
 from vgic.sim.trace import TraceError, iter_trace, parse_lines, read_trace
+from cli_run import run, write_trace
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 KVM3 = ROOT / "tests" / "data" / "kvm3" / "kvm3_linux_2vcpu.jsonl.gz"
-
-
-def write_trace(tmp_path, *objs_or_text):
-    p = tmp_path / "t.jsonl"
-    p.write_text("".join((o if isinstance(o, str) else json.dumps(o)) + "\n" for o in objs_or_text))
-    return p
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_kvm_vgic_v3_recording_replays_with_no_difference(capsys):
