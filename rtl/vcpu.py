@@ -237,30 +237,7 @@ class VCPU(wiring.Component):
         """Response stage: R6a/R6b acknowledge, R7 highest pending, from the
         registered `select.best` (its `pre`: R1)."""
         ctlr, best = self.gicv.ctlr, self.select.best
-        avail = self.control.en & (ctlr.EnableGrp0 | ctlr.EnableGrp1) & best.valid
-        seen = self.control.en & best.valid
-        hidden = best.grp1 & ~ctlr.AckCtl           # Group 1 with AckCtl = 0: IAR/HPPIR report 1022
-        resp = {k: Signal(13, name=k) for k in ("iar", "aiar", "hppir", "ahppir")}
-        resp.update({k: Signal(name=k) for k in ("iar_ok", "aiar_ok")})
-        with m.If(~avail):
-            m.d.sync += [resp["iar"].eq(SPURIOUS), resp["iar_ok"].eq(0)]
-        with m.Elif(hidden):
-            m.d.sync += [resp["iar"].eq(SPURIOUS_GRP1), resp["iar_ok"].eq(0)]   # before the RP test (QEMU order)
-        with m.Elif(~best.pre):
-            m.d.sync += [resp["iar"].eq(SPURIOUS), resp["iar_ok"].eq(0)]
-        with m.Else():
-            m.d.sync += [resp["iar"].eq(best.vid), resp["iar_ok"].eq(1)]
-        with m.If(avail & best.grp1 & best.pre):       # AIAR: Group 1 only
-            m.d.sync += [resp["aiar"].eq(best.vid), resp["aiar_ok"].eq(1)]
-        with m.Else():
-            m.d.sync += [resp["aiar"].eq(SPURIOUS), resp["aiar_ok"].eq(0)]
-        with m.If(~seen):
-            m.d.sync += resp["hppir"].eq(SPURIOUS)
-        with m.Elif(hidden):
-            m.d.sync += resp["hppir"].eq(SPURIOUS_GRP1)
-        with m.Else():
-            m.d.sync += resp["hppir"].eq(best.vid)
-        m.d.sync += resp["ahppir"].eq(Mux(seen & best.grp1, best.vid, SPURIOUS))
+        resp, seen = self._gicv_answers(m, best.valid, best.vid)
         # what an acknowledge of `best` makes of APR and its prefix ORs (R4)
         resp["ack_apr"], resp["ack_upto"] = Signal(32, name="ack_apr"), Signal(32, name="ack_upto")
         m.d.sync += [resp["ack_apr"].eq(self.gicv.apr | (1 << best.gprio)),
@@ -276,6 +253,39 @@ class VCPU(wiring.Component):
                 self.vfiq.eq(seen & best.pre & fiq),
             ]
         return resp
+
+    def _gicv_answers(self, m, valid, vid, prefix=""):
+        """R6a/R6b/R7 from the registered `select.best` (its `pre`: R1; `valid`:
+        a candidate below the mask): GICV_IAR, AIAR, HPPIR, AHPPIR (13-bit
+        `vid`) and whether IAR/AIAR acknowledge, registered; and `seen` (En
+        and a candidate). GICv2's answers, and the legacy frame's on GICv3
+        state (v3 10)."""
+        ctlr, best = self.gicv.ctlr, self.select.best
+        avail = self.control.en & (ctlr.EnableGrp0 | ctlr.EnableGrp1) & valid
+        seen = self.control.en & valid
+        hidden = best.grp1 & ~ctlr.AckCtl           # Group 1 with AckCtl = 0: IAR/HPPIR report 1022
+        resp = {k: Signal(13, name=prefix + k) for k in ("iar", "aiar", "hppir", "ahppir")}
+        resp.update({k: Signal(name=prefix + k) for k in ("iar_ok", "aiar_ok")})
+        with m.If(~avail):
+            m.d.sync += [resp["iar"].eq(SPURIOUS), resp["iar_ok"].eq(0)]
+        with m.Elif(hidden):
+            m.d.sync += [resp["iar"].eq(SPURIOUS_GRP1), resp["iar_ok"].eq(0)]   # before the RP test (QEMU order)
+        with m.Elif(~best.pre):
+            m.d.sync += [resp["iar"].eq(SPURIOUS), resp["iar_ok"].eq(0)]
+        with m.Else():
+            m.d.sync += [resp["iar"].eq(vid), resp["iar_ok"].eq(1)]
+        with m.If(avail & best.grp1 & best.pre):       # AIAR: Group 1 only
+            m.d.sync += [resp["aiar"].eq(vid), resp["aiar_ok"].eq(1)]
+        with m.Else():
+            m.d.sync += [resp["aiar"].eq(SPURIOUS), resp["aiar_ok"].eq(0)]
+        with m.If(~seen):
+            m.d.sync += resp["hppir"].eq(SPURIOUS)
+        with m.Elif(hidden):
+            m.d.sync += resp["hppir"].eq(SPURIOUS_GRP1)
+        with m.Else():
+            m.d.sync += resp["hppir"].eq(vid)
+        m.d.sync += resp["ahppir"].eq(Mux(seen & best.grp1, vid, SPURIOUS))
+        return resp, seen
 
     def _reads(self, m, resp, rpr):
         """GICV frame reads. First stage, registered at the decode edge: the
@@ -535,21 +545,9 @@ class VCPU(wiring.Component):
         the frame is live they replace the ICV answers (iar0/iar1 stand for
         GICV_IAR/AIAR), every acknowledge sets its bit in ICH_AP1R (L1), V16
         does not apply. Returns the lines' condition."""
-        ctlr, best, live = self.gicv.ctlr, self.select.best, self._live
-        seen = self.control.en & best.valid & best.pmr_ok
-        avail = seen & (ctlr.EnableGrp0 | ctlr.EnableGrp1)
-        hidden = best.grp1 & ~ctlr.AckCtl
-        v2 = {k: Signal(13, name=f"gicv_{k}") for k in ("iar", "aiar", "hppir", "ahppir")}
-        iar_ok, aiar_ok = Signal(name="gicv_iar_ok"), Signal(name="gicv_aiar_ok")
-        m.d.sync += [
-            iar_ok.eq(avail & ~hidden & best.pre),
-            aiar_ok.eq(avail & best.grp1 & best.pre),
-            v2["iar"].eq(Mux(~avail, SPURIOUS, Mux(hidden, SPURIOUS_GRP1,
-                                                    Mux(best.pre, best.vid[:13], SPURIOUS)))),
-            v2["aiar"].eq(Mux(avail & best.grp1 & best.pre, best.vid[:13], SPURIOUS)),
-            v2["hppir"].eq(Mux(~seen, SPURIOUS, Mux(hidden, SPURIOUS_GRP1, best.vid[:13]))),
-            v2["ahppir"].eq(Mux(seen & best.grp1, best.vid[:13], SPURIOUS)),
-        ]
+        best, live = self.select.best, self._live
+        v2, seen = self._gicv_answers(m, best.valid & best.pmr_ok, best.vid[:13], prefix="gicv_")
+        iar_ok, aiar_ok = v2.pop("iar_ok"), v2.pop("aiar_ok")
         for k in ("iar0_ok", "iar1_ok", "ack_grp1", "ack_special"):
             resp[k + "_v3"] = resp[k]
             resp[k] = Signal(name=f"{k}_live")
