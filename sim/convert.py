@@ -30,7 +30,6 @@ conversion back restores it. So line N of the output is always line N of the
 input, and converting there and back gives the original transactions.
 """
 import gzip
-import io
 import json
 import re
 import sys
@@ -660,37 +659,9 @@ def convert_lines(lines, direction, path="<trace>", amap=None):
 # ---------------------------------------------------------------------------
 # Files and the command
 # ---------------------------------------------------------------------------
-class GzipAtomicOutput(AtomicOutput):
-    """AtomicOutput whose file is gzip-compressed (an output named *.gz).
-    Standard output stays plain."""
-
-    def __enter__(self):
-        super().__enter__()
-        self._plain = self._file
-        if self.path is not None:
-            self._gzip = gzip.GzipFile(filename="", fileobj=self._plain.buffer, mode="wb", mtime=0)
-            self._file = io.TextIOWrapper(self._gzip, encoding="utf-8")
-        return self
-
-    def commit(self):
-        if self._file is not self._plain:
-            self._file.close()              # the gzip trailer; the file itself stays open
-            self._file = self._plain
-        super().commit()
-
-    def __exit__(self, *exc):
-        if self._file is not self._plain:
-            try:
-                self._file.close()
-            except (OSError, ValueError):
-                pass
-            self._file = self._plain
-        return super().__exit__(*exc)
-
-
 def output_for(path):
-    gz = path not in (None, "-") and path.endswith(".gz")
-    return GzipAtomicOutput(path) if gz else AtomicOutput(path)
+    """The output of a conversion: gzip-compressed when its name ends in .gz."""
+    return AtomicOutput(path, compress=path not in (None, "-") and path.endswith(".gz"))
 
 
 def _numbered(f, path):

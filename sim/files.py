@@ -80,12 +80,14 @@ class AtomicOutput:
     not a regular file (/dev/null, a FIFO, a terminal) is written directly:
     it cannot be replaced, only written to. `path` None or "-" means
     standard output: the text is kept in an anonymous temporary file (memory
-    stays flat) and copied out by commit(), so a failed run prints nothing."""
+    stays flat) and copied out by commit(), so a failed run prints nothing.
+    `compress`: the file is gzip-compressed (standard output stays plain)."""
 
-    def __init__(self, path, stdout=None):
+    def __init__(self, path, stdout=None, compress=False):
         self.path = None if path in (None, "-") else path
         self._stdout = stdout
-        self._tmp = self._file = None
+        self._tmp = self._file = self._raw = None
+        self._compress = compress
         self._direct = self.path is not None and os.path.exists(self.path) \
             and not os.path.isfile(self.path)
 
@@ -98,7 +100,7 @@ class AtomicOutput:
                 self._file = open(self.path, "w", encoding="utf-8")
             except OSError as e:
                 raise FileError(f"{self.path}: cannot write: {e.strerror}") from None
-            return self
+            return self._compressed()
         folder = os.path.dirname(os.path.abspath(self.path))
         try:
             os.makedirs(folder, exist_ok=True)
@@ -118,7 +120,19 @@ class AtomicOutput:
             raise FileError(f"{self.path}: cannot create a temporary file in {folder}")
         self._tmp = tmp
         self._file = os.fdopen(fd, "w", encoding="utf-8")
+        return self._compressed()
+
+    def _compressed(self):
+        if self._compress:          # text -> gzip -> the file (kept in _raw)
+            self._raw = self._file
+            gz = gzip.GzipFile(filename="", fileobj=self._raw.buffer, mode="wb", mtime=0)
+            self._file = io.TextIOWrapper(gz, encoding="utf-8")
         return self
+
+    def _close(self):
+        for f in (self._file, self._raw):       # the gzip trailer first, then the file
+            if f is not None and not f.closed:
+                f.close()
 
     def write(self, text):
         self._file.write(text)
@@ -130,15 +144,17 @@ class AtomicOutput:
             shutil.copyfileobj(self._file, out)
             out.flush()
             return
-        self._file.close()
+        self._close()
         if self._direct:
             return
         os.replace(self._tmp, self.path)
         self._tmp = None
 
     def __exit__(self, *exc):
-        if not self._file.closed:
-            self._file.close()
+        try:
+            self._close()
+        except (OSError, ValueError):
+            pass
         if self._tmp is not None:
             try:
                 os.unlink(self._tmp)
