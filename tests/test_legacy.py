@@ -121,6 +121,20 @@ def test_l1_every_acknowledge_sets_its_bit_in_ap1r(core):
     assert core.read("GICV", GICV["RPR"]) == 0x20
 
 
+def test_the_frames_offset_0x128_is_icc_sre_el1s_slot(core):
+    """v3 10.2, 10.3: core 0x2128 is ICC_SRE_EL1 whatever SRE holds, so the
+    GICv2 frame's (reserved) offset 0x128 reaches it: DIB, DFB read 1, and a
+    write of 1 there switches the window to the ICV registers. (Found by the
+    noise fuzz: the model answered the frame's offset as reserved.)"""
+    assert core.read("GICV", 0x128) == 0b110
+    assert core.read("GICV", 0x12C) == 0                  # the high half: RES0
+    core.write("GICV", 0x128, 1)
+    assert core.read_sysreg("ICC_SRE_EL1") == 0b111
+    assert core.read("GICV", GICV["IIDR"]) == 0            # the frame is no longer live
+    core.write("GICV", 0x128, 0)
+    assert core.read("GICV", GICV["IIDR"]) == 0x0002_043B
+
+
 def test_l1_the_frame_never_consults_ap0r_also_after_a_drop(core):
     """L1: with ICH_AP0R0_EL2 holding bits (the hypervisor's to restore), an
     EOI through the frame drops ICH_AP1R0_EL2's bit and the running priority
