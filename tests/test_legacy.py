@@ -121,16 +121,22 @@ def test_l1_every_acknowledge_sets_its_bit_in_ap1r(core):
     assert core.read("GICV", GICV["RPR"]) == 0x20
 
 
-def test_the_frames_offset_0x128_is_icc_sre_el1s_slot(core):
-    """v3 10.2, 10.3: core 0x2128 is ICC_SRE_EL1 whatever SRE holds, so the
-    GICv2 frame's (reserved) offset 0x128 reaches it: DIB, DFB read 1, and a
-    write of 1 there switches the window to the ICV registers. (Found by the
-    noise fuzz: the model answered the frame's offset as reserved.)"""
+def test_the_window_answers_by_address_and_sre(core):
+    """v3 10.2, 10.3: the GICv2 frame and the ICV registers share core
+    0x2000-0x3FFF, so an access there answers as its address does, by SRE,
+    whichever frame names it: 0x2128 is ICC_SRE_EL1 always (the frame's
+    reserved offset 0x128 reaches it: DIB, DFB read 1, and a write of 1 there
+    switches the window); with SRE = 1, GICV_EOIR's address (0x2010) is
+    ICV_HPPIR0_EL1's low half; with SRE = 0, ICV_IAR0_EL1's (0x2000) is
+    GICV_CTLR. (Found by the noise fuzz: the model answered by the name.)"""
+    guest_on(core, ctlr=0b11)
+    assert core.read("ICV", 0x000) == 0b11                 # GICV_CTLR
     assert core.read("GICV", 0x128) == 0b110
     assert core.read("GICV", 0x12C) == 0                  # the high half: RES0
     core.write("GICV", 0x128, 1)
     assert core.read_sysreg("ICC_SRE_EL1") == 0b111
-    assert core.read("GICV", GICV["IIDR"]) == 0            # the frame is no longer live
+    assert core.read("GICV", GICV["IIDR"]) == 0            # no ICV register there
+    assert core.read("GICV", GICV["EOIR"]) == 1023         # ICV_HPPIR0_EL1: none pending
     core.write("GICV", 0x128, 0)
     assert core.read("GICV", GICV["IIDR"]) == 0x0002_043B
 

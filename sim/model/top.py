@@ -102,18 +102,20 @@ class VirtualInterface:
             return None, 0                          # RAZ/WI (high halves: RES0)
         return reg, half
 
-    def _sre_slot(self, frame, offset):
-        """Legacy builds: the GICv2 frame's offsets 0x128/0x12C are core
-        0x2128/0x212C, ICC_SRE_EL1's slot whatever SRE holds (v3 10.2, 10.3):
-        the ICV frame's offset for them, else `frame`."""
-        if self.v3 is not None and self.v3.legacy and frame == "GICV" and \
-                sysregs.decode("ICV", offset)[0] is sysregs.lookup("ICC_SRE_EL1"):
-            return "ICV"
-        return frame
+    def _window(self, frame, offset):
+        """Legacy builds: an access in the guest's window (frame "GICV" or
+        "ICV": the same core addresses 0x2000-0x3FFF) answers as its core
+        address does, by SRE (v3 10.3): the GICv2 frame while it is live,
+        else the ICV registers; ICC_SRE_EL1's slot (0x128) always. Returns
+        the (frame, offset) that answers; other builds and frames as given."""
+        if self.v3 is None or not self.v3.legacy or frame not in ("GICV", "ICV"):
+            return frame, offset
+        (regs if frame == "GICV" else sysregs).core_addr(frame, offset)   # validates
+        return self._frame_of(sysregs.FRAME_BASE["ICV"] + offset)
 
     def read(self, frame, offset):
         """A 32-bit read. Unmapped offsets, reserved names and WO registers read 0."""
-        frame = self._sre_slot(frame, offset)
+        frame, offset = self._window(frame, offset)
         if self.v3 is not None and frame == "GICV":
             reg = self._legacy_frame(frame, offset)
             return 0 if reg is None or reg.access == "WO" else self.vcpu.read(reg) & 0xFFFF_FFFF
@@ -130,7 +132,7 @@ class VirtualInterface:
         """A 32-bit write. Writes with byte enables other than 0b1111 are
         ignored (registers are word-accessible only, arch 1.4 rule 1), as
         are writes to RO registers and unmapped offsets."""
-        frame = self._sre_slot(frame, offset)
+        frame, offset = self._window(frame, offset)
         legacy = self.v3 is not None and frame == "GICV"
         (regs if self.v3 is None or legacy else sysregs).core_addr(frame, offset)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
