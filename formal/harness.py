@@ -430,6 +430,44 @@ def watch_bus(m, top, now, eoi_words, ack_words, needs_settled, frames, frame_si
     return ctx, finish
 
 
+def assert_lines(m, top, levels, settled_1, after, hist, ack_words):
+    """The lines' timing (rtl/timing.py; R6, V5): if settled in cycle c, the
+    lines (top.virq, top.vfiq) in c+1 are `levels` (the definition's (vIRQ,
+    vFIQ) of the state of c, registered here; the state in c+1 is the same);
+    otherwise they hold, except that an acknowledge (a read of `ack_words`)
+    landing drops them."""
+    lines = Cat(top.virq, top.vfiq)
+    lines_1, expected = Signal(2), Signal(2)
+    m.d.sync += [lines_1.eq(lines), expected.eq(Cat(*levels))]
+    has_1 = Signal()
+    m.d.sync += has_1.eq(1)
+    ack_landed = after[2] & hist[2]["r_stb"] & _any_word(hist[2]["addr"], ack_words)
+    with m.If(settled_1):
+        m.d.comb += Assert(lines == expected, src_loc_at=1)
+    with m.Elif(has_1):
+        m.d.comb += Assert((lines == lines_1) | (ack_landed & (lines == 0)), src_loc_at=1)
+
+
+def assert_forwarded(m, top, after, window, landed, forward, pid):
+    """R10 (V10 for GICv3): when the last request's deactivation `forward`s
+    (an HW = 1 LR with a PPI/SPI pINTID `pid`), deact_valid pulses exactly
+    once, with deact_pintid = pid, in the cycle after the deactivation lands
+    (before the next request is captured); nothing is forwarded otherwise.
+    `pulses` counts deact_valid cycles since the capture."""
+    pulses, pintid = Signal(2), Signal(len(top.deact_pintid))
+    with m.If(after[1]):
+        m.d.sync += pulses.eq(0)
+    with m.Elif(top.deact_valid & (pulses != 3)):
+        m.d.sync += [pulses.eq(pulses + 1), pintid.eq(top.deact_pintid)]
+    pulses_now = pulses + top.deact_valid
+    pintid_now = Mux(top.deact_valid, top.deact_pintid, pintid)
+    with m.If(window):
+        m.d.comb += Assert(Mux(landed, pulses_now == forward, pulses_now <= forward),
+                           src_loc_at=1)
+        with m.If(forward & (pulses_now != 0)):
+            m.d.comb += Assert(pintid_now == pid, src_loc_at=1)
+
+
 def assert_no_deadlock(m, ready, M):
     """rtl/timing.py: ready is 0 for at most M (match_latency) cycles in a row."""
     unready, unready_1 = Signal(range(M + 2), name="unready"), Signal(range(M + 2))
@@ -649,17 +687,7 @@ class Harness(Elaboratable):
         # R6: if settled in cycle c, the lines in c+1 are the levels of the state
         # in c (registered here; the state in c+1 is the same). Otherwise they
         # hold, except that an acknowledge landing drops them.
-        virq, vfiq = now.lines()
-        lines = Cat(top.virq, top.vfiq)
-        lines_1, expected = Signal(2), Signal(2)
-        m.d.sync += [lines_1.eq(lines), expected.eq(Cat(virq, vfiq))]
-        has_1 = Signal()
-        m.d.sync += has_1.eq(1)
-        ack_landed = after[2] & hist[2]["r_stb"] & _any_word(hist[2]["addr"], ACK_WORDS)
-        with m.If(settled_1):
-            m.d.comb += Assert(lines == expected)
-        with m.Elif(has_1):
-            m.d.comb += Assert((lines == lines_1) | (ack_landed & (lines == 0)))
+        assert_lines(m, top, now.lines(), settled_1, after, hist, ACK_WORDS)
         # arch 1.4 rule 4: no other read changes an LR or APR
         other_read = (window & last["r_stb"] & ~was_read(regs.GICV_IAR)
                       & ~was_read(regs.GICV_AIAR))
@@ -744,21 +772,7 @@ class Harness(Elaboratable):
             fwd_n = deact & first[n] & was.lrf(n, "HW") & (p >= 16) & (p < 1020)
             forward = forward | fwd_n
             pid = pid | Mux(fwd_n, p, 0)
-        # R10: an HW = 1 LR forwards its pINTID (PPI/SPI) exactly once, in the
-        # cycle after its deactivation lands (before the next request is
-        # captured); nothing is forwarded otherwise. `pulses` counts deact_valid
-        # cycles since the capture.
-        pulses, pintid = Signal(2), Signal(10)
-        with m.If(after[1]):
-            m.d.sync += pulses.eq(0)
-        with m.Elif(top.deact_valid & (pulses != 3)):
-            m.d.sync += [pulses.eq(pulses + 1), pintid.eq(top.deact_pintid)]
-        pulses_now = pulses + top.deact_valid
-        pintid_now = Mux(top.deact_valid, top.deact_pintid, pintid)
-        with m.If(window):
-            m.d.comb += Assert(Mux(landed, pulses_now == forward, pulses_now <= forward))
-            with m.If(forward & (pulses_now != 0)):
-                m.d.comb += Assert(pintid_now == pid)
+        assert_forwarded(m, top, after, window, landed, forward, pid)      # R10
         # R11: EOICount + 1 mod 32 exactly when due; a GICH_HCR write sets it
         with m.If(window & ~was_write(regs.GICH_HCR)):
             m.d.comb += Assert(expect(now.hcrf("EOICount"), was.hcrf("EOICount"),

@@ -48,7 +48,7 @@ from vgic.rtl.regs import MISR_BITS, INVALID, PENDING, ACTIVE, PENDING_ACTIVE, S
 from vgic.rtl.regbus import needs_settled
 
 from formal.harness import (f, lowest_set_bit, ctz, watch_bus, bus_timing, assert_no_deadlock,
-                            _any_word, Arch)
+                            assert_forwarded, assert_lines, _any_word, Arch)
 
 __all__ = ["V3_GROUPS", "VARIANTS", "KNOWN_RTL_ISSUES", "Arch3", "Harness3", "Reg3"]
 
@@ -387,7 +387,6 @@ def legacy_view(m, name, arch3):
     forwards, L4); Priority [7:3]. GICV_CTLR's bits are VMCR's (v3 10.4),
     PMR VPMR, BPR VBPR0, ABPR VBPR1, APR ICH_AP1R0_EL2 (L1); HCR's En and
     EOIcount sit where GICH_HCR has them."""
-    F = LR3_FIELDS
     lrs = []
     for n in range(arch3.num_lrs):
         vint, pint, hw = arch3.lrf(n, "vINTID"), arch3.lrf(n, "pINTID"), arch3.hw(n)
@@ -595,16 +594,8 @@ class Harness3(Elaboratable):
         read_is(Reg3("ICV_HPPIR1_EL1"), now.hppir(1))
         # V5: if settled in cycle c, the lines in c+1 are the levels of the state
         # of c; otherwise they hold, except that an acknowledge landing drops them
-        virq, vfiq = now.lines()
-        lines = Cat(top.virq, top.vfiq)
-        lines_1, expected, has_1 = Signal(2), Signal(2), Signal()
-        m.d.sync += [lines_1.eq(lines), expected.eq(Cat(virq, vfiq)), has_1.eq(1)]
-        ack_words = _words([Reg3("ICV_IAR0_EL1"), Reg3("ICV_IAR1_EL1")])
-        ack_landed = after[2] & hist[2]["r_stb"] & _any_word(hist[2]["addr"], ack_words)
-        with m.If(settled_1):
-            m.d.comb += Assert(lines == expected)
-        with m.Elif(has_1):
-            m.d.comb += Assert((lines == lines_1) | (ack_landed & (lines == 0)))
+        assert_lines(m, top, now.lines(), settled_1, after, hist,
+                     _words([Reg3("ICV_IAR0_EL1"), Reg3("ICV_IAR1_EL1")]))
         m.d.comb += Assert(~(top.virq & top.vfiq))             # V5: never both
         # V17: no other read changes an LR or an AP register (a high half of
         # IAR0/IAR1 included, v3 1.4 rule 2)
@@ -614,21 +605,28 @@ class Harness3(Elaboratable):
             m.d.comb += Assert(all_same)
         # Strengthening only: once settled, the candidate tree's root is V4's
         # best with the fields the responses use
-        if self.strengthen:
-            best = lrb.select.best
-            with m.If(settled):
-                m.d.comb += Assert(best.valid == now.any_candidate())
-                for n in range(N):
-                    with m.If(now.is_best(n)):
-                        m.d.comb += [
-                            Assert(best.idx == n),
-                            Assert(best.prio == now.prio(n)),
-                            Assert(best.grp1 == now.group(n)),
-                            Assert(best.gprio == now.gprio(n)[now.SHIFT:]),
-                            Assert(best.pre == now.beats_rp(n)),
-                            Assert(best.pmr_ok == now.pmr_ok(n)),
-                            Assert(best.vid == now.vid(n)),
-                        ]
+        self._best_is(m, now, lrb, settled, N, now.beats_rp, now.vid)
+
+    def _best_is(self, m, now, lrb, settled, N, pre, vid):
+        """Strengthening only (groups v3_iar, v3_legacy_iar): once settled,
+        `select.best` (rtl/lr_bank.py) is V4's best with its fields, `pre(n)`
+        and `vid(n)` those the responses use."""
+        if not self.strengthen:
+            return
+        best = lrb.select.best
+        with m.If(settled):
+            m.d.comb += Assert(best.valid == now.any_candidate())
+            for n in range(N):
+                with m.If(now.is_best(n)):
+                    m.d.comb += [
+                        Assert(best.idx == n),
+                        Assert(best.prio == now.prio(n)),
+                        Assert(best.grp1 == now.group(n)),
+                        Assert(best.gprio == now.gprio(n)[now.SHIFT:]),
+                        Assert(best.pre == pre(n)),
+                        Assert(best.pmr_ok == now.pmr_ok(n)),
+                        Assert(best.vid == vid(n)),
+                    ]
 
     # -- 4. the priority drop across both banks -------------------------------------------
     def _apr(self, m, now, was, window, expect, last, was_read, was_write, read_is, **_):
@@ -698,17 +696,7 @@ class Harness3(Elaboratable):
             p = was.lrf(n, "pINTID")
             fwd = deact[n] & was.hw(n) & (p >= 16) & (p <= 1019)
             forward, pid = forward | fwd, pid | Mux(fwd, p, 0)
-        pulses, pintid = Signal(2), Signal(13)
-        with m.If(after[1]):
-            m.d.sync += pulses.eq(0)
-        with m.Elif(top.deact_valid & (pulses != 3)):
-            m.d.sync += [pulses.eq(pulses + 1), pintid.eq(top.deact_pintid)]
-        pulses_now = pulses + top.deact_valid
-        pintid_now = Mux(top.deact_valid, top.deact_pintid, pintid)
-        with m.If(window):
-            m.d.comb += Assert(Mux(landed, pulses_now == forward, pulses_now <= forward))
-            with m.If(forward & (pulses_now != 0)):
-                m.d.comb += Assert(pintid_now == pid)
+        assert_forwarded(m, top, after, window, landed, forward, pid)
         # V11: EOIcount changes exactly as due (an ICH_HCR_EL2 write sets it)
         with m.If(window & ~was_write(Reg3("ICH_HCR_EL2"))):
             m.d.comb += Assert(expect(now.hcrf("EOIcount"), was.hcrf("EOIcount"),
@@ -961,15 +949,7 @@ class Harness3(Elaboratable):
         read_is(regs.GICV_HPPIR, now2.highest_pending(False))        # R7, R14
         read_is(regs.GICV_AHPPIR, now2.highest_pending(True))
         # R6, L5: the lines as in GICv2's group iar
-        virq, vfiq = now2.lines()
-        lines = Cat(top.virq, top.vfiq)
-        lines_1, expected, has_1 = Signal(2), Signal(2), Signal()
-        m.d.sync += [lines_1.eq(lines), expected.eq(Cat(virq, vfiq)), has_1.eq(1)]
-        ack_landed = after[2] & hist[2]["r_stb"] & _any_word(hist[2]["addr"], _words(LEGACY_ACKS))
-        with m.If(settled_1):
-            m.d.comb += Assert(lines == expected)
-        with m.Elif(has_1):
-            m.d.comb += Assert((lines == lines_1) | (ack_landed & (lines == 0)))
+        assert_lines(m, top, now2.lines(), settled_1, after, hist, _words(LEGACY_ACKS))
         # no other read changes an LR or an AP register (arch 1.4 rule 4)
         other_read = window & last["r_stb"] & ~was_read(regs.GICV_IAR) & ~was_read(regs.GICV_AIAR)
         with m.If(other_read):
@@ -985,21 +965,7 @@ class Harness3(Elaboratable):
         # Strengthening only: once settled, the candidate tree's root is the
         # best of the unmasked candidates (v3 10.5's best when it passes
         # VPMR, pmr_ok), with the frame's preemption test and vid_out
-        if self.strengthen:
-            best = lrb.select.best
-            with m.If(settled):
-                m.d.comb += Assert(best.valid == now.any_candidate())
-                for n in range(N):
-                    with m.If(now.is_best(n)):
-                        m.d.comb += [
-                            Assert(best.idx == n),
-                            Assert(best.prio == now.prio(n)),
-                            Assert(best.grp1 == now.group(n)),
-                            Assert(best.gprio == now.gprio(n)[now.SHIFT:]),
-                            Assert(best.pre == (now2.gprio(n) < now2.rp())),
-                            Assert(best.pmr_ok == now.pmr_ok(n)),
-                            Assert(best.vid == now2.vid_out(n)),
-                        ]
+        self._best_is(m, now, lrb, settled, N, lambda n: now2.gprio(n) < now2.rp(), now2.vid_out)
 
     def _legacy_eoi(self, m, now, was, now2, was2, bus, live, window, landed, expect, after,
                     last, N, top, was_read, was_write, read_is, **_):
@@ -1028,17 +994,7 @@ class Harness3(Elaboratable):
             p = was.lrf(n, "pINTID")
             fwd = deact & first[n] & was.hw(n) & (p >= 16) & (p <= 1019)
             forward, pid = forward | fwd, pid | Mux(fwd, p, 0)
-        pulses, pintid = Signal(2), Signal(13)
-        with m.If(after[1]):
-            m.d.sync += pulses.eq(0)
-        with m.Elif(top.deact_valid & (pulses != 3)):
-            m.d.sync += [pulses.eq(pulses + 1), pintid.eq(top.deact_pintid)]
-        pulses_now = pulses + top.deact_valid
-        pintid_now = Mux(top.deact_valid, top.deact_pintid, pintid)
-        with m.If(window):
-            m.d.comb += Assert(Mux(landed, pulses_now == forward, pulses_now <= forward))
-            with m.If(forward & (pulses_now != 0)):
-                m.d.comb += Assert(pintid_now == pid)
+        assert_forwarded(m, top, after, window, landed, forward, pid)
         with m.If(window & ~was_write(Reg3("ICH_HCR_EL2"))):      # R11 on EOIcount
             m.d.comb += Assert(expect(now.hcrf("EOIcount"), was.hcrf("EOIcount"),
                                       (was.hcrf("EOIcount") + inc)[:5]))
