@@ -131,6 +131,7 @@ def test_the_window_answers_by_address_and_sre(core):
     GICV_CTLR. (Found by the noise fuzz: the model answered by the name.)"""
     guest_on(core, ctlr=0b11)
     assert core.read("ICV", 0x000) == 0b11                 # GICV_CTLR
+    assert core.read_sysreg("ICV_IAR0_EL1") == 0b11        # by name: the same address
     assert core.read("GICV", 0x128) == 0b110
     assert core.read("GICV", 0x12C) == 0                  # the high half: RES0
     core.write("GICV", 0x128, 1)

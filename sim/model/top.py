@@ -67,8 +67,16 @@ class VirtualInterface:
 
     def read_sysreg(self, name):
         """A 64-bit system-register read. An encoding this configuration lacks
-        (v3 open point 17) and WO registers read 0."""
+        (v3 open point 17) and WO registers read 0. In a legacy build an ICV
+        register is read at its address, by SRE, as the RTL's engines do
+        (v3 10.3: with SRE = 0 the GICv2 frame answers there)."""
         reg = self._sysreg(name)
+        if self.v3.legacy and reg.frame == "ICV":
+            return sum(self.read(reg.frame, reg.offset + 4 * h) << 32 * h
+                       for h in range(reg.width // 32))
+        return self._read_reg(reg)
+
+    def _read_reg(self, reg):
         if not self._reachable(reg) or reg.access == "WO":
             return 0
         block = self.hyp if reg.frame == "ICH" else self.vcpu
@@ -76,10 +84,18 @@ class VirtualInterface:
 
     def write_sysreg(self, name, value):
         """A 64-bit system-register write (RO registers and encodings this
-        configuration lacks: ignored)."""
+        configuration lacks: ignored; a legacy build's ICV registers at their
+        address, as read_sysreg)."""
         reg = self._sysreg(name)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
             raise ValueError(f"write value {value!r} is not a 64-bit value")
+        if self.v3.legacy and reg.frame == "ICV":
+            for h in range(reg.width // 32):
+                self.write(reg.frame, reg.offset + 4 * h, value >> 32 * h & 0xFFFF_FFFF)
+            return
+        self._write_reg(reg, value)
+
+    def _write_reg(self, reg, value):
         if self._reachable(reg) and reg.access != "RO":
             (self.hyp if reg.frame == "ICH" else self.vcpu).write(reg, value & (2**reg.width - 1))
 
@@ -121,7 +137,7 @@ class VirtualInterface:
             return 0 if reg is None or reg.access == "WO" else self.vcpu.read(reg) & 0xFFFF_FFFF
         if self.v3 is not None:
             reg, half = self._mm(frame, offset)
-            return 0 if reg is None else (self.read_sysreg(reg.full_name) >> 32 * half) & 0xFFFF_FFFF
+            return 0 if reg is None else (self._read_reg(reg) >> 32 * half) & 0xFFFF_FFFF
         regs.core_addr(frame, offset)               # validates frame/offset
         reg, block = self._block(frame, offset)
         if reg is None or reg.access == "WO":
@@ -148,9 +164,9 @@ class VirtualInterface:
             reg, half = self._mm(frame, offset)
             if reg is not None and strb == 0xF and reg.access != "RO":
                 # one half of a 64-bit register: the other half kept (AArch32's ICH_LR/ICH_LRC)
-                old = self.read_sysreg(reg.full_name) if reg.width == 64 else 0
+                old = self._read_reg(reg) if reg.width == 64 else 0
                 keep = old & ~(0xFFFF_FFFF << 32 * half)
-                self.write_sysreg(reg.full_name, keep | value << 32 * half)
+                self._write_reg(reg, keep | value << 32 * half)
             return
         reg, block = self._block(frame, offset)
         if reg is None or reg.access == "RO" or strb != 0xF:
