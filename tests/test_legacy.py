@@ -255,6 +255,17 @@ def test_vgic_fuzz_legacy_runs_model_against_rtl(capsys):
     assert "600 transactions, no divergence" in out.out + out.err and "--legacy" in out.out + out.err
 
 
+def test_vgic_fuzz_legacy_noise_runs_model_against_rtl(capsys):
+    """`vgic fuzz --arch v3 --legacy --profile noise`: raw GICv2-frame offsets
+    (reserved ones, ICC_SRE_EL1's slot among them) and partial writes, with
+    SRE switched now and then: the model answers each address as the RTL."""
+    from vgic.sim.cli import main
+    assert main(["fuzz", "--arch", "v3", "--legacy", "-n", "1500", "--lrs", "1",
+                 "--profile", "noise", "--seed", "12", "-q"]) == 0
+    out = capsys.readouterr()
+    assert "1,500 transactions, no divergence" in out.out + out.err
+
+
 def test_open_point_27_1022_before_the_running_priority_test(core):
     """v3 open point 27 (the GICv2 order): with AckCtl = 0 a Group 1
     candidate that cannot preempt still reads 1022 through GICV_IAR, not 1023."""
