@@ -76,7 +76,28 @@ def ctz(value):
     return index
 
 
-class Arch:
+class ArchState:
+    """What the architectural-state classes (`Arch` here, `Arch3` in
+    formal/harness_v3.py) share: named, memoized definitions and the
+    registered copies `past` builds."""
+
+    def _signal(self, key, width, expr):
+        """`expr` as a named signal, built once (the N*N terms of R5 reuse it)."""
+        if key not in self._memo:
+            s = Signal(width, name=f"{self.name}_{key}")
+            self.m.d.comb += s.eq(expr)
+            self._memo[key] = s
+        return self._memo[key]
+
+    def _registered(self, value, name, enable):
+        """A copy of `value`, registered in the cycles where `enable` is 1."""
+        r = Signal(len(value), name=name)
+        with self.m.If(enable):
+            self.m.d.sync += r.eq(value)
+        return r
+
+
+class Arch(ArchState):
     """Architectural state (GICH_LR<n>, HCR, GICV_CTLR, PMR, BPR, ABPR, APR) and
     the arch 3 definitions over it. Built twice: on the current
     values and on their copies one cycle earlier (`past`)."""
@@ -90,10 +111,7 @@ class Arch:
     def past(self, name, enable):
         """The same state, registered in the cycles where `enable` is 1."""
         def reg(value, suffix):
-            r = Signal(len(value), name=f"{name}_{suffix}")
-            with self.m.If(enable):
-                self.m.d.sync += r.eq(value)
-            return r
+            return self._registered(value, f"{name}_{suffix}", enable)
         return Arch(self.m, name, self.num_lrs, [reg(v, f"lr{n}") for n, v in enumerate(self.lr)],
                     reg(self.hcr, "hcr"), reg(self.ctlr, "ctlr"), reg(self.pmr, "pmr"),
                     reg(self.bpr, "bpr"), reg(self.abpr, "abpr"), reg(self.apr, "apr"))
@@ -103,14 +121,6 @@ class Arch:
         return (Cat(*(self.lr[n] == other.lr[n] for n in range(self.num_lrs))).all()
                 & (self.hcr == other.hcr) & (self.apr == other.apr) & (self.ctlr == other.ctlr)
                 & (self.pmr == other.pmr) & (self.bpr == other.bpr) & (self.abpr == other.abpr))
-
-    def _signal(self, key, width, expr):
-        """`expr` as a named signal, built once (the N*N terms of R5 reuse it)."""
-        if key not in self._memo:
-            s = Signal(width, name=f"{self.name}_{key}")
-            self.m.d.comb += s.eq(expr)
-            self._memo[key] = s
-        return self._memo[key]
 
     # -- fields -------------------------------------------------------------
     def lrf(self, n, name):

@@ -48,7 +48,7 @@ from vgic.rtl.regs import MISR_BITS, INVALID, PENDING, ACTIVE, PENDING_ACTIVE, S
 from vgic.rtl.regbus import needs_settled
 
 from formal.harness import (f, lowest_set_bit, ctz, watch_bus, bus_timing, assert_no_deadlock,
-                            assert_forwarded, assert_lines, _any_word, Arch)
+                            assert_forwarded, assert_lines, _any_word, Arch, ArchState)
 
 __all__ = ["V3_GROUPS", "VARIANTS", "KNOWN_RTL_ISSUES", "Arch3", "Harness3", "Reg3"]
 
@@ -127,7 +127,7 @@ def special(vid):
     return (vid >= 1020) & (vid <= 1023)
 
 
-class Arch3:
+class Arch3(ArchState):
     """Architectural state of v3 4 (the LRs, ICH_HCR_EL2, ICH_VMCR_EL2, the
     AP banks AP0 = ICH_AP0R<NAPR-1..0>_EL2 and AP1 = ICH_AP1R<..>_EL2 as
     vectors) and the definitions over it. Built twice: on the current values
@@ -147,10 +147,7 @@ class Arch3:
 
     def past(self, name, enable):
         def reg(value, suffix):
-            r = Signal(len(value), name=f"{name}_{suffix}")
-            with self.m.If(enable):
-                self.m.d.sync += r.eq(value)
-            return r
+            return self._registered(value, f"{name}_{suffix}", enable)
         return Arch3(self.m, name, self.cfg, [reg(v, f"lr{n}") for n, v in enumerate(self.lr)],
                      reg(self.hcr, "hcr"), reg(self.vmcr, "vmcr"), reg(self.ap0, "ap0"),
                      reg(self.ap1, "ap1"))
@@ -161,13 +158,6 @@ class Arch3:
     def same_as(self, other):
         """Every register of this state equals `other`'s."""
         return Cat(*(a == b for a, b in zip(self.values(), other.values()))).all()
-
-    def _signal(self, key, width, expr):
-        if key not in self._memo:
-            s = Signal(width, name=f"{self.name}_{key}")
-            self.m.d.comb += s.eq(expr)
-            self._memo[key] = s
-        return self._memo[key]
 
     # -- fields (v3 2.1, 2.3, 2.8) --------------------------------------------
     def lrf(self, n, name):
