@@ -158,7 +158,10 @@ def build_parser():
                     "gicv3_cpuif_virt_set_irqs, gicv3_cpuif_virt_set_maint_irq) the ICH_*_EL2 "
                     "and ICV_*_EL1 accesses; a log with both is refused. Physical accesses "
                     "(GICD/GICC; gicv3_icc_*, gicv3_dist_*, gicv3_redist_*) are left out and "
-                    "counted on stderr. Exit status: 0 ok, 2 bad input (file:line: what is "
+                    "counted on stderr. A GICv3 log of several CPUs gives each access of "
+                    "CPU n > 0 (affinity n, at most 7) a \"cpu\": n, to replay with --cpus; "
+                    "a GICv2 log must be of one CPU (its GICH events do not name it). "
+                    "Exit status: 0 ok, 2 bad input (file:line: what is "
                     "wrong; no output file is left behind).")
     q.add_argument("log", help="QEMU log file (plain text or .gz)")
     q.add_argument("-o", "--output", metavar="TRACE", required=True,

@@ -30,6 +30,12 @@ it); the others get none, since QEMU did not look at the lines then. A GICv3
 write's value is the one written, before QEMU masks it; a read's is the one
 returned, after its side effects (an ICV_IAR read has activated the LR).
 
+Several CPUs (GICv3 only: QEMU's GICv2 gic_hyp_* events do not name the
+CPU): each transaction of CPU n > 0 gets `"cpu": n`, n being the CPU's
+affinity. QEMU makes an access and its recomputation under its global lock,
+so nothing of another CPU comes between them: an event of another CPU ends
+the access held back.
+
 One pass, line by line, at most one transaction held back (an access waiting
 for its recomputation): memory does not grow with the log.
 """
@@ -192,6 +198,7 @@ class Counts:
     skipped: Counter = field(default_factory=Counter)      # "unknown", "blank"
     stray: int = 0                              # recomputations that belong to no access
     gic: str = None                             # "GICv2" or "GICv3", from the first GIC event
+    cpus: set = field(default_factory=set)      # the CPUs of the transactions written
     el_changes: int = 0                         # GICv3: vIRQ/vFIQ recomputations of no access
 
     @property
@@ -215,7 +222,7 @@ class Importer:
     def __init__(self, path, scenario, skip_unknown=False):
         self.path, self.scenario, self.skip_unknown = path, scenario, skip_unknown
         self.counts = Counts()
-        self.cpu = None                 # the one CPU number seen so far
+        self.cpu = None                 # GICv2: the one CPU seen; GICv3: the last event's
         self.pending = None             # a GICH/GICV write whose recomputation may follow
         self.raised = {}                # virq/vfiq raised in the recomputation under way
         self.acked = False              # a vcpu acknowledge seen; its IAR read not yet
@@ -227,7 +234,7 @@ class Importer:
                                         # set_irqs "held" (lines given to the held-back
                                         # access), "full?" (awaiting the maintenance line)
                                         # or "free" (of no access, so far)
-        self.vcbpr = False              # ICH_VMCR_EL2.VCBPR as last written or read
+        self.vcbpr = {}                 # per CPU: ICH_VMCR_EL2.VCBPR as last written or read
 
     def _error(self, lineno, message):
         return LogError(self.path, lineno, message)
@@ -275,20 +282,30 @@ class Importer:
         if self.cpu is None:
             self.cpu = cpu
         elif cpu != self.cpu:
-            raise self._error(lineno, f"CPU {cpu} after CPU {self.cpu}: logs of more than one "
-                                      "CPU are not supported yet (GICH accesses carry no CPU "
-                                      "number in QEMU's log, and replay traces none)")
+            raise self._error(lineno, f"CPU {cpu} after CPU {self.cpu}: a GICv2 log of more "
+                                      "than one CPU cannot be split by CPU (QEMU's gic_hyp_* "
+                                      "events carry no CPU number); record GICv2 runs with "
+                                      "-smp 1, or use gic-version=3, whose events name the CPU")
 
-    def _check_cpu3(self, lineno, aff):
-        """GICv3 events name the CPU by its affinity (0x%x): one CPU, as for GICv2."""
+    def _switch3(self, lineno, aff):
+        """An event of the CPU whose affinity (0x%x) is `aff`. QEMU runs each
+        ICH/ICV access and its recomputation of the lines under its global
+        lock, so an event of another CPU ends the held-back access and any
+        recomputation under way: returns what that completes. CPU n is the
+        affinity n (QEMU's virt machine numbers its first 16 CPUs so), 0..7."""
         cpu = int(aff, 16)
-        if self.cpu is None:
-            self.cpu = cpu
-        elif cpu != self.cpu:
-            raise self._error(lineno, f"CPU {cpu:#x} after CPU {self.cpu:#x}: logs of more "
-                                      "than one CPU are not supported yet (each access would "
-                                      "need its CPU in the trace, and its recomputation found "
-                                      "among the other CPUs' events)")
+        if cpu >= regs.MAX_CPUS:
+            raise self._error(lineno, f"CPU affinity {cpu:#x}: the importer takes affinity n "
+                                      f"for CPU n, 0x0 to {regs.MAX_CPUS - 1:#x} (at most "
+                                      f"{regs.MAX_CPUS} CPU interfaces)")
+        if cpu == self.cpu:
+            return []
+        done = []
+        if self.cpu is not None:
+            self._end_recomputation()
+            done = self._end_access()
+        self.cpu = cpu
+        return done
 
     def _event(self, lineno, name, a):
         c = self.counts
@@ -342,30 +359,31 @@ class Importer:
     def _event3(self, lineno, name, a):
         c = self.counts
         if name in REGS3:
-            self._check_cpu3(lineno, a[-2])
+            done = self._switch3(lineno, a[-2])
             _, reg, kind = REGS3[name]
-            return self._access3(name.rsplit("_", 1)[1], reg.format(*a[:-2]), int(a[-1], 16),
-                                 kind)
+            return done + self._access3(name.rsplit("_", 1)[1], reg.format(*a[:-2]),
+                                        int(a[-1], 16), kind)
         if name in AARCH32_LR:
             raise self._error(lineno, f"{name}: an AArch32 hypervisor's access to half of a "
                                       "list register (ICH_LR<n>/ICH_LRC<n>): not supported, "
                                       "only AArch64's ICH_LR<n>_EL2")
+        done = []
         if name in ICC or name in _PHYSICAL3:
             if name in ICC:
-                self._check_cpu3(lineno, a[1])
+                done = self._switch3(lineno, a[1])
                 c.physical[f"ICC {name.rsplit('_', 1)[1]}"] += 1
-            else:
-                c.physical[_PHYSICAL3[name]] += 1
+            else:                       # (a GICR event's CPU is the redistributor's, not the
+                c.physical[_PHYSICAL3[name]] += 1       # requester's)
             self._end_recomputation()
-            return self._end_access()
+            return done + self._end_access()
         c.events[name] += 1
         match name:
             case "gicv3_cpuif_virt_update":
-                self._check_cpu3(lineno, a[0])
+                done = self._switch3(lineno, a[0])
                 self._end_recomputation()
                 self.recomputing = "update"
             case "gicv3_cpuif_virt_set_irqs":
-                self._check_cpu3(lineno, a[0])
+                done = self._switch3(lineno, a[0])
                 if self.recomputing != "update":
                     self._end_recomputation()
                     c.stray += 1                            # not after a virt_update
@@ -379,7 +397,7 @@ class Importer:
                 else:
                     self.recomputing = "free"
             case "gicv3_cpuif_virt_set_maint_irq":
-                self._check_cpu3(lineno, a[0])
+                done = self._switch3(lineno, a[0])
                 if self.recomputing == "full?":
                     self.pending[1]["maint"] = int(a[1])
                     self.expect = None
@@ -387,12 +405,12 @@ class Importer:
                     c.stray += 1                            # a whole recomputation of no access
                 self.recomputing = None
             case "gicv3_cpuif_update" | "gicv3_cpuif_set_irqs" | "gicv3_icc_generate_sgi":
-                self._check_cpu3(lineno, a[0])              # the physical lines, an SGI sent
+                done = self._switch3(lineno, a[0])          # the physical lines, an SGI sent
             case "gicv3_dist_set_irq" | "gicv3_redist_set_irq" | "gicv3_redist_send_sgi":
                 pass                                        # the GIC's inputs
             case _:
                 raise AssertionError(name)
-        return []
+        return done
 
     def _end_recomputation(self):
         """Something other than a maintenance line follows: a recomputation
@@ -412,13 +430,14 @@ class Importer:
     def _access3(self, op, reg, value, kind):
         self._end_recomputation()
         done = self._end_access()
-        if reg == "ICV_BPR1_EL1" and op == "write" and self.vcbpr:
+        if reg == "ICV_BPR1_EL1" and op == "write" and self.vcbpr.get(self.cpu):
             kind = None                                     # ignored by QEMU, no recomputation
         elif reg == "ICH_VMCR_EL2":
-            self.vcbpr = bool(value & _VMCR_VCBPR)
+            self.vcbpr[self.cpu] = bool(value & _VMCR_VCBPR)
         elif reg == "ICV_CTLR_EL1":
-            self.vcbpr = bool(value & _CTLR_CBPR)
-        t = {"scenario": self.scenario, "seq": self.counts.written, "op": op, "reg": reg,
+            self.vcbpr[self.cpu] = bool(value & _CTLR_CBPR)
+        t = {"scenario": self.scenario, "seq": self.counts.written, "op": op,
+             **({"cpu": self.cpu} if self.cpu else {}), "reg": reg,
              "value": value, "hex": f"{value:#018x}"}
         if kind is None:
             done.append(self._emit(t, {}))
@@ -462,6 +481,7 @@ class Importer:
 
     def _emit(self, t, levels):
         t.update(levels)
+        self.counts.cpus.add(t.get("cpu", 0))
         self.counts.written += 1
         self.counts.with_levels += bool(levels)
         return t
@@ -528,8 +548,11 @@ def summary(counts, output):
             f"({listing(counts.physical)})",
             f"  other events: {listing(counts.events)}",
             f"  lines skipped: {sum(counts.skipped.values()):,} ({listing(counts.skipped)})"]
+    if max(counts.cpus, default=0) > 0:
+        text.insert(1, f"  CPUs {', '.join(str(n) for n in sorted(counts.cpus))} (each "
+                       f"transaction's `cpu`): replay with --cpus {max(counts.cpus) + 1}")
     if v3:
-        text.insert(3, f"  vIRQ/vFIQ recomputations of no access (exception level changes): "
+        text.insert(-1, f"  vIRQ/vFIQ recomputations of no access (exception level changes): "
                        f"{counts.el_changes:,}")
         if counts.written and not counts.events["gicv3_cpuif_virt_set_irqs"]:
             text.append("  note: no gicv3_cpuif_virt_set_irqs events, so no line levels: add "
