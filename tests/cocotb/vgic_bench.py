@@ -3,8 +3,8 @@
 """cocotb bench for the Verilog from `vgic verilog`, run by test_verilog_sim.py.
 
 Every access goes over the real bus port: AXI4-Lite through cocotbext-axi's
-AxiLiteMaster, APB4 and Wishbone B4 (classic, pipelined) through the small
-masters below. The golden model (vgic.sim.model.VirtualInterface) is the
+AxiLiteMaster, APB4 and Wishbone B4 (classic, pipelined) through the masters
+of bus_masters.py. The golden model (vgic.sim.model.VirtualInterface) is the
 scoreboard: each access is applied to it in the order the bus defines, and
 every read value, every response code (OKAY/error, per the error policy), the
 virq/vfiq/maint_irq levels and the deactivations on deact_valid/deact_pintid
@@ -31,6 +31,8 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from vgic.rtl import regs
 from vgic.sim.model import VirtualInterface
 
+from bus_masters import APBMaster, AXI4LiteMaster, WishboneMaster
+
 BUS = os.environ.get("VGIC_BUS", "axi4lite")
 LRS = int(os.environ.get("VGIC_LRS", "4"))
 ERRORS = os.environ.get("VGIC_ERRORS", "ignore")
@@ -54,188 +56,6 @@ def expected_error(addr, write, strb):
     if reg is None or reg.access == "RES":
         return True
     return reg.frame == "GICH" and reg.name.startswith("LR") and int(reg.name[2:]) >= LRS
-
-
-def pauses(rng, p):
-    while True:
-        yield rng.random() < p
-
-
-# -- bus masters: run(ops) -> [(read data or None, error flag)] ------------------
-
-class AXI4LiteMaster:
-    """cocotbext-axi's AxiLiteMaster; a partial byte-enable pattern is sent as
-    the contiguous run of lanes from its lowest to its highest set bit (the
-    core treats every partial write alike: ignored), an unaligned access as a
-    one-byte access at that address."""
-
-    def __init__(self, dut, rng):
-        from cocotbext.axi import AxiLiteBus, AxiLiteMaster
-        self.dut, self.rng = dut, rng
-        self.m = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
-
-    def backpressure(self, p):
-        w, r = self.m.write_if, self.m.read_if
-        for ch in (w.aw_channel, w.w_channel, w.b_channel, r.ar_channel, r.r_channel):
-            if p:
-                ch.set_pause_generator(pauses(self.rng, p))
-            else:
-                ch.clear_pause_generator()
-
-    @staticmethod
-    def shape(op):
-        """(address, bytes) cocotbext sends, and the strobe it will put on WSTRB."""
-        _, addr, value, strb = op
-        data = value.to_bytes(4, "little")
-        if addr % 4:
-            return addr, data[addr % 4:addr % 4 + 1], 1 << (addr % 4)
-        if strb == 0xF:
-            return addr, data, 0xF
-        lanes = [i for i in range(4) if strb >> i & 1] or [0]
-        lo, hi = lanes[0], lanes[-1]
-        return addr + lo, data[lo:hi + 1], ((1 << (hi - lo + 1)) - 1) << lo
-
-    def effective(self, op):
-        if op[0] == "w":
-            return ("w", op[1], op[2], self.shape(op)[2])
-        return op
-
-    async def run(self, ops):
-        if ops[0][0] == "w":
-            tasks = [cocotb.start_soon(self.m.write(*self.shape(op)[:2])) for op in ops]
-            return [(None, int((await t).resp) != 0) for t in tasks]
-        tasks = [cocotb.start_soon(self.m.read(op[1], 1 if op[1] % 4 else 4)) for op in ops]
-        out = []
-        for op, t in zip(ops, tasks):
-            resp = await t
-            data = int.from_bytes(resp.data, "little") << (8 * (op[1] % 4))
-            out.append((data, int(resp.resp) != 0))
-        return out
-
-
-class APBMaster:
-    """APB4 requester: setup phase, access phase until PREADY, random idle
-    cycles between transfers when p_idle > 0."""
-
-    def __init__(self, dut, rng):
-        self.dut, self.rng, self.p_idle = dut, rng, 0.0
-        for name in ("psel", "penable", "pwrite", "paddr", "pwdata", "pstrb", "pprot"):
-            getattr(dut, "s_apb_" + name).value = 0
-
-    def backpressure(self, p):
-        self.p_idle = p
-
-    effective = staticmethod(lambda op: op)
-
-    async def run(self, ops):
-        d, out = self.dut, []
-        for op in ops:
-            while self.rng.random() < self.p_idle:
-                d.s_apb_psel.value = 0
-                d.s_apb_penable.value = 0
-                await RisingEdge(d.clk)
-            write = op[0] == "w"
-            d.s_apb_psel.value = 1
-            d.s_apb_penable.value = 0
-            d.s_apb_pwrite.value = int(write)
-            d.s_apb_paddr.value = op[1]
-            d.s_apb_pwdata.value = op[2] if write else 0
-            d.s_apb_pstrb.value = op[3] if write else 0
-            d.s_apb_pprot.value = self.rng.randrange(8)
-            await RisingEdge(d.clk)
-            d.s_apb_penable.value = 1
-            for _ in range(100):
-                await FallingEdge(d.clk)
-                ready = int(d.s_apb_pready.value)
-                result = (int(d.s_apb_prdata.value) if not write else None,
-                          bool(int(d.s_apb_pslverr.value)))
-                await RisingEdge(d.clk)
-                if ready:
-                    out.append(result)
-                    break
-            else:
-                raise AssertionError("APB: PREADY low for 100 cycles")
-        d.s_apb_psel.value = 0
-        d.s_apb_penable.value = 0
-        return out
-
-
-class WishboneMaster:
-    """Wishbone B4: classic (STB held until ACK/ERR) or pipelined (a burst,
-    one request per cycle unless STALL or a random gap, CYC held until every
-    response is in). ADR is the word address: unaligned ops are not expressible
-    and are sent aligned (the caller passes the aligned op to the model)."""
-
-    def __init__(self, dut, rng, pipelined):
-        self.dut, self.rng, self.pipelined, self.p_idle = dut, rng, pipelined, 0.0
-        for name in ("cyc", "stb", "we", "adr", "dat_w", "sel"):
-            getattr(dut, "s_wb_" + name).value = 0
-
-    def backpressure(self, p):
-        self.p_idle = p
-
-    @staticmethod
-    def effective(op):
-        return (op[0], op[1] & ~3, *op[2:])
-
-    def _present(self, op):
-        d, write = self.dut, op[0] == "w"
-        d.s_wb_stb.value = 1
-        d.s_wb_we.value = int(write)
-        d.s_wb_adr.value = (op[1] & WORD) >> 2
-        d.s_wb_dat_w.value = op[2] if write else 0
-        d.s_wb_sel.value = op[3] if write else 0xF
-
-    async def run(self, ops):
-        d = self.dut
-        out = []
-        if not self.pipelined:
-            for op in ops:
-                while self.rng.random() < self.p_idle:
-                    d.s_wb_stb.value = 0
-                    d.s_wb_cyc.value = self.rng.random() < 0.5
-                    await RisingEdge(d.clk)
-                d.s_wb_cyc.value = 1
-                self._present(op)
-                for _ in range(100):
-                    await FallingEdge(d.clk)
-                    ack, err = int(d.s_wb_ack.value), int(d.s_wb_err.value)
-                    assert not (ack and err), "Wishbone: ACK and ERR together"
-                    data = int(d.s_wb_dat_r.value)
-                    await RisingEdge(d.clk)
-                    if ack or err:
-                        out.append((data if op[0] == "r" else None, bool(err)))
-                        break
-                else:
-                    raise AssertionError("Wishbone: no ACK/ERR for 100 cycles")
-                d.s_wb_stb.value = 0
-            d.s_wb_cyc.value = 0
-            return out
-        i = 0
-        d.s_wb_cyc.value = 1
-        for _ in range(100 + 10 * len(ops)):
-            on = i < len(ops) and self.rng.random() >= self.p_idle
-            if on:
-                self._present(ops[i])
-            else:
-                d.s_wb_stb.value = 0
-            await FallingEdge(d.clk)
-            stall, ack, err = int(d.s_wb_stall.value), int(d.s_wb_ack.value), int(d.s_wb_err.value)
-            data = int(d.s_wb_dat_r.value)
-            await RisingEdge(d.clk)
-            assert not (ack and err), "Wishbone: ACK and ERR together"
-            if ack or err:
-                assert len(out) < i, "Wishbone: a response without a request"
-                out.append((data if ops[len(out)][0] == "r" else None, bool(err)))
-            if on and not stall:
-                i += 1
-            if len(out) == len(ops):
-                break
-        else:
-            raise AssertionError("Wishbone: missing ACK/ERR")
-        d.s_wb_stb.value = 0
-        d.s_wb_cyc.value = 0
-        return out
 
 
 # -- the bench ----------------------------------------------------------------------

@@ -6,8 +6,8 @@ test_verilog_cluster.py.
 
 Every access goes over the real bus port with the requester's CPU number on
 the bus's user signal: AXI4-Lite (AWUSER with AW, ARUSER with AR), APB
-(PAUSER), Wishbone (TGA), through the small masters below, with random back-pressure (AXI:
-VALID gaps on AW/W/AR, READY gaps on B/R; APB/Wishbone: idle cycles). The
+(PAUSER), Wishbone (TGA), through the masters of bus_masters.py, with random
+back-pressure (AXI: VALID gaps on AW/W/AR, READY gaps on B/R; APB/Wishbone: idle cycles). The
 golden model (vgic.sim.model.Cluster) is the scoreboard: each access is
 applied to it in the order the bus defines, and every read value, every
 response code (per the error policy, views included), the virq/vfiq/maint_irq
@@ -27,6 +27,8 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from vgic.rtl import regs
 from vgic.rtl.regbus import cpu_bits
 from vgic.sim.model import Cluster
+
+from bus_masters import APBMaster, AXI4LiteUserMaster, WishboneMaster
 
 BUS = os.environ.get("VGIC_BUS", "axi4lite")
 LRS = int(os.environ.get("VGIC_LRS", "4"))
@@ -75,204 +77,6 @@ def describe(op, cpu):
     return f"CPU {cpu}: read {name}"
 
 
-# -- bus masters: run(ops, cpus) -> [(read data or None, error flag)] ----------------
-#
-# Each drives its outputs right after a rising edge and samples the slave's at
-# the falling edge before the next one (where the handshakes are decided).
-
-class AXI4LiteMaster:
-    """AXI4-Lite manager for a group of writes or of reads: AW and W run
-    apart (VALID raised with probability p_valid per idle cycle), B and R
-    taken with probability p_ready per cycle; several requests in flight."""
-
-    def __init__(self, dut, rng):
-        self.dut, self.rng, self.p = dut, rng, 0.0
-        self.user_width = len(dut.s_axil_awuser)
-        for name in ("awvalid", "wvalid", "arvalid", "bready", "rready", "awaddr", "awprot",
-                     "awuser", "wdata", "wstrb", "araddr", "arprot", "aruser"):
-            getattr(dut, "s_axil_" + name).value = 0
-
-    def backpressure(self, p):
-        self.p = p
-
-    def user(self, cpu):
-        """The CPU number in the low bits, random bits above it if the port
-        is wider (the generated one is exactly as wide as the number)."""
-        return cpu | self.rng.getrandbits(self.user_width) >> CB << CB
-
-    async def run(self, ops, cpus):
-        d, rng = self.dut, self.rng
-        write = ops[0][0] == "w"
-        n = len(ops)
-        a_i = w_i = 0
-        a_on = w_on = False
-        out = []
-        for _ in range(200 + 40 * n):
-            if not a_on and a_i < n and rng.random() >= self.p:
-                a_on = True
-                if write:
-                    d.s_axil_awaddr.value = ops[a_i][1]
-                    d.s_axil_awprot.value = rng.randrange(8)
-                    d.s_axil_awuser.value = self.user(cpus[a_i])
-                else:
-                    d.s_axil_araddr.value = ops[a_i][1]
-                    d.s_axil_arprot.value = rng.randrange(8)
-                    d.s_axil_aruser.value = self.user(cpus[a_i])
-            if write and not w_on and w_i < n and rng.random() >= self.p:
-                w_on = True
-                d.s_axil_wdata.value = ops[w_i][2]
-                d.s_axil_wstrb.value = ops[w_i][3]
-            (d.s_axil_awvalid if write else d.s_axil_arvalid).value = int(a_on)
-            d.s_axil_wvalid.value = int(w_on)
-            ready = int(rng.random() >= self.p)
-            (d.s_axil_bready if write else d.s_axil_rready).value = ready
-            await FallingEdge(d.clk)
-            a_ready = int((d.s_axil_awready if write else d.s_axil_arready).value)
-            w_ready = int(d.s_axil_wready.value)
-            valid = int((d.s_axil_bvalid if write else d.s_axil_rvalid).value)
-            resp = int((d.s_axil_bresp if write else d.s_axil_rresp).value)
-            data = None if write else int(d.s_axil_rdata.value)
-            await RisingEdge(d.clk)
-            if valid and ready:
-                assert len(out) < (min(a_i, w_i) if write else a_i), \
-                    "AXI: a response before its request's handshakes"
-                assert resp in (0, 2), f"AXI: response {resp}"
-                out.append((data, resp == 2))
-            if a_on and a_ready:
-                a_on, a_i = False, a_i + 1
-            if w_on and w_ready:
-                w_on, w_i = False, w_i + 1
-            (d.s_axil_awvalid if write else d.s_axil_arvalid).value = int(a_on)
-            d.s_axil_wvalid.value = int(w_on)
-            if len(out) == n:
-                break
-        else:
-            raise AssertionError(f"AXI: {len(out)} of {n} responses")
-        d.s_axil_bready.value = 0
-        d.s_axil_rready.value = 0
-        return out
-
-
-class APBMaster:
-    """APB requester with PAUSER: setup phase, access phase until PREADY,
-    random idle cycles between transfers."""
-
-    def __init__(self, dut, rng):
-        self.dut, self.rng, self.p_idle = dut, rng, 0.0
-        for name in ("psel", "penable", "pwrite", "paddr", "pwdata", "pstrb", "pprot", "pauser"):
-            getattr(dut, "s_apb_" + name).value = 0
-
-    def backpressure(self, p):
-        self.p_idle = p
-
-    async def run(self, ops, cpus):
-        d, out = self.dut, []
-        for op, cpu in zip(ops, cpus):
-            while self.rng.random() < self.p_idle:
-                d.s_apb_psel.value = 0
-                d.s_apb_penable.value = 0
-                d.s_apb_pauser.value = self.rng.randrange(CPUS)     # not a transfer: ignored
-                await RisingEdge(d.clk)
-            write = op[0] == "w"
-            d.s_apb_psel.value = 1
-            d.s_apb_penable.value = 0
-            d.s_apb_pwrite.value = int(write)
-            d.s_apb_paddr.value = op[1]
-            d.s_apb_pwdata.value = op[2] if write else 0
-            d.s_apb_pstrb.value = op[3] if write else 0
-            d.s_apb_pprot.value = self.rng.randrange(8)
-            d.s_apb_pauser.value = cpu
-            await RisingEdge(d.clk)
-            d.s_apb_penable.value = 1
-            for _ in range(100):
-                await FallingEdge(d.clk)
-                ready = int(d.s_apb_pready.value)
-                result = (int(d.s_apb_prdata.value) if not write else None,
-                          bool(int(d.s_apb_pslverr.value)))
-                await RisingEdge(d.clk)
-                if ready:
-                    out.append(result)
-                    break
-            else:
-                raise AssertionError("APB: PREADY low for 100 cycles")
-        d.s_apb_psel.value = 0
-        d.s_apb_penable.value = 0
-        return out
-
-
-class WishboneMaster:
-    """Wishbone B4 with TGA: classic (STB held until ACK/ERR) or pipelined (a
-    burst, one request per cycle unless STALL or a random gap)."""
-
-    def __init__(self, dut, rng, pipelined):
-        self.dut, self.rng, self.pipelined, self.p_idle = dut, rng, pipelined, 0.0
-        for name in ("cyc", "stb", "we", "adr", "dat_w", "sel", "tga"):
-            getattr(dut, "s_wb_" + name).value = 0
-
-    def backpressure(self, p):
-        self.p_idle = p
-
-    def _present(self, op, cpu):
-        d, write = self.dut, op[0] == "w"
-        d.s_wb_stb.value = 1
-        d.s_wb_we.value = int(write)
-        d.s_wb_adr.value = (op[1] & WORD) >> 2
-        d.s_wb_tga.value = cpu
-        d.s_wb_dat_w.value = op[2] if write else 0
-        d.s_wb_sel.value = op[3] if write else 0xF
-
-    async def run(self, ops, cpus):
-        d = self.dut
-        out = []
-        if not self.pipelined:
-            for op, cpu in zip(ops, cpus):
-                while self.rng.random() < self.p_idle:
-                    d.s_wb_stb.value = 0
-                    d.s_wb_cyc.value = self.rng.random() < 0.5
-                    await RisingEdge(d.clk)
-                d.s_wb_cyc.value = 1
-                self._present(op, cpu)
-                for _ in range(100):
-                    await FallingEdge(d.clk)
-                    ack, err = int(d.s_wb_ack.value), int(d.s_wb_err.value)
-                    assert not (ack and err), "Wishbone: ACK and ERR together"
-                    data = int(d.s_wb_dat_r.value)
-                    await RisingEdge(d.clk)
-                    if ack or err:
-                        out.append((data if op[0] == "r" else None, bool(err)))
-                        break
-                else:
-                    raise AssertionError("Wishbone: no ACK/ERR for 100 cycles")
-                d.s_wb_stb.value = 0
-            d.s_wb_cyc.value = 0
-            return out
-        i = 0
-        d.s_wb_cyc.value = 1
-        for _ in range(100 + 10 * len(ops)):
-            on = i < len(ops) and self.rng.random() >= self.p_idle
-            if on:
-                self._present(ops[i], cpus[i])
-            else:
-                d.s_wb_stb.value = 0
-            await FallingEdge(d.clk)
-            stall, ack, err = int(d.s_wb_stall.value), int(d.s_wb_ack.value), int(d.s_wb_err.value)
-            data = int(d.s_wb_dat_r.value)
-            await RisingEdge(d.clk)
-            assert not (ack and err), "Wishbone: ACK and ERR together"
-            if ack or err:
-                assert len(out) < i, "Wishbone: a response without a request"
-                out.append((data if ops[len(out)][0] == "r" else None, bool(err)))
-            if on and not stall:
-                i += 1
-            if len(out) == len(ops):
-                break
-        else:
-            raise AssertionError("Wishbone: missing ACK/ERR")
-        d.s_wb_stb.value = 0
-        d.s_wb_cyc.value = 0
-        return out
-
-
 # -- the bench ------------------------------------------------------------------------
 
 class Bench:
@@ -283,11 +87,11 @@ class Bench:
         self.count = 0
         dut.rst.value = 1
         if BUS == "axi4lite":
-            self.master = AXI4LiteMaster(dut, self.rng)
+            self.master = AXI4LiteUserMaster(dut, self.rng, CB)
         elif BUS == "apb":
-            self.master = APBMaster(dut, self.rng)
+            self.master = APBMaster(dut, self.rng, CPUS)
         else:
-            self.master = WishboneMaster(dut, self.rng, BUS == "wishbone-pipelined")
+            self.master = WishboneMaster(dut, self.rng, BUS == "wishbone-pipelined", tagged=True)
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         cocotb.start_soon(self._watch_deact())
 
