@@ -52,6 +52,13 @@ class SysReg:
                 f"{'EL2' if self.frame == 'ICH' else 'EL1'}")
 
     @property
+    def halves(self):
+        """(byte offset in its frame, bit shift) of each 32-bit half that can
+        hold data, low half first: a whole-register access is these word
+        accesses (one, or two for ICH_LR<n>_EL2; v3 1.4)."""
+        return [(self.offset + 4 * h, 32 * h) for h in range(self.width // 32)]
+
+    @property
     def offset(self):
         """Byte offset of the low half in its frame (v3 1.4)."""
         op0, op1, crn, crm, op2 = self.enc

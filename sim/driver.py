@@ -300,17 +300,16 @@ class RTLEngine:
     def read_sysreg(self, name, cpu=0, gich_cpu=None):
         """A 64-bit read, as the model's: an ICH_LR<n>_EL2 as two 32-bit reads."""
         reg = sysregs.lookup(name)
-        halves = (0, 1) if reg.width == 64 else (0,)
         by = {"cpu": cpu, "gich_cpu": gich_cpu} if self.num_cpus > 1 else {}
-        return sum(self.read(reg.frame, reg.offset + 4 * h, **by) << 32 * h for h in halves)
+        return sum(self.read(reg.frame, offset, **by) << shift for offset, shift in reg.halves)
 
     def write_sysreg(self, name, value, cpu=0, gich_cpu=None):
         reg = sysregs.lookup(name)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
             raise ValueError(f"write value {value!r} is not a 64-bit value")
         by = {"cpu": cpu, "gich_cpu": gich_cpu} if self.num_cpus > 1 else {}
-        for h in ((0, 1) if reg.width == 64 else (0,)):
-            self.write(reg.frame, reg.offset + 4 * h, value >> 32 * h & 0xFFFF_FFFF, **by)
+        for offset, shift in reg.halves:
+            self.write(reg.frame, offset, value >> shift & 0xFFFF_FFFF, **by)
 
     @property
     def traps(self):

@@ -102,8 +102,8 @@ def legacy_txns(txns, ch=None):
         except Unrepresentable:
             continue
         r3 = sysregs.lookup(name)
-        for half in range(r3.width // 32):
-            yield Txn(txn.op, r3.frame, r3.offset + 4 * half, value >> 32 * half & 0xFFFF_FFFF)
+        for offset, shift in r3.halves:
+            yield Txn(txn.op, r3.frame, offset, value >> shift & 0xFFFF_FFFF)
 
 
 def legacy_extra(ch):
@@ -424,10 +424,9 @@ def saved_txns_v3(lines, num_cpus=1, legacy=False):
             out.append((t.seq, Txn(t.op, t.frame, t.offset, t.value or 0)))
             continue
         reg, _ = sysregs.decode(t.frame, t.offset)
-        for half in range(2 if reg is not None and reg.width == 64 else 1):
-            out.append((t.seq, Txn(t.op, t.frame, t.offset + 4 * half,
-                                   (t.value or 0) >> 32 * half & M32, cpu=t.cpu,
-                                   gich_cpu=t.gich_cpu)))
+        for offset, shift in reg.halves if reg is not None else [(t.offset, 0)]:
+            out.append((t.seq, Txn(t.op, t.frame, offset, (t.value or 0) >> shift & M32,
+                                   cpu=t.cpu, gich_cpu=t.gich_cpu)))
     return out
 
 

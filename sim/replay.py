@@ -43,9 +43,9 @@ def _txns(t):
     if t.arch == "v2" or t.op == "reset":
         return [_txn(t)]
     reg, _ = sysregs.decode(t.frame, t.offset)
-    halves = 2 if reg is not None and reg.width == 64 else 1
-    return [Txn(t.op, t.frame, t.offset + 4 * half, ((t.value or 0) >> 32 * half) & 0xFFFF_FFFF,
-                0xF, t.cpu, t.gich_cpu) for half in range(halves)]
+    halves = reg.halves if reg is not None else [(t.offset, 0)]     # t.offset: the slot's start
+    return [Txn(t.op, t.frame, offset, ((t.value or 0) >> shift) & 0xFFFF_FFFF,
+                0xF, t.cpu, t.gich_cpu) for offset, shift in halves]
 
 
 def replay_iter(transactions, engines, names=("model", "rtl"), num_cpus=1):

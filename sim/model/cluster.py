@@ -99,19 +99,17 @@ class Cluster:
     # -- GICv3: whole system registers (the one-CPU model's, by requester) ----
     def read_sysreg(self, name, cpu=0, gich_cpu=None):
         reg = sysregs.lookup(name)
-        halves = (0, 1) if reg is not None and reg.width == 64 else (0,)
         if reg is None or self.v3 is None:
             raise ValueError(f"{name!r} is no system register of this interface")
-        return sum(self.read(reg.frame, reg.offset + 4 * h, cpu, gich_cpu) << 32 * h
-                   for h in halves)
+        return sum(self.read(reg.frame, offset, cpu, gich_cpu) << shift
+                   for offset, shift in reg.halves)
 
     def write_sysreg(self, name, value, cpu=0, gich_cpu=None):
         reg = sysregs.lookup(name)
         if reg is None or self.v3 is None:
             raise ValueError(f"{name!r} is no system register of this interface")
-        for h in ((0, 1) if reg.width == 64 else (0,)):
-            self.write(reg.frame, reg.offset + 4 * h, value >> 32 * h & 0xFFFF_FFFF, 0xF, cpu,
-                       gich_cpu)
+        for offset, shift in reg.halves:
+            self.write(reg.frame, offset, value >> shift & 0xFFFF_FFFF, 0xF, cpu, gich_cpu)
 
     # -- lines ---------------------------------------------------------------
     def line(self, name, cpu):

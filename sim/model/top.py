@@ -72,8 +72,7 @@ class VirtualInterface:
         (v3 10.3: with SRE = 0 the GICv2 frame answers there)."""
         reg = self._sysreg(name)
         if self.v3.legacy and reg.frame == "ICV":
-            return sum(self.read(reg.frame, reg.offset + 4 * h) << 32 * h
-                       for h in range(reg.width // 32))
+            return sum(self.read(reg.frame, offset) << shift for offset, shift in reg.halves)
         return self._read_reg(reg)
 
     def _read_reg(self, reg):
@@ -90,8 +89,8 @@ class VirtualInterface:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
             raise ValueError(f"write value {value!r} is not a 64-bit value")
         if self.v3.legacy and reg.frame == "ICV":
-            for h in range(reg.width // 32):
-                self.write(reg.frame, reg.offset + 4 * h, value >> 32 * h & 0xFFFF_FFFF)
+            for offset, shift in reg.halves:
+                self.write(reg.frame, offset, value >> shift & 0xFFFF_FFFF)
             return
         self._write_reg(reg, value)
 
