@@ -29,7 +29,7 @@ from .regs import LRLayout
 
 __all__ = ["SysReg", "V3Config", "SYSREGS", "FRAME_BASE", "FRAME_SIZE", "MAX_LRS",
            "lookup", "decode", "by_encoding", "core_addr", "frame_of", "lr", "LR3_FIELDS",
-           "HCR3_FIELDS", "VMCR3_FIELDS"]
+           "HCR3_FIELDS", "VMCR3_FIELDS", "TRAP_BITS", "traps_word"]
 
 MAX_LRS = 16                             # ICH_VTR_EL2.ListRegs is 4 bits of use (v3 0)
 MAX_APR = 4                              # AP registers per group with 7 preemption bits
@@ -167,6 +167,11 @@ LR3_FIELDS = {
     "NMI": (59, 1), "Group": (60, 1), "HW": (61, 1), "State": (62, 2),
 }
 TRAP_BITS = ("TC", "TALL0", "TALL1", "TSEI", "TDIR")     # outputs for the PE (v3 1.2)
+
+
+def traps_word(traps):
+    """{TRAP_BITS name: bit} as the `traps` port's bits (TC in bit 0)."""
+    return sum(traps[name] << i for i, name in enumerate(TRAP_BITS))
 
 
 @dataclass(frozen=True)

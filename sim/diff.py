@@ -2,7 +2,8 @@
 """Differential runner: the same transactions into two engines (the golden
 model and the RTL, or any two objects with the model's interface), compared
 after every transaction: the read data, the VIRQ, VFIQ and maintenance
-levels, and the deactivations forwarded to the Distributor during it.
+levels, the deactivations forwarded to the Distributor during it and
+(GICv3) the `traps` port.
 
 The first difference stops the run with a `Divergence` (an AssertionError, so
 pytest shows its report), whose `report()` names the transaction number, the
@@ -13,6 +14,7 @@ from collections import deque
 from typing import NamedTuple
 
 from ..rtl.regs import LR_FIELDS, field
+from ..rtl import sysregs
 from ..rtl.sysregs import LR3_FIELDS
 from .stimulus import Txn, apply, describe
 from .trace import ARCHS
@@ -20,7 +22,7 @@ from .trace import ARCHS
 __all__ = ["Observation", "Divergence", "DiffRunner", "observe", "run_diff", "minimize", "Txn",
            "make_engine"]
 
-SIGNALS = ("read data", "virq", "vfiq", "maint", "forwarded")
+SIGNALS = ("read data", "virq", "vfiq", "maint", "forwarded", "traps")
 
 
 class Observation(NamedTuple):
@@ -30,6 +32,7 @@ class Observation(NamedTuple):
     vfiq: int
     maint: int
     forwarded: tuple      # pINTIDs forwarded during this transaction, oldest first
+    traps: object = None  # GICv3: the `traps` port (sysregs.traps_word; CPU n's at [5n+4:5n])
 
     def values(self):
         return dict(zip(SIGNALS, self))
@@ -37,7 +40,8 @@ class Observation(NamedTuple):
     def __str__(self):
         data = "" if self.data is None else f"-> {self.data:#010x}  "
         fw = f"  forwarded {list(self.forwarded)}" if self.forwarded else ""
-        return f"{data}virq={self.virq} vfiq={self.vfiq} maint={self.maint}{fw}"
+        traps = f"  traps={self.traps:#b}" if self.traps else ""
+        return f"{data}virq={self.virq} vfiq={self.vfiq} maint={self.maint}{fw}{traps}"
 
 
 ENGINES = ("rtl", "fast", "model")
@@ -81,8 +85,12 @@ def observe(engine, txn):
     data = apply(engine, txn)
     if txn.op == "reset":
         before = 0                     # reset may clear the list of forwarded pINTIDs
+    traps = None
+    if engine.v3 is not None:
+        traps = engine.traps
+        traps = traps if isinstance(traps, int) else sysregs.traps_word(traps)
     return Observation(data, int(engine.virq), int(engine.vfiq), int(engine.maint),
-                       tuple(engine.forwarded[before:]))
+                       tuple(engine.forwarded[before:]), traps)
 
 
 def _fmt(signal, value):
@@ -90,13 +98,17 @@ def _fmt(signal, value):
         return "(none)" if value is None else f"{value:#010x} ({value})"
     if signal == "forwarded":
         return "none" if not value else "pINTID " + ", ".join(str(p) for p in value)
+    if signal == "traps":                        # CPU n's five bits at [5n+4:5n]
+        return f"{value:#b} (" + ", ".join(f"CPU {i // 5} {name}" if value >> 5 else name
+                                           for i in range(value.bit_length()) if value >> i & 1
+                                           for name in [sysregs.TRAP_BITS[i % 5]]) + ")"
     return str(value)
 
 
 class Divergence(AssertionError):
     """Two engines disagreed. Attributes: index (0-based transaction number),
     txn, register (name from rtl/regs.py), signal ("read data", "virq",
-    "vfiq", "maint" or "forwarded"; the first that differs), expected (the
+    "vfiq", "maint", "forwarded" or "traps"; the first that differs), expected (the
     reference engine's value), actual (the other's), mismatches (every
     differing signal: {signal: (expected, actual)}), history ([(index, txn,
     Observation)] before it), names (reference, other), context (extra text)."""

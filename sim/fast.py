@@ -101,7 +101,7 @@ TRACE_FLAGS = ["--trace", "--timescale", "1ns/1ns"]
 #
 # The `#ifdef VGIC_X` / `#else  // VGIC_X` / `#endif  // VGIC_X` blocks, X in
 # HARNESS_FLAGS (CLUSTER: several CPUs; SCOPES: a design with Verilator
-# scopes, public_flat_rd: several CPUs or a bridge), are chosen here, in
+# scopes, public_flat_rd: several CPUs or a bridge; V3: the GICv3 core), are chosen here, in
 # Python (harness_text), not by the C preprocessor: the one-CPU core's
 # harness is then the text it was before these blocks were added, and keeps
 # its build cache key.
@@ -343,6 +343,11 @@ static inline uint64_t finish(Eng* e) {
 }
 
 extern "C" {
+
+#ifdef VGIC_V3
+// GICv3: the traps output now (ICH_HCR_EL2's trap controls, CPU n's at [5n+4:5n]).
+uint64_t vg_traps(void* p) { return ((Eng*)p)->top->traps; }
+#endif  // VGIC_V3
 
 void* vg_new(int settle) {
     Eng* e = eng_new(settle);
@@ -777,7 +782,7 @@ def _cluster_config(harness, core, num_cpus):
     return harness, vlt
 
 
-HARNESS_FLAGS = ("CLUSTER", "SCOPES")
+HARNESS_FLAGS = ("CLUSTER", "SCOPES", "V3")
 
 
 def harness_text(text, **flags):
@@ -944,7 +949,8 @@ def build_library(num_lrs, verilog=None, log=None, trace=False, bus="core", num_
             verilog = core_verilog(num_lrs, num_cpus, v3)
         # Verilator escapes the "__" of Amaranth's port names (bus__addr -> bus___05Faddr)
         harness = (f"#define LATENCY {LATENCY}\n"
-                   + harness_text(HARNESS_COMMON + HARNESS_CORE, cluster=cluster, scopes=cluster)
+                   + harness_text(HARNESS_COMMON + HARNESS_CORE, cluster=cluster, scopes=cluster,
+                                  v3=v3 is not None)
                    .replace("@TOP@", top).replace("->bus__", "->bus___05F")
                    .replace("@SETTLED_READS@", ", ".join(f"{w:#x}" for w in settled_words(v3=v3))))
         if cluster:
@@ -1072,6 +1078,9 @@ def _load(path, status=_Status):
         lib.vg_timed_take.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_int]
         if hasattr(lib, "vg_trace_open"):
             lib.vg_trace_open.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        if hasattr(lib, "vg_traps"):         # the GICv3 core
+            lib.vg_traps.restype = _U64
+            lib.vg_traps.argtypes = [ctypes.c_void_p]
         _libs[path] = lib
     return _libs[path]
 
@@ -1200,6 +1209,18 @@ class FastEngine:
 
     read_sysreg = RTLEngine.read_sysreg            # GICv3: whole registers (sim/driver.py)
     write_sysreg = RTLEngine.write_sysreg
+
+    @property
+    def traps(self):
+        """GICv3: the `traps` output now, as RTLEngine's (one CPU: a dict by
+        name; several: CPU n's bits at [5n+4:5n] of one integer)."""
+        self._one_at_a_time()
+        if self.v3 is None:
+            raise AttributeError("traps: an output of the GICv3 core only")
+        value = self._lib.vg_traps(self._eng)
+        if self.num_cpus > 1:
+            return value
+        return {name: value >> i & 1 for i, name in enumerate(sysregs.TRAP_BITS)}
 
     def read_addr(self, addr, cpu=0):
         """A read at a core byte address (map in rtl/regs.py) by CPU `cpu`."""

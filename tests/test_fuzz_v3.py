@@ -349,6 +349,23 @@ def test_stream_tells_a_mutant_with_pending_and_active_as_candidate():
     assert _diverges(model(4), _mutant(4, patch), txns)
 
 
+def test_stream_tells_a_mutant_trap_output():
+    """V1.2: the `traps` port is compared too: a mutant whose TDIR output
+    stays 0 diverges on "traps" after a write of ICH_HCR_EL2 with TDIR."""
+    class Hyp(type(model(1).hyp)):
+        @property
+        def traps(self):
+            return {**super().traps, "TDIR": 0}
+
+    def patch(m):
+        m.hyp.__class__ = Hyp
+    txns = generate(1, 4, 20000)
+    with pytest.raises(Divergence) as info:
+        DiffRunner(model(4), _mutant(4, patch)).run(txns)
+    assert info.value.signal == "traps" and info.value.register == "ICH_HCR_EL2"
+    assert "TDIR" in info.value.report()
+
+
 def test_stream_tells_a_mutant_hppir_filtered_by_pmr():
     """V7 / v3 open point 7: ICV_HPPIR<g>_EL1 is not filtered by the mask."""
     def patch(m):

@@ -15,7 +15,8 @@ of each.
 
 GICv3 (`arch="v3"` and V3Config's parameters): the same, on the
 memory-mapped layout (rtl/sysregs.py): "ICH" has the views, "ICV" is the
-requester's; read_sysreg/write_sysreg(name, value, cpu=0, gich_cpu=None).
+requester's; read_sysreg/write_sysreg(name, value, cpu=0, gich_cpu=None);
+`traps` every CPU's trap controls.
 """
 from ...rtl import regs, sysregs
 from .top import VirtualInterface
@@ -129,6 +130,12 @@ class Cluster:
     @property
     def maint(self):
         return self._mask("maint")
+
+    @property
+    def traps(self):
+        """GICv3: every CPU's ICH_HCR_EL2 trap controls, CPU n's at [5n+4:5n]
+        (the RTL Cluster's `traps` port)."""
+        return sum(sysregs.traps_word(c.traps) << 5 * n for n, c in enumerate(self.cpus))
 
 
 def _bad_cpu(n):
