@@ -216,7 +216,7 @@ def build_parser():
     _v3_options(f, "a GICv2 guest on GICv3: GICv2 hypervisor+guest streams with the "
                    "hypervisor's accesses as KVM makes them on ICH_*_EL2, plus now and then "
                    "an ICH_AP0R0/AP1R0_EL2 restore or the VM switching to the ICV registers "
-                   "and back (ICC_SRE_EL1); one CPU")
+                   "and back (ICC_SRE_EL1); with --cpus, one such guest per CPU")
     f.add_argument("--save", metavar="FILE",
                    help="on a divergence, write the transactions up to it as a replay trace")
     f.add_argument("--minimize", action="store_true",

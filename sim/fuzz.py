@@ -61,11 +61,13 @@ def txn_stream(seed, num_lrs, profile, num_cpus=1, v3=None):
     if v3 is not None and v3.get("legacy"):
         # a GICv2 guest on GICv3 (v3 10): GICv2 KVM-like streams, the hypervisor's
         # accesses as KVM makes them on ICH_*_EL2 (sim/convert.py)
-        if num_cpus > 1:
-            raise ValueError("--legacy fuzzes one CPU")
         base = stream_seed(seed, num_lrs, profile) + "/legacy"
-        return legacy_txns(stream(RandomChoices(base), num_lrs, profile),
-                           RandomChoices(base + "/extra"))
+        if num_cpus == 1:
+            txns = stream(RandomChoices(base), num_lrs, profile)
+        else:
+            txns = stream_cpus([f"{base}/cpu{k}" for k in range(num_cpus)], num_lrs, profile,
+                               RandomChoices(f"{base}/mix{num_cpus}"))
+        return legacy_txns(txns, RandomChoices(base + "/extra"), num_cpus)
     if v3 is not None:
         base = stream_seed(seed, num_lrs, profile, "v3")
         if num_cpus == 1:
@@ -79,17 +81,17 @@ def txn_stream(seed, num_lrs, profile, num_cpus=1, v3=None):
                        RandomChoices(f"{base}/mix{num_cpus}"))
 
 
-def legacy_txns(txns, ch=None):
+def legacy_txns(txns, ch=None, num_cpus=1):
     """GICv2 Txns as the same guest's on a legacy GICv3 core: GICV accesses
     unchanged, each GICH one the ICH_*_EL2 access KVM would make (a 64-bit
-    LR as two 32-bit halves); what has no counterpart (an LR above 15,
-    GICH_EISR1, partial writes, raw core addresses) is left out. With `ch`
-    (RandomChoices), before about one transaction in 40 also what only a
-    GICv3 host does (legacy_extra)."""
+    LR as two 32-bit halves; its CPU and view kept); what has no counterpart
+    (an LR above 15, GICH_EISR1, partial writes, raw core addresses) is left
+    out. With `ch` (RandomChoices), before about one transaction in 40 also
+    what only a GICv3 host does (legacy_extra), by one of `num_cpus` CPUs."""
     from .convert import Unrepresentable, v2_to_v3
     for txn in txns:
         if ch is not None and ch.chance(0.025):
-            yield from legacy_extra(ch)
+            yield from legacy_extra(ch, ch.integer(0, num_cpus - 1) if num_cpus > 1 else 0)
         if txn.op == "reset" or txn.frame == "GICV":
             yield txn
             continue
@@ -103,10 +105,10 @@ def legacy_txns(txns, ch=None):
             continue
         r3 = sysregs.lookup(name)
         for offset, shift in r3.halves:
-            yield Txn(txn.op, r3.frame, offset, value >> shift & 0xFFFF_FFFF)
+            yield txn._replace(frame=r3.frame, offset=offset, value=value >> shift & 0xFFFF_FFFF)
 
 
-def legacy_extra(ch):
+def legacy_extra(ch, cpu=0):
     """What a GICv2 trace cannot say, between its accesses: the hypervisor
     restoring ICH_AP0R0_EL2 or ICH_AP1R0_EL2 with some value (the GICv2 frame
     never consults AP0R: L1), or the VM switching to the ICV registers
@@ -115,18 +117,19 @@ def legacy_extra(ch):
     if kind != "sre":
         r = sysregs.lookup("ICH_AP0R0_EL2" if kind == "ap0r" else "ICH_AP1R0_EL2")
         value = ch.pick((0, 1 << ch.integer(0, 31), ch.integer(0, 0xFFFF_FFFF)))
-        yield Txn("write", r.frame, r.offset, value)
+        yield Txn("write", r.frame, r.offset, value, cpu=cpu)
         return
     sre = sysregs.lookup("ICC_SRE_EL1")
     icv = [r for r in sysregs.SYSREGS if r.frame == "ICV" and r.prefix != "ICC"]
-    yield Txn("write", sre.frame, sre.offset, 1)
+    yield Txn("write", sre.frame, sre.offset, 1, cpu=cpu)
     for _ in range(ch.integer(1, 6)):
         r = ch.pick(icv)
         if r.access != "WO" and (r.access == "RO" or ch.chance(0.6)):
-            yield Txn("read", r.frame, r.offset, 0)
+            yield Txn("read", r.frame, r.offset, 0, cpu=cpu)
         else:
-            yield Txn("write", r.frame, r.offset, ch.pick((0, 1, ch.integer(0, 0xFFFF_FFFF))))
-    yield Txn("write", sre.frame, sre.offset, 0)
+            yield Txn("write", r.frame, r.offset, ch.pick((0, 1, ch.integer(0, 0xFFFF_FFFF))),
+                      cpu=cpu)
+    yield Txn("write", sre.frame, sre.offset, 0, cpu=cpu)
 
 
 def cpus_kw(num_cpus, v3=None):

@@ -255,6 +255,17 @@ def test_vgic_fuzz_legacy_runs_model_against_rtl(capsys):
     assert "600 transactions, no divergence" in out.out + out.err and "--legacy" in out.out + out.err
 
 
+def test_vgic_fuzz_legacy_several_cpus_runs_model_against_rtl(capsys):
+    """`vgic fuzz --arch v3 --legacy --cpus 2`: each CPU's GICv2 guest and
+    its hypervisor interleaved, some ICH accesses through another CPU's
+    view, the GICV frame each requester's own."""
+    from vgic.sim.cli import main
+    assert main(["fuzz", "--arch", "v3", "--legacy", "--cpus", "2", "-n", "800", "--lrs", "1,4",
+                 "-q"]) == 0
+    out = capsys.readouterr()
+    assert "800 transactions, no divergence" in out.out + out.err and "2 CPUs" in out.out + out.err
+
+
 def test_vgic_fuzz_legacy_noise_runs_model_against_rtl(capsys):
     """`vgic fuzz --arch v3 --legacy --profile noise`: raw GICv2-frame offsets
     (reserved ones, ICC_SRE_EL1's slot among them) and partial writes, with
@@ -315,8 +326,8 @@ class _IdleRpr:
     def __init__(self, frame, offset):
         self.at = (frame, offset)
 
-    def engine(self, name, num_lrs, arch="v2", **params):
-        from vgic.sim.model import VirtualInterface
+    def engine(self, name, num_lrs, arch="v2", num_cpus=1, **params):
+        from vgic.sim.model import Cluster, VirtualInterface
         at = self.at
 
         class IdleRpr(VirtualInterface):
@@ -324,30 +335,39 @@ class _IdleRpr:
                 value = super().read(frame, offset, **kw)
                 return 0xF8 if (frame, offset) == at and value == 0xFF else value
         assert arch == "v3" and params.get("legacy")
-        return IdleRpr(num_lrs, arch="v3", **params)
+        if num_cpus == 1:
+            return IdleRpr(num_lrs, arch="v3", **params)
+        cluster = Cluster(num_lrs, num_cpus, arch="v3", **params)
+        cluster.cpus = [IdleRpr(num_lrs, arch="v3", **params) for _ in range(num_cpus)]
+        return cluster
 
 
-@pytest.mark.parametrize("reg,frame,offset", [("GICV_RPR", "GICV", 0x014),
-                                              ("ICV_RPR_EL1", "ICV", 0x0D8)])
+@pytest.mark.parametrize("reg,frame,offset,cpus", [("GICV_RPR", "GICV", 0x014, 1),
+                                                   ("ICV_RPR_EL1", "ICV", 0x0D8, 1),
+                                                   ("GICV_RPR", "GICV", 0x014, 2)])
 def test_vgic_fuzz_legacy_save_writes_a_legacy_trace_that_reproduces(monkeypatch, tmp_path,
-                                                                     capsys, reg, frame, offset):
+                                                                     capsys, reg, frame, offset,
+                                                                     cpus):
     """`vgic fuzz --arch v3 --legacy --save`: the trace names the guest's
     GICV_* accesses, the ICH_*_EL2 ones, ICC_SRE_EL1 and the ICV_* ones the
-    VM makes while SRE = 1; `vgic replay --arch v3 --legacy` reads it, and
-    it reproduces the divergence."""
+    VM makes while SRE = 1 (with several CPUs, each access's `cpu`); `vgic
+    replay --arch v3 --legacy` reads it, and it reproduces the divergence."""
     from vgic.sim import fuzz
     from vgic.sim.cli import main
     from vgic.sim.trace import read_trace
     monkeypatch.setattr(fuzz, "make_engine", _IdleRpr(frame, offset).engine)
     out = tmp_path / "div.jsonl"
     assert main(["fuzz", "--arch", "v3", "--legacy", "-n", "20000", "--lrs", "4",
-                 "--engine", "model", "--profile", "kvm", "-q", "--save", str(out)]) == 1
+                 "--engine", "model", "--profile", "kvm", "-q", "--save", str(out),
+                 "--cpus", str(cpus)]) == 1
     err = capsys.readouterr().err
     assert "DIVERGENCE at transaction #" in err and reg in err
-    assert f"vgic replay {out} --lrs 4 --arch v3" in err and "--legacy" in err
+    cpus_flag = f" --cpus {cpus}" if cpus > 1 else ""
+    assert f"vgic replay {out} --lrs 4{cpus_flag} --arch v3" in err and "--legacy" in err
     assert "0 accesses left out" in err
     assert "the saved trace reproduces the divergence" in err
-    saved = read_trace(str(out), arch="v3-legacy")
+    saved = read_trace(str(out), arch="v3-legacy", num_cpus=cpus)
+    assert {t.cpu for t in saved if t.op != "reset"} == set(range(cpus))
     names = {t.reg for t in saved if t.op != "reset"}
     assert saved[-1].op == "read" and saved[-1].reg == reg
     assert "GICV_CTLR" in names and any(n.startswith("ICH_LR") for n in names)

@@ -57,8 +57,14 @@ class Cluster:
             self.forwarded_cpu.append(n)
         c.forwarded.clear()
 
+    def _check(self, frame, offset):
+        """Validates frame/offset. A legacy build's guests also have the GICv2
+        GICV frame (v3 10), in the requester's ICV window."""
+        legacy = frame == "GICV" and self.v3 is not None and self.v3.legacy
+        (regs if legacy else self._map).core_addr(frame, offset)
+
     def read(self, frame, offset, cpu=0, gich_cpu=None):
-        self._map.core_addr(frame, offset)           # validates frame/offset
+        self._check(frame, offset)
         if gich_cpu is not None and frame == self._hyp and offset >= regs.ALIAS_STRIDE:
             return 0                                 # beyond a view's registers
         c = self._target(frame, cpu, gich_cpu)
@@ -69,7 +75,7 @@ class Cluster:
         return value
 
     def write(self, frame, offset, value, strb=0xF, cpu=0, gich_cpu=None):
-        self._map.core_addr(frame, offset)
+        self._check(frame, offset)
         c = self._target(frame, cpu, gich_cpu)
         if gich_cpu is not None and frame == self._hyp and offset >= regs.ALIAS_STRIDE:
             c = None
