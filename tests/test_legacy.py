@@ -8,7 +8,6 @@ line levels and deactivations of the GICv2 run, and ICH reads equal to the
 translations of the GICH reads (ICH_VTR_EL2 aside). Then the rules L1-L6 and
 ICC_SRE_EL1's choice of view, with literal values."""
 import gzip
-import json
 import os
 import pathlib
 
