@@ -117,6 +117,8 @@ REGS3 = {
 # An AArch32 hypervisor's halves of a list register: read, but refused.
 AARCH32_LR = {"gicv3_ich_lr32_read": r"ICH_LR(\d+)", "gicv3_ich_lr32_write": r"ICH_LR(\d+)",
               "gicv3_ich_lrc_read": r"ICH_LRC(\d+)", "gicv3_ich_lrc_write": r"ICH_LRC(\d+)"}
+# Newer QEMUs (9.1) with FEAT_GICv3_NMI: a guest's NMI acknowledge, read but refused.
+NMI = {"gicv3_icv_nmiar1_read": "ICV_NMIAR1"}
 # The physical CPU interface's accesses (left out): event -> the register in the message.
 ICC = {
     "gicv3_icc_pmr_read": "ICC_PMR", "gicv3_icc_pmr_write": "ICC_PMR",
@@ -131,6 +133,7 @@ ICC = {
     "gicv3_icc_eoir_write": "ICC_EOIR[01]", "gicv3_icc_dir_write": "ICC_DIR",
     "gicv3_icc_hppir0_read": "ICC_HPPIR0", "gicv3_icc_hppir1_read": "ICC_HPPIR1",
     "gicv3_icc_rpr_read": "ICC_RPR",
+    "gicv3_icc_nmiar1_read": "ICC_NMIAR1",                # QEMU 9.1, FEAT_GICv3_NMI
 }
 _MEM = rf"offset {_X64} data {_X64} size (\d+) secure ([01])"
 _BAD = rf"offset {_X64} size (\d+) secure ([01]): error"
@@ -139,7 +142,7 @@ EVENTS3 = {
     **{name: re.compile(rf"GICv3 {reg} {name.rsplit('_', 1)[1]} cpu {_AFF} value {_X64}")
        for name, (reg, _, _) in REGS3.items()},
     **{name: re.compile(rf"GICv3 {reg} {name.rsplit('_', 1)[1]} cpu {_AFF} value {_X64}")
-       for name, reg in AARCH32_LR.items()},
+       for name, reg in {**AARCH32_LR, **NMI}.items()},
     **{name: re.compile(rf"GICv3 ({reg}) {name.rsplit('_', 1)[1]} cpu {_AFF} value {_X64}")
        for name, reg in ICC.items()},
     "gicv3_cpuif_virt_update": re.compile(rf"GICv3 CPU i/f {_AFF} virt HPPI update LR index "
@@ -367,6 +370,10 @@ class Importer:
             raise self._error(lineno, f"{name}: an AArch32 hypervisor's access to half of a "
                                       "list register (ICH_LR<n>/ICH_LRC<n>): not supported, "
                                       "only AArch64's ICH_LR<n>_EL2")
+        if name in NMI:
+            raise self._error(lineno, f"{name}: a guest's ICV_NMIAR1_EL1 read (FEAT_GICv3_NMI, "
+                                      "QEMU 9.1 and later): non-maskable interrupts are not "
+                                      "modelled; record with a CPU without FEAT_NMI")
         done = []
         if name in ICC or name in _PHYSICAL3:
             if name in ICC:

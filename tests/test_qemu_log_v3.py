@@ -264,6 +264,18 @@ def test_a_log_mixing_gicv2_and_gicv3_events_is_an_error(capsys, tmp_path, first
     assert "its first GICv" in err and "event is on line 1" in err
 
 
+def test_nmi_acknowledges_of_newer_qemus(capsys, tmp_path):
+    """QEMU 9.1's FEAT_GICv3_NMI events: the host's ICC_NMIAR1 read is a
+    physical access like the others; a guest's ICV_NMIAR1 read stops the
+    import (an acknowledge the model does not have)."""
+    code, ts, err = imported(tmp_path, capsys, BASIC + reg("icc_nmiar1_read", "ICC_NMIAR1",
+                                                            0x3FF))
+    assert code == 0 and len(ts) == 9 and "ICC read" in err
+    n = BASIC.count("\n")
+    code, _, err = imported(tmp_path, capsys, BASIC + reg("icv_nmiar1_read", "ICV_NMIAR1", 0x21))
+    assert code == 2 and f":{n + 1}: gicv3_icv_nmiar1_read: a guest's ICV_NMIAR1_EL1 read" in err
+
+
 # -- several CPUs ---------------------------------------------------------------------
 
 def test_each_access_gets_its_cpu_and_only_its_own_cpus_recomputation(capsys, tmp_path):
