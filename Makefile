@@ -8,6 +8,8 @@ CPUS  ?= 1
 ARCH  ?= v2
 BUS   ?= axi4lite
 BUILD ?= build
+# make test: pytest worker processes (pytest-xdist; a test file stays on one worker)
+JOBS  ?= 2
 
 .PHONY: help setup run test docs fuzz verilog bench-hw bench-sim bench-replay bench-throughput formal clean
 
@@ -34,7 +36,7 @@ run: setup
 	vgic replay examples/basic_virq.jsonl --engine both --compare --vcd $(BUILD)/example.vcd
 
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS) --dist loadfile
 
 docs:
 	vgic regs --update README.md
