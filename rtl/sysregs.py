@@ -29,7 +29,7 @@ from .regs import LRLayout
 
 __all__ = ["SysReg", "V3Config", "SYSREGS", "FRAME_BASE", "FRAME_SIZE", "MAX_LRS",
            "lookup", "decode", "by_encoding", "core_addr", "frame_of", "lr", "LR3_FIELDS",
-           "HCR3_FIELDS", "VMCR3_FIELDS", "TRAP_BITS", "traps_word"]
+           "HCR3_FIELDS", "VMCR3_FIELDS", "TRAP_BITS", "traps_word", "traps_fields"]
 
 MAX_LRS = 16                             # ICH_VTR_EL2.ListRegs is 4 bits of use (v3 0)
 MAX_APR = 4                              # AP registers per group with 7 preemption bits
@@ -172,6 +172,11 @@ TRAP_BITS = ("TC", "TALL0", "TALL1", "TSEI", "TDIR")     # outputs for the PE (v
 def traps_word(traps):
     """{TRAP_BITS name: bit} as the `traps` port's bits (TC in bit 0)."""
     return sum(traps[name] << i for i, name in enumerate(TRAP_BITS))
+
+
+def traps_fields(word):
+    """The `traps` port's bits as {TRAP_BITS name: bit}: traps_word's inverse."""
+    return {name: word >> i & 1 for i, name in enumerate(TRAP_BITS)}
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,10 @@ def _fmt(signal, value):
     if signal == "forwarded":
         return "none" if not value else "pINTID " + ", ".join(str(p) for p in value)
     if signal == "traps":                        # CPU n's five bits at [5n+4:5n]
-        return f"{value:#b} (" + ", ".join(f"CPU {i // 5} {name}" if value >> 5 else name
-                                           for i in range(value.bit_length()) if value >> i & 1
-                                           for name in [sysregs.TRAP_BITS[i % 5]]) + ")"
+        cpu = (lambda i: f"CPU {i // 5} ") if value >> 5 else (lambda i: "")
+        names = [cpu(i) + sysregs.TRAP_BITS[i % 5]
+                 for i in range(value.bit_length()) if value >> i & 1]
+        return f"{value:#b} ({', '.join(names)})"
     return str(value)
 
 

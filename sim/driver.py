@@ -317,7 +317,7 @@ class RTLEngine:
         last access (several CPUs: CPU n's bits at [5n+4:5n] of one integer)."""
         if self.num_cpus > 1:
             return self._traps
-        return {name: self._traps >> i & 1 for i, name in enumerate(sysregs.TRAP_BITS)}
+        return sysregs.traps_fields(self._traps)
 
     def reset(self):
         """Pulse the core's synchronous reset for one cycle (R15)."""

@@ -1220,7 +1220,7 @@ class FastEngine:
         value = self._lib.vg_traps(self._eng)
         if self.num_cpus > 1:
             return value
-        return {name: value >> i & 1 for i, name in enumerate(sysregs.TRAP_BITS)}
+        return sysregs.traps_fields(value)
 
     def read_addr(self, addr, cpu=0):
         """A read at a core byte address (map in rtl/regs.py) by CPU `cpu`."""

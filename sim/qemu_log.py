@@ -303,10 +303,7 @@ class Importer:
                                       f"{regs.MAX_CPUS} CPU interfaces)")
         if cpu == self.cpu:
             return []
-        done = []
-        if self.cpu is not None:
-            self._end_recomputation()
-            done = self._end_access()
+        done = [] if self.cpu is None else self._end_all()
         self.cpu = cpu
         return done
 
@@ -381,8 +378,7 @@ class Importer:
                 c.physical[f"ICC {name.rsplit('_', 1)[1]}"] += 1
             else:                       # (a GICR event's CPU is the redistributor's, not the
                 c.physical[_PHYSICAL3[name]] += 1       # requester's)
-            self._end_recomputation()
-            return done + self._end_access()
+            return done + self._end_all()
         c.events[name] += 1
         match name:
             case "gicv3_cpuif_virt_update":
@@ -435,8 +431,7 @@ class Importer:
                 self.expect = None
 
     def _access3(self, op, reg, value, kind):
-        self._end_recomputation()
-        done = self._end_access()
+        done = self._end_all()
         if reg == "ICV_BPR1_EL1" and op == "write" and self.vcbpr.get(self.cpu):
             kind = None                                     # ignored by QEMU, no recomputation
         elif reg == "ICH_VMCR_EL2":
@@ -451,6 +446,12 @@ class Importer:
         else:
             self.pending, self.expect = (t, {}), kind
         return done
+
+    def _end_all(self):
+        """Another access (GICv3: or CPU) begins, or the log ends: any
+        recomputation under way is over, the held-back access complete."""
+        self._end_recomputation()
+        return self._end_access()
 
     def _end_access(self):
         """Another access begins: the held-back write is complete."""
@@ -496,8 +497,7 @@ class Importer:
     def finish(self):
         """The transactions still held back. Raises LogError for a log
         without GIC events or without accesses to the virtual interface."""
-        self._end_recomputation()
-        done = self._end_access()
+        done = self._end_all()
         c = self.counts
         if c.gic_events == 0:
             what = "is empty" if c.lines == 0 else f"has no GIC trace events in {c.lines} line(s)"
